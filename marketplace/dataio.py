@@ -1,0 +1,384 @@
+"""Reading uploads and writing exports, Django-free.
+
+Uploads are read in row chunks with every value as a string (None for missing): the scrubber works on text, and
+types are inferred afterwards over the whole file, so a column whose 900,000th row is "n/a" does not get a type that
+the first chunk suggested. Exports stream from the canonical Parquet in record batches, so memory stays constant
+in the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "parquet": None}
+EXPORT_FORMATS = ("csv", "parquet", "jsonl")
+DISTINCT_CAP = 100_000  # exact distinct counts up to this many values per column, then reported as a lower bound
+TOP_VALUES = 5
+
+
+class ParseError(ValueError):
+    """The upload cannot be read; the message names the line or column a person should look at."""
+
+
+def format_from_filename(filename: str) -> str | None:
+    name = filename.lower()
+    for suffix, fmt in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
+                        (".parquet", "parquet"), (".pq", "parquet")):
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as object dtype holding str, None for missing."""
+    out = frame.astype(object)
+    return out.where(pd.notna(out), None)
+
+
+def _check_header(columns: list[Any]) -> list[str]:
+    names = [str(c).strip() for c in columns]
+    for index, name in enumerate(names, start=1):
+        if name == "" or name.startswith("Unnamed: "):
+            raise ParseError(f"Column {index} has no name in the header row. Give every column a name.")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ParseError(f"Column name {name!r} appears twice in the header row. Column names must be unique.")
+        seen.add(name)
+    return names
+
+
+def iter_chunks(handle: IO[bytes], fmt: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Yield the upload as DataFrames of at most `chunk_rows` rows, every cell a str or None."""
+    if fmt in ("csv", "tsv"):
+        yield from _iter_delimited(handle, FORMATS[fmt], chunk_rows)
+    elif fmt == "jsonl":
+        yield from _iter_jsonl(handle, chunk_rows)
+    elif fmt == "parquet":
+        yield from _iter_parquet(handle, chunk_rows)
+    else:
+        raise ParseError(f"Unsupported format {fmt!r}. Upload CSV, TSV, JSONL or Parquet.")
+
+
+def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        reader = pd.read_csv(
+            text, sep=sep, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows,
+            engine="c", on_bad_lines="error", skip_blank_lines=True,
+        )
+        header_checked = False
+        for chunk in reader:
+            if not header_checked:
+                chunk.columns = _check_header(list(chunk.columns))
+                header_checked = True
+            yield _as_strings(chunk)
+        if not header_checked:
+            raise ParseError("The file has a header row but no data rows.")
+    except pd.errors.EmptyDataError as exc:
+        raise ParseError("The file is empty: expected a header row followed by data rows.") from exc
+    except pd.errors.ParserError as exc:
+        detail = str(exc).replace("Error tokenizing data. C error: ", "")
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+        if match:
+            expected, line, saw = match.groups()
+            raise ParseError(
+                f"Line {line} has {saw} fields but the header has {expected}. "
+                "Check for an unquoted delimiter or a missing value on that line."
+            ) from exc
+        raise ParseError(f"The file could not be parsed: {detail}") from exc
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"The file is not valid UTF-8 (byte {exc.start} of a read block). Save it as UTF-8 and upload again."
+        ) from exc
+    finally:
+        text.detach()
+
+
+def _json_cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    rows: list[dict[str, str | None]] = []
+    columns: dict[str, None] = {}
+    seen_any = False
+    for line_number, raw in enumerate(handle, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"Line {line_number} is not valid UTF-8. Save the file as UTF-8 and upload again.") from exc
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"Line {line_number}, column {exc.colno}: invalid JSON ({exc.msg}).") from exc
+        if not isinstance(record, dict):
+            raise ParseError(f"Line {line_number}: expected a JSON object per line, got {type(record).__name__}.")
+        for key in record:
+            columns.setdefault(str(key), None)
+        rows.append({str(k): _json_cell(v) for k, v in record.items()})
+        seen_any = True
+        if len(rows) >= chunk_rows:
+            yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
+            rows = []
+    if rows:
+        yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
+    if not seen_any:
+        raise ParseError("The file is empty: expected one JSON object per line.")
+
+
+def _iter_parquet(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        parquet = pq.ParquetFile(handle)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ParseError(f"The file is not a readable Parquet file: {exc}") from exc
+    names = _check_header(parquet.schema_arrow.names)
+    if parquet.metadata.num_rows == 0:
+        raise ParseError("The Parquet file has no rows.")
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        frame = batch.to_pandas()
+        frame.columns = names
+        for column in frame.columns:
+            series = frame[column]
+            if pd.api.types.is_bool_dtype(series):
+                frame[column] = series.map(lambda v: None if v is None or v is pd.NA else ("true" if v else "false"))
+            elif not pd.api.types.is_object_dtype(series):
+                frame[column] = series.astype(object).where(series.notna(), None).map(
+                    lambda v: None if v is None else str(v)
+                )
+            else:
+                frame[column] = series.map(_json_cell)
+        yield _as_strings(frame)
+
+
+# --- Type inference and profiling -------------------------------------------------------------------------------
+
+_INT = re.compile(r"^[+-]?\d{1,18}$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.IGNORECASE)
+_BOOL = {"true", "false"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+@dataclass
+class TypeInference:
+    """Narrows each column's possible type chunk by chunk: int -> float -> string, bool, datetime."""
+
+    candidates: dict[str, set[str]] = field(default_factory=dict)
+
+    def update(self, chunk: pd.DataFrame) -> None:
+        for column in chunk.columns:
+            possible = self.candidates.setdefault(column, {"integer", "float", "boolean", "datetime"})
+            if not possible:
+                continue
+            values = chunk[column].dropna().astype(str)
+            if values.empty:
+                continue
+            if "integer" in possible and not values.str.fullmatch(_INT).all():
+                possible.discard("integer")
+            if "float" in possible and not values.str.fullmatch(_FLOAT).all():
+                possible.discard("float")
+            if "boolean" in possible and not values.str.lower().isin(_BOOL).all():
+                possible.discard("boolean")
+            if "datetime" in possible and not values.str.fullmatch(_DATE).all():
+                possible.discard("datetime")
+
+    def types(self) -> dict[str, str]:
+        resolved = {}
+        for column, possible in self.candidates.items():
+            for kind in ("integer", "float", "boolean", "datetime"):
+                if kind in possible:
+                    resolved[column] = kind
+                    break
+            else:
+                resolved[column] = "string"
+        return resolved
+
+
+def cast_chunk(chunk: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Cast a string chunk to the inferred types (nullable dtypes, so missing values stay missing)."""
+    out = {}
+    for column in chunk.columns:
+        series = chunk[column]
+        kind = types.get(column, "string")
+        if kind == "integer":
+            out[column] = pd.to_numeric(series, errors="raise").astype("Int64")
+        elif kind == "float":
+            out[column] = pd.to_numeric(series, errors="raise").astype("Float64")
+        elif kind == "boolean":
+            out[column] = series.map(lambda v: None if v is None else str(v).lower() == "true").astype("boolean")
+        elif kind == "datetime":
+            out[column] = pd.to_datetime(series, format="ISO8601", utc=True)
+        else:
+            out[column] = series.astype("string")
+    return pd.DataFrame(out, index=chunk.index)
+
+
+def arrow_schema(types: dict[str, str], columns: list[str]) -> pa.Schema:
+    mapping = {"integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_(),
+               "datetime": pa.timestamp("us", tz="UTC"), "string": pa.string()}
+    return pa.schema([(name, mapping[types.get(name, "string")]) for name in columns])
+
+
+@dataclass
+class ColumnProfiler:
+    """Streams per-column statistics: nulls, distinct values (exact up to DISTINCT_CAP), min/max/mean, top values."""
+
+    types: dict[str, str]
+    rows: int = 0
+    nulls: Counter = field(default_factory=Counter)
+    distinct: dict[str, set] = field(default_factory=dict)
+    distinct_capped: set[str] = field(default_factory=set)
+    minimum: dict[str, Any] = field(default_factory=dict)
+    maximum: dict[str, Any] = field(default_factory=dict)
+    sums: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)
+    top: dict[str, Counter] = field(default_factory=dict)
+
+    def update(self, chunk: pd.DataFrame) -> None:
+        self.rows += len(chunk)
+        for column in chunk.columns:
+            series = chunk[column]
+            present = series.dropna()
+            self.nulls[column] += int(len(series) - len(present))
+            kind = self.types.get(column, "string")
+            if column not in self.distinct_capped:
+                values = self.distinct.setdefault(column, set())
+                values.update(present.unique().tolist())
+                if len(values) > DISTINCT_CAP:
+                    self.distinct_capped.add(column)
+                    self.distinct[column] = set()
+            if present.empty:
+                continue
+            if kind in ("integer", "float", "datetime"):
+                low, high = present.min(), present.max()
+                self.minimum[column] = low if column not in self.minimum else min(self.minimum[column], low)
+                self.maximum[column] = high if column not in self.maximum else max(self.maximum[column], high)
+                if kind != "datetime":
+                    self.sums[column] += float(present.sum())
+                    self.counts[column] += int(len(present))
+            if kind in ("string", "boolean"):
+                self.top.setdefault(column, Counter()).update(present.astype(str).value_counts().head(1000).to_dict())
+
+    def profile(self) -> list[dict[str, Any]]:
+        columns = []
+        for column, kind in self.types.items():
+            entry: dict[str, Any] = {
+                "name": column,
+                "type": kind,
+                "nulls": int(self.nulls[column]),
+                "null_fraction": round(self.nulls[column] / self.rows, 6) if self.rows else 0.0,
+            }
+            if column in self.distinct_capped:
+                entry["distinct"] = DISTINCT_CAP
+                entry["distinct_is_lower_bound"] = True
+            else:
+                entry["distinct"] = len(self.distinct.get(column, ()))
+            if column in self.minimum:
+                entry["min"] = _jsonable(self.minimum[column])
+                entry["max"] = _jsonable(self.maximum[column])
+            if self.counts[column]:
+                entry["mean"] = round(self.sums[column] / self.counts[column], 6)
+            if column in self.top:
+                entry["top_values"] = [
+                    {"value": value, "count": int(count)} for value, count in self.top[column].most_common(TOP_VALUES)
+                ]
+            columns.append(entry)
+        return columns
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def preview_rows(frame: pd.DataFrame, limit: int = 20) -> dict[str, Any]:
+    head = frame.head(limit)
+    rows = [[_preview_cell(v) for v in row] for row in head.itertuples(index=False, name=None)]
+    return {"columns": list(head.columns), "rows": rows}
+
+
+def _preview_cell(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if value is pd.NaT:
+        return None
+    return _jsonable(value) if not isinstance(value, str | bool | int | float) else value
+
+
+# --- Exports ------------------------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: str) -> str:
+    """Prefix cells that a spreadsheet would run as a formula (OWASP CSV injection) with a quote."""
+    if value and value.startswith(_FORMULA_START):
+        # Plain negative numbers are data, not formulas.
+        if value[0] in "+-" and _FLOAT.fullmatch(value):
+            return value
+        return "'" + value
+    return value
+
+
+def export_stream(handle: IO[bytes], fmt: str, batch_rows: int = 10_000) -> Iterator[bytes]:
+    """Yield the canonical Parquet as CSV, JSONL or Parquet bytes, one record batch at a time."""
+    if fmt == "parquet":
+        while block := handle.read(1 << 20):
+            yield block
+        return
+    parquet = pq.ParquetFile(handle)
+    names = parquet.schema_arrow.names
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([neutralise_formula(n) for n in names])
+        yield buffer.getvalue().encode()
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        frame = batch.to_pandas()
+        buffer = io.StringIO()
+        if fmt == "csv":
+            writer = csv.writer(buffer, lineterminator="\n")
+            for row in frame.itertuples(index=False, name=None):
+                writer.writerow([_csv_cell(v) for v in row])
+        elif fmt == "jsonl":
+            for row in frame.itertuples(index=False, name=None):
+                record = {name: _preview_cell(value) for name, value in zip(names, row, strict=True)}
+                buffer.write(json.dumps(record, ensure_ascii=False, default=str))
+                buffer.write("\n")
+        else:
+            raise ValueError(f"Unsupported export format {fmt!r}")
+        yield buffer.getvalue().encode()
+
+
+def _csv_cell(value: Any) -> str:
+    value = _preview_cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return neutralise_formula(str(value))

@@ -1,0 +1,62 @@
+"""`manage.py serve`: the web server and an embedded Celery worker together; Ctrl-C stops both."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the web server (gunicorn) and a Celery worker for the cpu and gpu queues."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker threads")
+        parser.add_argument("--concurrency", type=int, default=1, help="Celery worker processes")
+
+    def handle(self, *args, port: int, host: str, workers: int, concurrency: int, **options) -> None:
+        env = os.environ.copy()
+        env.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+        python = sys.executable
+        broker = "Redis" if settings.REDIS_URL else f"the embedded filesystem broker in {settings.BROKER_DIR}"
+        worker = subprocess.Popen(
+            [python, "-m", "celery", "-A", "marketplace", "worker", "-Q", "cpu,gpu", "--loglevel", "INFO",
+             "--concurrency", str(concurrency), "--hostname", f"embedded-{os.getpid()}@%h"],
+            env=env,
+        )
+        web = subprocess.Popen(
+            [python, "-m", "gunicorn", "marketplace.wsgi:application", "--bind", f"{host}:{port}",
+             "--worker-class", "gthread", "--threads", str(workers), "--timeout", "300", "--access-logfile", "-"],
+            env=env,
+        )
+        self.stdout.write(self.style.SUCCESS(f"Tessera at http://{host}:{port}/ — worker on {broker}. Ctrl-C stops both."))
+        processes = [web, worker]
+        stopping = False
+
+        def stop(*_args) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping and all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            for process in processes:
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        failed = [p for p in processes if p.returncode not in (0, -signal.SIGTERM, None)]
+        if failed and not stopping:
+            sys.exit(1)

@@ -1,0 +1,32 @@
+"""Reads of datasets and versions, always scoped by the caller's organisation (None -> 404)."""
+
+from django.db.models import Count, Q, QuerySet
+
+from marketplace.models import Dataset, DatasetVersion, Organization
+
+
+def dataset_list_for_org(*, org: Organization) -> QuerySet[Dataset]:
+    return Dataset.objects.filter(organization=org).annotate(version_count=Count("versions")).order_by("-created_at")
+
+
+def dataset_get_for_org(*, org: Organization, pk: int) -> Dataset | None:
+    return Dataset.objects.filter(organization=org, pk=pk).first()
+
+
+def version_list_for_dataset(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
+    return dataset.versions.select_related("job").order_by("-number")
+
+
+def version_visibility_q(*, org: Organization) -> Q:
+    """Versions an organisation may know exist: its own. The listings app widens this with licensed versions."""
+    return Q(dataset__organization=org)
+
+
+def version_get_for_org(*, org: Organization | None, pk: int) -> DatasetVersion | None:
+    if org is None:
+        return None
+    return (
+        DatasetVersion.objects.select_related("dataset", "dataset__organization", "job")
+        .filter(version_visibility_q(org=org), pk=pk)
+        .first()
+    )

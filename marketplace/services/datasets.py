@@ -1,0 +1,120 @@
+"""Datasets and uploads: a new version streams its file to storage and queues ingest after commit."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+
+from marketplace.dataio import format_from_filename
+from marketplace.errors import ApplicationError
+from marketplace.models import Dataset, DatasetVersion, Job, Organization
+from marketplace.pii import ScrubPolicy
+from marketplace.services.jobs import job_create
+
+
+def _clean_tags(tags: list[str] | None) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ApplicationError("Tags must be a list of strings.", extra={"field": "tags"})
+    cleaned = []
+    for tag in tags:
+        tag = tag.strip().lower()[:50]
+        if tag and tag not in cleaned:
+            cleaned.append(tag)
+    return cleaned[:20]
+
+
+def dataset_create(
+    *,
+    organization: Organization,
+    user: AbstractBaseUser | None,
+    title: str,
+    description: str = "",
+    modality: str = Dataset.Modality.TABULAR,
+    tags: list[str] | None = None,
+) -> Dataset:
+    if not title or not title.strip():
+        raise ApplicationError("A dataset needs a title.", extra={"field": "title"})
+    if modality not in Dataset.Modality.values:
+        raise ApplicationError(
+            f"Modality must be one of {', '.join(Dataset.Modality.values)}.", extra={"field": "modality"}
+        )
+    return Dataset.objects.create(
+        organization=organization,
+        created_by=user,
+        title=title.strip()[:200],
+        description=description or "",
+        modality=modality,
+        tags=_clean_tags(tags),
+        pii_salt=secrets.token_hex(32),
+    )
+
+
+def _next_version_number(dataset: Dataset) -> int:
+    # Lock the dataset row so two concurrent uploads cannot both take the same number.
+    Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+    return (dataset.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+@transaction.atomic
+def version_upload(
+    *,
+    dataset: Dataset,
+    user: AbstractBaseUser | None,
+    upload: UploadedFile,
+    keep_raw: bool = False,
+    pii_policy: dict | None = None,
+) -> DatasetVersion:
+    """Store an upload and queue its ingest. The version stays `processing` until the worker finishes."""
+    filename = upload.name or "upload"
+    fmt = format_from_filename(filename)
+    if fmt is None:
+        raise ApplicationError(
+            f"Unsupported file type for {filename!r}. Upload a .csv, .tsv, .jsonl or .parquet file.",
+            extra={"field": "file"},
+        )
+    max_bytes = settings.TESSERA_MAX_UPLOAD_MB * 1024 * 1024
+    if upload.size is not None and upload.size > max_bytes:
+        raise ApplicationError(
+            f"The file is {upload.size / 1e6:.1f} MB; the limit is {settings.TESSERA_MAX_UPLOAD_MB} MB.",
+            extra={"field": "file", "limit_mb": settings.TESSERA_MAX_UPLOAD_MB},
+            status=413,
+        )
+    if not upload.size:
+        raise ApplicationError("The uploaded file is empty.", extra={"field": "file"})
+    try:
+        policy = ScrubPolicy.from_dict(pii_policy or {})
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ApplicationError(f"Invalid PII policy: {exc}", extra={"field": "pii_policy"}) from exc
+    # The storage API streams chunk by chunk from the temporary upload file; the raw name is never exposed.
+    raw_path = default_storage.save(f"raw/{dataset.pk}/{uuid.uuid4().hex}.{fmt}", upload)
+    job = job_create(kind=Job.Kind.INGEST, organization=dataset.organization, user=user, config={"format": fmt})
+    version = DatasetVersion.objects.create(
+        dataset=dataset,
+        number=_next_version_number(dataset),
+        created_by=user,
+        job=job,
+        original_filename=filename[:255],
+        source_format=fmt,
+        raw_path=raw_path,
+        keep_raw=keep_raw,
+        size_bytes=upload.size or 0,
+        pii_policy=policy.to_dict(),
+    )
+    # Enqueue only after commit, so the worker finds the rows it is sent.
+    transaction.on_commit(lambda: _enqueue_ingest(job.pk))
+    return version
+
+
+def _enqueue_ingest(job_id: int) -> None:
+    from marketplace.tasks import version_ingest_task
+
+    version_ingest_task.delay(job_id)

@@ -1,0 +1,209 @@
+"""Ingest: parse an upload in chunks, scrub personal data, infer types, profile, write canonical Parquet.
+
+Passes over the raw file (it is read, never loaded whole, so memory is bounded by the chunk size):
+1. classify columns on a sample and collect known identifier values (`Scrubber.fit` / `observe`),
+2. scrub every chunk into a string Parquet under a folder keyed by the job, narrowing column types as it goes,
+3. cast the scrubbed strings to the inferred types, profile them and write the canonical Parquet.
+Everything lands under `versions/<version>/job-<job>/`, so a re-run after a killed worker starts clean and the
+version only points at its outputs once they are complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from marketplace.dataio import (
+    ColumnProfiler,
+    ParseError,
+    TypeInference,
+    arrow_schema,
+    cast_chunk,
+    iter_chunks,
+    preview_rows,
+)
+from marketplace.models import DatasetVersion, Job
+from marketplace.pii import Scrubber, ScrubPolicy
+from marketplace.services.jobs import job_claim, job_fail, job_mark_cancelled, job_progress, job_succeed
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 2_000
+
+
+class IngestCancelled(Exception):
+    pass
+
+
+def _chunks(version: DatasetVersion, on_bytes: Callable[[float], None] | None = None) -> Iterator[pd.DataFrame]:
+    with default_storage.open(version.raw_path, "rb") as handle:
+        total = max(version.size_bytes, 1)
+        for chunk in iter_chunks(handle, version.source_format, settings.TESSERA_INGEST_CHUNK_ROWS):
+            if on_bytes is not None:
+                try:
+                    on_bytes(min(handle.tell() / total, 1.0))
+                except (OSError, ValueError):
+                    pass
+            yield chunk
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def version_ingest(*, job_id: int) -> DatasetVersion | None:
+    """Run the ingest job `job_id`; safe to call twice (the second call finds the job claimed or finished)."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    version = DatasetVersion.objects.select_related("dataset").get(job=job)
+    workdir = Path(tempfile.mkdtemp(prefix=f"ingest-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
+
+    def report(progress: float, message: str) -> None:
+        if job_progress(job=job, progress=progress, message=message):
+            raise IngestCancelled()
+
+    try:
+        outputs = _run_ingest(version=version, job=job, workdir=workdir, report=report)
+    except ParseError as exc:
+        _fail(version=version, job=job, error=str(exc))
+        return version
+    except IngestCancelled:
+        _cleanup_outputs(version=version, job=job)
+        version.status, version.error = DatasetVersion.Status.FAILED, "Processing was cancelled."
+        version.save(update_fields=["status", "error"])
+        job_mark_cancelled(job=job)
+        _delete_raw(version)
+        return version
+    except Exception as exc:
+        logger.exception("ingest of version %s failed", version.pk)
+        _fail(version=version, job=job, error=f"Processing failed unexpectedly ({type(exc).__name__}: {exc}).")
+        return version
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    for key, value in outputs.items():
+        setattr(version, key, value)
+    version.status, version.error, version.ready_at = DatasetVersion.Status.READY, "", timezone.now()
+    version.save()
+    job_succeed(job=job, message=f"Ready: {version.row_count} rows scrubbed", result={"version": version.pk})
+    _delete_raw(version)
+    return version
+
+
+def _run_ingest(
+    *, version: DatasetVersion, job: Job, workdir: Path, report: Callable[[float, str], None]
+) -> dict:
+    policy = ScrubPolicy.from_dict(version.pii_policy or {})
+    scrubber = Scrubber(policy=policy, salt=version.dataset.pii_salt.encode())
+
+    # Pass 1: classify once on a sample, then collect identifier values for propagation into free text.
+    report(0.02, "Reading the file")
+    sample = None
+    for chunk in _chunks(version, lambda f: report(0.02 + 0.18 * f, "Detecting personal data")):
+        if sample is None:
+            sample = chunk.head(SAMPLE_ROWS)
+            scrubber.fit(sample)
+        scrubber.observe(chunk)
+    if sample is None or sample.empty:
+        raise ParseError("The file has no data rows.")
+
+    # Pass 2: scrub chunk by chunk into a string Parquet, narrowing each column's type.
+    scrubbed_path = workdir / "scrubbed.parquet"
+    inference = TypeInference()
+    writer: pq.ParquetWriter | None = None
+    columns: list[str] | None = None
+    try:
+        for chunk in _chunks(version, lambda f: report(0.2 + 0.6 * f, "Scrubbing personal data")):
+            out = scrubber.transform(chunk)
+            if columns is None:
+                columns = list(out.columns)
+            out = out.reindex(columns=columns)
+            inference.update(out)
+            table = pa.Table.from_pandas(out, schema=pa.schema([(c, pa.string()) for c in columns]), preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(scrubbed_path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    assert columns is not None
+    pii_report = scrubber.report().to_dict()
+
+    # Pass 3: cast, profile and write the canonical Parquet.
+    report(0.82, "Profiling columns")
+    types = inference.types()
+    for column in columns:
+        types.setdefault(column, "string")
+    schema = arrow_schema(types, columns)
+    profiler = ColumnProfiler(types={c: types[c] for c in columns})
+    final_path = workdir / "data.parquet"
+    preview = None
+    source = pq.ParquetFile(scrubbed_path)
+    with pq.ParquetWriter(final_path, schema) as final_writer:
+        for batch in source.iter_batches(batch_size=settings.TESSERA_INGEST_CHUNK_ROWS):
+            frame = batch.to_pandas().astype(object)
+            frame = frame.where(pd.notna(frame), None)
+            try:
+                typed = cast_chunk(frame, types)
+            except (ValueError, TypeError) as exc:
+                raise ParseError(f"A value does not match its column's type: {exc}") from exc
+            profiler.update(typed)
+            if preview is None:
+                preview = preview_rows(typed)
+            final_writer.write_table(pa.Table.from_pandas(typed, schema=schema, preserve_index=False))
+
+    report(0.95, "Saving")
+    data_name = f"versions/{version.pk}/job-{job.pk}/data.parquet"
+    if default_storage.exists(data_name):
+        default_storage.delete(data_name)
+    with open(final_path, "rb") as handle:
+        data_name = default_storage.save(data_name, File(handle))
+    return {
+        "data_path": data_name,
+        "row_count": profiler.rows,
+        "schema": profiler.profile(),
+        "pii_report": pii_report,
+        "preview": preview or {"columns": columns, "rows": []},
+        "sha256": _sha256(final_path),
+    }
+
+
+def _fail(*, version: DatasetVersion, job: Job, error: str) -> None:
+    _cleanup_outputs(version=version, job=job)
+    version.status, version.error = DatasetVersion.Status.FAILED, error
+    version.save(update_fields=["status", "error"])
+    job_fail(job=job, error=error, message="Failed")
+    # Nothing half-written stays visible, and the raw upload is not kept unless the provider asked to.
+    _delete_raw(version)
+
+
+def _cleanup_outputs(*, version: DatasetVersion, job: Job) -> None:
+    name = f"versions/{version.pk}/job-{job.pk}/data.parquet"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+
+
+def _delete_raw(version: DatasetVersion) -> None:
+    if version.keep_raw or not version.raw_path:
+        return
+    if default_storage.exists(version.raw_path):
+        default_storage.delete(version.raw_path)
+    DatasetVersion.objects.filter(pk=version.pk).update(raw_path="")
+    version.raw_path = ""

@@ -1,0 +1,31 @@
+from django import forms
+
+from marketplace.models import Dataset
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    organization = forms.CharField(max_length=200, label="Organisation name")
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+
+
+class DatasetUploadForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    modality = forms.ChoiceField(choices=Dataset.Modality.choices, initial=Dataset.Modality.TABULAR)
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. health, covid")
+    file = forms.FileField(help_text="CSV, TSV, JSONL or Parquet")
+    keep_raw = forms.BooleanField(required=False, label="Keep the raw upload for re-scrubbing")
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class VersionUploadForm(forms.Form):
+    file = forms.FileField(help_text="CSV, TSV, JSONL or Parquet")
+    keep_raw = forms.BooleanField(required=False, label="Keep the raw upload for re-scrubbing")
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, initial="pipeline")

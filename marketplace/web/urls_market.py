@@ -1,0 +1,3 @@
+"""Web pages of the marketplace proper (catalogue, listings, licences, sales)."""
+
+urlpatterns: list = []

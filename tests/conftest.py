@@ -1,0 +1,143 @@
+"""Personas (one organisation each) and helpers shared by every test folder."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from marketplace.models import DatasetVersion, Membership
+from marketplace.services.accounts import membership_add, token_create, user_register
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "tmp"
+    (tmp_path / "tmp").mkdir()
+
+
+def _persona(username: str, organization: str):
+    return user_register(username=username, password=PASSWORD, email=f"{username}@example.com", organization=organization)
+
+
+@pytest.fixture
+def provider(db):
+    return _persona("prov", "Provider Org")
+
+
+@pytest.fixture
+def provider_member(provider):
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user("prov-member", password=PASSWORD)
+    membership_add(organization=provider.memberships.get().organization, user=user, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def buyer(db):
+    return _persona("buy", "Buyer Org")
+
+
+@pytest.fixture
+def outsider(db):
+    return _persona("out", "Outsider Org")
+
+
+def org_of(user):
+    return user.memberships.get().organization
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        _, key = token_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def api_for() -> Callable:
+    return api_client_for
+
+
+CUSTOMERS_CSV = (
+    "customer_id,name,email,phone,plan,amount,notes\n"
+    "1,Alice Johnson,alice.johnson@example.com,+1 415 555 0101,gold,120.50,Alice Johnson asked about her invoice\n"
+    "2,Bruno Keller,bruno.keller@example.de,+49 30 901820,silver,80.00,Call Bruno Keller back on +49 30 901820\n"
+    "3,Chiara Rossi,chiara.rossi@example.it,+39 06 6982 0001,gold,99.99,No issues\n"
+    "4,Dmitri Ivanov,dmitri@example.org,+44 20 7946 0958,bronze,15.25,Wrote from dmitri@example.org about refunds\n"
+)
+
+
+def upload_file(content: str | bytes, name: str = "customers.csv") -> SimpleUploadedFile:
+    data = content.encode() if isinstance(content, str) else content
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def wait_for_version(version_id: int, timeout: float = 120.0) -> DatasetVersion:
+    """Poll a version until it leaves `processing` (for tests that run a real worker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version = DatasetVersion.objects.get(pk=version_id)
+        if version.status != DatasetVersion.Status.PROCESSING:
+            return version
+        time.sleep(0.5)
+    raise AssertionError(f"version {version_id} still processing after {timeout}s")
+
+
+def parquet_bytes(frame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def celery_worker_process(settings, transactional_db):
+    """A real Celery worker in a separate process, over Redis when REDIS_URL is set, else the embedded broker.
+
+    It shares the test database and media folder with the test process; tasks are sent for real (not eager).
+    """
+    import os
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from marketplace.celery import app
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = f"postgres://{db['USER'] or ''}{':' + db['PASSWORD'] if db['PASSWORD'] else ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+        "DATABASE_URL": database_url,
+        "TESSERA_HOME": str(settings.TESSERA_HOME),
+        "TESSERA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "TESSERA_INGEST_CHUNK_ROWS": "50",
+    }
+    app.conf.task_always_eager = False
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "cpu,gpu", "--pool", "solo",
+         "--loglevel", "WARNING", "--hostname", f"test-{os.getpid()}@%h"],
+        env=env,
+    )
+    try:
+        yield process
+    finally:
+        app.conf.task_always_eager = True
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

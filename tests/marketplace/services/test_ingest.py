@@ -1,0 +1,146 @@
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from django.core.files.storage import default_storage
+
+from marketplace.models import DatasetVersion, Job
+from marketplace.services.datasets import dataset_create, version_upload
+from marketplace.services.ingest import version_ingest
+from tests.conftest import CUSTOMERS_CSV, org_of, parquet_bytes, upload_file
+
+
+@pytest.fixture
+def dataset(provider):
+    return dataset_create(organization=org_of(provider), user=provider, title="Customers", tags=["crm"])
+
+
+def _ingest(dataset, provider, content, name="customers.csv", django_capture_on_commit_callbacks=None, **kwargs):
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_upload(dataset=dataset, user=provider, upload=upload_file(content, name), **kwargs)
+    version.refresh_from_db()
+    return version
+
+
+def test_csv_upload_becomes_ready_with_schema_profile_preview_and_sha(dataset, provider, django_capture_on_commit_callbacks):
+    version = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+
+    assert version.status == DatasetVersion.Status.READY, version.error
+    assert version.row_count == 4
+    assert [c["name"] for c in version.schema] == ["customer_id", "name", "email", "phone", "plan", "amount", "notes"]
+    types = {c["name"]: c["type"] for c in version.schema}
+    assert types["customer_id"] == "integer" and types["amount"] == "float" and types["plan"] == "string"
+    amount = next(c for c in version.schema if c["name"] == "amount")
+    assert (amount["min"], amount["max"], amount["nulls"], amount["distinct"]) == (15.25, 120.5, 0, 4)
+    plan = next(c for c in version.schema if c["name"] == "plan")
+    assert plan["top_values"][0] == {"value": "gold", "count": 2}
+    assert len(version.sha256) == 64
+    assert version.preview["columns"] == [c["name"] for c in version.schema]
+    assert len(version.preview["rows"]) == 4
+    assert version.job.status == Job.Status.SUCCEEDED and version.job.progress == 1.0
+
+
+def test_scrubbed_data_contains_no_names_or_emails_and_keeps_safe_columns(dataset, provider, django_capture_on_commit_callbacks):
+    version = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+
+    with default_storage.open(version.data_path, "rb") as handle:
+        frame = pq.read_table(handle).to_pandas()
+    text = frame.astype(str).to_csv()
+    for secret in ["Alice Johnson", "Bruno Keller", "alice.johnson@example.com", "dmitri@example.org", "901820"]:
+        assert secret not in text
+    assert frame["plan"].tolist() == ["gold", "silver", "gold", "bronze"]
+    assert frame["amount"].tolist() == [120.5, 80.0, 99.99, 15.25]
+    reported = {c["name"]: c for c in version.pii_report["columns"]}
+    assert reported["email"]["kind"] == "direct_identifier"
+    assert reported["plan"]["action"] == "keep"
+    assert "Alice" not in json.dumps(version.pii_report) and "Alice" not in json.dumps(version.preview)
+
+
+def test_raw_upload_is_deleted_after_scrubbing_unless_kept(dataset, provider, django_capture_on_commit_callbacks):
+    deleted = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    kept = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+                   keep_raw=True)
+
+    assert deleted.raw_path == "" and kept.raw_path != ""
+    assert default_storage.exists(kept.raw_path)
+    assert default_storage.listdir(f"raw/{dataset.pk}")[1] == [kept.raw_path.rsplit("/", 1)[1]]
+    assert (deleted.number, kept.number) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bad.csv", "a,b\n1,2\n3,4,5\n", "Line 3 has 3 fields but the header has 2"),
+        ("bad.jsonl", '{"a": 1}\n{"a": 2\n', "Line 2, column 8: invalid JSON"),
+        ("list.jsonl", '{"a": 1}\n[1, 2]\n', "Line 2: expected a JSON object per line"),
+        ("empty-header.csv", "a,,c\n1,2,3\n", "Column 2 has no name"),
+        ("dupe.csv", "a,a\n1,2\n", "Column name 'a' appears twice"),
+        ("header-only.csv", "a,b\n", "header row but no data rows"),
+        ("latin1.csv", "name\nJos\xe9\n".encode("latin-1"), "not valid UTF-8"),
+        ("broken.parquet", b"PAR1 not really parquet", "not a readable Parquet file"),
+    ],
+)
+def test_malformed_uploads_fail_with_a_message_naming_the_problem(
+    dataset, provider, django_capture_on_commit_callbacks, name, content, expected
+):
+    version = _ingest(dataset, provider, content, name, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+
+    assert version.status == DatasetVersion.Status.FAILED
+    assert expected in version.error
+    assert version.job.status == Job.Status.FAILED and expected in version.job.error
+    assert version.data_path == "" and version.row_count is None and version.preview == {}
+    assert not default_storage.exists(f"versions/{version.pk}/job-{version.job_id}/data.parquet")
+    assert version.raw_path == ""
+
+
+def test_jsonl_and_parquet_and_tsv_are_read_like_csv(dataset, provider, django_capture_on_commit_callbacks):
+    frame = pd.DataFrame({"city": ["Oslo", "Lima", None], "score": [1, 2, 3], "ok": [True, False, True]})
+    jsonl = "".join(json.dumps(r) + "\n" for r in frame.to_dict(orient="records"))
+    tsv = frame.to_csv(sep="\t", index=False)
+    versions = [
+        _ingest(dataset, provider, content, name, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+        for name, content in [("d.jsonl", jsonl), ("d.parquet", parquet_bytes(frame)), ("d.tsv", tsv)]
+    ]
+
+    for version in versions:
+        assert version.status == DatasetVersion.Status.READY, version.error
+        assert [(c["name"], c["type"], c["nulls"]) for c in version.schema] == [
+            ("city", "string", 1), ("score", "integer", 0), ("ok", "boolean", 0)
+        ]
+        assert version.preview["rows"][2] == [None, 3, True]
+
+
+def test_running_ingest_twice_does_not_redo_a_finished_job(dataset, provider, django_capture_on_commit_callbacks):
+    version = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    sha = version.sha256
+
+    assert version_ingest(job_id=version.job_id) is None
+    version.refresh_from_db()
+    assert (version.sha256, version.job.attempts) == (sha, 1)
+
+
+def test_chunked_ingest_gives_the_same_data_as_one_chunk(dataset, provider, django_capture_on_commit_callbacks, settings):
+    rows = "".join(f"{i},Person {i},person{i}@example.com,+1 415 555 01{i % 100:02d},gold,{i}.5,ok\n" for i in range(120))
+    content = "customer_id,name,email,phone,plan,amount,notes\n" + rows
+    settings.TESSERA_INGEST_CHUNK_ROWS = 25
+    chunked = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    settings.TESSERA_INGEST_CHUNK_ROWS = 10_000
+    whole = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+
+    assert chunked.status == whole.status == DatasetVersion.Status.READY
+    with default_storage.open(chunked.data_path, "rb") as a, default_storage.open(whole.data_path, "rb") as b:
+        pd.testing.assert_frame_equal(pq.read_table(a).to_pandas(), pq.read_table(b).to_pandas())
+    assert chunked.row_count == 120
+
+
+def test_upload_refuses_unknown_file_types_and_oversized_files(dataset, provider, settings):
+    from marketplace.errors import ApplicationError
+
+    with pytest.raises(ApplicationError, match="Unsupported file type"):
+        version_upload(dataset=dataset, user=provider, upload=upload_file("x", "data.xlsx"))
+    settings.TESSERA_MAX_UPLOAD_MB = 0
+    with pytest.raises(ApplicationError, match="limit is 0 MB") as excinfo:
+        version_upload(dataset=dataset, user=provider, upload=upload_file(CUSTOMERS_CSV))
+    assert excinfo.value.status == 413
+    assert DatasetVersion.objects.count() == 0

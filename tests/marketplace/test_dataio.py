@@ -1,0 +1,41 @@
+import io
+
+import pandas as pd
+import pytest
+
+from marketplace.dataio import ParseError, TypeInference, export_stream, iter_chunks, neutralise_formula
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("=SUM(A1:A2)", "'=SUM(A1:A2)"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("@HYPERLINK(x)", "'@HYPERLINK(x)"),
+     ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("-12.5", "-12.5"), ("+44", "+44"), ("plain", "plain"), ("", "")],
+)
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(cell, expected):
+    assert neutralise_formula(cell) == expected
+
+
+def test_csv_export_neutralises_formulas_in_headers_and_cells():
+    buffer = io.BytesIO()
+    pd.DataFrame({"=x": ["=1+1", "ok"], "n": [-1, 2]}).to_parquet(buffer, index=False)
+    buffer.seek(0)
+    text = b"".join(export_stream(buffer, "csv")).decode()
+    assert text == "'=x,n\n'=1+1,-1\nok,2\n"
+
+
+def test_type_inference_narrows_across_chunks():
+    inference = TypeInference()
+    inference.update(pd.DataFrame({"a": ["1", "2"], "b": ["1.5", None], "c": ["2020-01-01", "2021-02-03"]}, dtype=object))
+    inference.update(pd.DataFrame({"a": ["n/a", "3"], "b": ["2", "1e3"], "c": ["2022-12-31T10:00:00Z", None]}, dtype=object))
+    assert inference.types() == {"a": "string", "b": "float", "c": "datetime"}
+
+
+def test_chunks_are_strings_with_none_for_missing():
+    chunks = list(iter_chunks(io.BytesIO(b"a,b\n1,\n2,x\n3,y\n"), "csv", 2))
+    assert [len(c) for c in chunks] == [2, 1]
+    assert chunks[0].to_dict(orient="records") == [{"a": "1", "b": None}, {"a": "2", "b": "x"}]
+
+
+def test_empty_file_is_a_parse_error():
+    with pytest.raises(ParseError, match="The file is empty"):
+        list(iter_chunks(io.BytesIO(b""), "csv", 10))
