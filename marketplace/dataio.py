@@ -75,27 +75,33 @@ def iter_chunks(handle: IO[bytes], fmt: str, chunk_rows: int) -> Iterator[pd.Dat
 def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
     try:
+        # The header is read here rather than by pandas, which would silently rename a duplicate "a" to "a.1".
+        header_line = text.readline()
+        if not header_line.strip():
+            raise ParseError("The file is empty: expected a header row followed by data rows.")
+        names = _check_header(next(csv.reader([header_line], delimiter=sep)))
         reader = pd.read_csv(
-            text, sep=sep, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows,
-            engine="c", on_bad_lines="error", skip_blank_lines=True,
+            text, sep=sep, header=None, names=names, dtype=str, keep_default_na=False, na_values=[""],
+            chunksize=chunk_rows, engine="c", on_bad_lines="error", skip_blank_lines=True, index_col=False,
         )
-        header_checked = False
+        seen_rows = False
         for chunk in reader:
-            if not header_checked:
-                chunk.columns = _check_header(list(chunk.columns))
-                header_checked = True
+            if chunk.empty:
+                continue
+            seen_rows = True
             yield _as_strings(chunk)
-        if not header_checked:
+        if not seen_rows:
             raise ParseError("The file has a header row but no data rows.")
     except pd.errors.EmptyDataError as exc:
-        raise ParseError("The file is empty: expected a header row followed by data rows.") from exc
+        raise ParseError("The file has a header row but no data rows.") from exc
     except pd.errors.ParserError as exc:
         detail = str(exc).replace("Error tokenizing data. C error: ", "")
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
         if match:
             expected, line, saw = match.groups()
+            # pandas counts lines after the header we consumed.
             raise ParseError(
-                f"Line {line} has {saw} fields but the header has {expected}. "
+                f"Line {int(line) + 1} has {saw} fields but the header has {expected}. "
                 "Check for an unquoted delimiter or a missing value on that line."
             ) from exc
         raise ParseError(f"The file could not be parsed: {detail}") from exc
@@ -309,6 +315,8 @@ class ColumnProfiler:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -327,7 +335,7 @@ def _preview_cell(value: Any) -> Any:
         return None
     if value is pd.NaT:
         return None
-    return _jsonable(value) if not isinstance(value, str | bool | int | float) else value
+    return value if isinstance(value, str | bool | int | float) else _jsonable(value)
 
 
 # --- Exports ------------------------------------------------------------------------------------------------------

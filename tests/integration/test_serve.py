@@ -1,0 +1,57 @@
+"""`manage.py serve` starts the web server and a worker together, and Ctrl-C stops both."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"TESSERA_HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    serve = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        body = None
+        for _ in range(120):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert body == b'{"status":"ok"}'
+        children = _children(serve.pid)
+        assert len(children) == 2  # gunicorn master and the celery worker
+
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=40) == 0
+        time.sleep(0.5)
+        for child in children:
+            assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
+    finally:
+        if serve.poll() is None:
+            serve.kill()
