@@ -95,7 +95,17 @@ class DatasetVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "kind", "organization", "status", "progress", "message", "attempts", "created_at", "finished_at"]
+    list_display = [
+        "pk",
+        "kind",
+        "organization",
+        "status",
+        "progress",
+        "message",
+        "attempts",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["kind", "status", "created_at"]
     search_fields = ["organization__name", "message", "error"]
     list_select_related = ["organization"]

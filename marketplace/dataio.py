@@ -34,8 +34,15 @@ class ParseError(ValueError):
 
 def format_from_filename(filename: str) -> str | None:
     name = filename.lower()
-    for suffix, fmt in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                        (".parquet", "parquet"), (".pq", "parquet")):
+    for suffix, fmt in (
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+        (".tab", "tsv"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+    ):
         if name.endswith(suffix):
             return fmt
     return None
@@ -81,8 +88,18 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd
             raise ParseError("The file is empty: expected a header row followed by data rows.")
         names = _check_header(next(csv.reader([header_line], delimiter=sep)))
         reader = pd.read_csv(
-            text, sep=sep, header=None, names=names, dtype=str, keep_default_na=False, na_values=[""],
-            chunksize=chunk_rows, engine="c", on_bad_lines="error", skip_blank_lines=True, index_col=False,
+            text,
+            sep=sep,
+            header=None,
+            names=names,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            chunksize=chunk_rows,
+            engine="c",
+            on_bad_lines="error",
+            skip_blank_lines=True,
+            index_col=False,
         )
         seen_rows = False
         for chunk in reader:
@@ -131,7 +148,9 @@ def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
         try:
             line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8").strip()
         except UnicodeDecodeError as exc:
-            raise ParseError(f"Line {line_number} is not valid UTF-8. Save the file as UTF-8 and upload again.") from exc
+            raise ParseError(
+                f"Line {line_number} is not valid UTF-8. Save the file as UTF-8 and upload again."
+            ) from exc
         if not line:
             continue
         try:
@@ -169,8 +188,8 @@ def _iter_parquet(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
             if pd.api.types.is_bool_dtype(series):
                 frame[column] = series.map(lambda v: None if v is None or v is pd.NA else ("true" if v else "false"))
             elif not pd.api.types.is_object_dtype(series):
-                frame[column] = series.astype(object).where(series.notna(), None).map(
-                    lambda v: None if v is None else str(v)
+                frame[column] = (
+                    series.astype(object).where(series.notna(), None).map(lambda v: None if v is None else str(v))
                 )
             else:
                 frame[column] = series.map(_json_cell)
@@ -240,8 +259,13 @@ def cast_chunk(chunk: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
 
 
 def arrow_schema(types: dict[str, str], columns: list[str]) -> pa.Schema:
-    mapping = {"integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_(),
-               "datetime": pa.timestamp("us", tz="UTC"), "string": pa.string()}
+    mapping = {
+        "integer": pa.int64(),
+        "float": pa.float64(),
+        "boolean": pa.bool_(),
+        "datetime": pa.timestamp("us", tz="UTC"),
+        "string": pa.string(),
+    }
     return pa.schema([(name, mapping[types.get(name, "string")]) for name in columns])
 
 

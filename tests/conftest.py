@@ -24,7 +24,9 @@ def _media_root(settings, tmp_path):
 
 
 def _persona(username: str, organization: str):
-    return user_register(username=username, password=PASSWORD, email=f"{username}@example.com", organization=organization)
+    return user_register(
+        username=username, password=PASSWORD, email=f"{username}@example.com", organization=organization
+    )
 
 
 @pytest.fixture
@@ -117,7 +119,10 @@ def celery_worker_process(settings, transactional_db):
     if db["ENGINE"].endswith("sqlite3"):
         database_url = f"sqlite:///{db['NAME']}"
     else:
-        database_url = f"postgres://{db['USER'] or ''}{':' + db['PASSWORD'] if db['PASSWORD'] else ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+        credentials = db["USER"] or ""
+        if db["PASSWORD"]:
+            credentials += f":{db['PASSWORD']}"
+        database_url = f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "marketplace.settings",
@@ -128,8 +133,22 @@ def celery_worker_process(settings, transactional_db):
     }
     app.conf.task_always_eager = False
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "cpu,gpu", "--pool", "solo",
-         "--loglevel", "WARNING", "--hostname", f"test-{os.getpid()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "marketplace",
+            "worker",
+            "-Q",
+            "cpu,gpu",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
         env=env,
     )
     try:

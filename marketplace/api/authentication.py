@@ -22,7 +22,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token header: the key has invalid characters.") from exc
         token = token_authenticate(key=key)
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token. Create a new one with /api/v1/auth/token/.")
+            raise exceptions.AuthenticationFailed(
+                "Invalid or revoked token. Create a new one with /api/v1/auth/token/."
+            )
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -57,7 +57,9 @@ class DatasetInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     modality = serializers.ChoiceField(choices=Dataset.Modality.choices, default=Dataset.Modality.TABULAR)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list, max_length=20)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list, max_length=20
+    )
 
 
 class VersionSummarySerializer(serializers.ModelSerializer):
@@ -118,9 +120,28 @@ class VersionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = DatasetVersion
         fields = [
-            "id", "dataset", "dataset_title", "organization", "number", "status", "progress", "message", "error",
-            "job", "original_filename", "source_format", "size_bytes", "row_count", "schema", "pii_report",
-            "pii_policy", "sha256", "is_synthetic", "lineage", "created_at", "ready_at",
+            "id",
+            "dataset",
+            "dataset_title",
+            "organization",
+            "number",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "job",
+            "original_filename",
+            "source_format",
+            "size_bytes",
+            "row_count",
+            "schema",
+            "pii_report",
+            "pii_policy",
+            "sha256",
+            "is_synthetic",
+            "lineage",
+            "created_at",
+            "ready_at",
         ]
 
     def get_progress(self, version: DatasetVersion) -> float:

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,8 +75,13 @@ class RegisterApi(APIView):
         user = user_register(**data.validated_data)
         _, key = token_create(user=user, name="registration")
         org = organization_for_user(user=user)
-        body = {"id": user.pk, "username": user.username, "email": user.email,
-                "organization": s.OrganizationOutputSerializer(org).data, "token": key}
+        body = {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "organization": s.OrganizationOutputSerializer(org).data,
+            "token": key,
+        }
         return Response(s.RegisterOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -118,9 +123,13 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         org = organization_for_user(user=request.user)
         membership = membership_get(user=request.user, organization=org) if org else None
-        body = {"id": request.user.pk, "username": request.user.username, "email": request.user.email,
-                "organization": s.OrganizationOutputSerializer(org).data if org else None,
-                "role": membership.role if membership else None}
+        body = {
+            "id": request.user.pk,
+            "username": request.user.username,
+            "email": request.user.email,
+            "organization": s.OrganizationOutputSerializer(org).data if org else None,
+            "role": membership.role if membership else None,
+        }
         return Response(body)
 
 
@@ -166,8 +175,13 @@ class VersionCreateApi(APIView):
             keep_raw=data.validated_data["keep_raw"],
             pii_policy=data.validated_data["pii_policy"],
         )
-        body = {"id": version.pk, "dataset": dataset.pk, "number": version.number, "status": version.status,
-                "job": version.job_id}
+        body = {
+            "id": version.pk,
+            "dataset": dataset.pk,
+            "number": version.number,
+            "status": version.status,
+            "job": version.job_id,
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
@@ -186,7 +200,11 @@ class VersionPreviewApi(APIView):
         return Response(version.preview or {"columns": [], "rows": []})
 
 
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
 
 
 class VersionDownloadApi(APIView):

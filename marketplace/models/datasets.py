@@ -44,7 +44,9 @@ class DatasetVersion(models.Model):
     number = models.PositiveIntegerField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING, db_index=True)
-    job = models.OneToOneField("marketplace.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="version")
+    job = models.OneToOneField(
+        "marketplace.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="version"
+    )
     original_filename = models.CharField(max_length=255, blank=True)
     source_format = models.CharField(max_length=16, choices=SourceFormat.choices)
     # Where the raw upload waits for ingest; emptied once it is deleted. Never served.

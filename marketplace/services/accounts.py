@@ -30,8 +30,13 @@ def user_register(*, username: str, password: str, email: str, organization: str
         raise ApplicationError("That username is taken. Choose another one.", extra={"field": "username"})
     slug = slugify(organization)
     if not slug:
-        raise ApplicationError("The organisation name needs at least one letter or digit.", extra={"field": "organization"})
-    if Organization.objects.filter(name__iexact=organization).exists() or Organization.objects.filter(slug=slug).exists():
+        raise ApplicationError(
+            "The organisation name needs at least one letter or digit.", extra={"field": "organization"}
+        )
+    if (
+        Organization.objects.filter(name__iexact=organization).exists()
+        or Organization.objects.filter(slug=slug).exists()
+    ):
         raise ApplicationError(
             "An organisation with that name exists. Ask its owner to add you, or choose another name.",
             extra={"field": "organization"},

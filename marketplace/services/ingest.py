@@ -107,9 +107,7 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
     return version
 
 
-def _run_ingest(
-    *, version: DatasetVersion, job: Job, workdir: Path, report: Callable[[float, str], None]
-) -> dict:
+def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Callable[[float, str], None]) -> dict:
     policy = ScrubPolicy.from_dict(version.pii_policy or {})
     scrubber = Scrubber(policy=policy, salt=version.dataset.pii_salt.encode())
 
@@ -136,7 +134,9 @@ def _run_ingest(
                 columns = list(out.columns)
             out = out.reindex(columns=columns)
             inference.update(out)
-            table = pa.Table.from_pandas(out, schema=pa.schema([(c, pa.string()) for c in columns]), preserve_index=False)
+            table = pa.Table.from_pandas(
+                out, schema=pa.schema([(c, pa.string()) for c in columns]), preserve_index=False
+            )
             if writer is None:
                 writer = pq.ParquetWriter(scrubbed_path, table.schema)
             writer.write_table(table)

@@ -32,9 +32,8 @@ def job_claim(*, job_id: int) -> Job | None:
     stale = now - timedelta(seconds=settings.TESSERA_JOB_HEARTBEAT_TIMEOUT_S)
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
 
-    changed = (
-        Job.objects.filter(claimable, pk=job_id, cancel_requested=False)
-        .update(status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1, error="")
+    changed = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(
+        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1, error=""
     )
     if changed != 1:
         logger.info("job %s not claimed (finished, cancelled or held by another worker)", job_id)

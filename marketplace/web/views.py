@@ -69,10 +69,17 @@ def dataset_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                dataset = dataset_create(organization=org, user=request.user, title=data["title"],
-                                         description=data["description"], modality=data["modality"], tags=data["tags"])
-                version = version_upload(dataset=dataset, user=request.user, upload=data["file"],
-                                         keep_raw=data["keep_raw"])
+                dataset = dataset_create(
+                    organization=org,
+                    user=request.user,
+                    title=data["title"],
+                    description=data["description"],
+                    modality=data["modality"],
+                    tags=data["tags"],
+                )
+                version = version_upload(
+                    dataset=dataset, user=request.user, upload=data["file"], keep_raw=data["keep_raw"]
+                )
         except ApplicationError as exc:
             form.add_error("file" if exc.extra.get("field") == "file" else None, exc.message)
         else:
@@ -87,9 +94,15 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = dataset_get_for_org(org=org, pk=pk)
     if dataset is None:
         raise Http404("Dataset not found.")
-    return render(request, "marketplace/dataset_detail.html", {
-        "dataset": dataset, "versions": version_list_for_dataset(dataset=dataset), "form": VersionUploadForm(),
-    })
+    return render(
+        request,
+        "marketplace/dataset_detail.html",
+        {
+            "dataset": dataset,
+            "versions": version_list_for_dataset(dataset=dataset),
+            "form": VersionUploadForm(),
+        },
+    )
 
 
 @login_required
@@ -102,8 +115,12 @@ def version_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = VersionUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            version = version_upload(dataset=dataset, user=request.user, upload=form.cleaned_data["file"],
-                                     keep_raw=form.cleaned_data["keep_raw"])
+            version = version_upload(
+                dataset=dataset,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                keep_raw=form.cleaned_data["keep_raw"],
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -148,9 +165,15 @@ def tokens(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST" and form.is_valid():
         _, new_key = token_create(user=request.user, name=form.cleaned_data["name"])
-    return render(request, "marketplace/tokens.html", {
-        "form": form, "tokens": ApiToken.objects.filter(user=request.user), "new_key": new_key,
-    })
+    return render(
+        request,
+        "marketplace/tokens.html",
+        {
+            "form": form,
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "new_key": new_key,
+        },
+    )
 
 
 @login_required

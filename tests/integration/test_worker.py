@@ -1,4 +1,4 @@
-"""A real Celery worker in another process picks up ingest: over Redis when REDIS_URL is set, else the embedded broker."""
+"""A real Celery worker in another process runs ingest: over Redis when REDIS_URL is set, else the embedded broker."""
 
 import pytest
 

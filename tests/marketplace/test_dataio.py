@@ -8,8 +8,17 @@ from marketplace.dataio import ParseError, TypeInference, export_stream, iter_ch
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("=SUM(A1:A2)", "'=SUM(A1:A2)"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("@HYPERLINK(x)", "'@HYPERLINK(x)"),
-     ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("-12.5", "-12.5"), ("+44", "+44"), ("plain", "plain"), ("", "")],
+    [
+        ("=SUM(A1:A2)", "'=SUM(A1:A2)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("@HYPERLINK(x)", "'@HYPERLINK(x)"),
+        ("-2+3", "'-2+3"),
+        ("\tx", "'\tx"),
+        ("-12.5", "-12.5"),
+        ("+44", "+44"),
+        ("plain", "plain"),
+        ("", ""),
+    ],
 )
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(cell, expected):
     assert neutralise_formula(cell) == expected
@@ -25,8 +34,12 @@ def test_csv_export_neutralises_formulas_in_headers_and_cells():
 
 def test_type_inference_narrows_across_chunks():
     inference = TypeInference()
-    inference.update(pd.DataFrame({"a": ["1", "2"], "b": ["1.5", None], "c": ["2020-01-01", "2021-02-03"]}, dtype=object))
-    inference.update(pd.DataFrame({"a": ["n/a", "3"], "b": ["2", "1e3"], "c": ["2022-12-31T10:00:00Z", None]}, dtype=object))
+    inference.update(
+        pd.DataFrame({"a": ["1", "2"], "b": ["1.5", None], "c": ["2020-01-01", "2021-02-03"]}, dtype=object)
+    )
+    inference.update(
+        pd.DataFrame({"a": ["n/a", "3"], "b": ["2", "1e3"], "c": ["2022-12-31T10:00:00Z", None]}, dtype=object)
+    )
     assert inference.types() == {"a": "string", "b": "float", "c": "datetime"}
 
 

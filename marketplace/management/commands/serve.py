@@ -25,16 +25,46 @@ class Command(BaseCommand):
         python = sys.executable
         broker = "Redis" if settings.REDIS_URL else f"the embedded filesystem broker in {settings.BROKER_DIR}"
         worker = subprocess.Popen(
-            [python, "-m", "celery", "-A", "marketplace", "worker", "-Q", "cpu,gpu", "--loglevel", "INFO",
-             "--concurrency", str(concurrency), "--hostname", f"embedded-{os.getpid()}@%h"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "marketplace",
+                "worker",
+                "-Q",
+                "cpu,gpu",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"embedded-{os.getpid()}@%h",
+            ],
             env=env,
         )
         web = subprocess.Popen(
-            [python, "-m", "gunicorn", "marketplace.wsgi:application", "--bind", f"{host}:{port}",
-             "--worker-class", "gthread", "--threads", str(workers), "--timeout", "300", "--access-logfile", "-"],
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "marketplace.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(workers),
+                "--timeout",
+                "300",
+                "--access-logfile",
+                "-",
+            ],
             env=env,
         )
-        self.stdout.write(self.style.SUCCESS(f"Tessera at http://{host}:{port}/ — worker on {broker}. Ctrl-C stops both."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Tessera at http://{host}:{port}/ — worker on {broker}. Ctrl-C stops both.")
+        )
         processes = [web, worker]
         stopping = False
 

@@ -6,9 +6,16 @@ from marketplace.models import ApiToken, Membership, Organization
 
 def test_register_creates_user_owned_organisation_and_a_working_token(db):
     client = APIClient()
-    response = client.post("/api/v1/auth/register/", {
-        "username": "ana", "password": "a-long-passphrase", "email": "ana@example.com", "organization": "Ana Data",
-    }, format="json")
+    response = client.post(
+        "/api/v1/auth/register/",
+        {
+            "username": "ana",
+            "password": "a-long-passphrase",
+            "email": "ana@example.com",
+            "organization": "Ana Data",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.data
     assert response.data["organization"]["name"] == "Ana Data"
@@ -20,10 +27,14 @@ def test_register_creates_user_owned_organisation_and_a_working_token(db):
 
 def test_register_rejects_taken_names_and_weak_passwords_with_messages(provider):
     client = APIClient()
-    taken = client.post("/api/v1/auth/register/", {"username": "prov", "password": "a-long-passphrase",
-                                                   "organization": "New Org"}, format="json")
-    weak = client.post("/api/v1/auth/register/", {"username": "newbie", "password": "123",
-                                                  "organization": "Newbie Org"}, format="json")
+    taken = client.post(
+        "/api/v1/auth/register/",
+        {"username": "prov", "password": "a-long-passphrase", "organization": "New Org"},
+        format="json",
+    )
+    weak = client.post(
+        "/api/v1/auth/register/", {"username": "newbie", "password": "123", "organization": "Newbie Org"}, format="json"
+    )
     missing = client.post("/api/v1/auth/register/", {"username": "x"}, format="json")
 
     assert (taken.status_code, taken.data["message"]) == (400, "That username is taken. Choose another one.")

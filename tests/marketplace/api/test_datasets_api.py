@@ -39,7 +39,9 @@ def test_version_endpoints_answer_by_role_and_change_nothing(
     assert response.status_code == expected
     if expected != 200:
         assert set(json.loads(b"".join(response.streaming_content) if response.streaming else response.content)) == {
-            "message", "extra"}
+            "message",
+            "extra",
+        }
     assert DatasetVersion.objects.values().get(pk=ready_version.pk) == before
 
 
@@ -48,8 +50,9 @@ def test_upload_by_role(role, expected, provider, provider_member, outsider):
     dataset = dataset_create(organization=org_of(provider), user=provider, title="Customers")
     client = api_client_for(_caller(role, provider, provider_member, outsider))
 
-    response = client.post(f"/api/v1/datasets/{dataset.pk}/versions/", {"file": upload_file(CUSTOMERS_CSV)},
-                           format="multipart")
+    response = client.post(
+        f"/api/v1/datasets/{dataset.pk}/versions/", {"file": upload_file(CUSTOMERS_CSV)}, format="multipart"
+    )
 
     assert response.status_code == expected
     assert DatasetVersion.objects.count() == (1 if expected == 202 else 0)
@@ -57,8 +60,9 @@ def test_upload_by_role(role, expected, provider, provider_member, outsider):
 
 def test_create_and_list_datasets_only_shows_own_organisation(provider, outsider):
     mine, theirs = api_client_for(provider), api_client_for(outsider)
-    created = mine.post("/api/v1/datasets/", {"title": "Customers", "modality": "tabular", "tags": ["CRM", "crm"]},
-                        format="json")
+    created = mine.post(
+        "/api/v1/datasets/", {"title": "Customers", "modality": "tabular", "tags": ["CRM", "crm"]}, format="json"
+    )
     theirs.post("/api/v1/datasets/", {"title": "Other", "modality": "text"}, format="json")
 
     assert created.status_code == 201
@@ -73,8 +77,9 @@ def test_upload_answers_202_processing_then_ready(provider, django_capture_on_co
     dataset_id = client.post("/api/v1/datasets/", {"title": "Customers"}, format="json").data["id"]
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        accepted = client.post(f"/api/v1/datasets/{dataset_id}/versions/", {"file": upload_file(CUSTOMERS_CSV)},
-                               format="multipart")
+        accepted = client.post(
+            f"/api/v1/datasets/{dataset_id}/versions/", {"file": upload_file(CUSTOMERS_CSV)}, format="multipart"
+        )
     assert accepted.status_code == 202 and accepted.data["status"] == "processing"
     assert client.get(f"/api/v1/versions/{accepted.data['id']}/").data["status"] == "processing"
     for callback in callbacks:
@@ -92,10 +97,14 @@ def test_bad_uploads_are_400_with_a_message(provider):
     dataset_id = client.post("/api/v1/datasets/", {"title": "Customers"}, format="json").data["id"]
 
     no_file = client.post(f"/api/v1/datasets/{dataset_id}/versions/", {}, format="multipart")
-    wrong_type = client.post(f"/api/v1/datasets/{dataset_id}/versions/", {"file": upload_file("x", "a.docx")},
-                             format="multipart")
-    bad_policy = client.post(f"/api/v1/datasets/{dataset_id}/versions/",
-                             {"file": upload_file(CUSTOMERS_CSV), "pii_policy": "{not json"}, format="multipart")
+    wrong_type = client.post(
+        f"/api/v1/datasets/{dataset_id}/versions/", {"file": upload_file("x", "a.docx")}, format="multipart"
+    )
+    bad_policy = client.post(
+        f"/api/v1/datasets/{dataset_id}/versions/",
+        {"file": upload_file(CUSTOMERS_CSV), "pii_policy": "{not json"},
+        format="multipart",
+    )
     bad_modality = client.post("/api/v1/datasets/", {"title": "x", "modality": "video"}, format="json")
 
     assert no_file.status_code == 400 and "file" in no_file.data["message"]

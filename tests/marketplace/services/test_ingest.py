@@ -23,8 +23,12 @@ def _ingest(dataset, provider, content, name="customers.csv", django_capture_on_
     return version
 
 
-def test_csv_upload_becomes_ready_with_schema_profile_preview_and_sha(dataset, provider, django_capture_on_commit_callbacks):
-    version = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+def test_csv_upload_becomes_ready_with_schema_profile_preview_and_sha(
+    dataset, provider, django_capture_on_commit_callbacks
+):
+    version = _ingest(
+        dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
 
     assert version.status == DatasetVersion.Status.READY, version.error
     assert version.row_count == 4
@@ -41,8 +45,12 @@ def test_csv_upload_becomes_ready_with_schema_profile_preview_and_sha(dataset, p
     assert version.job.status == Job.Status.SUCCEEDED and version.job.progress == 1.0
 
 
-def test_scrubbed_data_contains_no_names_or_emails_and_keeps_safe_columns(dataset, provider, django_capture_on_commit_callbacks):
-    version = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+def test_scrubbed_data_contains_no_names_or_emails_and_keeps_safe_columns(
+    dataset, provider, django_capture_on_commit_callbacks
+):
+    version = _ingest(
+        dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
 
     with default_storage.open(version.data_path, "rb") as handle:
         frame = pq.read_table(handle).to_pandas()
@@ -58,9 +66,16 @@ def test_scrubbed_data_contains_no_names_or_emails_and_keeps_safe_columns(datase
 
 
 def test_raw_upload_is_deleted_after_scrubbing_unless_kept(dataset, provider, django_capture_on_commit_callbacks):
-    deleted = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
-    kept = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
-                   keep_raw=True)
+    deleted = _ingest(
+        dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
+    kept = _ingest(
+        dataset,
+        provider,
+        CUSTOMERS_CSV,
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+        keep_raw=True,
+    )
 
     assert deleted.raw_path == "" and kept.raw_path != ""
     assert default_storage.exists(kept.raw_path)
@@ -84,7 +99,9 @@ def test_raw_upload_is_deleted_after_scrubbing_unless_kept(dataset, provider, dj
 def test_malformed_uploads_fail_with_a_message_naming_the_problem(
     dataset, provider, django_capture_on_commit_callbacks, name, content, expected
 ):
-    version = _ingest(dataset, provider, content, name, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = _ingest(
+        dataset, provider, content, name, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
 
     assert version.status == DatasetVersion.Status.FAILED
     assert expected in version.error
@@ -106,13 +123,17 @@ def test_jsonl_and_parquet_and_tsv_are_read_like_csv(dataset, provider, django_c
     for version in versions:
         assert version.status == DatasetVersion.Status.READY, version.error
         assert [(c["name"], c["type"], c["nulls"]) for c in version.schema] == [
-            ("city", "string", 1), ("score", "integer", 0), ("ok", "boolean", 0)
+            ("city", "string", 1),
+            ("score", "integer", 0),
+            ("ok", "boolean", 0),
         ]
         assert version.preview["rows"][2] == [None, 3, True]
 
 
 def test_running_ingest_twice_does_not_redo_a_finished_job(dataset, provider, django_capture_on_commit_callbacks):
-    version = _ingest(dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    version = _ingest(
+        dataset, provider, CUSTOMERS_CSV, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
     sha = version.sha256
 
     assert version_ingest(job_id=version.job_id) is None
@@ -120,8 +141,12 @@ def test_running_ingest_twice_does_not_redo_a_finished_job(dataset, provider, dj
     assert (version.sha256, version.job.attempts) == (sha, 1)
 
 
-def test_chunked_ingest_gives_the_same_data_as_one_chunk(dataset, provider, django_capture_on_commit_callbacks, settings):
-    rows = "".join(f"{i},Person {i},person{i}@example.com,+1 415 555 01{i % 100:02d},gold,{i}.5,ok\n" for i in range(120))
+def test_chunked_ingest_gives_the_same_data_as_one_chunk(
+    dataset, provider, django_capture_on_commit_callbacks, settings
+):
+    rows = "".join(
+        f"{i},Person {i},person{i}@example.com,+1 415 555 01{i % 100:02d},gold,{i}.5,ok\n" for i in range(120)
+    )
     content = "customer_id,name,email,phone,plan,amount,notes\n" + rows
     settings.TESSERA_INGEST_CHUNK_ROWS = 25
     chunked = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)

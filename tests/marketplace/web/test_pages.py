@@ -15,15 +15,19 @@ def _login(user) -> Client:
 
 def test_signup_creates_an_organisation_and_logs_in(db):
     client = Client()
-    response = client.post("/signup/", {"username": "erin", "email": "erin@example.com", "organization": "Erin Co",
-                                        "password": "a-long-passphrase"})
+    response = client.post(
+        "/signup/",
+        {"username": "erin", "email": "erin@example.com", "organization": "Erin Co", "password": "a-long-passphrase"},
+    )
     assert response.status_code == 302 and response["Location"] == "/dashboard/"
     assert User.objects.get(username="erin").memberships.get().organization.name == "Erin Co"
     assert "Erin Co" in client.get("/dashboard/").content.decode()
 
 
 def test_signup_shows_the_error_when_the_organisation_exists(provider):
-    response = Client().post("/signup/", {"username": "new", "organization": "Provider Org", "password": "a-long-passphrase"})
+    response = Client().post(
+        "/signup/", {"username": "new", "organization": "Provider Org", "password": "a-long-passphrase"}
+    )
     assert response.status_code == 200
     assert "An organisation with that name exists" in response.content.decode()
     assert User.objects.count() == 1
@@ -32,8 +36,10 @@ def test_signup_shows_the_error_when_the_organisation_exists(provider):
 def test_upload_form_creates_dataset_and_version_and_redirects_to_it(provider, django_capture_on_commit_callbacks):
     client = _login(provider)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/datasets/new/", {"title": "Customers", "modality": "tabular", "tags": "crm, b2b",
-                                                  "file": upload_file(CUSTOMERS_CSV)})
+        response = client.post(
+            "/datasets/new/",
+            {"title": "Customers", "modality": "tabular", "tags": "crm, b2b", "file": upload_file(CUSTOMERS_CSV)},
+        )
     version = DatasetVersion.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/versions/{version.pk}/"
     page = client.get(f"/versions/{version.pk}/").content.decode()
@@ -43,15 +49,18 @@ def test_upload_form_creates_dataset_and_version_and_redirects_to_it(provider, d
 
 
 def test_upload_form_rejects_unknown_types_and_keeps_nothing(provider):
-    response = _login(provider).post("/datasets/new/", {"title": "x", "modality": "tabular",
-                                                        "file": upload_file("a", "notes.docx")})
+    response = _login(provider).post(
+        "/datasets/new/", {"title": "x", "modality": "tabular", "file": upload_file("a", "notes.docx")}
+    )
     assert response.status_code == 200 and "Unsupported file type" in response.content.decode()
     assert Dataset.objects.count() == 0
 
 
 def test_status_fragment_polls_while_processing(provider):
     dataset = dataset_create(organization=org_of(provider), user=provider, title="Customers")
-    version = version_upload(dataset=dataset, user=provider, upload=upload_file(CUSTOMERS_CSV))  # not committed: no task
+    version = version_upload(
+        dataset=dataset, user=provider, upload=upload_file(CUSTOMERS_CSV)
+    )  # not committed: no task
     fragment = _login(provider).get(f"/versions/{version.pk}/status/").content.decode()
     assert 'hx-trigger="every 1s"' in fragment and 'id="ingest-progress"' in fragment
 
