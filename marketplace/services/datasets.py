@@ -118,3 +118,54 @@ def _enqueue_ingest(job_id: int) -> None:
     from marketplace.tasks import version_ingest_task
 
     version_ingest_task.delay(job_id)
+
+
+PII_ACTIONS = ("keep", "drop", "redact", "mask", "hash", "replace", "generalize")
+
+
+@transaction.atomic
+def version_rescrub(*, version: DatasetVersion, user: AbstractBaseUser | None, pii_policy: dict) -> DatasetVersion:
+    """Scrub the kept raw upload of `version` again with a new policy, as a new version (versions are immutable)."""
+    if not version.keep_raw or not version.raw_path or not default_storage.exists(version.raw_path):
+        raise ApplicationError(
+            "The raw upload of this version was deleted after scrubbing, so it cannot be scrubbed again. "
+            "Upload the file again (tick 'keep the raw upload' to allow re-scrubbing).",
+            status=409,
+        )
+    columns = (pii_policy or {}).get("columns", {})
+    if not isinstance(columns, dict):
+        raise ApplicationError("pii_policy.columns must map column names to actions.", extra={"field": "pii_policy"})
+    known = {column["name"] for column in version.pii_report.get("columns", [])} or None
+    for name, action in columns.items():
+        if known is not None and name not in known:
+            raise ApplicationError(f"Unknown column {name!r} in the policy.", extra={"field": "pii_policy"})
+        if action not in PII_ACTIONS:
+            raise ApplicationError(
+                f"Unknown action {action!r} for column {name!r}. Use one of: {', '.join(PII_ACTIONS)}.",
+                extra={"field": "pii_policy"},
+            )
+    try:
+        policy = ScrubPolicy.from_dict(pii_policy or {})
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ApplicationError(f"Invalid PII policy: {exc}", extra={"field": "pii_policy"}) from exc
+    dataset = version.dataset
+    job = job_create(
+        kind=Job.Kind.INGEST,
+        organization=dataset.organization,
+        user=user,
+        config={"format": version.source_format, "rescrub_of": version.pk},
+    )
+    new_version = DatasetVersion.objects.create(
+        dataset=dataset,
+        number=_next_version_number(dataset),
+        created_by=user,
+        job=job,
+        original_filename=version.original_filename,
+        source_format=version.source_format,
+        raw_path=version.raw_path,
+        keep_raw=True,
+        size_bytes=version.size_bytes,
+        pii_policy=policy.to_dict(),
+    )
+    transaction.on_commit(lambda: _enqueue_ingest(job.pk))
+    return new_version

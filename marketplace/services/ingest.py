@@ -71,6 +71,7 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
     """Run the ingest job `job_id`; safe to call twice (the second call finds the job claimed or finished)."""
     job = job_claim(job_id=job_id)
     if job is None:
+        _settle_cancelled(job_id=job_id)
         return None
     version = DatasetVersion.objects.select_related("dataset").get(job=job)
     workdir = Path(tempfile.mkdtemp(prefix=f"ingest-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
@@ -183,6 +184,17 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         "preview": preview or {"columns": columns, "rows": []},
         "sha256": _sha256(final_path),
     }
+
+
+def _settle_cancelled(*, job_id: int) -> None:
+    """A job cancelled while queued never runs; its version must not stay `processing` forever."""
+    version = DatasetVersion.objects.filter(
+        job_id=job_id, job__status=Job.Status.CANCELLED, status=DatasetVersion.Status.PROCESSING
+    ).first()
+    if version is not None:
+        version.status, version.error = DatasetVersion.Status.FAILED, "Processing was cancelled."
+        version.save(update_fields=["status", "error"])
+        _delete_raw(version)
 
 
 def _fail(*, version: DatasetVersion, job: Job, error: str) -> None:

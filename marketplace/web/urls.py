@@ -16,6 +16,7 @@ urlpatterns = [
     path("datasets/<int:pk>/upload/", views.version_new, name="version-new"),
     path("versions/<int:pk>/", views.version_detail, name="version"),
     path("versions/<int:pk>/status/", views.version_status, name="version-status"),
+    path("versions/<int:pk>/rescrub/", views.version_rescrub_view, name="version-rescrub"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke_view, name="token-revoke"),
     path("", include("marketplace.web.urls_market")),

@@ -20,7 +20,7 @@ from marketplace.selectors.datasets import (
 )
 from marketplace.selectors.organizations import organization_for_user
 from marketplace.services.accounts import token_create, token_revoke, user_register
-from marketplace.services.datasets import dataset_create, version_upload
+from marketplace.services.datasets import PII_ACTIONS, dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.web.forms import DatasetUploadForm, SignupForm, TokenForm, VersionUploadForm
 
@@ -138,6 +138,8 @@ def _version_context(request: HttpRequest, pk: int) -> dict:
     return {
         "version": version,
         "job": version.job,
+        "is_owner": version.dataset.organization_id == org.pk,
+        "pii_actions": PII_ACTIONS,
         "may_download": version_entitlement(org=org, version=version, action=Action.DOWNLOAD).allowed,
         "may_preview": version_entitlement(org=org, version=version, action=Action.PREVIEW).allowed,
     }
@@ -185,3 +187,26 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     token_revoke(token=token)
     messages.success(request, f"Token {token.prefix}… revoked.")
     return redirect("web:tokens")
+
+
+@login_required
+@require_POST
+def version_rescrub_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Per-column overrides from the PII report form (`action__<column>` fields), scrubbed again as a new version."""
+    org = _org(request)
+    version = version_get_for_org(org=org, pk=pk)
+    if version is None or version.dataset.organization_id != org.pk:
+        raise Http404("Dataset version not found.")
+    columns = {
+        key.removeprefix("action__"): value
+        for key, value in request.POST.items()
+        if key.startswith("action__") and value
+    }
+    policy = {**(version.pii_policy or {}), "columns": columns}
+    try:
+        new_version = version_rescrub(version=version, user=request.user, pii_policy=policy)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:version", pk=version.pk)
+    messages.info(request, f"Scrubbing again as v{new_version.number} with your column choices.")
+    return redirect("web:version", pk=new_version.pk)
