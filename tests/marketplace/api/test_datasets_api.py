@@ -147,3 +147,16 @@ def test_preview_is_the_first_scrubbed_rows(ready_version, provider):
     assert body["columns"][:2] == ["customer_id", "name"]
     assert [row[0] for row in body["rows"]] == [1, 2, 3, 4]
     assert "Alice Johnson" not in json.dumps(body)
+
+
+def test_requests_over_the_upload_limit_are_refused_before_reading(provider, settings):
+    settings.TESSERA_MAX_UPLOAD_MB = 0
+    client = api_client_for(provider)
+    dataset_id = client.post("/api/v1/datasets/", {"title": "Customers"}, format="json").data["id"]
+    big = "a,b\n" + "1,2\n" * 300_000
+
+    response = client.post(f"/api/v1/datasets/{dataset_id}/versions/", {"file": upload_file(big)}, format="multipart")
+
+    assert response.status_code == 413
+    assert response.json() == {"message": "The request is 1.2 MB; uploads are limited to 0 MB.", "extra": {"limit_mb": 0}}
+    assert DatasetVersion.objects.count() == 0
