@@ -158,5 +158,8 @@ def test_requests_over_the_upload_limit_are_refused_before_reading(provider, set
     response = client.post(f"/api/v1/datasets/{dataset_id}/versions/", {"file": upload_file(big)}, format="multipart")
 
     assert response.status_code == 413
-    assert response.json() == {"message": "The request is 1.2 MB; uploads are limited to 0 MB.", "extra": {"limit_mb": 0}}
+    assert response.json() == {
+        "message": "The request is 1.2 MB; uploads are limited to 0 MB.",
+        "extra": {"limit_mb": 0},
+    }
     assert DatasetVersion.objects.count() == 0
