@@ -84,6 +84,8 @@ class KnownIdentifiers:
 
     # lower-case single tokens (parts of names) -> entity
     tokens: dict[str, str] = field(default_factory=dict)
+    # two-letter name parts ("Li", "Sá") match only with their own capitalisation, or "do"/"li" would vanish too
+    short_tokens: dict[str, str] = field(default_factory=dict)
     # first word token of a phrase -> [(lower-case phrase without leading non-word chars, leading chars, entity)]
     phrases: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     _phrase_set: set[str] = field(default_factory=set)
@@ -97,9 +99,12 @@ class KnownIdentifiers:
         if not words:
             return
         if entity == "PERSON":
-            for word in words:
-                if len(word) >= 3 and word.isalpha() and word not in stopwords:
-                    self.tokens.setdefault(word, entity)
+            for word in _WORD_RE.findall(text):
+                folded = word.lower()
+                if len(word) >= 3 and word.isalpha() and folded not in stopwords:
+                    self.tokens.setdefault(folded, entity)
+                elif len(word) == 2 and word.isalpha() and word[0].isupper() and word[1].islower():
+                    self.short_tokens.setdefault(word, entity)
         if len(words) > 1 or entity != "PERSON":
             if lower in self._phrase_set:
                 return
@@ -108,13 +113,15 @@ class KnownIdentifiers:
             self.phrases.setdefault(words[0], []).append((lower[lead_len:], lower[:lead_len], entity))
 
     def spans(self, text: str) -> list[Span]:
-        if not self.tokens and not self.phrases:
+        if not self.tokens and not self.phrases and not self.short_tokens:
             return []
         lower = text.lower()
         found = []
         for match in _WORD_RE.finditer(lower):
             word = match.group(0)
             entity = self.tokens.get(word)
+            if entity is None and len(word) == 2:
+                entity = self.short_tokens.get(text[match.start() : match.end()])
             if entity is not None:
                 found.append(Span(match.start(), match.end(), entity))
             for phrase, lead, phrase_entity in self.phrases.get(word, ()):
