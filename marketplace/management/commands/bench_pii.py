@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from marketplace.pii import ScrubPolicy, Scrubber
+from marketplace.pii import Scrubber, ScrubPolicy
 from marketplace.pii.benchdata import generate_customers, leak_report
 from marketplace.pii.text import SPACY_MODEL, spacy_pipeline
 from marketplace.pii.verify import _offline_tldextract
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         engine_rps = rows / engine_seconds
         reference_rps = reference_rows / reference_seconds
         report = scrubber.report().to_dict()
-        print(
+        self.stdout.write(
             json.dumps(
                 {
                     "benchmark": "pii",
@@ -102,7 +102,7 @@ class Command(BaseCommand):
                     },
                     "engine_on_reference_rows": engine_subset_quality,
                     "speedup": round(engine_rps / reference_rps, 1),
-                    "notes": "plain Presidio = AnalyzerEngine(spaCy en_core_web_sm) + AnonymizerEngine defaults on every cell; "
+                    "notes": "plain Presidio = AnalyzerEngine(spaCy) + AnonymizerEngine defaults per cell; "
                     "reference timed on the first reference_rows rows of the same table; model loading excluded "
                     "on both sides.",
                 }
