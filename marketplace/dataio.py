@@ -80,18 +80,24 @@ def iter_chunks(handle: IO[bytes], fmt: str, chunk_rows: int) -> Iterator[pd.Dat
 
 
 def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    # The header is checked here first: pandas would silently rename a duplicate "a" to "a.1".
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        # The header is read here rather than by pandas, which would silently rename a duplicate "a" to "a.1".
         header_line = text.readline()
         if not header_line.strip():
             raise ParseError("The file is empty: expected a header row followed by data rows.")
-        names = _check_header(next(csv.reader([header_line], delimiter=sep)))
+        _check_header(next(csv.reader([header_line], delimiter=sep)))
+    except UnicodeDecodeError as exc:
+        raise ParseError("The header row is not valid UTF-8. Save the file as UTF-8 and upload again.") from exc
+    finally:
+        text.detach()
+    handle.seek(0)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
+    try:
         reader = pd.read_csv(
             text,
             sep=sep,
-            header=None,
-            names=names,
+            header=0,
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -99,13 +105,19 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd
             engine="c",
             on_bad_lines="error",
             skip_blank_lines=True,
-            index_col=False,
         )
         seen_rows = False
         for chunk in reader:
+            if not isinstance(chunk.index, pd.RangeIndex):
+                # pandas reads a first data row with one field too many as "the first column is the index".
+                raise ParseError(
+                    f"Line 2 has more fields than the header ({len(chunk.columns)}). "
+                    "Check for an unquoted delimiter or a missing header name."
+                )
             if chunk.empty:
                 continue
             seen_rows = True
+            chunk.columns = [str(c).strip() for c in chunk.columns]
             yield _as_strings(chunk)
         if not seen_rows:
             raise ParseError("The file has a header row but no data rows.")
@@ -116,9 +128,8 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
         if match:
             expected, line, saw = match.groups()
-            # pandas counts lines after the header we consumed.
             raise ParseError(
-                f"Line {int(line) + 1} has {saw} fields but the header has {expected}. "
+                f"Line {line} has {saw} fields but the header has {expected}. "
                 "Check for an unquoted delimiter or a missing value on that line."
             ) from exc
         raise ParseError(f"The file could not be parsed: {detail}") from exc

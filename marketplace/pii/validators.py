@@ -106,6 +106,8 @@ def phone_valid(value: str) -> bool:
     """A formatted phone number in any country: `+`/`00` prefixed, or valid in one of the common regions."""
     text = value.strip()
     digits = sum(c.isdigit() for c in text)
+    if date_valid(text) or re.fullmatch(r"\d+\.\d+", text):
+        return False
     if not 7 <= digits <= 15 or re.search(r"[A-Za-z]", text.replace("ext", "").replace("x", "")):
         return False
     if text.startswith(("+", "00")):

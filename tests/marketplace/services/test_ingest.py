@@ -87,6 +87,7 @@ def test_raw_upload_is_deleted_after_scrubbing_unless_kept(dataset, provider, dj
     ("name", "content", "expected"),
     [
         ("bad.csv", "a,b\n1,2\n3,4,5\n", "Line 3 has 3 fields but the header has 2"),
+        ("bad-first-row.csv", "a,b\n1,2,3\n4,5\n", "Line 2 has more fields than the header (2)"),
         ("bad.jsonl", '{"a": 1}\n{"a": 2\n', "Line 2, column 8: invalid JSON"),
         ("list.jsonl", '{"a": 1}\n[1, 2]\n', "Line 2: expected a JSON object per line"),
         ("empty-header.csv", "a,,c\n1,2,3\n", "Column 2 has no name"),

@@ -1,0 +1,107 @@
+"""`manage.py scrub INPUT OUTPUT`: the scrubbing engine for pipelines, chunk by chunk, any supported format."""
+
+import csv
+import json
+import os
+import secrets
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.core.management.base import BaseCommand, CommandError
+
+from marketplace.dataio import ParseError, format_from_filename, iter_chunks
+from marketplace.pii import Scrubber, ScrubPolicy
+
+
+class Command(BaseCommand):
+    help = "Scrub personal data from a CSV/TSV/JSONL/Parquet file into another such file, with a JSON report."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("input")
+        parser.add_argument("output")
+        parser.add_argument("--policy", help='JSON policy file, e.g. {"columns": {"notes": "drop"}}')
+        parser.add_argument("--report", help="write the PII report (JSON) here")
+        parser.add_argument("--chunk-rows", type=int, default=20_000)
+        parser.add_argument(
+            "--salt",
+            default=os.environ.get("TESSERA_SCRUB_SALT"),
+            help="secret for hashing and fakes; keep it to get the same output for the same input next time "
+            "(default: $TESSERA_SCRUB_SALT, else random)",
+        )
+
+    def handle(
+        self,
+        *args,
+        input: str,
+        output: str,
+        policy: str | None,
+        report: str | None,
+        chunk_rows: int,
+        salt: str | None,
+        **options,
+    ) -> None:
+        source, target = Path(input), Path(output)
+        in_format, out_format = format_from_filename(source.name), format_from_filename(target.name)
+        if in_format is None or out_format is None:
+            raise CommandError("Use .csv, .tsv, .jsonl or .parquet for both input and output.")
+        if not source.exists():
+            raise CommandError(f"{source} does not exist.")
+        try:
+            scrub_policy = ScrubPolicy.from_dict(json.loads(Path(policy).read_text()) if policy else {})
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"Invalid policy: {exc}") from exc
+        if not salt:
+            salt = secrets.token_hex(32)
+            self.stderr.write("No --salt given: hashes and fakes will differ from any other run.")
+        scrubber = Scrubber(policy=scrub_policy, salt=salt.encode())
+        try:
+            with open(source, "rb") as handle:
+                for index, chunk in enumerate(iter_chunks(handle, in_format, chunk_rows)):
+                    if index == 0:
+                        scrubber.fit(chunk.head(2000))
+                    scrubber.observe(chunk)
+            with open(source, "rb") as handle:
+                rows = _write(
+                    target, out_format, (scrubber.transform(c) for c in iter_chunks(handle, in_format, chunk_rows))
+                )
+        except ParseError as exc:
+            raise CommandError(str(exc)) from exc
+        result = scrubber.report().to_dict()
+        if report:
+            Path(report).write_text(json.dumps(result, indent=2))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "output": str(target),
+                    "publishable": result["publishable"],
+                    "residual_rate": result["residual"]["rate"],
+                }
+            )
+        )
+
+
+def _write(target: Path, fmt: str, chunks) -> int:
+    rows = 0
+    writer = None
+    with open(target, "w" if fmt != "parquet" else "wb", newline="" if fmt != "parquet" else None) as handle:
+        for chunk in chunks:
+            rows += len(chunk)
+            if fmt == "parquet":
+                table = pa.Table.from_pandas(
+                    chunk, schema=pa.schema([(c, pa.string()) for c in chunk.columns]), preserve_index=False
+                )
+                writer = writer or pq.ParquetWriter(handle, table.schema)
+                writer.write_table(table)
+            elif fmt == "jsonl":
+                for record in chunk.to_dict(orient="records"):
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                if writer is None:
+                    writer = csv.writer(handle, delimiter="\t" if fmt == "tsv" else ",")
+                    writer.writerow(chunk.columns)
+                writer.writerows(chunk.itertuples(index=False, name=None))
+        if fmt == "parquet" and writer is not None:
+            writer.close()
+    return rows

@@ -1,0 +1,140 @@
+import json
+
+import pandas as pd
+import pytest
+
+from marketplace.pii import Scrubber, ScrubPolicy, scan, scrub
+from marketplace.pii.benchdata import generate_customers, leak_report
+from marketplace.pii.classify import classify_column
+from marketplace.pii.operators import generalize_value, hash_value, mask_value, replace_value
+
+
+@pytest.mark.parametrize(
+    ("header", "values", "kind", "entity"),
+    [
+        ("Nachname", ["Müller", "Schmidt"], "direct_identifier", "PERSON"),
+        ("correo", ["a@b.es", "c@d.es"], "direct_identifier", "EMAIL_ADDRESS"),
+        ("telefono", ["06 1234 5678", "06 8765 4321"], "direct_identifier", "PHONE_NUMBER"),
+        ("contact", ["x@example.com", "y@example.org", "z@example.net"], "direct_identifier", "EMAIL_ADDRESS"),
+        ("ref", ["4111 1111 1111 1111", "5500 0000 0000 0004"], "direct_identifier", "CREDIT_CARD"),
+        ("clinic_name", ["clinical lab", "inpatient ward a"], "safe", None),
+        ("PostCode", ["SW1A 1AA", "EC1A 1BB"], "quasi_identifier", "ZIP_CODE"),
+        ("dateOfBirth", ["1980-01-02", "1975-12-30"], "direct_identifier", "DATE_OF_BIRTH"),
+        ("comments", ["The parcel arrived late and damaged, please refund", "ok"], "free_text", None),
+        ("plan", ["gold", "silver", "gold"], "safe", None),
+        ("amount", ["12.50", "99.00"], "safe", None),
+    ],
+)
+def test_columns_are_classified_from_header_and_values(header, values, kind, entity):
+    decision = classify_column(header, pd.Series(values, dtype=object))
+    assert (decision.kind, decision.entity) == (kind, entity)
+
+
+def test_hashing_is_salted_and_consistent():
+    assert hash_value("ana@example.com", salt=b"a") == hash_value("ana@example.com", salt=b"a")
+    assert hash_value("ana@example.com", salt=b"a") != hash_value("ana@example.com", salt=b"b")
+    assert len(hash_value("ana@example.com", salt=b"a")) == 16
+
+
+def test_masking_keeps_the_last_four_and_separators():
+    assert mask_value("4111-1111-1111-1234") == "****-****-****-1234"
+
+
+def test_replacement_is_consistent_within_a_dataset_and_keeps_the_format():
+    first = replace_value("Alice Johnson", salt=b"s", entity="PERSON")
+    assert first == replace_value("Alice Johnson", salt=b"s", entity="PERSON")
+    assert first != "Alice Johnson" and len(first.split()) == 2
+    phone = replace_value("+49 30 901820", salt=b"s", entity="PHONE_NUMBER")
+    assert phone.startswith("+49 ") and len(phone) == len("+49 30 901820") and phone != "+49 30 901820"
+
+
+@pytest.mark.parametrize(
+    ("value", "entity", "expected"),
+    [
+        ("1984-03-07", "DATE_OF_BIRTH", "1984"),
+        ("94107", "ZIP_CODE", "941**"),
+        ("37", "AGE", "30-39"),
+        ("95", "AGE", "90+"),
+    ],
+)
+def test_generalisation(value, entity, expected):
+    assert generalize_value(value, entity=entity) == expected
+
+
+CUSTOMERS = pd.DataFrame(
+    {
+        "id": ["1", "2", "3"],
+        "name": ["Alice Johnson", "Bruno Keller", "Alice Johnson"],
+        "email": ["alice@example.com", "bruno@example.de", "alice@example.com"],
+        "plan": ["gold", "silver", "gold"],
+        "notes": ["Alice asked for a refund", "Bruno Keller wrote from bruno@example.de", None],
+    },
+    dtype=object,
+)
+
+
+def test_scrub_removes_identifiers_keeps_safe_columns_and_joins():
+    out, report = scrub(CUSTOMERS, salt=b"dataset-1")
+
+    text = out.to_csv()
+    for secret in ["Alice", "Johnson", "Bruno", "Keller", "alice@example.com", "bruno@example.de"]:
+        assert secret not in text
+    assert out["plan"].tolist() == ["gold", "silver", "gold"] and out["id"].tolist() == ["1", "2", "3"]
+    assert out.at[0, "email"] == out.at[2, "email"] and out.at[0, "name"] == out.at[2, "name"]
+    assert out.at[2, "notes"] is None
+    assert "Alice" not in json.dumps(report.to_dict()) and report.publishable
+
+
+def test_policy_overrides_per_column_and_entity():
+    policy = ScrubPolicy.from_dict({"columns": {"notes": "drop", "plan": "hash"}, "entities": {"PERSON": "redact"}})
+    out, report = scrub(CUSTOMERS, policy, salt=b"x")
+    assert "notes" not in out.columns
+    assert out["name"].tolist() == ["<PERSON>"] * 3
+    assert out["plan"].tolist()[0] != "gold"
+    assert {c["name"]: c["action"] for c in report.columns}["notes"] == "drop"
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ({"columns": {"a": "explode"}}, "unknown action"),
+        ({"colums": {}}, "unknown policy keys"),
+        ({"residual_threshold": 2}, "between 0 and 1"),
+    ],
+)
+def test_invalid_policies_are_rejected(policy, message):
+    with pytest.raises(ValueError, match=message):
+        ScrubPolicy.from_dict(policy)
+
+
+def test_chunked_processing_equals_one_pass():
+    table, _ = generate_customers(90, seed=5)
+    table = table.astype(object)
+    whole, _ = scrub(table, salt=b"k")
+
+    scrubber = Scrubber(policy=ScrubPolicy(), salt=b"k")
+    scrubber.fit(table.head(2000))
+    chunks = [table.iloc[i : i + 20] for i in range(0, len(table), 20)]
+    for chunk in chunks:
+        scrubber.observe(chunk)
+    chunked = pd.concat([scrubber.transform(chunk) for chunk in chunks])
+
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert scrubber.report().rows == 90
+
+
+def test_leak_rate_regression_on_a_generated_international_table():
+    table, labels = generate_customers(150, seed=11)
+    out, report = scrub(table.astype(object), salt=b"regression")
+    scores = leak_report(table, out, labels)
+
+    assert scores["leak_rate"] <= 0.005, scores
+    assert scores["safe_cells_unchanged"] >= 0.99, scores
+    assert report.k_anonymity is not None and report.quasi_identifiers == ["zip_code", "city"]
+
+
+def test_scan_reports_without_changing_anything():
+    report = scan(CUSTOMERS)
+    by_name = {c["name"]: c for c in report.columns}
+    assert by_name["email"]["entities"] == ["EMAIL_ADDRESS"] and by_name["email"]["count"] == 3
+    assert set(by_name["notes"]["entities"]) >= {"PERSON", "EMAIL_ADDRESS"}

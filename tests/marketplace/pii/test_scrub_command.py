@@ -1,0 +1,38 @@
+import json
+
+import pandas as pd
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.conftest import CUSTOMERS_CSV
+
+
+@pytest.mark.parametrize("out_name", ["out.csv", "out.jsonl", "out.parquet", "out.tsv"])
+def test_scrub_command_writes_scrubbed_output_and_report(tmp_path, out_name, capsys):
+    source = tmp_path / "in.csv"
+    source.write_text(CUSTOMERS_CSV)
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"columns": {"amount": "drop"}}))
+    target, report = tmp_path / out_name, tmp_path / "report.json"
+
+    call_command("scrub", str(source), str(target), "--policy", str(policy), "--report", str(report), "--salt", "s")
+
+    reader = {
+        "csv": pd.read_csv,
+        "tsv": lambda p: pd.read_csv(p, sep="\t"),
+        "parquet": pd.read_parquet,
+        "jsonl": lambda p: pd.read_json(p, lines=True),
+    }[out_name.split(".")[1]]
+    frame = reader(target)
+    assert list(frame.columns) == ["customer_id", "name", "email", "phone", "plan", "notes"]
+    assert "Alice Johnson" not in frame.to_csv() and "dmitri@example.org" not in frame.to_csv()
+    assert frame["plan"].tolist() == ["gold", "silver", "gold", "bronze"]
+    assert json.loads(report.read_text())["rows"] == 4
+    assert json.loads(capsys.readouterr().out)["rows"] == 4
+
+
+def test_scrub_command_reports_parse_errors_clearly(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("a,b\n1,2,3\n")
+    with pytest.raises(CommandError, match="Line 2 has more fields than the header"):
+        call_command("scrub", str(source), str(tmp_path / "out.csv"), "--salt", "s")

@@ -1,0 +1,140 @@
+import pytest
+
+from marketplace.pii import validators as v
+from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("4111 1111 1111 1111", True),
+        ("5500-0000-0000-0004", True),
+        ("4111 1111 1111 1112", False),
+        ("1234", False),
+    ],
+)
+def test_luhn(value, expected):
+    assert v.luhn_valid(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("DE89 3704 0044 0532 0130 00", True),
+        ("GB82WEST12345698765432", True),
+        ("DE89 3704 0044 0532 0130 01", False),
+        ("XX00", False),
+    ],
+)
+def test_iban_checksum(value, expected):
+    assert v.iban_valid(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("123-45-6789", True),
+        ("000-45-6789", False),
+        ("666-12-3456", False),
+        ("123456789", False),
+    ],
+)
+def test_us_ssn_rules(value, expected):
+    assert v.ssn_valid(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("AB 12 34 56 C", True),
+        ("QQ123456A", False),
+        ("AB123456E", False),
+    ],
+)
+def test_uk_national_insurance_number(value, expected):
+    assert v.nino_valid(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+49 30 901820", True),
+        ("+1 415 555 0101", True),
+        ("+44 20 7946 0958", True),
+        ("(415) 555-0134", True),
+        ("12.50", False),
+        ("2023-01-01", False),
+        ("hello", False),
+    ],
+)
+def test_international_phone_numbers(value, expected):
+    assert v.phone_valid(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("check", "good", "bad"),
+    [
+        (v.email_valid, "ana.lima@example.com.br", "ana.lima@"),
+        (v.ip_valid, "192.168.1.20", "999.1.1.1"),
+        (v.date_valid, "1984-03-07", "3024-01-01"),
+        (v.national_id_valid, "RSSMRA85T10A562S", "hello"),
+    ],
+)
+def test_syntax_validators(check, good, bad):
+    assert check(good) and not check(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "found"),
+    [
+        ("Ship to 221B Baker Street, please", "ADDRESS", "221B Baker Street"),
+        ("Neue Adresse: Hauptstraße 5 in Berlin", "ADDRESS", "Hauptstraße 5"),
+        ("Vive en Calle Mayor 12", "ADDRESS", "Calle Mayor 12"),
+        ("Call me on +49 30 901820 tomorrow", "PHONE_NUMBER", "+49 30 901820"),
+        ("IBAN DE89370400440532013000 for the refund", "IBAN_CODE", "DE89370400440532013000"),
+        ("card 4111-1111-1111-1111 lost", "CREDIT_CARD", "4111-1111-1111-1111"),
+        ("passport number X1234567 expired", "PASSPORT", "X1234567"),
+        ("driver's license no D1234-56789 on file", "DRIVER_LICENSE", "D1234-56789"),
+        ("she was born on 1984-03-07 in Lyon", "DATE_OF_BIRTH", "1984-03-07"),
+        ("ssn 123-45-6789", "US_SSN", "123-45-6789"),
+    ],
+)
+def test_own_recognizers_find_entities_in_text(text, entity, found):
+    spans = [s for s in regex_spans(text) if s.entity == entity]
+    assert [text[s.start : s.end] for s in spans] == [found]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Paid 120.50 on 2023-05-01 for 3 seats",
+        "Order 12345 shipped",
+        "Plan gold, renewed for 12 months",
+    ],
+)
+def test_own_recognizers_leave_ordinary_text_alone(text):
+    assert regex_spans(text) == []
+
+
+def test_known_identifiers_are_removed_from_text_whatever_the_ner_thinks():
+    known = KnownIdentifiers()
+    known.add("Zyx Quorblat", "PERSON")
+    known.add("Li Wu", "PERSON")
+    known.add("zq@example.org", "EMAIL_ADDRESS")
+    texts = ["spoke to zyx quorblat today", "Quorblat wrote from zq@example.org", "Li said do it", "we do it"]
+
+    redacted, counts = TextScrubber(use_ner=False).redact(texts, known)
+
+    assert redacted == [
+        "spoke to <PERSON> today",
+        "<PERSON> wrote from <EMAIL_ADDRESS>",
+        "<PERSON> said do it",
+        "we do it",
+    ]
+    assert counts == {"PERSON": 3, "EMAIL_ADDRESS": 1}
+
+
+def test_ner_finds_names_that_no_column_listed():
+    redacted, counts = TextScrubber().redact(["Yesterday Margaret Thompson complained about the delay."])
+    assert redacted == ["Yesterday <PERSON> complained about the delay."]
+    assert counts["PERSON"] == 1
