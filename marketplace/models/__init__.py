@@ -1,5 +1,19 @@
 from marketplace.models.accounts import ApiToken, Membership, Organization
 from marketplace.models.datasets import Dataset, DatasetVersion
 from marketplace.models.jobs import Job
+from marketplace.models.market import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Notification
 
-__all__ = ["ApiToken", "Dataset", "DatasetVersion", "Job", "Membership", "Organization"]
+__all__ = [
+    "AccessRequest",
+    "ApiToken",
+    "AuditEvent",
+    "Dataset",
+    "DatasetVersion",
+    "Job",
+    "LedgerEntry",
+    "License",
+    "Listing",
+    "Membership",
+    "Notification",
+    "Organization",
+]

@@ -18,8 +18,13 @@ def version_list_for_dataset(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
 
 
 def version_visibility_q(*, org: Organization) -> Q:
-    """Versions an organisation may know exist: its own. The listings app widens this with licensed versions."""
-    return Q(dataset__organization=org)
+    """Versions an organisation may know exist: its own, those it holds (or held) a licence for, and those in a
+    published listing it may see. Everything else answers 404."""
+    public_listing = Q(listings__status="published") & (
+        Q(listings__private_to__isnull=True) | Q(listings__private_to=org)
+    )
+    licensed = Q(licenses__buyer=org) | Q(listings__licenses__buyer=org)
+    return Q(dataset__organization=org) | public_listing | licensed
 
 
 def version_get_for_org(*, org: Organization | None, pk: int) -> DatasetVersion | None:
@@ -28,5 +33,6 @@ def version_get_for_org(*, org: Organization | None, pk: int) -> DatasetVersion 
     return (
         DatasetVersion.objects.select_related("dataset", "dataset__organization", "job")
         .filter(version_visibility_q(org=org), pk=pk)
+        .distinct()
         .first()
     )

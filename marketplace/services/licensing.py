@@ -1,0 +1,232 @@
+"""Purchases: one licence and one balanced set of ledger entries per Idempotency-Key, however often it is sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from marketplace.errors import ApplicationError
+from marketplace.models import AccessRequest, LedgerEntry, License, Listing, Organization
+from marketplace.services.audit import audit_record
+from marketplace.services.payments import payment_gateway
+
+
+def license_is_active(license: License) -> bool:
+    """Expiry is decided at the moment of use, not by a periodic job."""
+    return license.status == License.Status.ACTIVE and (
+        license.expires_at is None or license.expires_at > timezone.now()
+    )
+
+
+def license_state(license: License) -> str:
+    if license.status == License.Status.REVOKED:
+        return "revoked"
+    return "active" if license_is_active(license) else "expired"
+
+
+def listing_visible_to(*, listing: Listing, org: Organization | None) -> bool:
+    if org is not None and listing.organization_id == org.pk:
+        return True
+    if listing.status != Listing.Status.PUBLISHED:
+        return False
+    private = list(listing.private_to.values_list("pk", flat=True))
+    return not private or (org is not None and org.pk in private)
+
+
+def _active_license(*, buyer: Organization, listing: Listing) -> License | None:
+    now = timezone.now()
+    return (
+        License.objects.filter(buyer=buyer, listing=listing, status=License.Status.ACTIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+
+
+@transaction.atomic
+def listing_purchase(
+    *,
+    buyer: Organization,
+    user: AbstractBaseUser | None,
+    listing: Listing,
+    idempotency_key: str,
+    intended_use: str = "",
+    request: HttpRequest | None = None,
+) -> tuple[License | AccessRequest, bool]:
+    """Buy a licence (or file an access request where approval is required). Returns (object, created)."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise ApplicationError("Send an Idempotency-Key header (up to 200 characters) with every purchase.")
+    if listing.organization_id == buyer.pk:
+        raise ApplicationError("Your organisation owns this listing; there is nothing to buy.", status=409)
+    # Lock the listing row: concurrent purchases of it queue here, so a repeated key finds the first one's licence.
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if not listing_visible_to(listing=listing, org=buyer):
+        raise ApplicationError("This listing is not available.", status=404)
+
+    existing = License.objects.filter(buyer=buyer, idempotency_key=key).first()
+    if existing is not None:
+        return existing, False
+    pending = AccessRequest.objects.filter(buyer=buyer, idempotency_key=key).first()
+    if pending is not None:
+        return pending, False
+    active = _active_license(buyer=buyer, listing=listing)
+    if active is not None:
+        return active, False
+
+    if listing.requires_approval:
+        if not intended_use.strip():
+            raise ApplicationError(
+                "This listing requires approval: describe your intended use.", extra={"field": "intended_use"}
+            )
+        access_request = AccessRequest.objects.create(
+            listing=listing, buyer=buyer, requested_by=user, intended_use=intended_use.strip(), idempotency_key=key
+        )
+        audit_record(
+            action="access.requested",
+            obj=access_request,
+            actor=user,
+            organization=buyer,
+            subject_organization=listing.organization,
+            request=request,
+        )
+        return access_request, True
+    try:
+        with transaction.atomic():
+            license = _grant(
+                listing=listing, buyer=buyer, user=user, idempotency_key=key, intended_use=intended_use, request=request
+            )
+    except IntegrityError:
+        # The same key committed by a concurrent request that did not wait on the lock (another listing).
+        return License.objects.get(buyer=buyer, idempotency_key=key), False
+    return license, True
+
+
+def _grant(
+    *,
+    listing: Listing,
+    buyer: Organization,
+    user: AbstractBaseUser | None,
+    idempotency_key: str,
+    intended_use: str,
+    request: HttpRequest | None,
+) -> License:
+    reference = ""
+    if listing.price > 0:
+        charge = payment_gateway().charge(
+            amount=listing.price, currency=listing.currency, payer_reference=buyer.slug, idempotency_key=idempotency_key
+        )
+        reference = charge.reference
+    now = timezone.now()
+    duration = listing.terms.get("duration_days")
+    license = License.objects.create(
+        listing=listing,
+        buyer=buyer,
+        created_by=user,
+        dataset_version=listing.dataset_version,
+        terms=dict(listing.terms),
+        price=listing.price,
+        currency=listing.currency,
+        expires_at=now + timedelta(days=duration) if duration else None,
+        idempotency_key=idempotency_key,
+        intended_use=intended_use,
+        payment_reference=reference,
+    )
+    fee = listing.price * settings.TESSERA_PLATFORM_FEE_BPS // 10_000
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                license=license,
+                organization=buyer,
+                kind=LedgerEntry.Kind.BUYER_CHARGE,
+                amount=-listing.price,
+                currency=listing.currency,
+            ),
+            LedgerEntry(
+                license=license,
+                organization=listing.organization,
+                kind=LedgerEntry.Kind.PROVIDER_PAYOUT,
+                amount=listing.price - fee,
+                currency=listing.currency,
+            ),
+            LedgerEntry(
+                license=license,
+                organization=None,
+                kind=LedgerEntry.Kind.PLATFORM_FEE,
+                amount=fee,
+                currency=listing.currency,
+            ),
+        ]
+    )
+    Listing.objects.filter(pk=listing.pk).update(purchase_count=F("purchase_count") + 1)
+    audit_record(
+        action="license.purchased",
+        obj=license,
+        actor=user,
+        organization=buyer,
+        subject_organization=listing.organization,
+        request=request,
+        detail={"listing": listing.pk, "price": listing.price, "currency": listing.currency},
+    )
+    return license
+
+
+@transaction.atomic
+def access_request_decide(
+    *,
+    access_request: AccessRequest,
+    user: AbstractBaseUser | None,
+    approve: bool,
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> AccessRequest:
+    access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if access_request.status != AccessRequest.Status.PENDING:
+        raise ApplicationError(f"The request was already {access_request.status}.", status=409)
+    if not approve and not reason.strip():
+        raise ApplicationError("Tell the buyer why the request is denied.", extra={"field": "reason"})
+    listing = Listing.objects.select_for_update().get(pk=access_request.listing_id)
+    access_request.status = AccessRequest.Status.APPROVED if approve else AccessRequest.Status.DENIED
+    access_request.reason, access_request.decided_at = reason.strip(), timezone.now()
+    if approve:
+        access_request.license = _grant(
+            listing=listing,
+            buyer=access_request.buyer,
+            user=access_request.requested_by,
+            idempotency_key=access_request.idempotency_key,
+            intended_use=access_request.intended_use,
+            request=request,
+        )
+    access_request.save()
+    audit_record(
+        action="access.approved" if approve else "access.denied",
+        obj=access_request,
+        actor=user,
+        organization=listing.organization,
+        subject_organization=listing.organization,
+        request=request,
+        detail={"reason": access_request.reason},
+    )
+    return access_request
+
+
+@transaction.atomic
+def license_revoke(*, license: License, operator: AbstractBaseUser | None, reason: str) -> License:
+    if not reason.strip():
+        raise ApplicationError("Give a reason for the revocation; the buyer sees it.")
+    license.status, license.revoked_at, license.revoked_reason = License.Status.REVOKED, timezone.now(), reason.strip()
+    license.save(update_fields=["status", "revoked_at", "revoked_reason"])
+    audit_record(
+        action="license.revoked",
+        obj=license,
+        actor=operator,
+        organization=license.buyer,
+        subject_organization=license.listing.organization,
+        detail={"reason": reason.strip()},
+    )
+    return license

@@ -1,0 +1,249 @@
+"""Listings: draft -> pending_review -> published (or rejected) -> unlisted; updates move buyers to a new version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace.errors import ApplicationError
+from marketplace.models import DatasetVersion, License, Listing, Notification, Organization
+from marketplace.services.audit import audit_record
+
+TERM_FLAGS = ("download", "synthetic_derivatives", "model_training", "commercial_use")
+EDITABLE_FIELDS = ("title", "summary", "description", "tags", "price", "currency", "terms", "requires_approval")
+
+
+def clean_terms(terms: dict[str, Any] | None) -> dict[str, Any]:
+    terms = terms or {}
+    if not isinstance(terms, dict):
+        raise ApplicationError("terms must be an object.", extra={"field": "terms"})
+    unknown = set(terms) - {*TERM_FLAGS, "duration_days"}
+    if unknown:
+        raise ApplicationError(f"Unknown licence terms: {', '.join(sorted(unknown))}.", extra={"field": "terms"})
+    cleaned: dict[str, Any] = {}
+    for flag in TERM_FLAGS:
+        value = terms.get(flag, False)
+        if not isinstance(value, bool):
+            raise ApplicationError(f"terms.{flag} must be true or false.", extra={"field": "terms"})
+        cleaned[flag] = value
+    duration = terms.get("duration_days")
+    if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool) or duration <= 0):
+        raise ApplicationError(
+            "terms.duration_days must be a positive whole number of days, or null for perpetual.",
+            extra={"field": "terms"},
+        )
+    cleaned["duration_days"] = duration
+    return cleaned
+
+
+def _check_version(*, organization: Organization, version: DatasetVersion) -> None:
+    if version.dataset.organization_id != organization.pk:
+        raise ApplicationError("You can only list dataset versions your organisation owns.", status=403)
+    if version.status != DatasetVersion.Status.READY:
+        raise ApplicationError(f"The version is {version.status}; only ready versions can be listed.")
+    if version.pii_report and not version.pii_report.get("publishable", True):
+        raise ApplicationError(
+            "Residual personal data in this version is above the threshold. Review the PII report, adjust the "
+            "scrubbing policy and scrub again before listing it.",
+            status=409,
+        )
+    if version.is_synthetic:
+        sources = version.lineage.get("sources", [])
+        if not sources or not all(
+            source.get("terms", {}).get("commercial_use") and source.get("terms", {}).get("synthetic_derivatives")
+            for source in sources
+        ):
+            raise ApplicationError(
+                "This synthetic version cannot be sold: not every source licence allows "
+                "commercial synthetic derivatives.",
+                status=403,
+            )
+
+
+def _search_text(listing: Listing) -> str:
+    columns = " ".join(c.get("name", "") for c in listing.dataset_version.schema or [])
+    return " ".join([listing.title, listing.summary, listing.description, " ".join(listing.tags), columns]).lower()
+
+
+def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    if "terms" in out:
+        out["terms"] = clean_terms(out["terms"])
+    if "price" in out and (not isinstance(out["price"], int) or out["price"] < 0):
+        raise ApplicationError("price must be a whole number of minor units (e.g. cents), 0 or more.")
+    if "currency" in out:
+        out["currency"] = str(out["currency"]).upper()
+        if len(out["currency"]) != 3 or not out["currency"].isalpha():
+            raise ApplicationError("currency must be a three-letter ISO code such as USD or EUR.")
+    if "tags" in out:
+        if not isinstance(out["tags"], list) or not all(isinstance(t, str) for t in out["tags"]):
+            raise ApplicationError("tags must be a list of strings.")
+        out["tags"] = list(dict.fromkeys(t.strip().lower() for t in out["tags"] if t.strip()))[:20]
+    return out
+
+
+@transaction.atomic
+def listing_create(
+    *,
+    organization: Organization,
+    user: AbstractBaseUser | None,
+    dataset_version: DatasetVersion,
+    title: str,
+    summary: str = "",
+    description: str = "",
+    tags: list[str] | None = None,
+    price: int = 0,
+    currency: str = "USD",
+    terms: dict[str, Any] | None = None,
+    requires_approval: bool = False,
+    private_to: list[Organization] | None = None,
+) -> Listing:
+    _check_version(organization=organization, version=dataset_version)
+    if not title.strip():
+        raise ApplicationError("A listing needs a title.", extra={"field": "title"})
+    fields = _clean_fields(
+        {
+            "title": title.strip()[:200],
+            "summary": summary,
+            "description": description,
+            "tags": tags or [],
+            "price": price,
+            "currency": currency,
+            "terms": terms or {},
+            "requires_approval": requires_approval,
+        }
+    )
+    listing = Listing(organization=organization, created_by=user, dataset_version=dataset_version, **fields)
+    listing.search_text = _search_text(listing)
+    listing.save()
+    if private_to:
+        listing.private_to.set(private_to)
+    audit_record(
+        action="listing.created", obj=listing, actor=user, organization=organization, subject_organization=organization
+    )
+    return listing
+
+
+@transaction.atomic
+def listing_update(*, listing: Listing, user: AbstractBaseUser | None, **fields: Any) -> Listing:
+    private_to = fields.pop("private_to", None)
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    if listing.status == Listing.Status.PUBLISHED and {"price", "currency", "terms"} & set(fields):
+        # Buyers bought under the old terms (their licences keep a snapshot); new terms get a fresh review.
+        listing.status = Listing.Status.PENDING_REVIEW if not settings.TESSERA_AUTO_APPROVE else listing.status
+    for key, value in _clean_fields(fields).items():
+        setattr(listing, key, value)
+    listing.search_text = _search_text(listing)
+    listing.save()
+    if private_to is not None:
+        listing.private_to.set(private_to)
+    return listing
+
+
+@transaction.atomic
+def listing_submit(*, listing: Listing, user: AbstractBaseUser | None) -> Listing:
+    if listing.status not in (Listing.Status.DRAFT, Listing.Status.REJECTED, Listing.Status.UNLISTED):
+        raise ApplicationError(
+            f"The listing is {listing.status}; only drafts and rejected listings can be submitted.", status=409
+        )
+    _check_version(organization=listing.organization, version=listing.dataset_version)
+    if settings.TESSERA_AUTO_APPROVE:
+        return _publish(listing=listing, actor=user, reason="auto-approved")
+    listing.status, listing.review_reason = Listing.Status.PENDING_REVIEW, ""
+    listing.save(update_fields=["status", "review_reason", "updated_at"])
+    audit_record(
+        action="listing.submitted",
+        obj=listing,
+        actor=user,
+        organization=listing.organization,
+        subject_organization=listing.organization,
+    )
+    return listing
+
+
+def _publish(*, listing: Listing, actor: AbstractBaseUser | None, reason: str) -> Listing:
+    listing.status, listing.review_reason = Listing.Status.PUBLISHED, ""
+    listing.published_at = listing.published_at or timezone.now()
+    listing.save(update_fields=["status", "review_reason", "published_at", "updated_at"])
+    audit_record(
+        action="listing.approved",
+        obj=listing,
+        actor=actor,
+        subject_organization=listing.organization,
+        detail={"reason": reason},
+    )
+    return listing
+
+
+@transaction.atomic
+def listing_approve(*, listing: Listing, operator: AbstractBaseUser | None) -> Listing:
+    if listing.status != Listing.Status.PENDING_REVIEW:
+        raise ApplicationError(f"The listing is {listing.status}, not pending review.", status=409)
+    return _publish(listing=listing, actor=operator, reason="approved by an operator")
+
+
+@transaction.atomic
+def listing_reject(*, listing: Listing, operator: AbstractBaseUser | None, reason: str) -> Listing:
+    if not reason.strip():
+        raise ApplicationError("Give the provider a reason for the rejection.")
+    listing.status, listing.review_reason = Listing.Status.REJECTED, reason.strip()
+    listing.save(update_fields=["status", "review_reason", "updated_at"])
+    audit_record(
+        action="listing.rejected",
+        obj=listing,
+        actor=operator,
+        subject_organization=listing.organization,
+        detail={"reason": reason.strip()},
+    )
+    return listing
+
+
+@transaction.atomic
+def listing_unlist(*, listing: Listing, user: AbstractBaseUser | None) -> Listing:
+    listing.status = Listing.Status.UNLISTED
+    listing.save(update_fields=["status", "updated_at"])
+    audit_record(
+        action="listing.unlisted",
+        obj=listing,
+        actor=user,
+        organization=listing.organization,
+        subject_organization=listing.organization,
+    )
+    return listing
+
+
+@transaction.atomic
+def listing_update_version(*, listing: Listing, user: AbstractBaseUser | None, version: DatasetVersion) -> Listing:
+    """Publish a newer version of the same dataset under the listing; active licensees get it and are told."""
+    if version.dataset_id != listing.dataset_version.dataset_id:
+        raise ApplicationError("The new version must belong to the same dataset as the listing.")
+    if version.number <= listing.dataset_version.number:
+        raise ApplicationError("The new version must be newer than the one listed.")
+    _check_version(organization=listing.organization, version=version)
+    listing.dataset_version = version
+    listing.search_text = _search_text(listing)
+    listing.save(update_fields=["dataset_version", "search_text", "updated_at"])
+    buyers = License.objects.filter(listing=listing, status=License.Status.ACTIVE).values_list("buyer_id", flat=True)
+    Notification.objects.bulk_create(
+        Notification(
+            organization_id=buyer_id,
+            message=f"'{listing.title}' was updated to version {version.number}.",
+            link=f"/versions/{version.pk}/",
+        )
+        for buyer_id in set(buyers)
+    )
+    audit_record(
+        action="listing.version_updated",
+        obj=listing,
+        actor=user,
+        organization=listing.organization,
+        subject_organization=listing.organization,
+        detail={"version": version.pk},
+    )
+    return listing
