@@ -160,3 +160,37 @@ def celery_worker_process(settings, transactional_db):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def make_ready_version(user, capture, content: str = CUSTOMERS_CSV, title: str = "Customers"):
+    """A scrubbed, ready version owned by `user`'s organisation (ingest run in-process)."""
+    from marketplace.services.datasets import dataset_create, version_upload
+
+    dataset = dataset_create(organization=org_of(user), user=user, title=title)
+    with capture(execute=True):
+        version = version_upload(dataset=dataset, user=user, upload=upload_file(content))
+    version.refresh_from_db()
+    assert version.status == "ready", version.error
+    return version
+
+
+TERMS_ALL = {
+    "download": True,
+    "synthetic_derivatives": True,
+    "model_training": True,
+    "commercial_use": True,
+    "duration_days": None,
+}
+
+
+def make_listing(user, version, *, publish: bool = True, **fields):
+    from marketplace.services.publishing import listing_approve, listing_create, listing_submit
+
+    fields.setdefault("title", "Customer table")
+    fields.setdefault("terms", dict(TERMS_ALL))
+    listing = listing_create(organization=org_of(user), user=user, dataset_version=version, **fields)
+    if publish:
+        listing = listing_submit(listing=listing, user=user)
+        if listing.status == "pending_review":
+            listing = listing_approve(listing=listing, operator=None)
+    return listing

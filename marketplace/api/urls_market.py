@@ -1,3 +1,20 @@
 """API routes of the marketplace proper (listings, catalogue, licences, audit), mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from marketplace.api import market
+
+urlpatterns = [
+    path("listings/", market.ListingListCreateApi.as_view(), name="listing-list"),
+    path("listings/<int:pk>/", market.ListingDetailApi.as_view(), name="listing-detail"),
+    path("listings/<int:pk>/submit/", market.ListingSubmitApi.as_view(), name="listing-submit"),
+    path("listings/<int:pk>/purchase/", market.ListingPurchaseApi.as_view(), name="listing-purchase"),
+    path("catalog/", market.CatalogListApi.as_view(), name="catalog-list"),
+    path("catalog/<int:pk>/", market.CatalogDetailApi.as_view(), name="catalog-detail"),
+    path("licenses/", market.LicenseListApi.as_view(), name="license-list"),
+    path("access-requests/", market.AccessRequestListApi.as_view(), name="access-request-list"),
+    path("access-requests/<int:pk>/approve/", market.AccessRequestDecideApi.as_view(), name="access-request-approve"),
+    path("access-requests/<int:pk>/deny/", market.AccessRequestDenyApi.as_view(), name="access-request-deny"),
+    path("sales/", market.SalesApi.as_view(), name="sales"),
+    path("audit/", market.AuditListApi.as_view(), name="audit"),
+]

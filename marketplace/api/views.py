@@ -25,6 +25,7 @@ from marketplace.selectors.datasets import dataset_get_for_org, dataset_list_for
 from marketplace.selectors.jobs import job_get_for_org, job_list_for_org
 from marketplace.selectors.organizations import membership_get, organization_for_user
 from marketplace.services.accounts import token_create, token_revoke, user_register
+from marketplace.services.audit import audit_record
 from marketplace.services.datasets import dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.jobs import job_cancel
@@ -41,14 +42,33 @@ def visible_version(request: Request, pk: int) -> tuple[Organization, DatasetVer
     org = request_org(request)
     version = version_get_for_org(org=org, pk=pk)
     if version is None:
+        audit_record(
+            action="access.not_found",
+            obj=pk,
+            actor=request.user,
+            organization=org,
+            request=request,
+            detail={"object_type": "datasetversion", "path": request.path},
+        )
         raise NotFound("Dataset version not found. It does not exist or your organisation cannot see it.")
     return org, version
 
 
-def require_entitlement(org: Organization, version: DatasetVersion, action: Action) -> None:
+def require_entitlement(org: Organization, version: DatasetVersion, action: Action, request: Request | None = None):
+    """403 with the reason unless allowed; a refusal is an audit event the provider sees."""
     decision = version_entitlement(org=org, version=version, action=action)
     if not decision.allowed:
+        audit_record(
+            action="access.refused",
+            obj=version,
+            actor=getattr(request, "user", None),
+            organization=org,
+            subject_organization=version.dataset.organization,
+            request=request,
+            detail={"action": str(action), "reason": decision.reason},
+        )
         raise ApplicationError(decision.reason, extra={"action": str(action)}, status=403)
+    return decision
 
 
 class HealthApi(APIView):
@@ -198,7 +218,15 @@ class VersionPreviewApi(APIView):
     @extend_schema(responses={200: s.PreviewOutputSerializer})
     def get(self, request: Request, pk: int) -> Response:
         org, version = visible_version(request, pk)
-        require_entitlement(org, version, Action.PREVIEW)
+        require_entitlement(org, version, Action.PREVIEW, request)
+        audit_record(
+            action="version.previewed",
+            obj=version,
+            actor=request.user,
+            organization=org,
+            subject_organization=version.dataset.organization,
+            request=request,
+        )
         return Response(version.preview or {"columns": [], "rows": []})
 
 
@@ -219,7 +247,16 @@ class VersionDownloadApi(APIView):
         if fmt not in EXPORT_FORMATS:
             raise ApplicationError(f"Unknown format {fmt!r}. Use one of: {', '.join(EXPORT_FORMATS)}.")
         org, version = visible_version(request, pk)
-        require_entitlement(org, version, Action.DOWNLOAD)
+        decision = require_entitlement(org, version, Action.DOWNLOAD, request)
+        audit_record(
+            action="version.downloaded",
+            obj=version,
+            actor=request.user,
+            organization=org,
+            subject_organization=version.dataset.organization,
+            request=request,
+            detail={"format": fmt, "license": decision.license.pk if decision.license else None},
+        )
         return version_download_response(version, fmt)
 
 

@@ -1,0 +1,234 @@
+"""Serializers of the marketplace proper: listings, catalogue, licences, access requests, sales, audit."""
+
+import markdown
+import nh3
+from rest_framework import serializers
+
+from marketplace.models import AccessRequest, AuditEvent, License, Listing
+from marketplace.services.licensing import license_state
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "ul",
+    "ol",
+    "li",
+    "code",
+    "pre",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+}
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with everything but a small safe subset of tags stripped (no scripts, no event handlers)."""
+    return nh3.clean(
+        markdown.markdown(text or "", extensions=["tables"]),
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+    )
+
+
+class TermsSerializer(serializers.Serializer):
+    download = serializers.BooleanField(default=False)
+    synthetic_derivatives = serializers.BooleanField(default=False)
+    model_training = serializers.BooleanField(default=False)
+    commercial_use = serializers.BooleanField(default=False)
+    duration_days = serializers.IntegerField(allow_null=True, required=False, default=None, min_value=1)
+
+
+class ListingInputSerializer(serializers.Serializer):
+    dataset_version = serializers.IntegerField()
+    title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+    price = serializers.IntegerField(min_value=0, default=0)
+    currency = serializers.CharField(max_length=3, default="USD")
+    terms = TermsSerializer(required=False)
+    requires_approval = serializers.BooleanField(default=False)
+    private_to = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class ListingPatchSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    price = serializers.IntegerField(min_value=0, required=False)
+    currency = serializers.CharField(max_length=3, required=False)
+    terms = TermsSerializer(required=False)
+    requires_approval = serializers.BooleanField(required=False)
+    private_to = serializers.ListField(child=serializers.IntegerField(), required=False)
+    dataset_version = serializers.IntegerField(required=False, help_text="Publish a newer version as an update.")
+
+
+class ListingOutputSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(source="organization.name")
+    private_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Listing
+        fields = [
+            "id",
+            "dataset_version",
+            "title",
+            "summary",
+            "description",
+            "tags",
+            "price",
+            "currency",
+            "terms",
+            "requires_approval",
+            "private_to",
+            "status",
+            "review_reason",
+            "provider",
+            "purchase_count",
+            "published_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_private_to(self, listing: Listing) -> list[int]:
+        return [org.pk for org in listing.private_to.all()]
+
+
+class CatalogListSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(source="organization.name")
+    modality = serializers.CharField(source="dataset_version.dataset.modality")
+    row_count = serializers.IntegerField(source="dataset_version.row_count")
+
+    class Meta:
+        model = Listing
+        fields = [
+            "id",
+            "title",
+            "summary",
+            "tags",
+            "price",
+            "currency",
+            "terms",
+            "requires_approval",
+            "provider",
+            "modality",
+            "row_count",
+            "purchase_count",
+            "published_at",
+        ]
+
+
+class CatalogDetailSerializer(CatalogListSerializer):
+    description_html = serializers.SerializerMethodField()
+    schema = serializers.JSONField(source="dataset_version.schema")
+    preview = serializers.JSONField(source="dataset_version.preview")
+    sha256 = serializers.CharField(source="dataset_version.sha256")
+    dataset_version = serializers.IntegerField(source="dataset_version_id")
+    pii_summary = serializers.SerializerMethodField()
+
+    class Meta(CatalogListSerializer.Meta):
+        fields = [
+            *CatalogListSerializer.Meta.fields,
+            "description",
+            "description_html",
+            "schema",
+            "preview",
+            "sha256",
+            "dataset_version",
+            "pii_summary",
+        ]
+
+    def get_description_html(self, listing: Listing) -> str:
+        return render_markdown(listing.description)
+
+    def get_pii_summary(self, listing: Listing) -> list[dict]:
+        report = listing.dataset_version.pii_report or {}
+        return [
+            {key: column.get(key) for key in ("name", "kind", "entities", "action", "count")}
+            for column in report.get("columns", [])
+            if column.get("kind") != "safe" or column.get("count")
+        ]
+
+
+class PurchaseInputSerializer(serializers.Serializer):
+    intended_use = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class LicenseOutputSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+    listing_title = serializers.CharField(source="listing.title")
+    buyer = serializers.CharField(source="buyer.name")
+
+    class Meta:
+        model = License
+        fields = [
+            "id",
+            "listing",
+            "listing_title",
+            "buyer",
+            "dataset_version",
+            "status",
+            "terms",
+            "price",
+            "currency",
+            "expires_at",
+            "revoked_reason",
+            "intended_use",
+            "created_at",
+        ]
+
+    def get_status(self, license: License) -> str:
+        return license_state(license)
+
+
+class AccessRequestOutputSerializer(serializers.ModelSerializer):
+    buyer = serializers.CharField(source="buyer.name")
+    listing_title = serializers.CharField(source="listing.title")
+
+    class Meta:
+        model = AccessRequest
+        fields = [
+            "id",
+            "listing",
+            "listing_title",
+            "buyer",
+            "intended_use",
+            "status",
+            "reason",
+            "license",
+            "created_at",
+            "decided_at",
+        ]
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class AuditEventOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    organization = serializers.CharField(source="organization.name", allow_null=True, default=None)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "actor", "organization", "action", "object_type", "object_id", "ip", "detail"]
+
+
+class SalesOutputSerializer(serializers.Serializer):
+    totals = serializers.JSONField()
+    by_day = serializers.JSONField()
+    sales = LicenseOutputSerializer(many=True)
