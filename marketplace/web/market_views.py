@@ -1,0 +1,243 @@
+"""Web pages of the marketplace: catalogue, listing page and licence flow, my licences, listings, sales, requests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from marketplace.api.market_serializers import render_markdown
+from marketplace.errors import ApplicationError
+from marketplace.models import AccessRequest, DatasetVersion
+from marketplace.selectors.market import (
+    access_request_list_for_org,
+    audit_list_for_org,
+    catalog_get,
+    catalog_list,
+    license_list_for_buyer,
+    listing_get_for_org,
+    listing_list_for_org,
+    sales_for_provider,
+)
+from marketplace.selectors.organizations import organization_for_user
+from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.licensing import access_request_decide, license_state, listing_purchase
+from marketplace.services.publishing import listing_create, listing_submit, listing_unlist
+from marketplace.web.views import _org
+
+TERM_LABELS = {
+    "download": ("You may download the data", "Compute-only: the data never leaves the platform"),
+    "synthetic_derivatives": ("You may generate synthetic data from it", "No synthetic derivatives"),
+    "model_training": ("You may train models on it", "No model training"),
+    "commercial_use": ("Commercial use allowed", "Non-commercial use only"),
+}
+
+
+def terms_in_words(terms: dict) -> list[tuple[bool, str]]:
+    lines = [(bool(terms.get(key)), yes if terms.get(key) else no) for key, (yes, no) in TERM_LABELS.items()]
+    days = terms.get("duration_days")
+    lines.append((True, f"Licence lasts {days} days" if days else "Perpetual licence"))
+    return lines
+
+
+def catalog(request: HttpRequest) -> HttpResponse:
+    org = organization_for_user(user=request.user) if request.user.is_authenticated else None
+    listings = catalog_list(org=org, params=request.GET)[:100]
+    return render(request, "marketplace/market/catalog.html", {"listings": listings, "q": request.GET})
+
+
+def catalog_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    org = organization_for_user(user=request.user) if request.user.is_authenticated else None
+    listing = catalog_get(org=org, pk=pk)
+    if listing is None:
+        raise Http404("Listing not found.")
+    licenses = [lic for lic in license_list_for_buyer(org=org).filter(listing=listing)] if org else []
+    return render(
+        request,
+        "marketplace/market/listing.html",
+        {
+            "listing": listing,
+            "version": listing.dataset_version,
+            "terms": terms_in_words(listing.terms),
+            "description_html": render_markdown(listing.description),
+            "idempotency_key": uuid.uuid4().hex,
+            "license": next((lic for lic in licenses if license_state(lic) == "active"), None),
+            "is_owner": org is not None and listing.organization_id == org.pk,
+        },
+    )
+
+
+@login_required
+@require_POST
+def catalog_license(request: HttpRequest, pk: int) -> HttpResponse:
+    org = _org(request)
+    listing = catalog_get(org=org, pk=pk)
+    if listing is None:
+        raise Http404("Listing not found.")
+    try:
+        result, created = listing_purchase(
+            buyer=org,
+            user=request.user,
+            listing=listing,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            intended_use=request.POST.get("intended_use", ""),
+            request=request,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:catalog-detail", pk=pk)
+    if isinstance(result, AccessRequest):
+        messages.info(request, "Access requested. The provider will approve or deny it.")
+        return redirect("web:access-requests")
+    messages.success(request, "Licensed." if created else "You already hold an active licence for this listing.")
+    return redirect("web:licenses")
+
+
+@login_required
+def licenses(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    rows = []
+    now = timezone.now()
+    for license in license_list_for_buyer(org=org).select_related("listing__dataset_version"):
+        version = license.listing.dataset_version
+        rows.append(
+            {
+                "license": license,
+                "state": license_state(license),
+                "version": version,
+                "remaining": (license.expires_at - now) if license.expires_at and license.expires_at > now else None,
+                "may_download": version_entitlement(org=org, version=version, action=Action.DOWNLOAD).allowed,
+            }
+        )
+    return render(
+        request, "marketplace/market/licenses.html", {"rows": rows, "notifications": org.notifications.all()[:10]}
+    )
+
+
+class ListingForm(forms.Form):
+    dataset_version = forms.ModelChoiceField(queryset=DatasetVersion.objects.none(), label="Dataset version")
+    title = forms.CharField(max_length=200)
+    summary = forms.CharField(max_length=500, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, help_text="Markdown")
+    tags = forms.CharField(required=False, help_text="Comma-separated")
+    price = forms.IntegerField(min_value=0, initial=0, help_text="In cents (minor units); 0 = free")
+    currency = forms.CharField(max_length=3, initial="USD")
+    download = forms.BooleanField(required=False, initial=True, label="Buyers may download")
+    synthetic_derivatives = forms.BooleanField(required=False, initial=True, label="Synthetic derivatives allowed")
+    model_training = forms.BooleanField(required=False, initial=True, label="Model training allowed")
+    commercial_use = forms.BooleanField(required=False, label="Commercial use allowed")
+    duration_days = forms.IntegerField(required=False, min_value=1, help_text="Empty = perpetual")
+    requires_approval = forms.BooleanField(required=False, label="Buyers must request access")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def listings(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    form = ListingForm(request.POST or None, initial={"dataset_version": request.GET.get("version")})
+    form.fields["dataset_version"].queryset = DatasetVersion.objects.filter(
+        dataset__organization=org, status=DatasetVersion.Status.READY
+    ).select_related("dataset")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            listing = listing_create(
+                organization=org,
+                user=request.user,
+                dataset_version=data["dataset_version"],
+                title=data["title"],
+                summary=data["summary"],
+                description=data["description"],
+                tags=[t.strip() for t in data["tags"].split(",") if t.strip()],
+                price=data["price"],
+                currency=data["currency"],
+                requires_approval=data["requires_approval"],
+                terms={key: data[key] for key in TERM_LABELS} | {"duration_days": data["duration_days"]},
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Listing '{listing.title}' saved as a draft. Submit it for review when ready.")
+            return redirect("web:listings")
+    template = (
+        "marketplace/market/_listing_rows.html"
+        if request.headers.get("HX-Request")
+        else "marketplace/market/listings.html"
+    )
+    return render(request, template, {"form": form, "listings": listing_list_for_org(org=org)})
+
+
+@login_required
+@require_POST
+def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    org = _org(request)
+    listing = listing_get_for_org(org=org, pk=pk)
+    if listing is None:
+        raise Http404("Listing not found.")
+    try:
+        if action == "submit":
+            listing = listing_submit(listing=listing, user=request.user)
+            messages.success(request, f"'{listing.title}' is {listing.get_status_display().lower()}.")
+        elif action == "unlist":
+            listing_unlist(listing=listing, user=request.user)
+            messages.success(request, f"'{listing.title}' is unlisted.")
+        else:
+            raise Http404("Unknown action.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:listings")
+
+
+@login_required
+def sales(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    data = sales_for_provider(org=org)
+    accesses = audit_list_for_org(org=org).filter(subject_organization=org).exclude(organization=org)[:100]
+    return render(
+        request,
+        "marketplace/market/sales.html",
+        {
+            "totals": data["totals"],
+            "sales": data["sales"][:200],
+            "accesses": accesses,
+            "chart": json.dumps(
+                {"labels": [d["date"] for d in data["by_day"]], "values": [d["revenue"] / 100 for d in data["by_day"]]}
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def access_requests(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    if request.method == "POST":
+        access_request = access_request_list_for_org(org=org).filter(pk=request.POST.get("request")).first()
+        if access_request is None or access_request.listing.organization_id != org.pk:
+            raise Http404("Access request not found.")
+        try:
+            access_request_decide(
+                access_request=access_request,
+                user=request.user,
+                approve=request.POST.get("decision") == "approve",
+                reason=request.POST.get("reason", ""),
+                request=request,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("web:access-requests")
+    return render(
+        request,
+        "marketplace/market/access_requests.html",
+        {
+            "requests": access_request_list_for_org(org=org),
+            "org": org,
+        },
+    )
