@@ -149,14 +149,32 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
 
     # Pass 3: cast, profile and write the canonical Parquet.
     report(0.82, "Profiling columns")
-    types = inference.types()
-    for column in columns:
-        types.setdefault(column, "string")
+    outputs = version_store_strings(
+        version=version, job=job, strings_path=scrubbed_path, columns=columns, types=inference.types(), workdir=workdir
+    )
+    report(0.95, "Saved")
+    return {**outputs, "pii_report": pii_report}
+
+
+def version_store_strings(
+    *,
+    version: DatasetVersion,
+    job: Job,
+    strings_path: Path,
+    columns: list[str],
+    types: dict[str, str],
+    workdir: Path,
+) -> dict:
+    """Cast a Parquet of string columns to `types`, profile it and store it as the version's canonical Parquet.
+
+    Returns the version fields to set: data_path, row_count, schema (profile), preview, sha256. Used by ingest and
+    by every service that produces a version (synthesis)."""
+    types = {column: types.get(column, "string") for column in columns}
     schema = arrow_schema(types, columns)
-    profiler = ColumnProfiler(types={c: types[c] for c in columns})
+    profiler = ColumnProfiler(types=types)
     final_path = workdir / "data.parquet"
     preview = None
-    source = pq.ParquetFile(scrubbed_path)
+    source = pq.ParquetFile(strings_path)
     with pq.ParquetWriter(final_path, schema) as final_writer:
         for batch in source.iter_batches(batch_size=settings.TESSERA_INGEST_CHUNK_ROWS):
             frame = batch.to_pandas().astype(object)
@@ -170,7 +188,6 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
                 preview = preview_rows(typed)
             final_writer.write_table(pa.Table.from_pandas(typed, schema=schema, preserve_index=False))
 
-    report(0.95, "Saving")
     data_name = f"versions/{version.pk}/job-{job.pk}/data.parquet"
     if default_storage.exists(data_name):
         default_storage.delete(data_name)
@@ -180,7 +197,6 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         "data_path": data_name,
         "row_count": profiler.rows,
         "schema": profiler.profile(),
-        "pii_report": pii_report,
         "preview": preview or {"columns": columns, "rows": []},
         "sha256": _sha256(final_path),
     }
