@@ -142,6 +142,7 @@ def _version_context(request: HttpRequest, pk: int) -> dict:
         "pii_actions": PII_ACTIONS,
         "may_download": version_entitlement(org=org, version=version, action=Action.DOWNLOAD).allowed,
         "may_preview": version_entitlement(org=org, version=version, action=Action.PREVIEW).allowed,
+        "may_synthesize": version_entitlement(org=org, version=version, action=Action.SYNTHESIZE).allowed,
     }
 
 

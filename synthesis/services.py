@@ -1,0 +1,240 @@
+"""Synthesis jobs: check entitlements, run the engine, store the output as a buyer-owned version with lineage."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace.dataio import TypeInference
+from marketplace.errors import ApplicationError
+from marketplace.models import Dataset, DatasetVersion, Job, Organization
+from marketplace.pii import scan
+from marketplace.selectors.datasets import version_get_for_org
+from marketplace.services.datasets import dataset_create
+from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.ingest import version_store_strings
+from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
+from synthesis.evaluation import evaluate
+from synthesis.models import SynthesisJob
+from synthesis.tabular import SYNTHESIZERS, Cancelled, TabularConfig, _comparable, synthesize_table
+
+logger = logging.getLogger(__name__)
+METHODS = ("auto", *SYNTHESIZERS)
+MAX_ROWS = 1_000_000
+
+
+def _lineage_entry(*, org: Organization, version: DatasetVersion, license_id: int | None) -> dict[str, Any]:
+    license_terms = None
+    if license_id is not None:
+        from marketplace.models import License
+
+        license_terms = License.objects.get(pk=license_id).terms
+    return {
+        "version": version.pk,
+        "dataset": version.dataset.title,
+        "sha256": version.sha256,
+        "license": license_id,
+        "provider": version.dataset.organization.name,
+        "terms": license_terms
+        or {
+            "download": True,
+            "synthetic_derivatives": True,
+            "model_training": True,
+            "commercial_use": True,
+            "owned": True,
+        },
+        "is_synthetic": version.is_synthetic,
+    }
+
+
+@transaction.atomic
+def synthesis_job_create(
+    *,
+    organization: Organization,
+    user: AbstractBaseUser | None,
+    sources: list[int],
+    method: str,
+    rows: int,
+    params: dict[str, Any] | None = None,
+) -> SynthesisJob:
+    """Queue a synthesis job after checking that the organisation may derive synthetic data from every source."""
+    params = params or {}
+    if not sources:
+        raise ApplicationError("Name at least one source version.", extra={"field": "sources"})
+    if method == "llm":
+        raise ApplicationError(
+            "Text generation with the LLM (method 'llm') is not available yet; use a tabular "
+            "method: " + ", ".join(METHODS) + ".",
+            extra={"field": "method"},
+        )
+    if method not in METHODS:
+        raise ApplicationError(
+            f"Unknown method {method!r}. Use one of: {', '.join(METHODS)}.", extra={"field": "method"}
+        )
+    if method != "auto" and method not in settings.TESSERA_SYNTHESIZERS:
+        raise ApplicationError(
+            f"The synthesizer {method!r} is disabled on this platform (licence policy).",
+            extra={"field": "method"},
+            status=403,
+        )
+    if not 1 <= rows <= MAX_ROWS:
+        raise ApplicationError(f"rows must be between 1 and {MAX_ROWS}.", extra={"field": "rows"})
+    versions, lineage = [], []
+    for pk in dict.fromkeys(sources):
+        version = version_get_for_org(org=organization, pk=pk)
+        if version is None:
+            raise ApplicationError(f"Source version {pk} not found.", extra={"field": "sources"}, status=404)
+        decision = version_entitlement(org=organization, version=version, action=Action.SYNTHESIZE)
+        if not decision.allowed:
+            raise ApplicationError(f"Version {pk}: {decision.reason}", extra={"field": "sources"}, status=403)
+        versions.append(version)
+        lineage.append(
+            _lineage_entry(
+                org=organization, version=version, license_id=decision.license.pk if decision.license else None
+            )
+        )
+    columns = {tuple(c["name"] for c in v.schema) for v in versions}
+    if len(columns) > 1:
+        raise ApplicationError(
+            "Sources must share the same columns to be synthesized together.", extra={"field": "sources"}
+        )
+    config = {"method": method, "rows": rows, "params": params}
+    job = job_create(kind=Job.Kind.SYNTHESIS, organization=organization, user=user, config=config)
+    synthesis = SynthesisJob.objects.create(
+        job=job, organization=organization, method=method, rows=rows, params=params, lineage={"sources": lineage}
+    )
+    synthesis.sources.set(versions)
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return synthesis
+
+
+def _enqueue(job_id: int) -> None:
+    from synthesis.tasks import synthesis_run_task
+
+    synthesis_run_task.delay(job_id)
+
+
+def synthesis_run(*, job_id: int) -> SynthesisJob | None:
+    """Run a queued synthesis job; safe to deliver twice (the claim lets one run)."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    synthesis = SynthesisJob.objects.select_related("organization").get(job=job)
+    workdir = Path(tempfile.mkdtemp(prefix=f"synthesis-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
+    try:
+        _run(synthesis=synthesis, job=job, workdir=workdir)
+    except Cancelled:
+        job_mark_cancelled(job=job)
+    except (ValueError, ApplicationError) as exc:
+        job_fail(job=job, error=str(getattr(exc, "message", exc)))
+    except Exception as exc:
+        logger.exception("synthesis job %s failed", job.pk)
+        job_fail(job=job, error=f"Synthesis failed unexpectedly ({type(exc).__name__}: {exc}).")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    synthesis.refresh_from_db()
+    return synthesis
+
+
+def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
+    def progress(fraction: float, message: str) -> None:
+        if job_progress(job=job, progress=0.05 + 0.8 * fraction, message=message):
+            raise Cancelled()
+
+    # Entitlements are checked again at the moment of use: a licence may have expired or been revoked since.
+    frames = []
+    for version in synthesis.sources.select_related("dataset"):
+        decision = version_entitlement(org=synthesis.organization, version=version, action=Action.SYNTHESIZE)
+        if not decision.allowed:
+            raise ApplicationError(f"Version {version.pk}: {decision.reason}")
+        with default_storage.open(version.data_path, "rb") as handle:
+            frames.append(pd.read_parquet(handle))
+    real = pd.concat(frames, ignore_index=True)
+    params = synthesis.params or {}
+    config = TabularConfig(
+        method=synthesis.method,
+        rows=synthesis.rows,
+        allowed=tuple(settings.TESSERA_SYNTHESIZERS),
+        time_budget_s=float(params.get("time_budget_s", 180)),
+        epochs=int(params.get("epochs", 100)),
+        seed=int(params.get("seed", 0)),
+        target=params.get("target"),
+    )
+    result = synthesize_table(
+        real,
+        config,
+        progress=progress,
+        should_cancel=lambda: Job.objects.filter(pk=job.pk, cancel_requested=True).exists(),
+    )
+    progress(0.9, "Evaluating quality and privacy")
+    report = evaluate(
+        _comparable(result.train), _comparable(result.holdout), _comparable(result.data), target=config.target
+    ).to_dict()
+    report.update(
+        {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(result.data)}
+    )
+    output = _store_output(synthesis=synthesis, job=job, data=result.data, workdir=workdir, report=report)
+    synthesis.output_version, synthesis.report = output, report
+    synthesis.save(update_fields=["output_version", "report"])
+    job_succeed(
+        job=job, message=f"{len(result.data)} synthetic rows with {result.method}", result={"output_version": output.pk}
+    )
+
+
+def _store_output(
+    *, synthesis: SynthesisJob, job: Job, data: pd.DataFrame, workdir: Path, report: dict[str, Any]
+) -> DatasetVersion:
+    strings = data.astype(object).where(pd.notna(data), None)
+    strings = strings.map(lambda v: v if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    columns = list(strings.columns)
+    inference = TypeInference()
+    inference.update(strings)
+    path = workdir / "strings.parquet"
+    pq.write_table(
+        pa.Table.from_pandas(strings, schema=pa.schema([(c, pa.string()) for c in columns]), preserve_index=False), path
+    )
+    source_titles = ", ".join(s["dataset"] for s in synthesis.lineage.get("sources", []))
+    dataset = Dataset.objects.filter(
+        organization=synthesis.organization, title=f"Synthetic: {source_titles}"[:200]
+    ).first()
+    if dataset is None:
+        dataset = dataset_create(
+            organization=synthesis.organization,
+            user=job.created_by,
+            title=f"Synthetic: {source_titles}"[:200],
+            description=f"Synthetic data generated by job {job.pk} ({synthesis.method}).",
+            tags=["synthetic"],
+        )
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        number = (dataset.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = DatasetVersion.objects.create(
+            dataset=dataset,
+            number=number,
+            created_by=job.created_by,
+            source_format="synthetic",
+            is_synthetic=True,
+            lineage={**synthesis.lineage, "job": job.pk, "method": report["method"]},
+        )
+    fields = version_store_strings(
+        version=version, job=job, strings_path=path, columns=columns, types=inference.types(), workdir=workdir
+    )
+    pii = scan(strings).to_dict()
+    for key, value in fields.items():
+        setattr(version, key, value)
+    version.pii_report = {**pii, "note": "Re-scan of synthetic output; the sources were scrubbed before synthesis."}
+    version.status, version.ready_at = DatasetVersion.Status.READY, timezone.now()
+    version.save()
+    return version

@@ -1,0 +1,271 @@
+"""Tabular synthesis: SDV synthesizers behind one config, own preprocessing, and `auto` model selection.
+
+`auto` fits every allowed candidate on a training split within a time budget, scores each on the holdout with
+SDMetrics' QualityReport, keeps the best and refits it on all rows. The report says which won and why.
+Licence: SDV and CTGAN are under the Business Source License 1.1, which forbids offering them as a commercial
+synthetic-data service; deployments choose the allowed synthesizers (TESSERA_SYNTHESIZERS) accordingly.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthesis.evaluation import id_like_columns, quality, sdv_metadata
+
+TABLE = "data"
+
+
+def _gaussian_copula(metadata, config: TabularConfig):
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    return GaussianCopulaSynthesizer(metadata)
+
+
+def _gaussian_copula_truncnorm(metadata, config: TabularConfig):
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    return GaussianCopulaSynthesizer(metadata, default_distribution="truncnorm")
+
+
+def _ctgan(metadata, config: TabularConfig):
+    from sdv.single_table import CTGANSynthesizer
+
+    return CTGANSynthesizer(metadata, epochs=config.epochs, verbose=False)
+
+
+def _tvae(metadata, config: TabularConfig):
+    from sdv.single_table import TVAESynthesizer
+
+    return TVAESynthesizer(metadata, epochs=config.epochs)
+
+
+def _copulagan(metadata, config: TabularConfig):
+    from sdv.single_table import CopulaGANSynthesizer
+
+    return CopulaGANSynthesizer(metadata, epochs=config.epochs, verbose=False)
+
+
+SYNTHESIZERS: dict[str, Callable] = {
+    "gaussian_copula": _gaussian_copula,
+    "gaussian_copula_truncnorm": _gaussian_copula_truncnorm,
+    "tvae": _tvae,
+    "ctgan": _ctgan,
+    "copulagan": _copulagan,
+}
+# Cheapest first: when the time budget runs out, the candidates already scored still give a choice.
+AUTO_ORDER = ["gaussian_copula", "gaussian_copula_truncnorm", "tvae", "ctgan", "copulagan"]
+
+
+@dataclass(frozen=True)
+class TabularConfig:
+    """How to synthesize a table."""
+
+    method: str = "auto"  # "auto" or a key of SYNTHESIZERS
+    rows: int = 1000  # synthetic rows to sample
+    allowed: tuple[str, ...] = tuple(SYNTHESIZERS)  # synthesizers this deployment may use (licence policy)
+    time_budget_s: float = 180.0  # auto: stop trying new candidates once fitting has taken this long
+    holdout_fraction: float = 0.5  # auto and the report: share of real rows held out for scoring
+    epochs: int = 100  # neural synthesizers (CTGAN, TVAE, CopulaGAN)
+    seed: int = 0  # sampling seed (numpy and torch)
+    target: str | None = None  # a column to predict, for the ML-efficacy part of the report
+
+
+@dataclass
+class TabularResult:
+    data: pd.DataFrame  # synthetic rows, same columns and dtypes as the input
+    method: str  # the synthesizer that produced them
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # every candidate tried, score and seconds
+    reason: str = ""  # why this method was chosen
+    train: pd.DataFrame | None = None  # the split the candidates were fitted on (for the privacy report)
+    holdout: pd.DataFrame | None = None  # the split they were scored on
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class _Plan:
+    """Own preprocessing where SDV's defaults are weak; inverted after sampling."""
+
+    id_columns: dict[str, str] = field(default_factory=dict)  # name -> "int" | "str": regenerated unique
+    as_category: list[str] = field(default_factory=list)  # low-cardinality integers modelled as categories
+    log_columns: list[str] = field(default_factory=list)  # skewed non-negative amounts modelled on log1p
+    dtypes: dict[str, Any] = field(default_factory=dict)
+
+
+def _plan(frame: pd.DataFrame) -> _Plan:
+    plan = _Plan(dtypes=frame.dtypes.to_dict())
+    ids = set(id_like_columns(frame))
+    for name in frame.columns:
+        series = frame[name]
+        distinct = series.nunique(dropna=True)
+        if name in ids:
+            plan.id_columns[name] = "int" if pd.api.types.is_integer_dtype(series) else "str"
+        elif pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and distinct <= 10:
+            plan.as_category.append(name)
+        elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            values = series.dropna().astype(float)
+            if len(values) > 20 and values.min() >= 0 and values.skew() > 2:
+                plan.log_columns.append(name)
+    return plan
+
+
+def _to_model_frame(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
+    out = frame.drop(columns=list(plan.id_columns)).copy()
+    for name in out.columns:
+        series = out[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[name] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif pd.api.types.is_bool_dtype(series):
+            out[name] = series.astype(object).where(series.notna(), None)
+        elif pd.api.types.is_numeric_dtype(series):
+            out[name] = series.astype(float)
+        else:
+            out[name] = series.astype(object).where(series.notna(), None)
+    for name in plan.as_category:
+        out[name] = out[name].map(lambda v: None if pd.isna(v) else str(int(v)))
+    for name in plan.log_columns:
+        out[name] = np.log1p(out[name])
+    return out
+
+
+def _from_model_frame(sample: pd.DataFrame, plan: _Plan, columns: list[str], seed: int) -> pd.DataFrame:
+    out = sample.copy()
+    for name in plan.log_columns:
+        out[name] = np.expm1(out[name]).clip(lower=0)
+    for name in plan.as_category:
+        out[name] = pd.to_numeric(out[name], errors="coerce")
+    rng = np.random.default_rng(seed)
+    for name, kind in plan.id_columns.items():
+        # New identifiers: unique, and unrelated to the real ones.
+        numbers = rng.permutation(len(out)) + 1
+        out[name] = numbers if kind == "int" else [f"syn-{n:07d}" for n in numbers]
+    out = out[columns]
+    for name, dtype in plan.dtypes.items():
+        try:
+            if pd.api.types.is_integer_dtype(dtype):
+                out[name] = pd.to_numeric(out[name], errors="coerce").round().astype("Int64")
+            elif isinstance(dtype, pd.DatetimeTZDtype):
+                out[name] = pd.to_datetime(out[name]).dt.tz_localize("UTC")
+            elif pd.api.types.is_bool_dtype(dtype):
+                out[name] = out[name].astype("boolean")
+            elif pd.api.types.is_float_dtype(dtype):
+                out[name] = pd.to_numeric(out[name], errors="coerce").astype("Float64")
+        except (TypeError, ValueError):
+            continue
+    return out.reset_index(drop=True)
+
+
+def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
+    import torch
+    from sdv.metadata import Metadata
+
+    plan = _plan(frame)
+    model_frame = _to_model_frame(frame, plan)
+    metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        synthesizer = SYNTHESIZERS[name](metadata, config)
+        synthesizer.fit({TABLE: model_frame})
+        sampled = synthesizer.sample(rows)
+    sampled = sampled[TABLE] if isinstance(sampled, dict) else sampled
+    return _from_model_frame(sampled, plan, list(frame.columns), config.seed)
+
+
+def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """What SDMetrics compares: plain numpy dtypes, naive datetimes."""
+    out = frame.copy()
+    for name in out.columns:
+        series = out[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[name] = series.dt.tz_localize(None)
+        elif pd.api.types.is_bool_dtype(series):
+            out[name] = series.astype(object)
+        elif pd.api.types.is_numeric_dtype(series):
+            out[name] = series.astype(float)
+        else:
+            out[name] = series.astype(object).where(series.notna(), None)
+    return out
+
+
+def split(frame: pd.DataFrame, holdout_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    holdout = frame.sample(frac=holdout_fraction, random_state=seed)
+    return frame.drop(holdout.index).reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def synthesize_table(
+    real: pd.DataFrame,
+    config: TabularConfig,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> TabularResult:
+    """Fit a synthesizer (or choose one with `auto`) on `real` and sample `config.rows` rows."""
+    progress = progress or (lambda fraction, message: None)
+    should_cancel = should_cancel or (lambda: False)
+    if len(real) < 10:
+        raise ValueError("At least 10 real rows are needed to synthesize a table.")
+    if config.method != "auto" and config.method not in SYNTHESIZERS:
+        raise ValueError(f"Unknown method {config.method!r}. Use 'auto' or one of: {', '.join(SYNTHESIZERS)}.")
+    allowed = [name for name in AUTO_ORDER if name in config.allowed]
+    if config.method != "auto" and config.method not in allowed:
+        raise ValueError(f"The synthesizer {config.method!r} is not enabled on this platform.")
+    train, holdout = split(real, config.holdout_fraction, config.seed)
+    if config.method != "auto":
+        progress(0.1, f"Fitting {config.method}")
+        data = _fit_sample(config.method, real, config.rows, config)
+        return TabularResult(data, config.method, [], f"{config.method} was requested.", train, holdout)
+
+    candidates: list[dict[str, Any]] = []
+    started = time.monotonic()
+    holdout_cmp = _comparable(holdout)
+    metadata = sdv_metadata(holdout_cmp)
+    for index, name in enumerate(allowed):
+        if should_cancel():
+            raise Cancelled()
+        if candidates and time.monotonic() - started > config.time_budget_s:
+            candidates.append({"method": name, "skipped": "time budget spent"})
+            continue
+        progress(0.05 + 0.75 * index / len(allowed), f"Trying {name} ({index + 1}/{len(allowed)})")
+        fit_start = time.monotonic()
+        try:
+            sample = _fit_sample(name, train, len(holdout), config)
+        except Exception as exc:  # a candidate that cannot model this table is skipped, not fatal
+            candidates.append({"method": name, "error": f"{type(exc).__name__}: {exc}"[:300]})
+            continue
+        score = quality(holdout_cmp, _comparable(sample), metadata)
+        candidates.append(
+            {
+                "method": name,
+                "quality": score["overall"],
+                "column_shapes": score["column_shapes"],
+                "column_pair_trends": score["column_pair_trends"],
+                "fit_sample_seconds": round(time.monotonic() - fit_start, 2),
+            }
+        )
+    scored = [c for c in candidates if "quality" in c]
+    if not scored:
+        raise ValueError(
+            "No synthesizer could model this table: "
+            + "; ".join(f"{c['method']}: {c.get('error', c.get('skipped'))}" for c in candidates)
+        )
+    best = max(scored, key=lambda c: c["quality"])
+    runner_up = sorted((c for c in scored if c is not best), key=lambda c: -c["quality"])[:1]
+    reason = f"{best['method']} scored {best['quality']:.3f} on the holdout"
+    if runner_up:
+        reason += f", ahead of {runner_up[0]['method']} ({runner_up[0]['quality']:.3f})"
+    if should_cancel():
+        raise Cancelled()
+    progress(0.85, f"Refitting {best['method']} on all rows")
+    data = _fit_sample(best["method"], real, config.rows, config)
+    return TabularResult(data, best["method"], candidates, reason + ".", train, holdout)

@@ -1,0 +1,86 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthesis.evaluation import dcr_share, evaluate, exact_copy_rate, quality
+from synthesis.tabular import Cancelled, TabularConfig, synthesize_table
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 300
+    age = rng.integers(18, 80, n)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n),
+            "age": age,
+            "income": np.round(rng.lognormal(10, 1, n), 2),
+            "plan": rng.choice(["basic", "plus", "premium"], n, p=[0.6, 0.3, 0.1]),
+            "children": rng.integers(0, 4, n),
+            "churned": (age + rng.normal(0, 10, n) > 55),
+        }
+    )
+
+
+def test_identical_distributions_give_quality_near_one_and_dcr_share_near_half(table):
+    a, b, c = table.iloc[:100], table.iloc[100:200], table.iloc[200:]
+    assert quality(table, table)["overall"] > 0.99
+    assert abs(dcr_share(a, b, c) - 0.5) <= 0.12
+
+
+def test_copies_of_training_rows_are_caught(table):
+    train, holdout = table.iloc[:150], table.iloc[150:]
+    assert dcr_share(train, holdout, train) == 1.0
+    assert exact_copy_rate(train, train) == 1.0 and exact_copy_rate(train, holdout) == 0.0
+
+
+def test_gaussian_copula_keeps_columns_types_and_unique_ids(table):
+    result = synthesize_table(table, TabularConfig(method="gaussian_copula", rows=120))
+
+    assert list(result.data.columns) == list(table.columns) and len(result.data) == 120
+    assert result.data["customer_id"].is_unique
+    assert set(result.data["plan"].dropna()) <= {"basic", "plus", "premium"}
+    assert result.data["children"].dropna().isin([0, 1, 2, 3]).all()
+    assert (result.data["income"].dropna() >= 0).all()
+
+
+def test_auto_scores_candidates_and_explains_the_choice(table):
+    result = synthesize_table(
+        table, TabularConfig(method="auto", rows=100, allowed=("gaussian_copula", "gaussian_copula_truncnorm"))
+    )
+    scored = [c for c in result.candidates if "quality" in c]
+    assert {c["method"] for c in scored} == {"gaussian_copula", "gaussian_copula_truncnorm"}
+    assert result.method == max(scored, key=lambda c: c["quality"])["method"]
+    assert result.reason.startswith(f"{result.method} scored")
+
+
+def test_report_has_quality_privacy_and_efficacy(table):
+    result = synthesize_table(table, TabularConfig(method="gaussian_copula", rows=150))
+    report = evaluate(
+        result.train.astype({"churned": object}),
+        result.holdout.astype({"churned": object}),
+        result.data.astype({"churned": object}),
+        target="churned",
+    ).to_dict()
+    assert 0.5 < report["quality"]["overall"] <= 1 and report["quality"]["sdmetrics_version"]
+    assert 0 <= report["dcr_share"] <= 1 and report["exact_copy_rate"] < 0.05
+    assert set(report["ml_efficacy"]) == {"target", "train_real_accuracy", "train_synthetic_accuracy"}
+    assert set(report["distributions"]) == set(table.columns)
+
+
+def test_cancel_stops_auto_before_the_next_candidate(table):
+    with pytest.raises(Cancelled):
+        synthesize_table(table, TabularConfig(method="auto", rows=10), should_cancel=lambda: True)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (TabularConfig(method="nope"), "Unknown method"),
+        (TabularConfig(method="ctgan", allowed=("gaussian_copula",)), "not enabled"),
+    ],
+)
+def test_bad_requests_fail_with_clear_messages(table, config, message):
+    with pytest.raises(ValueError, match=message):
+        synthesize_table(table, config)

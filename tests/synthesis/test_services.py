@@ -1,0 +1,106 @@
+import pytest
+
+from marketplace.errors import ApplicationError
+from marketplace.models import DatasetVersion
+from marketplace.services.licensing import license_revoke, listing_purchase
+from synthesis.models import SynthesisJob
+from synthesis.services import synthesis_job_create, synthesis_run
+from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
+
+ROWS = "customer_id,age,plan,amount\n" + "".join(
+    f"{i},{20 + i % 50},{['basic', 'plus', 'gold'][i % 3]},{(i * 37) % 500 + 0.5}\n" for i in range(120)
+)
+
+
+@pytest.fixture
+def source(provider, django_capture_on_commit_callbacks):
+    return make_ready_version(provider, django_capture_on_commit_callbacks, content=ROWS, title="Accounts")
+
+
+def test_licensed_buyer_synthesizes_a_new_version_with_lineage(
+    source, provider, buyer, django_capture_on_commit_callbacks
+):
+    listing = make_listing(provider, source)
+    license, _ = listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="s")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(buyer), user=buyer, sources=[source.pk], method="gaussian_copula", rows=80
+        )
+    synthesis.refresh_from_db()
+
+    assert synthesis.job.status == "succeeded", synthesis.job.error
+    output = synthesis.output_version
+    assert output.is_synthetic and output.dataset.organization == org_of(buyer) and output.row_count == 80
+    assert output.lineage["sources"][0] | {"terms": None} == {
+        "version": source.pk,
+        "dataset": "Accounts",
+        "sha256": source.sha256,
+        "license": license.pk,
+        "provider": "Provider Org",
+        "terms": None,
+        "is_synthetic": False,
+    }
+    assert [c["name"] for c in output.schema] == ["customer_id", "age", "plan", "amount"]
+    assert 0 < synthesis.report["quality"]["overall"] <= 1 and "dcr_share" in synthesis.report
+
+
+def test_synthesis_needs_a_licence_that_allows_it(source, provider, buyer, outsider):
+    with pytest.raises(ApplicationError) as not_visible:
+        synthesis_job_create(organization=org_of(outsider), user=outsider, sources=[source.pk], method="auto", rows=5)
+    listing = make_listing(provider, source, terms={"download": True, "synthetic_derivatives": False})
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="n")
+    with pytest.raises(ApplicationError, match="does not allow generating synthetic data") as forbidden:
+        synthesis_job_create(organization=org_of(buyer), user=buyer, sources=[source.pk], method="auto", rows=5)
+
+    assert not_visible.value.status == 404 and forbidden.value.status == 403
+    assert SynthesisJob.objects.count() == 0
+
+
+def test_revocation_after_queueing_fails_the_job_with_the_reason(source, provider, buyer):
+    listing = make_listing(provider, source)
+    license, _ = listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="r")
+    synthesis = synthesis_job_create(
+        organization=org_of(buyer), user=buyer, sources=[source.pk], method="gaussian_copula", rows=10
+    )  # not committed: the task is not sent
+    license_revoke(license=license, operator=None, reason="consent withdrawn")
+
+    synthesis_run(job_id=synthesis.job_id)
+
+    synthesis.job.refresh_from_db()
+    assert synthesis.job.status == "failed" and "revoked: consent withdrawn" in synthesis.job.error
+    assert DatasetVersion.objects.filter(is_synthetic=True).count() == 0
+
+
+def test_cancelled_job_never_runs(source, provider):
+    synthesis = synthesis_job_create(
+        organization=org_of(provider), user=provider, sources=[source.pk], method="gaussian_copula", rows=10
+    )
+    response = api_client_for(provider).post(f"/api/v1/synthesis-jobs/{synthesis.pk}/cancel/")
+    assert response.status_code == 200 and response.data["status"] == "cancelled"
+    assert synthesis_run(job_id=synthesis.job_id) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"sources": [], "method": "auto"}, "sources"),
+        ({"sources": [1], "method": "llm"}, "not available yet"),
+        ({"sources": [1], "method": "magic"}, "Unknown method"),
+    ],
+)
+def test_bad_requests_are_400(body, message, provider, source):
+    body = {**body, "sources": [source.pk] if body["sources"] else []}
+    response = api_client_for(provider).post("/api/v1/synthesis-jobs/", body, format="json")
+    assert response.status_code == 400 and message in response.data["message"]
+
+
+@pytest.mark.parametrize(("role", "expected"), [("anonymous", 401), ("outsider", 404), ("member", 200), ("owner", 200)])
+def test_synthesis_job_detail_by_role(role, expected, source, provider, provider_member, outsider):
+    synthesis = synthesis_job_create(
+        organization=org_of(provider), user=provider, sources=[source.pk], method="gaussian_copula", rows=10
+    )
+    caller = {"anonymous": None, "outsider": outsider, "member": provider_member, "owner": provider}[role]
+    response = api_client_for(caller).get(f"/api/v1/synthesis-jobs/{synthesis.pk}/")
+    assert response.status_code == expected
+    assert SynthesisJob.objects.count() == 1
