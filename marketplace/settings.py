@@ -230,8 +230,12 @@ TESSERA_INGEST_CHUNK_ROWS = env_int("TESSERA_INGEST_CHUNK_ROWS", 20_000)
 TESSERA_AUTO_APPROVE = env_bool("TESSERA_AUTO_APPROVE", False)
 TESSERA_PLATFORM_FEE_BPS = env_int("TESSERA_PLATFORM_FEE_BPS", 1500)
 TESSERA_PII_RESIDUAL_THRESHOLD = env_float("TESSERA_PII_RESIDUAL_THRESHOLD", 0.001)
+# Synthesizers a deployment may use. SDV and CTGAN are under the Business Source License 1.1 (no commercial
+# "synthetic data service"); restrict this list in production accordingly (see README).
 TESSERA_SYNTHESIZERS = env_list(
-    "TESSERA_SYNTHESIZERS", ["mostlyai_argn", "gaussian_copula", "ctgan", "tvae", "copulagan"]
+    "TESSERA_SYNTHESIZERS",
+    ["gaussian_copula", "gaussian_copula_truncnorm", "gaussian_copula_plain", "gaussian_copula_truncnorm_plain",
+     "tvae", "ctgan", "copulagan"],
 )
 TESSERA_MODEL_CACHE = TESSERA_HOME / "models"
 

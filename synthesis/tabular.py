@@ -55,12 +55,18 @@ def _copulagan(metadata, config: TabularConfig):
 SYNTHESIZERS: dict[str, Callable] = {
     "gaussian_copula": _gaussian_copula,
     "gaussian_copula_truncnorm": _gaussian_copula_truncnorm,
+    "gaussian_copula_plain": _gaussian_copula,
+    "gaussian_copula_truncnorm_plain": _gaussian_copula_truncnorm,
     "tvae": _tvae,
     "ctgan": _ctgan,
     "copulagan": _copulagan,
 }
 # Cheapest first: when the time budget runs out, the candidates already scored still give a choice.
-AUTO_ORDER = ["gaussian_copula", "gaussian_copula_truncnorm", "tvae", "ctgan", "copulagan"]
+AUTO_ORDER = ["gaussian_copula", "gaussian_copula_truncnorm", "gaussian_copula_plain",
+              "gaussian_copula_truncnorm_plain", "tvae", "ctgan", "copulagan"]
+# "_plain" variants skip the log and category transforms below (identifiers are still regenerated): on some tables
+# (zero-inflated amounts) the transforms hurt, and `auto` lets the holdout decide.
+PLAIN = {"gaussian_copula_plain", "gaussian_copula_truncnorm_plain"}
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,8 @@ def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig
     from sdv.metadata import Metadata
 
     plan = _plan(frame)
+    if name in PLAIN:
+        plan.as_category, plan.log_columns = [], []
     model_frame = _to_model_frame(frame, plan)
     metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
     np.random.seed(config.seed)
