@@ -37,12 +37,6 @@ BASE_MODELS: dict[str, BaseModelSpec] = {
         "random",
         "A 2-layer, 32-wide BERT initialised at random with MiniLM's vocabulary: for tests and smoke runs",
     ),
-    "tabular-mlp": BaseModelSpec(
-        "tabular-mlp",
-        ("tabular-classification",),
-        "random",
-        "A small multilayer perceptron for scrubbed columns",
-    ),
 }
 
 

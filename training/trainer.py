@@ -167,8 +167,10 @@ def _save_checkpoint(
 ) -> None:
     path = output_dir / CHECKPOINT
     tmp = path.with_suffix(".tmp")
+    # The RNG state too: dropout draws from it, and a resumed run must continue exactly where this one stopped.
     torch.save(
         {
+            "torch_rng": torch.get_rng_state(),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -189,6 +191,7 @@ def _load_checkpoint(output_dir: Path, model, optimizer, scheduler) -> tuple[int
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
     return int(state["step"]), list(state["losses"])
 
 

@@ -1,3 +1,16 @@
 """API routes of the training app, mounted under /api/v1/ (namespace "api")."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from training import api
+
+urlpatterns = [
+    path("base-models/", api.BaseModelListApi.as_view(), name="base-model-list"),
+    path("training-jobs/", api.TrainingJobListCreateApi.as_view(), name="training-job-list"),
+    path("training-jobs/<int:pk>/", api.TrainingJobDetailApi.as_view(), name="training-job-detail"),
+    path("training-jobs/<int:pk>/cancel/", api.TrainingJobCancelApi.as_view(), name="training-job-cancel"),
+    path("models/", api.TrainedModelListApi.as_view(), name="model-list"),
+    path("models/<int:pk>/", api.TrainedModelDetailApi.as_view(), name="model-detail"),
+    path("models/<int:pk>/predict/", api.TrainedModelPredictApi.as_view(), name="model-predict"),
+    path("models/<int:pk>/download/", api.TrainedModelDownloadApi.as_view(), name="model-download"),
+]

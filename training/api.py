@@ -1,0 +1,207 @@
+"""Training API: base models, training jobs (create, read, cancel), models (card, predict, download)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace.api.views import request_org
+from marketplace.errors import ApplicationError
+from marketplace.services.audit import audit_record
+from marketplace.services.jobs import job_cancel
+from training.models import TrainedModel, TrainingJob
+from training.services import (
+    base_models_list,
+    model_archive,
+    model_card_markdown,
+    model_predict,
+    training_job_create,
+)
+
+
+class MixItemSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    weight = serializers.FloatField(default=1.0, min_value=0.0001)
+
+
+class TrainingJobInputSerializer(serializers.Serializer):
+    base_model = serializers.CharField()
+    task = serializers.CharField(default="text-classification")
+    mix = MixItemSerializer(many=True, allow_empty=False)
+    text_column = serializers.CharField()
+    label_column = serializers.CharField()
+    eval = serializers.DictField(required=False, default=dict)
+    params = serializers.DictField(required=False, default=dict)
+
+
+class TrainingJobOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="job.status")
+    progress = serializers.FloatField(source="job.progress")
+    message = serializers.CharField(source="job.message")
+    error = serializers.CharField(source="job.error")
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "base_model",
+            "task",
+            "mix",
+            "text_column",
+            "label_column",
+            "evaluation",
+            "params",
+            "metrics",
+            "events",
+            "model",
+            "lineage",
+            "created_at",
+        ]
+
+
+class TrainedModelOutputSerializer(serializers.ModelSerializer):
+    card_markdown = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainedModel
+        fields = [
+            "id",
+            "name",
+            "base_model",
+            "task",
+            "labels",
+            "metrics",
+            "inherited_terms",
+            "lineage",
+            "card",
+            "card_markdown",
+            "created_at",
+        ]
+
+    def get_card_markdown(self, model: TrainedModel) -> str:
+        return model_card_markdown(model)
+
+
+class PredictInputSerializer(serializers.Serializer):
+    inputs = serializers.ListField(child=serializers.CharField(allow_blank=True), min_length=1, max_length=256)
+
+
+class PredictOutputSerializer(serializers.Serializer):
+    predictions = serializers.ListField(child=serializers.DictField())
+
+
+class BaseModelOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    tasks = serializers.ListField(child=serializers.CharField())
+    source = serializers.CharField()
+    description = serializers.CharField()
+
+
+class BaseModelListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: BaseModelOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(base_models_list())
+
+
+def _training(request: Request, pk: int) -> TrainingJob:
+    training = TrainingJob.objects.select_related("job").filter(organization=request_org(request), pk=pk).first()
+    if training is None:
+        raise NotFound("Training job not found.")
+    return training
+
+
+def _model(request: Request, pk: int) -> TrainedModel:
+    model = TrainedModel.objects.filter(organization=request_org(request), pk=pk).first()
+    if model is None:
+        raise NotFound("Model not found.")
+    return model
+
+
+class TrainingJobListCreateApi(APIView):
+    @extend_schema(responses={200: TrainingJobOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        jobs = TrainingJob.objects.filter(organization=request_org(request)).select_related("job")[:200]
+        return Response(TrainingJobOutputSerializer(jobs, many=True).data)
+
+    @extend_schema(request=TrainingJobInputSerializer, responses={202: TrainingJobOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = TrainingJobInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        training = training_job_create(
+            organization=request_org(request),
+            user=request.user,
+            base_model=fields["base_model"],
+            task=fields["task"],
+            mix=[dict(item) for item in fields["mix"]],
+            text_column=fields["text_column"],
+            label_column=fields["label_column"],
+            evaluation=fields["eval"] or None,
+            params=fields["params"],
+        )
+        return Response(TrainingJobOutputSerializer(training).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingJobDetailApi(APIView):
+    @extend_schema(responses={200: TrainingJobOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(TrainingJobOutputSerializer(_training(request, pk)).data)
+
+
+class TrainingJobCancelApi(APIView):
+    @extend_schema(request=None, responses={200: TrainingJobOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        training = _training(request, pk)
+        if training.job.is_finished:
+            raise ApplicationError(f"The job has already {training.job.status}.", status=409)
+        job_cancel(job=training.job)
+        training.refresh_from_db()
+        return Response(TrainingJobOutputSerializer(training).data)
+
+
+class TrainedModelListApi(APIView):
+    @extend_schema(responses={200: TrainedModelOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        models = TrainedModel.objects.filter(organization=request_org(request))[:200]
+        return Response(TrainedModelOutputSerializer(models, many=True).data)
+
+
+class TrainedModelDetailApi(APIView):
+    @extend_schema(responses={200: TrainedModelOutputSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(TrainedModelOutputSerializer(_model(request, pk)).data)
+
+
+class TrainedModelPredictApi(APIView):
+    @extend_schema(request=PredictInputSerializer, responses={200: PredictOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        model = _model(request, pk)
+        data = PredictInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response({"predictions": model_predict(model=model, inputs=data.validated_data["inputs"])})
+
+
+class TrainedModelDownloadApi(APIView):
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        model = _model(request, pk)
+        archive = model_archive(model=model)
+        audit_record(
+            action="model.downloaded", obj=model, actor=request.user, organization=model.organization, request=request
+        )
+        response = HttpResponse(archive, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="model-{model.pk}.zip"'
+        return response

@@ -1,0 +1,49 @@
+from django.db import models
+
+
+class TrainingJob(models.Model):
+    """A fine-tuning request; status, progress and the resolved config live on the Job row."""
+
+    job = models.OneToOneField("marketplace.Job", on_delete=models.CASCADE, related_name="training")
+    organization = models.ForeignKey("marketplace.Organization", on_delete=models.CASCADE, related_name="training_jobs")
+    base_model = models.CharField(max_length=100)
+    task = models.CharField(max_length=50)
+    mix = models.JSONField(help_text="[{version, weight}]")
+    text_column = models.CharField(max_length=200)
+    label_column = models.CharField(max_length=200)
+    evaluation = models.JSONField(default=dict, blank=True, help_text="{version} or {holdout_fraction}")
+    params = models.JSONField(default=dict, blank=True)
+    lineage = models.JSONField(default=dict, blank=True)
+    events = models.JSONField(default=list, blank=True, help_text="Loss curve, throughput and ETA per step.")
+    metrics = models.JSONField(default=dict, blank=True)
+    model = models.OneToOneField(
+        "training.TrainedModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="training_job"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class TrainedModel(models.Model):
+    """A fine-tuned model with its card: lineage of every dataset version and the terms it inherits."""
+
+    organization = models.ForeignKey(
+        "marketplace.Organization", on_delete=models.CASCADE, related_name="trained_models"
+    )
+    name = models.CharField(max_length=200)
+    base_model = models.CharField(max_length=100)
+    task = models.CharField(max_length=50)
+    path = models.CharField(max_length=500, help_text="Directory under TESSERA_HOME/models.")
+    labels = models.JSONField(default=list)
+    lineage = models.JSONField(default=list)
+    inherited_terms = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    card = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
