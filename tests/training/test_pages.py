@@ -1,0 +1,29 @@
+from django.test import Client
+
+from tests.conftest import PASSWORD, make_ready_version
+from tests.training.test_services import REVIEWS
+
+
+def test_provider_trains_from_the_web_and_uses_the_model(provider, django_capture_on_commit_callbacks):
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    client = Client()
+    client.login(username=provider.username, password=PASSWORD)
+    assert "Reviews v1" in client.get("/training/new/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/training/new/",
+            {
+                "base_model": "tiny-random-bert",
+                f"weight_{version.pk}": "1",
+                "text_column": "review",
+                "label_column": "label",
+                "epochs": "1",
+            },
+        )
+    job_page = client.get(response["Location"]).content.decode()
+    assert response.status_code == 302 and "succeeded" in job_page and 'id="loss-chart"' in job_page
+
+    model_url = job_page.split('href="/training/models/')[1].split('"')[0]
+    result = client.post(f"/training/models/{model_url}", {"inputs": "love it\nbroke"}).content.decode()
+    assert 'id="predictions"' in result and "Download (zip)" in result and "## Lineage" in result

@@ -1,0 +1,133 @@
+"""Web pages: train a model on licensed and synthetic versions, follow the loss curve, use the model."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from marketplace.errors import ApplicationError
+from marketplace.models import DatasetVersion
+from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.jobs import job_cancel
+from marketplace.web.views import _org
+from training.models import TrainedModel, TrainingJob
+from training.registry import BASE_MODELS
+from training.services import model_card_markdown, model_predict, model_use_check, training_job_create
+
+
+def _trainable_versions(org) -> list[DatasetVersion]:
+    candidates = DatasetVersion.objects.filter(status=DatasetVersion.Status.READY).select_related(
+        "dataset", "dataset__organization"
+    ).filter(dataset__organization=org) | DatasetVersion.objects.filter(
+        status=DatasetVersion.Status.READY, licenses__buyer=org
+    ).select_related("dataset", "dataset__organization")
+    return [v for v in candidates.distinct() if version_entitlement(org=org, version=v, action=Action.TRAIN).allowed]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def training_new(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    versions = _trainable_versions(org)
+    if request.method == "POST":
+        mix = [
+            {"version": v.pk, "weight": float(request.POST.get(f"weight_{v.pk}") or 0)}
+            for v in versions
+            if float(request.POST.get(f"weight_{v.pk}") or 0) > 0
+        ]
+        try:
+            training = training_job_create(
+                organization=org,
+                user=request.user,
+                base_model=request.POST.get("base_model", ""),
+                task="text-classification",
+                mix=mix,
+                text_column=request.POST.get("text_column", ""),
+                label_column=request.POST.get("label_column", ""),
+                params={"epochs": int(request.POST.get("epochs") or 3)},
+            )
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+        else:
+            return redirect("training:job", pk=training.pk)
+    return render(request, "training/new.html", {"versions": versions, "base_models": BASE_MODELS.values()})
+
+
+@login_required
+def training_jobs(request: HttpRequest) -> HttpResponse:
+    org = _org(request)
+    return render(
+        request,
+        "training/jobs.html",
+        {
+            "jobs": TrainingJob.objects.filter(organization=org).select_related("job")[:100],
+            "models": TrainedModel.objects.filter(organization=org)[:100],
+        },
+    )
+
+
+@login_required
+def training_job(request: HttpRequest, pk: int) -> HttpResponse:
+    training = TrainingJob.objects.select_related("job").filter(organization=_org(request), pk=pk).first()
+    if training is None:
+        raise Http404("Training job not found.")
+    losses = [{"step": e["step"], "loss": e["loss"]} for e in training.events]
+    context = {
+        "training": training,
+        "job": training.job,
+        "losses": json.dumps(losses),
+        "last": training.events[-1] if training.events else None,
+    }
+    if request.headers.get("HX-Request"):
+        response = render(request, "training/_status.html", context)
+        if training.job.is_finished:
+            response["HX-Refresh"] = "true"
+        return response
+    return render(request, "training/job.html", context)
+
+
+@login_required
+@require_POST
+def training_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    training = TrainingJob.objects.select_related("job").filter(organization=_org(request), pk=pk).first()
+    if training is None:
+        raise Http404("Training job not found.")
+    if not training.job.is_finished:
+        job_cancel(job=training.job)
+    return redirect("training:job", pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    model = TrainedModel.objects.filter(organization=_org(request), pk=pk).first()
+    if model is None:
+        raise Http404("Model not found.")
+    predictions, blocked = None, None
+    try:
+        model_use_check(model=model)
+    except ApplicationError as exc:
+        blocked = exc.message
+    if request.method == "POST" and not blocked:
+        inputs = [line for line in request.POST.get("inputs", "").splitlines() if line.strip()]
+        try:
+            predictions = list(zip(inputs, model_predict(model=model, inputs=inputs), strict=True))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    baseline = getattr(model, "training_job", None)
+    return render(
+        request,
+        "training/model.html",
+        {
+            "model": model,
+            "card_markdown": model_card_markdown(model),
+            "predictions": predictions,
+            "blocked": blocked,
+            "baseline": baseline.metrics.get("baseline") if baseline else None,
+        },
+    )
