@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -21,17 +22,60 @@ from marketplace.dataio import TypeInference
 from marketplace.errors import ApplicationError
 from marketplace.models import Dataset, DatasetVersion, Job, Organization
 from marketplace.pii import scan
+from marketplace.pii.text import TextScrubber
 from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.datasets import dataset_create
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.ingest import version_store_strings
 from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
 from synthesis.evaluation import evaluate
+from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
 from synthesis.tabular import SYNTHESIZERS, Cancelled, TabularConfig, _comparable, synthesize_table
+from synthesis.text import TextConfig, synthesize_text, text_report
 
 logger = logging.getLogger(__name__)
-METHODS = ("auto", *SYNTHESIZERS)
+METHODS = ("auto", "llm", *SYNTHESIZERS)
+TEXT_PARAMS = {
+    "mode",
+    "text_column",
+    "label_column",
+    "template",
+    "few_shot",
+    "batch_size",
+    "sequences_per_prompt",
+    "max_new_tokens",
+    "temperature",
+    "top_p",
+    "seed",
+    "model",
+    "min_chars",
+    "max_chars",
+}
+
+
+def _check_text_params(params: dict[str, Any]) -> None:
+    unknown = set(params) - TEXT_PARAMS
+    if unknown:
+        raise ApplicationError(
+            f"Unknown params for method 'llm': {', '.join(sorted(unknown))}.", extra={"field": "params"}
+        )
+    if params.get("mode", "generate") not in ("paraphrase", "generate"):
+        raise ApplicationError("params.mode must be 'paraphrase' or 'generate'.", extra={"field": "params"})
+    if not params.get("text_column"):
+        raise ApplicationError("params.text_column names the column with the text.", extra={"field": "params"})
+    if params.get("model", "smollm2-135m-instruct") not in TEXT_MODELS:
+        raise ApplicationError(f"params.model must be one of: {', '.join(TEXT_MODELS)}.", extra={"field": "params"})
+    template = params.get("template")
+    if template is not None:
+        try:
+            template.format(text="", label="", examples="")
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ApplicationError(
+                "The template may only use {text}, {label} and {examples}.", extra={"field": "params"}
+            ) from exc
+
+
 MAX_ROWS = 1_000_000
 
 
@@ -74,16 +118,12 @@ def synthesis_job_create(
     if not sources:
         raise ApplicationError("Name at least one source version.", extra={"field": "sources"})
     if method == "llm":
-        raise ApplicationError(
-            "Text generation with the LLM (method 'llm') is not available yet; use a tabular "
-            "method: " + ", ".join(METHODS) + ".",
-            extra={"field": "method"},
-        )
-    if method not in METHODS:
+        _check_text_params(params)
+    elif method not in METHODS:
         raise ApplicationError(
             f"Unknown method {method!r}. Use one of: {', '.join(METHODS)}.", extra={"field": "method"}
         )
-    if method != "auto" and method not in settings.TESSERA_SYNTHESIZERS:
+    if method not in ("auto", "llm") and method not in settings.TESSERA_SYNTHESIZERS:
         raise ApplicationError(
             f"The synthesizer {method!r} is disabled on this platform (licence policy).",
             extra={"field": "method"},
@@ -163,6 +203,9 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
             frames.append(pd.read_parquet(handle))
     real = pd.concat(frames, ignore_index=True)
     params = synthesis.params or {}
+    if synthesis.method == "llm":
+        _run_text(synthesis=synthesis, job=job, workdir=workdir, real=real, progress=progress)
+        return
     config = TabularConfig(
         method=synthesis.method,
         rows=synthesis.rows,
@@ -190,6 +233,47 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
     synthesis.save(update_fields=["output_version", "report"])
     job_succeed(
         job=job, message=f"{len(result.data)} synthetic rows with {result.method}", result={"output_version": output.pk}
+    )
+
+
+def _pii_filter(texts: list[str]) -> list[bool]:
+    """Keep a generated text only if the scrubbing engine's recognizers and NER find nothing personal in it."""
+    return [not spans for spans in TextScrubber().find(texts)]
+
+
+def _run_text(*, synthesis: SynthesisJob, job: Job, workdir: Path, real: pd.DataFrame, progress) -> None:
+    params = dict(synthesis.params or {})
+    model_name = params.pop("model", "smollm2-135m-instruct")
+    config = TextConfig(
+        rows=synthesis.rows, **{k: v for k, v in params.items() if k in TextConfig.__dataclass_fields__}
+    )
+    model_dir = TEXT_MODELS[model_name](Path(settings.TESSERA_MODEL_CACHE))
+    result = synthesize_text(
+        real,
+        config,
+        model_dir=model_dir,
+        model_name=model_name,
+        progress=progress,
+        should_cancel=lambda: Job.objects.filter(pk=job.pk, cancel_requested=True).exists(),
+        pii_filter=_pii_filter,
+    )
+    if result.data.empty:
+        raise ValueError(
+            f"Every generated text was filtered out ({result.dropped}); try more rows or another template."
+        )
+    report = {
+        "method": "llm",
+        "model": model_name,
+        **text_report(real, result.data, config.text_column, config.label_column, result),
+    }
+    data = result.data.assign(provenance=result.data["provenance"].map(json.dumps))
+    output = _store_output(synthesis=synthesis, job=job, data=data, workdir=workdir, report=report)
+    synthesis.output_version, synthesis.report = output, report
+    synthesis.save(update_fields=["output_version", "report"])
+    job_succeed(
+        job=job,
+        message=f"{len(data)} synthetic texts kept of {result.generated} generated",
+        result={"output_version": output.pk},
     )
 
 

@@ -1,4 +1,6 @@
-"""Training data from a licensed mix: rows sampled by weight, and evaluation rows held out from REAL data only."""
+"""Training data from a licensed mix: rows sampled by weight, evaluation rows held out from REAL data only, and
+the tensors each task trains on (classification batches; causal-LM examples with completion-only labels, packed).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+IGNORE_INDEX = -100  # label value that torch's cross-entropy (and so every transformers loss) skips
+
 
 @dataclass(frozen=True)
 class MixPart:
+    """One dataset version of a training mix."""
+
     frame: pd.DataFrame  # the version's rows
     weight: float  # relative share of training rows drawn from it
     synthetic: bool  # synthetic rows never reach evaluation
@@ -18,9 +24,12 @@ class MixPart:
 
 @dataclass
 class PreparedData:
+    """Training rows (each tagged with its `_version`) and the real rows held out to evaluate on."""
+
     train: pd.DataFrame  # with a "_version" column
     evaluation: pd.DataFrame  # real rows only
-    rows_per_version: dict[int, int]
+    rows_per_version: dict[int, int]  # training rows drawn from each version (for the card's shares)
+    synthetic_versions: frozenset[int] = frozenset()  # versions whose rows are synthetic
 
 
 def prepare_mix(
@@ -51,5 +60,151 @@ def prepare_mix(
     if evaluation is None:
         if not held_out:
             raise ValueError("Evaluation needs real rows: add a real (non-synthetic) version or an evaluation version.")
-        evaluation = pd.concat(held_out).reset_index(drop=True)
-    return PreparedData(train=train, evaluation=evaluation, rows_per_version=counts)
+        evaluation = pd.concat(held_out).drop(columns="_version").reset_index(drop=True)
+    synthetic = frozenset(part.version for part in parts if part.synthetic)
+    return PreparedData(train=train, evaluation=evaluation, rows_per_version=counts, synthetic_versions=synthetic)
+
+
+def real_only(data: PreparedData) -> PreparedData:
+    """The baseline of an augmented mix: the same real training rows, the same evaluation rows, no synthetic rows."""
+    keep = ~data.train["_version"].isin(data.synthetic_versions)
+    if not keep.any():
+        raise ValueError("The mix has no real training rows to train a real-only baseline on.")
+    counts = {v: (n if v not in data.synthetic_versions else 0) for v, n in data.rows_per_version.items()}
+    return PreparedData(data.train[keep].reset_index(drop=True), data.evaluation, counts, data.synthetic_versions)
+
+
+# --- text classification -------------------------------------------------------------------------------------------
+
+
+def classification_batches(
+    tokenizer, texts: list[str], label_ids: list[int], *, batch_size: int, max_length: int, seed: int
+) -> list[dict]:
+    """Batches with dynamic padding: rows put into batches in a seeded order, each padded to its longest row."""
+    import torch
+
+    order = np.random.default_rng(seed).permutation(len(texts))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        encoded = tokenizer(
+            [texts[i] for i in chosen], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
+        encoded["labels"] = torch.tensor([label_ids[i] for i in chosen])
+        batches.append(dict(encoded))
+    return batches
+
+
+# --- causal-LM supervised fine-tuning -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SftExample:
+    """One tokenised prompt + completion; the loss is taken on the completion only."""
+
+    input_ids: list[int]  # prompt tokens then completion tokens (ending with EOS)
+    labels: list[int]  # IGNORE_INDEX on prompt tokens, else equal to input_ids
+
+
+def format_prompt(tokenizer, prompt: str) -> str:
+    """The prompt as the model saw it in training: its chat template with a generation prompt, when it has one."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+    return prompt + "\n"
+
+
+def encode_sft(tokenizer, prompts: list[str], completions: list[str], *, max_length: int) -> list[SftExample]:
+    """Tokenise prompt and completion separately so the boundary is exact, mask the prompt out of the labels.
+
+    Too long examples lose the START of the prompt (the instruction nearest the answer and the whole generation
+    prompt survive) and at most the end of the completion, keeping at least half the window for the completion."""
+    eos = tokenizer.eos_token_id
+    examples = []
+    for prompt, completion in zip(prompts, completions, strict=True):
+        prompt_ids = tokenizer(format_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+        if tokenizer.bos_token_id is not None and not getattr(tokenizer, "chat_template", None):
+            prompt_ids = [tokenizer.bos_token_id, *prompt_ids]
+        completion_ids = [*tokenizer(str(completion), add_special_tokens=False)["input_ids"], eos]
+        completion_ids = completion_ids[: max_length - min(len(prompt_ids), max_length // 2)]
+        prompt_ids = prompt_ids[-(max_length - len(completion_ids)) :]
+        labels = [IGNORE_INDEX] * len(prompt_ids) + completion_ids
+        # The first token has nothing before it in its own sequence; with packing the token before it belongs to
+        # another example, so it must never be a target.
+        labels[0] = IGNORE_INDEX
+        examples.append(SftExample([*prompt_ids, *completion_ids], labels))
+    return examples
+
+
+@dataclass(frozen=True)
+class PackedRow:
+    """Several examples laid end to end; position ids restart at 0 at each example boundary."""
+
+    input_ids: list[int]  # concatenated tokens
+    labels: list[int]  # concatenated labels
+    position_ids: list[int]  # 0..len-1 per example: transformers turns restarts into a block-diagonal causal mask
+
+
+def pack(examples: list[SftExample], *, max_length: int) -> list[PackedRow]:
+    """Greedy packing in order: append examples to a row until the next one would overflow `max_length`."""
+    rows: list[PackedRow] = []
+    ids: list[int] = []
+    labels: list[int] = []
+    positions: list[int] = []
+    for example in examples:
+        if ids and len(ids) + len(example.input_ids) > max_length:
+            rows.append(PackedRow(ids, labels, positions))
+            ids, labels, positions = [], [], []
+        ids = ids + example.input_ids
+        labels = labels + example.labels
+        positions = positions + list(range(len(example.input_ids)))
+    if ids:
+        rows.append(PackedRow(ids, labels, positions))
+    return rows
+
+
+def packed_batches(rows: list[PackedRow], *, batch_size: int, pad_id: int, seed: int) -> list[dict]:
+    """Batches of packed rows (seeded order). No attention mask: the restarting position ids define it; padding is
+    one more segment of its own whose labels are ignored."""
+    import torch
+
+    order = np.random.default_rng(seed).permutation(len(rows))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        chosen = [rows[i] for i in order[start : start + batch_size]]
+        width = max(len(row.input_ids) for row in chosen)
+        ids, labels, positions, real = [], [], [], []
+        for row in chosen:
+            pad = width - len(row.input_ids)
+            ids.append(row.input_ids + [pad_id] * pad)
+            labels.append(row.labels + [IGNORE_INDEX] * pad)
+            positions.append(row.position_ids + list(range(pad)))
+            real.append([1] * len(row.input_ids) + [0] * pad)
+        batches.append(
+            {
+                "input_ids": torch.tensor(ids),
+                "labels": torch.tensor(labels),
+                "position_ids": torch.tensor(positions),
+                "token_mask": torch.tensor(real),  # not a model input: counts real tokens for throughput
+            }
+        )
+    return batches
+
+
+def padded_batches(examples: list[SftExample], *, batch_size: int, pad_id: int, seed: int) -> list[dict]:
+    """Unpacked batches (seeded order): one example per row, right-padded to the batch's longest example."""
+    import torch
+
+    order = np.random.default_rng(seed).permutation(len(examples))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        chosen = [examples[i] for i in order[start : start + batch_size]]
+        width = max(len(e.input_ids) for e in chosen)
+        ids = [e.input_ids + [pad_id] * (width - len(e.input_ids)) for e in chosen]
+        labels = [e.labels + [IGNORE_INDEX] * (width - len(e.labels)) for e in chosen]
+        mask = [[1] * len(e.input_ids) + [0] * (width - len(e.input_ids)) for e in chosen]
+        batches.append(
+            {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+        )
+    return batches

@@ -85,7 +85,8 @@ def test_cancelled_job_never_runs(source, provider):
     ("body", "message"),
     [
         ({"sources": [], "method": "auto"}, "sources"),
-        ({"sources": [1], "method": "llm"}, "not available yet"),
+        ({"sources": [1], "method": "llm"}, "params.text_column"),
+        ({"sources": [1], "method": "llm", "params": {"text_column": "t", "template": "{name}"}}, "may only use"),
         ({"sources": [1], "method": "magic"}, "Unknown method"),
     ],
 )
@@ -104,3 +105,40 @@ def test_synthesis_job_detail_by_role(role, expected, source, provider, provider
     response = api_client_for(caller).get(f"/api/v1/synthesis-jobs/{synthesis.pk}/")
     assert response.status_code == expected
     assert SynthesisJob.objects.count() == 1
+
+
+def test_llm_text_synthesis_job_stores_texts_with_provenance(
+    provider, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.TESSERA_MODEL_CACHE = tmp_path / "models"
+    reviews = "review,score\n" + "".join(
+        f'"{["great product, works well", "terrible quality, broke quickly"][i % 2]} {i}",{["great", "other"][i % 2]}\n'
+        for i in range(20)
+    )
+    source = make_ready_version(provider, django_capture_on_commit_callbacks, content=reviews, title="Reviews")
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(provider),
+            user=provider,
+            sources=[source.pk],
+            method="llm",
+            rows=8,
+            params={
+                "model": "tiny-random-llama",
+                "mode": "generate",
+                "text_column": "review",
+                "label_column": "score",
+                "max_new_tokens": 12,
+                "min_chars": 1,
+            },
+        )
+    synthesis.refresh_from_db()
+
+    job = synthesis.job
+    if job.status == "failed":
+        assert "filtered out" in job.error  # a random tiny model may produce nothing usable; the message says why
+        return
+    assert job.status == "succeeded", job.error
+    output = synthesis.output_version
+    assert [c["name"] for c in output.schema] == ["review", "score", "provenance"]
+    assert synthesis.report["generated"] == 8 and synthesis.report["model"] == "tiny-random-llama"

