@@ -1,19 +1,25 @@
-"""Evaluation metrics for fine-tuned models."""
+"""Evaluation metrics for fine-tuned models, and the side-by-side comparison of an augmented run with its baseline."""
 
 from __future__ import annotations
 
+import math
+import statistics
 from typing import Any
+
+# Metrics where a larger number is better; for the others (loss, perplexity) lift is computed as a reduction.
+HIGHER_IS_BETTER = {"accuracy": True, "macro_f1": True, "loss": False, "perplexity": False}
 
 
 def classification_metrics(truth: list[int], predicted: list[int], label_names: list[str]) -> dict[str, Any]:
-    """Accuracy and macro-F1 (labels unseen in training count as wrong)."""
+    """Accuracy and macro-F1 over `label_names` (a true label unseen in training is -1 and always counts as wrong)."""
     total = len(truth)
-    accuracy = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p) / total if total else 0.0
+    pairs = list(zip(truth, predicted, strict=True))
+    accuracy = sum(1 for t, p in pairs if t == p) / total if total else 0.0
     f1s = []
     for index in range(len(label_names)):
-        tp = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p == index)
-        fp = sum(1 for t, p in zip(truth, predicted, strict=True) if p == index and t != index)
-        fn = sum(1 for t, p in zip(truth, predicted, strict=True) if t == index and p != index)
+        tp = sum(1 for t, p in pairs if t == p == index)
+        fp = sum(1 for t, p in pairs if p == index and t != index)
+        fn = sum(1 for t, p in pairs if t == index and p != index)
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
     majority = max((truth.count(i) for i in range(len(label_names))), default=0) / total if total else 0.0
     return {
@@ -21,4 +27,36 @@ def classification_metrics(truth: list[int], predicted: list[int], label_names: 
         "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else 0.0,
         "majority_baseline": round(majority, 4),
         "eval_rows": total,
+    }
+
+
+def language_model_metrics(loss_sum: float, tokens: int, rows: int) -> dict[str, Any]:
+    """Mean cross-entropy per completion token (nats) and its perplexity exp(loss)."""
+    loss = loss_sum / tokens if tokens else float("nan")
+    return {
+        "loss": round(loss, 4),
+        "perplexity": round(math.exp(min(loss, 50.0)), 3) if tokens else None,
+        "eval_tokens": tokens,
+        "eval_rows": rows,
+    }
+
+
+def compare_to_baseline(augmented: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """Both runs' metrics side by side and the lift of augmentation per metric (positive = augmentation helped)."""
+    lift = {}
+    for name, higher in HIGHER_IS_BETTER.items():
+        a, b = augmented.get(name), baseline.get(name)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            lift[name] = round((a - b) if higher else (b - a), 4)
+    return {"augmented": augmented, "real_only": baseline, "lift": lift}
+
+
+def summarize(values: list[float]) -> dict[str, Any]:
+    """Mean and spread (population standard deviation, min, max) over seeds."""
+    return {
+        "mean": round(statistics.mean(values), 4),
+        "stdev": round(statistics.pstdev(values), 4),
+        "min": round(min(values), 4),
+        "max": round(max(values), 4),
+        "values": [round(v, 4) for v in values],
     }

@@ -98,7 +98,12 @@ def model_path(spec: BaseModelSpec, cache_dir: Path) -> Path:
 def load_classifier(spec: BaseModelSpec, num_labels: int, seed: int = 0, cache_dir: Path | None = None):
     """(tokenizer, model) for sequence classification; the new head is seeded so runs are reproducible."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        BertConfig,
+        BertForSequenceClassification,
+    )
 
     if spec.source == "random-bert":
         tokenizer = AutoTokenizer.from_pretrained(minilm_dir())

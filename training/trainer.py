@@ -1,49 +1,98 @@
-"""Fine-tuning loop for text classification: reads top to bottom, resumable, cancellable within one step."""
+"""One fine-tuning loop for every task: reads top to bottom, resumable from checkpoints, cancellable within one step.
+
+`train()` calls `_setup_model`, `_setup_data`, `_setup_optimizer`, then `_loss_step` once per optimiser step (with
+`_save_checkpoint` every `checkpoint_every` steps), then `_evaluate` on held-out real rows and `_save_model`.
+Tasks: text-classification (encoder + classification head), causal-lm (supervised fine-tuning with the loss on the
+completion only, sequence packing, optionally LoRA through peft) and tabular-classification (a small MLP).
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
-from training.evaluation import classification_metrics
-from training.registry import BaseModelSpec, load_classifier
+from training import data as data_lib
+from training.evaluation import classification_metrics, language_model_metrics
+from training.registry import BaseModelSpec, load_causal_lm, load_classifier
+from training.tabular import TabularEncoder, TabularMLP, feature_columns
 
 CHECKPOINT = "checkpoint.pt"
+RUN_FILE = "training.json"  # task, base model, labels and config of a saved model: what `predict` needs
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one fine-tuning run; stored with the job and the checkpoint."""
+    """Hyper-parameters of one fine-tuning run; stored with the job and in every checkpoint."""
 
+    task: str = "text-classification"  # "text-classification" | "causal-lm" | "tabular-classification"
     epochs: int = 3  # passes over the training rows
-    learning_rate: float = 5e-5  # AdamW peak learning rate (linear decay to 0)
-    batch_size: int = 16  # rows per optimiser step
-    max_length: int = 128  # tokens per text; longer texts are truncated
-    seed: int = 0  # python, numpy and torch seeds, and the data order
+    learning_rate: float = 5e-5  # AdamW peak learning rate (linear warm-up, then linear decay to 0)
+    batch_size: int = 16  # rows per optimiser step (packed rows for causal-lm with packing)
+    max_length: int = 128  # tokens per text (per packed row for causal-lm); longer texts are truncated
+    seed: int = 0  # python, numpy and torch seeds, the head's initialisation and the data order
     checkpoint_every: int = 50  # optimiser steps between checkpoints (resume after a killed worker)
     weight_decay: float = 0.01  # AdamW weight decay
+    warmup_ratio: float = 0.0  # share of the steps spent warming the learning rate up from 0
+    max_grad_norm: float = 1.0  # gradient clipping threshold (L2 norm over all trainable parameters)
+    max_steps: int = 0  # stop after this many optimiser steps; 0 lets `epochs` decide
+    lora: bool = False  # causal-lm: train LoRA adapters (peft) on every linear layer instead of all weights
+    lora_rank: int = 8  # LoRA rank r
+    lora_alpha: int = 16  # LoRA scaling numerator (the update is scaled by alpha / r)
+    lora_dropout: float = 0.05  # dropout on the LoRA input
+    packing: bool = True  # causal-lm: lay several short examples end to end in one row of max_length tokens
+    hidden_size: int = 64  # tabular-classification: width of the MLP's hidden layers
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """The rows of one run: training rows (any mix) and evaluation rows (held-out real rows only)."""
+
+    train: pd.DataFrame  # training rows
+    evaluation: pd.DataFrame  # evaluation rows: real data the model never trains on
+    input_column: str = "text"  # text (classification) or prompt (causal-lm); ignored for tabular
+    target_column: str = "label"  # label (classification, tabular) or completion (causal-lm)
 
 
 @dataclass
 class TrainResult:
-    steps: int  # optimiser steps taken in total (including before a resume)
+    """What a finished run reports; the model itself is in `output_dir`."""
+
+    steps: int  # optimiser steps taken in total (including those before a resume)
     losses: list[float] = field(default_factory=list)  # training loss per step
     metrics: dict[str, Any] = field(default_factory=dict)  # evaluation on held-out real rows
-    tokens_per_s: float = 0.0  # non-padding tokens processed per second of training
-    labels: list[str] = field(default_factory=list)  # index -> label
+    tokens_per_s: float = 0.0  # non-padding tokens (rows, for tabular) trained on per second of this process
+    labels: list[str] = field(default_factory=list)  # index -> label (classification tasks)
+    trainable_parameters: int = 0  # parameters the optimiser updated (LoRA adapters only, with lora)
+    seconds: float = 0.0  # wall time of the training steps in this process
 
 
 class Cancelled(Exception):
-    pass
+    """Raised between two steps when `should_cancel()` turned true; the checkpoint at that step is on disk."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"cancelled at step {step}")
+        self.step = step
+
+
+@dataclass
+class _Run:
+    model: torch.nn.Module
+    tokenizer: Any  # None for tabular
+    labels: list[str]  # classification label names; [] for causal-lm
+    encoder: TabularEncoder | None  # tabular column transforms
+    device: torch.device
 
 
 def _seed(seed: int) -> None:
@@ -54,6 +103,408 @@ def _seed(seed: int) -> None:
 
 def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _autocast(device: torch.device):
+    # bf16 autocast on GPUs that have it; weights and optimiser state stay float32 (stable AdamW updates).
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def train(
+    spec: BaseModelSpec,
+    data: TrainData,
+    output_dir: Path,
+    config: TrainConfig,
+    *,
+    cache_dir: Path | None = None,
+    event: Callable[[dict[str, Any]], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Fine-tune `spec` for `config.task` on `data.train`, evaluate on `data.evaluation`, save into `output_dir`.
+
+    `event` receives one dict per step (step, total_steps, epoch, loss, learning_rate, tokens_per_s, eta_s).
+    `should_cancel` is asked before every step; when true the run checkpoints and raises `Cancelled`. Calling
+    `train` again with the same arguments resumes from the last checkpoint and ends at the same step count."""
+    if config.task not in spec.tasks:
+        raise ValueError(f"{spec.name} cannot be trained for {config.task}; it supports {', '.join(spec.tasks)}.")
+    if data.train.empty:
+        raise ValueError("There are no training rows.")
+    event = event or (lambda payload: None)
+    should_cancel = should_cancel or (lambda: False)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = cache_dir or output_dir.parent / "base-models"
+
+    _seed(config.seed)
+    run = _setup_model(spec, data, config, cache_dir)
+    batches = _setup_data(run, data.train, data, config)
+    total_steps = len(batches) * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    optimizer, scheduler = _setup_optimizer(run.model, config, total_steps)
+    step, losses = _load_checkpoint(output_dir, run.model, optimizer, scheduler, config)
+
+    run.model.train()
+    started, tokens, first_step = time.monotonic(), 0, step
+    while step < total_steps:
+        if should_cancel():
+            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config)
+            raise Cancelled(step)
+        # The batch order of each epoch depends on the seed and the epoch only, so a resumed run sees the same
+        # batches in the same order as an uninterrupted one.
+        epoch, index = divmod(step, len(batches))
+        order = np.random.default_rng(config.seed + epoch).permutation(len(batches))
+        loss, batch_tokens = _loss_step(run, batches[order[index]], optimizer, scheduler, config)
+        losses.append(loss)
+        tokens += batch_tokens
+        step += 1
+        elapsed = time.monotonic() - started
+        event(
+            {
+                "step": step,
+                "total_steps": total_steps,
+                "epoch": epoch,
+                "loss": round(loss, 5),
+                "learning_rate": scheduler.get_last_lr()[0],
+                "tokens_per_s": round(tokens / elapsed, 1) if elapsed else 0.0,
+                "eta_s": round(elapsed / (step - first_step) * (total_steps - step), 1),
+            }
+        )
+        if step % config.checkpoint_every == 0 and step < total_steps:
+            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config)
+    seconds = time.monotonic() - started
+
+    metrics = _evaluate(run, data.evaluation, data, config)
+    _save_model(run, spec, output_dir, config)
+    (output_dir / CHECKPOINT).unlink(missing_ok=True)
+    trainable = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
+    return TrainResult(
+        steps=step,
+        losses=losses,
+        metrics=metrics,
+        tokens_per_s=round(tokens / seconds, 1) if seconds else 0.0,
+        labels=run.labels,
+        trainable_parameters=trainable,
+        seconds=round(seconds, 3),
+    )
+
+
+def _setup_model(spec: BaseModelSpec, data: TrainData, config: TrainConfig, cache_dir: Path) -> _Run:
+    device = _device()
+    if config.task == "causal-lm":
+        tokenizer, model = load_causal_lm(spec, cache_dir)
+        if config.lora:
+            from peft import LoraConfig, get_peft_model
+
+            lora = LoraConfig(
+                r=config.lora_rank,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules="all-linear",
+                task_type="CAUSAL_LM",
+            )
+            model = get_peft_model(model, lora)
+        return _Run(model.to(device), tokenizer, [], None, device)
+    labels = sorted({str(x) for x in data.train[data.target_column]} | {str(x) for x in data.evaluation[data.target_column]})
+    if config.task == "tabular-classification":
+        encoder = TabularEncoder.fit(data.train, feature_columns(data.train, data.target_column))
+        torch.manual_seed(config.seed)
+        model = TabularMLP(encoder.width, config.hidden_size, len(labels))
+        return _Run(model.to(device), None, labels, encoder, device)
+    tokenizer, model = load_classifier(spec, len(labels), seed=config.seed, cache_dir=cache_dir)
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {label: index for index, label in enumerate(labels)}
+    return _Run(model.to(device), tokenizer, labels, None, device)
+
+
+def _setup_data(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConfig) -> list[dict]:
+    """Every batch of one epoch, built once: tokenising is done before the first step, not inside the loop."""
+    if config.task == "causal-lm":
+        examples = data_lib.encode_sft(
+            run.tokenizer,
+            frame[data.input_column].astype(str).tolist(),
+            frame[data.target_column].astype(str).tolist(),
+            max_length=config.max_length,
+        )
+        pad_id = run.tokenizer.pad_token_id
+        if config.packing:
+            rows = data_lib.pack(examples, max_length=config.max_length)
+            return data_lib.packed_batches(rows, batch_size=config.batch_size, pad_id=pad_id, seed=config.seed)
+        return data_lib.padded_batches(examples, batch_size=config.batch_size, pad_id=pad_id, seed=config.seed)
+    label_ids = [run.labels.index(str(x)) for x in frame[data.target_column]]
+    if config.task == "tabular-classification":
+        features = torch.from_numpy(run.encoder.transform(frame))
+        order = np.random.default_rng(config.seed).permutation(len(frame))
+        targets = torch.tensor(label_ids)
+        return [
+            {"features": features[chosen], "labels": targets[chosen]}
+            for chosen in (
+                torch.from_numpy(order[s : s + config.batch_size]) for s in range(0, len(order), config.batch_size)
+            )
+        ]
+    return data_lib.classification_batches(
+        run.tokenizer,
+        frame[data.input_column].astype(str).tolist(),
+        label_ids,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        seed=config.seed,
+    )
+
+
+def _setup_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: int):
+    # Only trainable parameters: with LoRA the frozen base weights get no optimiser state at all.
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    warmup = int(total_steps * config.warmup_ratio)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, 1 - (step - warmup) / max(total_steps - warmup, 1))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def _model_inputs(run: _Run, batch: dict) -> tuple[dict, int]:
+    """Move a batch to the device; returns the model's inputs and the number of real (non-padding) tokens."""
+    inputs = {key: value.to(run.device) for key, value in batch.items() if key != "token_mask"}
+    if "token_mask" in batch:
+        tokens = int(batch["token_mask"].sum())
+    elif "attention_mask" in batch:
+        tokens = int(batch["attention_mask"].sum())
+    elif "input_ids" in batch:
+        tokens = batch["input_ids"].numel()
+    else:
+        tokens = len(batch["labels"])  # tabular: rows
+    if "input_ids" in batch and "labels" in batch and batch["labels"].dim() == 2:
+        # Causal-LM: without a KV cache transformers derives the block-diagonal mask of packed rows from the
+        # restarting position ids (with a cache it would not look at them).
+        inputs["use_cache"] = False
+    return inputs, tokens
+
+
+def _loss_step(run: _Run, batch: dict, optimizer, scheduler, config: TrainConfig) -> tuple[float, int]:
+    inputs, tokens = _model_inputs(run, batch)
+    with _autocast(run.device):
+        loss = run.model(**inputs).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for p in run.model.parameters() if p.requires_grad], config.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise FloatingPointError(f"The training loss became {value}; lower the learning rate.")
+    return value, tokens
+
+
+def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    # Frozen weights are the base model's and are rebuilt identically on resume; with LoRA this keeps a checkpoint
+    # of SmolLM2 at a few MB instead of half a GB.
+    return {name: p.detach().cpu() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def _save_checkpoint(
+    output_dir: Path, model, optimizer, scheduler, step: int, losses: list[float], config: TrainConfig
+) -> None:
+    path = output_dir / CHECKPOINT
+    tmp = path.with_suffix(".tmp")
+    # The RNG state too: dropout draws from it, and a resumed run must continue exactly where this one stopped.
+    torch.save(
+        {
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "model": _trainable_state(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "losses": losses,
+            "config": asdict(config),
+        },
+        tmp,
+    )
+    tmp.replace(path)  # atomic: a kill during the write leaves the previous checkpoint intact
+
+
+def _load_checkpoint(output_dir: Path, model, optimizer, scheduler, config: TrainConfig) -> tuple[int, list[float]]:
+    path = output_dir / CHECKPOINT
+    if not path.exists():
+        return 0, []
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["config"] != asdict(config):
+        return 0, []  # a checkpoint of another configuration: start over rather than mix two runs
+    missing = set(_trainable_state(model)) - set(state["model"])
+    if missing:
+        raise ValueError(f"The checkpoint lacks {len(missing)} trainable tensors; delete {path} to start over.")
+    model.load_state_dict(state["model"], strict=False)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"]), list(state["losses"])
+
+
+def _evaluate(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConfig) -> dict[str, Any]:
+    """Metrics on the evaluation rows, under no_grad with the model in eval mode (dropout off) and back after."""
+    run.model.eval()
+    try:
+        with torch.no_grad():
+            if config.task == "causal-lm":
+                return _evaluate_language_model(run, frame, data, config)
+            truth = [run.labels.index(str(x)) if str(x) in run.labels else -1 for x in frame[data.target_column]]
+            if config.task == "tabular-classification":
+                predicted = _tabular_predict_ids(run.model, run.encoder, frame, run.device)
+            else:
+                texts = frame[data.input_column].astype(str).tolist()
+                predicted = _text_predict_ids(run.model, run.tokenizer, texts, config.max_length, run.device)
+            return classification_metrics(truth, [p for p, _ in predicted], run.labels)
+    finally:
+        run.model.train()
+
+
+def _evaluate_language_model(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConfig) -> dict[str, Any]:
+    examples = data_lib.encode_sft(
+        run.tokenizer,
+        frame[data.input_column].astype(str).tolist(),
+        frame[data.target_column].astype(str).tolist(),
+        max_length=config.max_length,
+    )
+    batches = data_lib.padded_batches(examples, batch_size=config.batch_size, pad_id=run.tokenizer.pad_token_id, seed=0)
+    total, count = 0.0, 0
+    for batch in batches:
+        inputs = {key: value.to(run.device) for key, value in batch.items() if key != "labels"}
+        with _autocast(run.device):
+            logits = run.model(**inputs, use_cache=False).logits
+        # Token t predicts token t+1; summing (not averaging) per batch makes the mean exact over all tokens.
+        targets = batch["labels"][:, 1:].to(run.device)
+        total += float(
+            torch.nn.functional.cross_entropy(
+                logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+                targets.reshape(-1),
+                ignore_index=data_lib.IGNORE_INDEX,
+                reduction="sum",
+            )
+        )
+        count += int((targets != data_lib.IGNORE_INDEX).sum())
+    return language_model_metrics(total, count, len(examples))
+
+
+def _text_predict_ids(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32):
+    out = []
+    for start in range(0, len(texts), batch_size):
+        encoded = tokenizer(
+            texts[start : start + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        ).to(device)
+        with _autocast(device):
+            logits = model(**encoded).logits
+        scores, ids = torch.softmax(logits.float(), dim=-1).max(dim=-1)
+        out.extend(zip(ids.tolist(), scores.tolist(), strict=True))
+    return out
+
+
+def _tabular_predict_ids(model, encoder: TabularEncoder, frame: pd.DataFrame, device):
+    features = torch.from_numpy(encoder.transform(frame)).to(device)
+    scores, ids = torch.softmax(model(features).logits, dim=-1).max(dim=-1)
+    return list(zip(ids.tolist(), scores.tolist(), strict=True))
+
+
+def _save_model(run: _Run, spec: BaseModelSpec, output_dir: Path, config: TrainConfig) -> None:
+    """Weights + tokenizer + label map + the run's config under output_dir; LoRA adapters are merged in first, so
+    the saved model loads without peft and without the base model."""
+    target = output_dir / "model"
+    model = run.model
+    if config.task == "tabular-classification":
+        from safetensors.torch import save_file
+
+        target.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, target / "model.safetensors")
+        (target / "encoder.json").write_text(json.dumps(run.encoder.to_json()))
+    else:
+        if config.lora:
+            model = model.merge_and_unload()
+        model.save_pretrained(target)
+        run.tokenizer.save_pretrained(target)
+    (output_dir / "labels.json").write_text(json.dumps(run.labels))
+    (output_dir / RUN_FILE).write_text(
+        json.dumps({"task": config.task, "base_model": spec.name, "labels": run.labels, "config": asdict(config)})
+    )
+
+
+# --- inference -----------------------------------------------------------------------------------------------------
+
+_loaded: dict[str, tuple] = {}  # model_dir -> (run description, model, tokenizer or encoder); a few at most
+_loaded_lock = threading.Lock()
+_MAX_LOADED = 4
+
+
+def _load_saved(model_dir: Path) -> tuple[dict, Any, Any]:
+    key = str(model_dir.resolve())
+    with _loaded_lock:
+        if key in _loaded:
+            return _loaded[key]
+        run_file = model_dir / RUN_FILE
+        if run_file.exists():
+            description = json.loads(run_file.read_text())
+        else:  # models saved before training.json existed were text classifiers
+            description = {"task": "text-classification", "labels": json.loads((model_dir / "labels.json").read_text())}
+        device = _device()
+        if description["task"] == "tabular-classification":
+            from safetensors.torch import load_file
+
+            encoder = TabularEncoder.from_json(json.loads((model_dir / "model" / "encoder.json").read_text()))
+            model = TabularMLP(encoder.width, description["config"]["hidden_size"], len(description["labels"]))
+            model.load_state_dict(load_file(model_dir / "model" / "model.safetensors"))
+            helper = encoder
+        elif description["task"] == "causal-lm":
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            helper = AutoTokenizer.from_pretrained(model_dir / "model")
+            helper.padding_side = "left"  # batched generation: every prompt ends where generation starts
+            if helper.pad_token is None:
+                helper.pad_token = helper.eos_token
+            model = AutoModelForCausalLM.from_pretrained(model_dir / "model")
+        else:
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            helper = AutoTokenizer.from_pretrained(model_dir / "model")
+            model = AutoModelForSequenceClassification.from_pretrained(model_dir / "model")
+        model = model.to(device).eval()
+        if len(_loaded) >= _MAX_LOADED:
+            _loaded.pop(next(iter(_loaded)))
+        _loaded[key] = (description, model, helper)
+        return _loaded[key]
+
+
+def predict(model_dir: Path, inputs: list, max_length: int = 128, max_new_tokens: int = 64) -> list[dict[str, Any]]:
+    """Use a saved model: [{label, score}] for classification (texts, or row dicts for tabular), [{text}] for
+    causal-lm (prompts, greedy decoding)."""
+    description, model, helper = _load_saved(Path(model_dir))
+    labels = description["labels"]
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        if description["task"] == "causal-lm":
+            return _generate(model, helper, [str(x) for x in inputs], max_new_tokens, device)
+        if description["task"] == "tabular-classification":
+            frame = pd.DataFrame([dict(row) for row in inputs])
+            predicted = _tabular_predict_ids(model, helper, frame, device)
+        else:
+            predicted = _text_predict_ids(model, helper, [str(x) for x in inputs], max_length, device)
+    return [{"label": labels[index], "score": round(score, 4)} for index, score in predicted]
+
+
+def _generate(model, tokenizer, prompts: list[str], max_new_tokens: int, device) -> list[dict[str, str]]:
+    texts = [data_lib.format_prompt(tokenizer, p) for p in prompts]
+    if tokenizer.bos_token_id is not None and not getattr(tokenizer, "chat_template", None):
+        texts = [tokenizer.bos_token + t for t in texts]  # as in training (encode_sft adds it for plain prompts)
+    encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    output = model.generate(
+        **encoded, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id
+    )
+    new = output[:, encoded["input_ids"].shape[1] :]
+    return [{"text": text.strip()} for text in tokenizer.batch_decode(new, skip_special_tokens=True)]
 
 
 def train_text_classifier(
@@ -68,168 +519,8 @@ def train_text_classifier(
     event: Callable[[dict[str, Any]], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Fine-tune `spec` on (texts, labels); evaluate on the held-out real rows; save to `output_dir`."""
-    event = event or (lambda payload: None)
-    should_cancel = should_cancel or (lambda: False)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    label_names = sorted(set(labels) | set(eval_labels))
-    label_ids = {name: index for index, name in enumerate(label_names)}
-
-    _seed(config.seed)
-    tokenizer, model, device = _setup_model(spec, len(label_names), config)
-    batches = _setup_data(tokenizer, texts, [label_ids[x] for x in labels], config)
-    total_steps = len(batches) * config.epochs
-    optimizer, scheduler = _setup_optimizer(model, config, total_steps)
-    step, losses = _load_checkpoint(output_dir, model, optimizer, scheduler)
-
-    model.train()
-    started, tokens = time.monotonic(), 0
-    while step < total_steps:
-        if should_cancel():
-            _save_checkpoint(output_dir, model, optimizer, scheduler, step, losses, config)
-            raise Cancelled()
-        # The batch order of each epoch is a function of the seed and epoch only, so a resumed run sees the same
-        # batches in the same order as an uninterrupted one.
-        epoch, index = divmod(step, len(batches))
-        order = np.random.default_rng(config.seed + epoch).permutation(len(batches))
-        batch = {key: value.to(device) for key, value in batches[order[index]].items()}
-        loss = _loss_step(model, batch, optimizer, scheduler)
-        losses.append(loss)
-        tokens += int(batch["attention_mask"].sum())
-        step += 1
-        elapsed = time.monotonic() - started
-        rate = tokens / elapsed if elapsed else 0.0
-        event(
-            {
-                "step": step,
-                "total_steps": total_steps,
-                "loss": round(loss, 5),
-                "epoch": epoch,
-                "tokens_per_s": round(rate, 1),
-                "eta_s": round(elapsed / max(step, 1) * (total_steps - step), 1),
-            }
-        )
-        if step % config.checkpoint_every == 0:
-            _save_checkpoint(output_dir, model, optimizer, scheduler, step, losses, config)
-
-    metrics = evaluate_classifier(
-        model, tokenizer, eval_texts, [label_ids.get(x, -1) for x in eval_labels], config, label_names
+    """`train` for text classification from plain lists."""
+    data = TrainData(
+        pd.DataFrame({"text": texts, "label": labels}), pd.DataFrame({"text": eval_texts, "label": eval_labels})
     )
-    model.save_pretrained(output_dir / "model")
-    tokenizer.save_pretrained(output_dir / "model")
-    (output_dir / "labels.json").write_text(json.dumps(label_names))
-    (output_dir / CHECKPOINT).unlink(missing_ok=True)
-    elapsed = time.monotonic() - started
-    return TrainResult(step, losses, metrics, round(tokens / elapsed, 1) if elapsed else 0.0, label_names)
-
-
-def _setup_model(spec: BaseModelSpec, num_labels: int, config: TrainConfig):
-    tokenizer, model = load_classifier(spec, num_labels, seed=config.seed)
-    device = _device()
-    return tokenizer, model.to(device), device
-
-
-def _setup_data(tokenizer, texts: list[str], label_ids: list[int], config: TrainConfig) -> list[dict]:
-    """Batches with dynamic padding: rows sorted into batches in a seeded order, padded to the batch's longest."""
-    order = np.random.default_rng(config.seed).permutation(len(texts))
-    batches = []
-    for start in range(0, len(order), config.batch_size):
-        chosen = order[start : start + config.batch_size]
-        encoded = tokenizer(
-            [texts[i] for i in chosen], truncation=True, max_length=config.max_length, padding=True, return_tensors="pt"
-        )
-        encoded["labels"] = torch.tensor([label_ids[i] for i in chosen])
-        batches.append(dict(encoded))
-    return batches
-
-
-def _setup_optimizer(model, config: TrainConfig, total_steps: int):
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / max(total_steps, 1)))
-    return optimizer, scheduler
-
-
-def _loss_step(model, batch: dict, optimizer, scheduler) -> float:
-    loss = model(**batch).loss
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad(set_to_none=True)
-    value = float(loss.detach())
-    if not math.isfinite(value):
-        raise FloatingPointError(f"The training loss became {value}; lower the learning rate.")
-    return value
-
-
-def _save_checkpoint(
-    output_dir: Path, model, optimizer, scheduler, step: int, losses: list[float], config: TrainConfig
-) -> None:
-    path = output_dir / CHECKPOINT
-    tmp = path.with_suffix(".tmp")
-    # The RNG state too: dropout draws from it, and a resumed run must continue exactly where this one stopped.
-    torch.save(
-        {
-            "torch_rng": torch.get_rng_state(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "step": step,
-            "losses": losses,
-            "config": asdict(config),
-        },
-        tmp,
-    )
-    tmp.replace(path)  # atomic: a kill during the write leaves the previous checkpoint intact
-
-
-def _load_checkpoint(output_dir: Path, model, optimizer, scheduler) -> tuple[int, list[float]]:
-    path = output_dir / CHECKPOINT
-    if not path.exists():
-        return 0, []
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["torch_rng"])
-    return int(state["step"]), list(state["losses"])
-
-
-def evaluate_classifier(
-    model, tokenizer, texts: list[str], label_ids: list[int], config: TrainConfig, label_names: list[str]
-) -> dict[str, Any]:
-    predictions = predict_ids(model, tokenizer, texts, config.max_length, config.batch_size)
-    return classification_metrics(label_ids, [p for p, _ in predictions], label_names)
-
-
-def predict_ids(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 32) -> list[tuple[int, float]]:
-    out = []
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
-            encoded = tokenizer(
-                texts[start : start + batch_size],
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            ).to(device)
-            probabilities = torch.softmax(model(**encoded).logits, dim=-1)
-            scores, ids = probabilities.max(dim=-1)
-            out.extend(zip(ids.tolist(), scores.tolist(), strict=True))
-    model.train()
-    return out
-
-
-def predict(model_dir: Path, inputs: list[str], max_length: int = 128) -> list[dict[str, Any]]:
-    """Load a trained classifier from disk and label `inputs`: [{label, score}]."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    labels = json.loads((model_dir / "labels.json").read_text())
-    tokenizer = AutoTokenizer.from_pretrained(model_dir / "model")
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir / "model")
-    return [
-        {"label": labels[index], "score": round(score, 4)}
-        for index, score in predict_ids(model, tokenizer, inputs, max_length)
-    ]
+    return train(spec, data, output_dir, config, event=event, should_cancel=should_cancel)

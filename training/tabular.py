@@ -1,0 +1,85 @@
+"""Tabular classification model: scrubbed columns -> standardised numbers and one-hot categories -> a small MLP."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+MAX_CATEGORIES = 50  # most frequent values one-hot encoded per categorical column; rarer values encode as all zeros
+
+
+@dataclass(frozen=True)
+class TabularEncoder:
+    """Column transforms fitted on the training rows only (never on evaluation rows), saved next to the weights."""
+
+    numeric: dict[str, tuple[float, float]]  # column -> (mean, standard deviation) of the training rows
+    categorical: dict[str, list[str]]  # column -> values that get a one-hot slot
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, columns: list[str]) -> TabularEncoder:
+        numeric, categorical = {}, {}
+        for column in columns:
+            values = frame[column]
+            if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+                as_float = values.astype(float)
+                mean = float(as_float.mean()) if as_float.notna().any() else 0.0
+                std = float(as_float.std(ddof=0)) if as_float.notna().sum() > 1 else 0.0
+                numeric[column] = (mean, std if std > 0 else 1.0)
+            else:
+                top = values.dropna().astype(str).value_counts().index[:MAX_CATEGORIES]
+                categorical[column] = sorted(top)
+        if not numeric and not categorical:
+            raise ValueError("Tabular classification needs at least one feature column besides the label.")
+        return cls(numeric, categorical)
+
+    @property
+    def width(self) -> int:
+        return len(self.numeric) + sum(len(values) for values in self.categorical.values())
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """float32 features, shape (rows, width); missing numbers become the training mean (0 after scaling)."""
+        blocks = []
+        for column, (mean, std) in self.numeric.items():
+            values = frame[column].astype(float).to_numpy() if column in frame else np.full(len(frame), mean)
+            blocks.append(((np.nan_to_num(values, nan=mean) - mean) / std)[:, None])
+        for column, known in self.categorical.items():
+            values = frame[column].astype(str).to_numpy() if column in frame else np.full(len(frame), "")
+            blocks.append((values[:, None] == np.array(known, dtype=object)[None, :]).astype(np.float32))
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, payload: dict) -> TabularEncoder:
+        return cls({k: tuple(v) for k, v in payload["numeric"].items()}, payload["categorical"])
+
+
+class TabularMLP(torch.nn.Module):
+    """Two hidden layers with GELU and dropout; returns the same output type as a transformers classifier."""
+
+    def __init__(self, inputs: int, hidden: int, num_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Linear(inputs, hidden),
+            torch.nn.GELU(),
+            torch.nn.Dropout(dropout),
+            torch.nn.Linear(hidden, hidden),
+            torch.nn.GELU(),
+            torch.nn.Dropout(dropout),
+            torch.nn.Linear(hidden, num_labels),
+        )
+
+    def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> SequenceClassifierOutput:
+        logits = self.layers(features)
+        loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def feature_columns(frame: pd.DataFrame, label_column: str) -> list[str]:
+    """Every column except the label and bookkeeping columns (leading underscore)."""
+    return [c for c in frame.columns if c != label_column and not str(c).startswith("_")]
