@@ -222,6 +222,28 @@ def _run(*, training: TrainingJob, job: Job) -> None:
         should_cancel=lambda: cancel_flag["set"],
     )
     TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
+    if params.get("baseline"):
+        # The same configuration on the real rows of the mix alone, judged on the same held-out rows: the lift.
+        synthetic_versions = {part.version for part in parts if part.synthetic}
+        real_rows = data.train[~data.train["_version"].isin(synthetic_versions)]
+        if real_rows.empty:
+            raise ApplicationError("A baseline needs real rows in the mix.")
+        job_progress(job=job, progress=0.96, message="Training the real-only baseline")
+        baseline = train_text_classifier(
+            base_model_get(training.base_model),
+            real_rows[training.text_column].astype(str).tolist(),
+            real_rows[training.label_column].astype(str).tolist(),
+            data.evaluation[training.text_column].astype(str).tolist(),
+            data.evaluation[training.label_column].astype(str).tolist(),
+            output_dir.with_name(output_dir.name + "-baseline"),
+            config,
+            should_cancel=lambda: cancel_flag["set"],
+        )
+        result.metrics = {
+            **result.metrics,
+            "baseline_real_only": baseline.metrics,
+            "lift_accuracy": round(result.metrics["accuracy"] - baseline.metrics["accuracy"], 4),
+        }
     model = _register_model(
         training=training, data_counts=data.rows_per_version, result=result, output_dir=output_dir, config=config
     )
