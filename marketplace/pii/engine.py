@@ -40,6 +40,7 @@ PROPAGATED = {
     "ADDRESS",
     "USERNAME",
     "IP_ADDRESS",
+    "DATE_OF_BIRTH",
 }
 # Only these are looked for in columns classified as safe: unmistakable shapes, so no false alarms on categories.
 STRONG_IN_SAFE = {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"}

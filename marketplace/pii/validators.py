@@ -27,7 +27,7 @@ DRIVER_LICENSE_RE = re.compile(
     r"\b(?:driver'?s? licen[cs]e|DL|licen[cs]e)\s*(?:no\.?|number|#|:)?\s*([A-Z0-9][A-Z0-9-]{5,14})\b", re.I
 )
 DOB_CONTEXT_RE = re.compile(
-    r"\b(?:born(?: on)?|DOB|date of birth|birthday|b\.)\s*:?\s*"
+    r"\b(?:born|DOB|date of birth|birth ?date|birthday|b\.)(?:\s+(?:is|was|on|of))?\s*:?\s*"
     r"(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4})",
     re.I,
 )

@@ -138,3 +138,13 @@ def test_scan_reports_without_changing_anything():
     by_name = {c["name"]: c for c in report.columns}
     assert by_name["email"]["entities"] == ["EMAIL_ADDRESS"] and by_name["email"]["count"] == 3
     assert set(by_name["notes"]["entities"]) >= {"PERSON", "EMAIL_ADDRESS"}
+
+
+def test_birth_dates_from_their_column_are_removed_from_notes():
+    table = pd.DataFrame(
+        {"dob": ["1984-03-07", "1990-11-02"], "notes": ["customer since 2019, 1984-03-07 on file", "nothing to add"]},
+        dtype=object,
+    )
+    out, _ = scrub(table, salt=b"d")
+    assert out["dob"].tolist() == ["1984", "1990"]
+    assert out.at[0, "notes"] == "customer since 2019, <DATE_OF_BIRTH> on file"

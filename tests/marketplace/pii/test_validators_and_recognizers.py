@@ -138,3 +138,8 @@ def test_ner_finds_names_that_no_column_listed():
     redacted, counts = TextScrubber().redact(["Yesterday Margaret Thompson complained about the delay."])
     assert redacted == ["Yesterday <PERSON> complained about the delay."]
     assert counts["PERSON"] == 1
+
+
+@pytest.mark.parametrize("text", ["My birthday is 03/07/1984", "DOB: 1990-01-02", "born on 12 March 1984"])
+def test_dates_of_birth_in_context(text):
+    assert [s.entity for s in regex_spans(text)] == ["DATE_OF_BIRTH"]
