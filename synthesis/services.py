@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from marketplace.dataio import TypeInference
 from marketplace.errors import ApplicationError
-from marketplace.models import Dataset, DatasetVersion, Job, Organization
+from marketplace.models import Dataset, DatasetVersion, Job, License, Organization
 from marketplace.pii import scan
 from marketplace.pii.text import TextScrubber
 from marketplace.selectors.datasets import version_get_for_org
@@ -80,11 +80,7 @@ MAX_ROWS = 1_000_000
 
 
 def _lineage_entry(*, org: Organization, version: DatasetVersion, license_id: int | None) -> dict[str, Any]:
-    license_terms = None
-    if license_id is not None:
-        from marketplace.models import License
-
-        license_terms = License.objects.get(pk=license_id).terms
+    license_terms = License.objects.get(pk=license_id).terms if license_id is not None else None
     return {
         "version": version.pk,
         "dataset": version.dataset.title,

@@ -52,12 +52,34 @@ class Label:
     entity: str
 
 
-def _templates() -> list[str]:
+def _raw_data(name: str) -> Path | None:
+    """A file of presidio-evaluator's generator data, if that package is installed (it is read, never imported)."""
     spec = importlib.util.find_spec("presidio_evaluator")
     if spec is None or spec.origin is None:
-        return BUILTIN_TEMPLATES
-    path = Path(spec.origin).parent / "data_generator" / "raw_data" / "templates.txt"
-    if not path.exists():
+        return None
+    path = Path(spec.origin).parent / "data_generator" / "raw_data" / name
+    return path if path.exists() else None
+
+
+# Template fields that carry the row's own identifiers (labelled for scoring); other fields get neutral fillers.
+IDENTIFIER_FIELDS = (
+    "person",
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone_number",
+    "address",
+    "credit_card_number",
+    "iban",
+    "ssn",
+    "date_of_birth",
+)
+
+
+def _templates() -> list[str]:
+    path = _raw_data("templates.txt")
+    if path is None:
         return BUILTIN_TEMPLATES
     usable = {
         "person",
@@ -86,11 +108,8 @@ def _templates() -> list[str]:
 
 
 def _fng_identities() -> list[dict[str, str]]:
-    spec = importlib.util.find_spec("presidio_evaluator")
-    if spec is None or spec.origin is None:
-        return []
-    path = Path(spec.origin).parent / "data_generator" / "raw_data" / "FakeNameGenerator.com_3000.csv"
-    if not path.exists():
+    path = _raw_data("FakeNameGenerator.com_3000.csv")
+    if path is None:
         return []
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
         return [row for row in csv.DictReader(handle) if row.get("GivenName") and row.get("Surname")]
@@ -144,19 +163,7 @@ def generate_customers(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, list[
         for key in re.findall(r"{{(\w+)}}", template):
             if key in values:
                 value = values[key]
-                if key in (
-                    "person",
-                    "name",
-                    "first_name",
-                    "last_name",
-                    "email",
-                    "phone_number",
-                    "address",
-                    "credit_card_number",
-                    "iban",
-                    "ssn",
-                    "date_of_birth",
-                ):
+                if key in IDENTIFIER_FIELDS:
                     note_labels.append((value, key))
             else:
                 value = _filler(fake, key)
