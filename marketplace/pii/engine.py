@@ -301,3 +301,50 @@ def scan(table: pd.DataFrame, policy: ScrubPolicy | None = None) -> PiiReport:
 def _as_strings(table: pd.DataFrame) -> pd.DataFrame:
     out = table.astype(object).where(pd.notna(table), None)
     return out.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+
+
+_WORKER_SCRUBBER: Scrubber | None = None
+
+
+def _transform_in_worker(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    scrubber = _WORKER_SCRUBBER
+    assert scrubber is not None
+    # Each chunk reports only its own counts; the parent adds them up.
+    scrubber.counts, scrubber.entities, scrubber.rows = Counter(), {}, 0
+    scrubber.quasi_groups, scrubber.residual_findings, scrubber.residual_cells = Counter(), Counter(), 0
+    out = scrubber.transform(chunk)
+    return out, {
+        "counts": scrubber.counts,
+        "entities": scrubber.entities,
+        "rows": scrubber.rows,
+        "quasi_groups": scrubber.quasi_groups,
+        "residual_findings": scrubber.residual_findings,
+        "residual_cells": scrubber.residual_cells,
+    }
+
+
+def transform_parallel(scrubber: Scrubber, chunks: list[pd.DataFrame], processes: int) -> list[pd.DataFrame]:
+    """Scrub chunks in `processes` forked workers with the fitted scrubber (decisions and known identifiers made
+    once, up front, so every chunk gets the same treatment); the parent's report includes every chunk.
+
+    For command-line and benchmark use: a Celery prefork worker cannot fork children of its own."""
+    import multiprocessing
+
+    global _WORKER_SCRUBBER
+    if processes <= 1 or len(chunks) <= 1:
+        return [scrubber.transform(chunk) for chunk in chunks]
+    _WORKER_SCRUBBER = scrubber
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            results = pool.map(_transform_in_worker, chunks)
+    finally:
+        _WORKER_SCRUBBER = None
+    for _, state in results:
+        scrubber.counts.update(state["counts"])
+        for name, found in state["entities"].items():
+            scrubber.entities.setdefault(name, Counter()).update(found)
+        scrubber.rows += state["rows"]
+        scrubber.quasi_groups.update(state["quasi_groups"])
+        scrubber.residual_findings.update(state["residual_findings"])
+        scrubber.residual_cells += state["residual_cells"]
+    return [out for out, _ in results]

@@ -148,3 +148,22 @@ def test_birth_dates_from_their_column_are_removed_from_notes():
     out, _ = scrub(table, salt=b"d")
     assert out["dob"].tolist() == ["1984", "1990"]
     assert out.at[0, "notes"] == "customer since 2019, <DATE_OF_BIRTH> on file"
+
+
+def test_parallel_chunks_equal_one_process_and_report_every_chunk():
+    from marketplace.pii.engine import transform_parallel
+
+    table, _ = generate_customers(60, seed=9)
+    table = table.astype(object)
+    chunks = [table.iloc[i : i + 15] for i in range(0, 60, 15)]
+    serial, parallel = Scrubber(salt=b"p"), Scrubber(salt=b"p")
+    for scrubber in (serial, parallel):
+        scrubber.fit(table)
+        for chunk in chunks:
+            scrubber.observe(chunk)
+
+    expected = pd.concat([serial.transform(chunk) for chunk in chunks])
+    got = pd.concat(transform_parallel(parallel, chunks, processes=2))
+
+    pd.testing.assert_frame_equal(expected, got)
+    assert parallel.report().to_dict() == serial.report().to_dict()
