@@ -15,7 +15,21 @@ def test_scrub_command_writes_scrubbed_output_and_report(tmp_path, out_name, cap
     policy.write_text(json.dumps({"columns": {"amount": "drop"}}))
     target, report = tmp_path / out_name, tmp_path / "report.json"
 
-    call_command("scrub", str(source), str(target), "--policy", str(policy), "--report", str(report), "--salt", "s")
+    call_command(
+        "scrub",
+        str(source),
+        str(target),
+        "--policy",
+        str(policy),
+        "--report",
+        str(report),
+        "--salt",
+        "s",
+        "--chunk-rows",
+        "2",
+        "--processes",
+        "2",
+    )
 
     reader = {
         "csv": pd.read_csv,
@@ -36,3 +50,13 @@ def test_scrub_command_reports_parse_errors_clearly(tmp_path):
     source.write_text("a,b\n1,2,3\n")
     with pytest.raises(CommandError, match="Line 2 has more fields than the header"):
         call_command("scrub", str(source), str(tmp_path / "out.csv"), "--salt", "s")
+
+
+def test_scrub_command_in_parallel_processes_gives_the_same_output(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(CUSTOMERS_CSV)
+    call_command("scrub", str(source), str(tmp_path / "one.csv"), "--salt", "s", "--chunk-rows", "1")
+    call_command(
+        "scrub", str(source), str(tmp_path / "two.csv"), "--salt", "s", "--chunk-rows", "1", "--processes", "2"
+    )
+    assert (tmp_path / "one.csv").read_text() == (tmp_path / "two.csv").read_text()
