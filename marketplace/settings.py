@@ -237,6 +237,7 @@ TESSERA_PII_RESIDUAL_THRESHOLD = env_float("TESSERA_PII_RESIDUAL_THRESHOLD", 0.0
 TESSERA_SYNTHESIZERS = env_list(
     "TESSERA_SYNTHESIZERS",
     [
+        "tabular_argn",
         "gaussian_copula",
         "gaussian_copula_truncnorm",
         "gaussian_copula_plain",

@@ -30,6 +30,23 @@ def id_like_columns(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """What SDMetrics compares reliably: plain numpy dtypes and naive datetimes. With pandas' nullable Int64/Float64
+    columns its Column Pair Trends silently scores NaN for every numeric pair, so every metric normalises first."""
+    out = frame.copy()
+    for name in out.columns:
+        series = out[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[name] = series.dt.tz_localize(None)
+        elif pd.api.types.is_bool_dtype(series):
+            out[name] = series.astype(object)
+        elif pd.api.types.is_numeric_dtype(series):
+            out[name] = series.astype(float)
+        else:
+            out[name] = series.astype(object).where(series.notna(), None)
+    return out
+
+
 def sdv_metadata(frame: pd.DataFrame) -> dict[str, Any]:
     """Single-table SDMetrics metadata from dtypes (categorical strings, numbers, booleans, datetimes)."""
     columns = {}
@@ -50,14 +67,16 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any
     """SDMetrics QualityReport: column shapes, column pair trends and their mean (overall)."""
     from sdmetrics.reports.single_table import QualityReport
 
+    real, synthetic = comparable(real), comparable(synthetic[real.columns])
     metadata = metadata or sdv_metadata(real)
     report = QualityReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report.generate(real, synthetic[real.columns], metadata, verbose=False)
+        report.generate(real, synthetic, metadata, verbose=False)
     properties = report.get_properties().set_index("Property")["Score"].to_dict()
     shapes = report.get_details("Column Shapes")
     return {
+        "pair_trends": _pair_matrix(report.get_details("Column Pair Trends"), list(real.columns)),
         "overall": round(float(report.get_score()), 4),
         "column_shapes": round(float(properties.get("Column Shapes", float("nan"))), 4),
         "column_pair_trends": round(float(properties.get("Column Pair Trends", float("nan"))), 4),
@@ -66,13 +85,37 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any
     }
 
 
+def _pair_matrix(details: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """Column Pair Trends as a symmetric matrix for the report's heatmap: 1.0 on the diagonal, None where SDMetrics
+    scored no pair. Since 0.27 its QualityReport only scores pairs whose real correlation (or association) is above a
+    threshold, so weakly related pairs stay None; the thresholds travel with the matrix."""
+    index = {name: i for i, name in enumerate(columns)}
+    matrix: list[list[float | None]] = [
+        [1.0 if i == j else None for j in range(len(columns))] for i in range(len(columns))
+    ]
+    for _, row in details.iterrows():
+        first, second, score = index.get(row["Column 1"]), index.get(row["Column 2"]), row["Score"]
+        if first is None or second is None or pd.isna(score):
+            continue
+        matrix[first][second] = matrix[second][first] = round(float(score), 4)
+    from sdmetrics.reports import quality_report
+
+    return {
+        "columns": columns,
+        "scores": matrix,
+        "real_correlation_threshold": getattr(quality_report, "DEFAULT_REAL_CORRELATION_THRESHOLD", None),
+        "real_association_threshold": getattr(quality_report, "DEFAULT_REAL_ASSOCIATION_THRESHOLD", None),
+    }
+
+
 def diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any] | None = None) -> float:
     from sdmetrics.reports.single_table import DiagnosticReport
 
+    real, synthetic = comparable(real), comparable(synthetic[real.columns])
     report = DiagnosticReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report.generate(real, synthetic[real.columns], metadata or sdv_metadata(real), verbose=False)
+        report.generate(real, synthetic, metadata or sdv_metadata(real), verbose=False)
     return round(float(report.get_score()), 4)
 
 

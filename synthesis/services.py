@@ -28,7 +28,7 @@ from marketplace.services.datasets import dataset_create
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.ingest import version_store_strings
 from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
-from synthesis.evaluation import evaluate
+from synthesis.evaluation import evaluate, exact_copy_rate
 from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
 from synthesis.tabular import SYNTHESIZERS, Cancelled, TabularConfig, _comparable, synthesize_table
@@ -218,9 +218,16 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
         should_cancel=lambda: Job.objects.filter(pk=job.pk, cancel_requested=True).exists(),
     )
     progress(0.9, "Evaluating quality and privacy")
+    # The report judges the chosen synthesizer fitted on the training split only, so its holdout is truly unseen
+    # (DCR share and quality mean something); the delivered rows come from a refit on every row and are checked for
+    # copies of any real row.
     report = evaluate(
-        _comparable(result.train), _comparable(result.holdout), _comparable(result.data), target=config.target
+        _comparable(result.train),
+        _comparable(result.holdout),
+        _comparable(result.evaluation_data),
+        target=config.target,
     ).to_dict()
+    report["delivered_exact_copy_rate"] = exact_copy_rate(_comparable(real), _comparable(result.data))
     report.update(
         {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(result.data)}
     )

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthesis.evaluation import id_like_columns, quality, sdv_metadata
+from synthesis.evaluation import comparable, id_like_columns, quality, sdv_metadata
 
 TABLE = "data"
 
@@ -52,11 +52,17 @@ def _copulagan(metadata, config: TabularConfig):
     return CopulaGANSynthesizer(metadata, epochs=config.epochs, verbose=False)
 
 
+def _tabular_argn(metadata, config: TabularConfig):
+    # Not an SDV synthesizer: `_fit_sample` drives MOSTLY AI's engine directly (see `_fit_sample_argn`).
+    raise NotImplementedError
+
+
 SYNTHESIZERS: dict[str, Callable] = {
     "gaussian_copula": _gaussian_copula,
     "gaussian_copula_truncnorm": _gaussian_copula_truncnorm,
     "gaussian_copula_plain": _gaussian_copula,
     "gaussian_copula_truncnorm_plain": _gaussian_copula_truncnorm,
+    "tabular_argn": _tabular_argn,
     "tvae": _tvae,
     "ctgan": _ctgan,
     "copulagan": _copulagan,
@@ -67,13 +73,17 @@ AUTO_ORDER = [
     "gaussian_copula_truncnorm",
     "gaussian_copula_plain",
     "gaussian_copula_truncnorm_plain",
+    "tabular_argn",
     "tvae",
     "ctgan",
     "copulagan",
 ]
 # "_plain" variants skip the log and category transforms below (identifiers are still regenerated): on some tables
 # (zero-inflated amounts) the transforms hurt, and `auto` lets the holdout decide.
-PLAIN = {"gaussian_copula_plain", "gaussian_copula_truncnorm_plain"}
+PLAIN = {"gaussian_copula_plain", "gaussian_copula_truncnorm_plain", "tabular_argn"}
+# Licences, for the report and the README: SDV/CTGAN are BSL 1.1 (no commercial synthetic-data service without a
+# DataCebo licence); MOSTLY AI's engine is Apache-2.0.
+LICENCES = {name: "BSL-1.1 (SDV)" for name in SYNTHESIZERS} | {"tabular_argn": "Apache-2.0 (mostlyai-engine)"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,8 @@ class TabularConfig:
     allowed: tuple[str, ...] = tuple(SYNTHESIZERS)  # synthesizers this deployment may use (licence policy)
     time_budget_s: float = 180.0  # auto: stop trying new candidates once fitting has taken this long
     holdout_fraction: float = 0.5  # auto and the report: share of real rows held out for scoring
-    epochs: int = 100  # neural synthesizers (CTGAN, TVAE, CopulaGAN)
+    epochs: int = 100  # neural synthesizers (CTGAN, TVAE, CopulaGAN; TabularARGN's epoch cap)
+    argn_max_minutes: float = 3.0  # TabularARGN: training-time cap per fit in minutes (it also stops early itself)
     seed: int = 0  # sampling seed (numpy and torch)
     target: str | None = None  # a column to predict, for the ML-efficacy part of the report
 
@@ -98,6 +109,9 @@ class TabularResult:
     reason: str = ""  # why this method was chosen
     train: pd.DataFrame | None = None  # the split the candidates were fitted on (for the privacy report)
     holdout: pd.DataFrame | None = None  # the split they were scored on
+    # Rows sampled from the chosen synthesizer fitted on `train` only (as many as `holdout`): what the quality and
+    # privacy report must judge, since `data` comes from a refit on every row and has seen the holdout.
+    evaluation_data: pd.DataFrame | None = None
 
 
 class Cancelled(Exception):
@@ -185,6 +199,8 @@ def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig
     if name in PLAIN:
         plan.as_category, plan.log_columns = [], []
     model_frame = _to_model_frame(frame, plan)
+    if name == "tabular_argn":
+        return _from_model_frame(_fit_sample_argn(model_frame, rows, config), plan, list(frame.columns), config.seed)
     metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
@@ -197,20 +213,50 @@ def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig
     return _from_model_frame(sampled, plan, list(frame.columns), config.seed)
 
 
-def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
-    """What SDMetrics compares: plain numpy dtypes, naive datetimes."""
-    out = frame.copy()
+def _fit_sample_argn(model_frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
+    """MOSTLY AI's TabularARGN (Apache-2.0): an autoregressive network over binned columns. It does its own
+    quantile binning of numbers and rare-category protection, so it gets the frame without our log/category
+    transforms (identifiers are still dropped and regenerated)."""
+    import tempfile
+
+    import torch
+    from mostlyai.engine import TabularARGN
+
+    frame = model_frame.copy()
+    booleans = [name for name in frame.columns if frame[name].map(lambda v: isinstance(v, bool | np.bool_)).any()]
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            # Plain strings: the engine infers categorical encodings from string columns; booleans round-trip below.
+            frame[name] = frame[name].map(lambda v: None if v is None or pd.isna(v) else str(v))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with tempfile.TemporaryDirectory(prefix="tessera-argn-") as workspace, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = TabularARGN(
+            max_training_time=config.argn_max_minutes,
+            max_epochs=config.epochs,
+            workspace_dir=workspace,
+            random_state=config.seed,
+            device=device,
+            verbose=0,
+        )
+        model.fit(frame)
+        sample = model.sample(n_samples=rows, device=device)
+        model.close()
+    out = sample.reset_index(drop=True)
     for name in out.columns:
-        series = out[name]
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[name] = series.dt.tz_localize(None)
-        elif pd.api.types.is_bool_dtype(series):
-            out[name] = series.astype(object)
-        elif pd.api.types.is_numeric_dtype(series):
-            out[name] = series.astype(float)
+        # Back to the dtypes `_from_model_frame` expects: floats for numbers, objects (None for missing) otherwise.
+        if pd.api.types.is_numeric_dtype(model_frame[name]):
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
         else:
-            out[name] = series.astype(object).where(series.notna(), None)
+            out[name] = out[name].astype(object).where(out[name].notna(), None)
+        if name in booleans:
+            out[name] = out[name].map({"True": True, "False": False})
     return out
+
+
+def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Kept for callers of the old name; see `synthesis.evaluation.comparable`."""
+    return comparable(frame)
 
 
 def split(frame: pd.DataFrame, holdout_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -237,11 +283,17 @@ def synthesize_table(
         raise ValueError(f"The synthesizer {config.method!r} is not enabled on this platform.")
     train, holdout = split(real, config.holdout_fraction, config.seed)
     if config.method != "auto":
-        progress(0.1, f"Fitting {config.method}")
+        # Two fits: one on the training split for an honest report (its holdout unseen), one on every row to deliver.
+        progress(0.05, f"Fitting {config.method} on the training split for the report")
+        evaluation = _fit_sample(config.method, train, len(holdout), config)
+        if should_cancel():
+            raise Cancelled()
+        progress(0.45, f"Fitting {config.method} on all rows")
         data = _fit_sample(config.method, real, config.rows, config)
-        return TabularResult(data, config.method, [], f"{config.method} was requested.", train, holdout)
+        return TabularResult(data, config.method, [], f"{config.method} was requested.", train, holdout, evaluation)
 
     candidates: list[dict[str, Any]] = []
+    samples: dict[str, pd.DataFrame] = {}  # candidate -> its rows from the train-only fit (for the report)
     started = time.monotonic()
     holdout_cmp = _comparable(holdout)
     metadata = sdv_metadata(holdout_cmp)
@@ -258,6 +310,7 @@ def synthesize_table(
         except Exception as exc:  # a candidate that cannot model this table is skipped, not fatal
             candidates.append({"method": name, "error": f"{type(exc).__name__}: {exc}"[:300]})
             continue
+        samples[name] = sample
         score = quality(holdout_cmp, _comparable(sample), metadata)
         candidates.append(
             {
@@ -283,4 +336,4 @@ def synthesize_table(
         raise Cancelled()
     progress(0.85, f"Refitting {best['method']} on all rows")
     data = _fit_sample(best["method"], real, config.rows, config)
-    return TabularResult(data, best["method"], candidates, reason + ".", train, holdout)
+    return TabularResult(data, best["method"], candidates, reason + ".", train, holdout, samples[best["method"]])

@@ -156,10 +156,19 @@ def synthesize_text(
         raise ValueError(f"The source has no text column {config.text_column!r}.")
     if config.label_column and config.label_column not in real.columns:
         raise ValueError(f"The source has no label column {config.label_column!r}.")
-    source = real.dropna(subset=[config.text_column]).reset_index(drop=True)
+    # Provenance names rows by their position in `real`, so rows without text are skipped, not renumbered.
+    positions = np.flatnonzero(real[config.text_column].notna().to_numpy()).tolist()
+    source = real.iloc[positions].reset_index(drop=True)
     if source.empty:
         raise ValueError("The source has no text to learn from.")
     template = config.template or DEFAULT_TEMPLATES[config.mode]
+    try:
+        template.format(text="", label="", examples="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            f"The prompt template is not valid ({type(exc).__name__}: {exc}). Use only {{text}}, {{label}} and "
+            "{examples} as placeholders and double any other braces ({{ and }})."
+        ) from exc
     rng = random.Random(config.seed)
     import torch
 
@@ -196,7 +205,7 @@ def synthesize_text(
         tokens += new_tokens
         for (_, label, ids), texts in zip(batch, outputs, strict=True):
             for text in texts:
-                rows.append({"text": _clean(text, config), "label": label, "source_rows": ids})
+                rows.append({"text": _clean(text, config), "label": label, "source_rows": [positions[i] for i in ids]})
         progress(
             min(1.0, (start + len(batch)) / len(prompts)) * 0.8,
             f"Generated {len(rows)} texts ({tokens / max(time.monotonic() - started, 1e-9):.0f} tokens/s)",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -63,7 +61,11 @@ def synthesis_job(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "synthesis": synthesis,
             "job": synthesis.job,
-            "distributions": json.dumps(synthesis.report.get("distributions", {})),
+            # Rendered with json_script (escaped), read by the page's chart code.
+            "plots": {
+                "distributions": (synthesis.report or {}).get("distributions", {}),
+                "pair_trends": ((synthesis.report or {}).get("quality") or {}).get("pair_trends"),
+            },
         },
     )
 

@@ -60,13 +60,26 @@ def test_report_has_quality_privacy_and_efficacy(table):
     report = evaluate(
         result.train.astype({"churned": object}),
         result.holdout.astype({"churned": object}),
-        result.data.astype({"churned": object}),
+        result.evaluation_data.astype({"churned": object}),
         target="churned",
     ).to_dict()
     assert 0.5 < report["quality"]["overall"] <= 1 and report["quality"]["sdmetrics_version"]
     assert 0 <= report["dcr_share"] <= 1 and report["exact_copy_rate"] < 0.05
     assert set(report["ml_efficacy"]) == {"target", "train_real_accuracy", "train_synthetic_accuracy"}
     assert set(report["distributions"]) == set(table.columns)
+    pairs = report["quality"]["pair_trends"]
+    assert pairs["columns"] == list(table.columns)
+    assert all(pairs["scores"][i][j] == pairs["scores"][j][i] for i in range(6) for j in range(6))
+    scored = [pairs["scores"][i][j] for i in range(6) for j in range(i + 1, 6) if pairs["scores"][i][j] is not None]
+    assert scored and all(0 <= score <= 1 for score in scored)
+
+
+def test_report_sample_comes_from_a_fit_that_never_saw_the_holdout(table):
+    result = synthesize_table(table, TabularConfig(method="gaussian_copula", rows=40, holdout_fraction=0.25))
+
+    assert len(result.train) == 225 and len(result.holdout) == 75 and len(result.data) == 40
+    assert len(result.evaluation_data) == 75 and list(result.evaluation_data.columns) == list(table.columns)
+    assert set(result.train["customer_id"]).isdisjoint(result.holdout["customer_id"])
 
 
 def test_cancel_stops_auto_before_the_next_candidate(table):
@@ -84,3 +97,16 @@ def test_cancel_stops_auto_before_the_next_candidate(table):
 def test_bad_requests_fail_with_clear_messages(table, config, message):
     with pytest.raises(ValueError, match=message):
         synthesize_table(table, config)
+
+
+def test_tabular_argn_keeps_columns_types_and_unique_ids(table):
+    # MOSTLY AI's Apache-2.0 engine: a few seconds of training are enough to check the round trip.
+    config = TabularConfig(method="tabular_argn", rows=80, epochs=2, argn_max_minutes=0.05)
+    result = synthesize_table(table, config)
+
+    assert list(result.data.columns) == list(table.columns) and len(result.data) == 80
+    assert result.data["customer_id"].is_unique
+    assert set(result.data["plan"].dropna()) <= {"basic", "plus", "premium"}
+    assert result.data["children"].dropna().isin([0, 1, 2, 3]).all()
+    assert set(result.data["churned"].dropna()) <= {True, False}
+    assert str(result.data["age"].dtype) == "Int64"

@@ -43,6 +43,7 @@ def test_licensed_buyer_synthesizes_a_new_version_with_lineage(
     }
     assert [c["name"] for c in output.schema] == ["customer_id", "age", "plan", "amount"]
     assert 0 < synthesis.report["quality"]["overall"] <= 1 and "dcr_share" in synthesis.report
+    assert 0 <= synthesis.report["delivered_exact_copy_rate"] <= 1
 
 
 def test_synthesis_needs_a_licence_that_allows_it(source, provider, buyer, outsider):

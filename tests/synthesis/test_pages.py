@@ -1,0 +1,39 @@
+import json
+import re
+
+from django.test import Client
+
+from marketplace.services.licensing import listing_purchase
+from synthesis.services import synthesis_job_create
+from tests.conftest import make_listing, make_ready_version, org_of
+
+ROWS = "customer_id,age,plan,amount\n" + "".join(
+    f"{i},{20 + i % 50},{['basic', 'plus', 'gold'][i % 3]},{(i * 37) % 500 + 0.5}\n" for i in range(120)
+)
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_job_page_shows_the_report_plots_to_the_buyer_only(
+    provider, buyer, outsider, django_capture_on_commit_callbacks
+):
+    source = make_ready_version(provider, django_capture_on_commit_callbacks, content=ROWS, title="Accounts")
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=make_listing(provider, source), idempotency_key="p")
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(buyer), user=buyer, sources=[source.pk], method="gaussian_copula", rows=60
+        )
+
+    page = _client(buyer).get(f"/synthesis/jobs/{synthesis.pk}/")
+    found = re.search(r'<script id="synthesis-plots" type="application/json">(.*?)</script>', page.content.decode())
+    plots = json.loads(found.group(1))
+
+    assert page.status_code == 200
+    assert set(plots["distributions"]) == {"customer_id", "age", "plan", "amount"}
+    assert plots["pair_trends"]["columns"] == ["customer_id", "age", "plan", "amount"]
+    assert [plots["pair_trends"]["scores"][i][i] for i in range(4)] == [1.0, 1.0, 1.0, 1.0]
+    assert _client(outsider).get(f"/synthesis/jobs/{synthesis.pk}/").status_code == 404
