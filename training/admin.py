@@ -1,6 +1,10 @@
+from django import forms
 from django.contrib import admin
 
-from training.models import TrainedModel, TrainingJob
+from marketplace.errors import ApplicationError
+from training.models import BaseModel, TrainedModel, TrainingJob
+from training.registry import BASE_MODELS, directory_spec
+from training.services import base_model_save
 
 
 @admin.register(TrainingJob)
@@ -28,3 +32,37 @@ class TrainedModelAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class BaseModelForm(forms.ModelForm):
+    class Meta:
+        model = BaseModel
+        fields = ["name", "path", "description", "is_active"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("name") in BASE_MODELS:
+            raise forms.ValidationError({"name": "This is the name of a built-in base model."})
+        if data.get("name") and data.get("path"):
+            try:
+                directory_spec(data["name"], data["path"])
+            except FileNotFoundError as exc:
+                raise forms.ValidationError({"path": str(exc)}) from exc
+        return data
+
+
+@admin.register(BaseModel)
+class BaseModelAdmin(admin.ModelAdmin):
+    """Operators register local transformers directories here; they appear in /api/v1/base-models/."""
+
+    form = BaseModelForm
+
+    list_display = ["name", "path", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "path"]
+
+    def save_model(self, request, obj: BaseModel, form, change: bool) -> None:
+        try:
+            base_model_save(base_model=obj)
+        except ApplicationError as exc:  # the form checked the same; a directory may vanish in between
+            self.message_user(request, exc.message, level="error")

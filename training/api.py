@@ -35,10 +35,11 @@ class TrainingJobInputSerializer(serializers.Serializer):
     base_model = serializers.CharField()
     task = serializers.CharField(default="text-classification")
     mix = MixItemSerializer(many=True, allow_empty=False)
-    text_column = serializers.CharField()
-    label_column = serializers.CharField()
-    eval = serializers.DictField(required=False, default=dict)
+    text_column = serializers.CharField(required=False, default="", allow_blank=True, help_text="Text, or prompt.")
+    label_column = serializers.CharField(help_text="Label, or completion for causal-lm.")
+    eval = serializers.DictField(required=False, default=dict, help_text="{version} or {holdout_fraction}")
     params = serializers.DictField(required=False, default=dict)
+    baseline = serializers.BooleanField(required=False, default=False, help_text="Also train on the real rows alone.")
 
 
 class TrainingJobOutputSerializer(serializers.ModelSerializer):
@@ -62,6 +63,7 @@ class TrainingJobOutputSerializer(serializers.ModelSerializer):
             "label_column",
             "evaluation",
             "params",
+            "baseline",
             "metrics",
             "events",
             "model",
@@ -94,7 +96,9 @@ class TrainedModelOutputSerializer(serializers.ModelSerializer):
 
 
 class PredictInputSerializer(serializers.Serializer):
-    inputs = serializers.ListField(child=serializers.CharField(allow_blank=True), min_length=1, max_length=256)
+    inputs = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=256, help_text="Texts, prompts, or row objects."
+    )
 
 
 class PredictOutputSerializer(serializers.Serializer):
@@ -151,6 +155,7 @@ class TrainingJobListCreateApi(APIView):
             label_column=fields["label_column"],
             evaluation=fields["eval"] or None,
             params=fields["params"],
+            baseline=fields["baseline"],
         )
         return Response(TrainingJobOutputSerializer(training).data, status=status.HTTP_202_ACCEPTED)
 

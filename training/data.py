@@ -77,13 +77,33 @@ def real_only(data: PreparedData) -> PreparedData:
 # --- text classification -------------------------------------------------------------------------------------------
 
 
+GROUP_BATCHES = 32  # batches' worth of rows sorted by length together when grouping by length
+
+
 def classification_batches(
-    tokenizer, texts: list[str], label_ids: list[int], *, batch_size: int, max_length: int, seed: int
+    tokenizer,
+    texts: list[str],
+    label_ids: list[int],
+    *,
+    batch_size: int,
+    max_length: int,
+    seed: int,
+    group_by_length: bool = True,
 ) -> list[dict]:
-    """Batches with dynamic padding: rows put into batches in a seeded order, each padded to its longest row."""
+    """Batches with dynamic padding: rows put into batches in a seeded order, each padded to its longest row.
+
+    With `group_by_length`, rows are shuffled, then sorted by token count within windows of GROUP_BATCHES batches,
+    so a batch holds rows of similar length and little of it is padding (the trainer shuffles the batch order
+    every epoch, so the model still sees lengths in random order)."""
     import torch
 
     order = np.random.default_rng(seed).permutation(len(texts))
+    if group_by_length:
+        lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+        window = batch_size * GROUP_BATCHES
+        order = np.concatenate(
+            [sorted(order[start : start + window], key=lambda i: lengths[i]) for start in range(0, len(order), window)]
+        ).astype(int)
     batches = []
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]

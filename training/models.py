@@ -1,6 +1,23 @@
 from django.db import models
 
 
+class BaseModel(models.Model):
+    """A local transformers directory an operator registered as a base model (the built-in ones live in
+    `training.registry.BASE_MODELS`)."""
+
+    name = models.SlugField(max_length=100, unique=True, help_text="The name training requests use as base_model.")
+    path = models.CharField(max_length=500, help_text="Absolute path of a transformers model directory on the workers.")
+    description = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Inactive models are hidden and refused.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TrainingJob(models.Model):
     """A fine-tuning request; status, progress and the resolved config live on the Job row."""
 
@@ -13,6 +30,9 @@ class TrainingJob(models.Model):
     label_column = models.CharField(max_length=200)
     evaluation = models.JSONField(default=dict, blank=True, help_text="{version} or {holdout_fraction}")
     params = models.JSONField(default=dict, blank=True)
+    baseline = models.BooleanField(
+        default=False, help_text="Also train the same configuration on the real rows alone and report the lift."
+    )
     lineage = models.JSONField(default=dict, blank=True)
     events = models.JSONField(default=list, blank=True, help_text="Loss curve, throughput and ETA per step.")
     metrics = models.JSONField(default=dict, blank=True)

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,17 @@ from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
 from marketplace.services.licensing import license_is_active, license_state
-from training.data import MixPart, prepare_mix
-from training.models import TrainedModel, TrainingJob
-from training.registry import BASE_MODELS, base_model_get
-from training.trainer import Cancelled, TrainConfig, predict, train_text_classifier
+from training.data import MixPart, PreparedData, prepare_mix, real_only
+from training.evaluation import compare_to_baseline
+from training.models import BaseModel, TrainedModel, TrainingJob
+from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
+from training.trainer import Cancelled, TrainConfig, TrainData, TrainResult, predict, train
 
 logger = logging.getLogger(__name__)
-TASKS = ("text-classification",)
+# Request params a caller may set; `task` comes from the request itself, the rest keep TrainConfig's defaults.
+PARAMS = tuple(name for name in TrainConfig.__dataclass_fields__ if name != "task")
+PARAM_LIMITS = {"epochs": (1, 100), "batch_size": (1, 512), "max_length": (8, 4096), "learning_rate": (1e-7, 1.0)}
+HEADLINE = {"text-classification": "accuracy", "tabular-classification": "accuracy", "causal-lm": "perplexity"}
 TERM_FLAGS = ("download", "synthetic_derivatives", "model_training", "commercial_use")
 OWNED_TERMS = {flag: True for flag in TERM_FLAGS}
 
@@ -49,6 +54,53 @@ def inherit_terms(term_sets: list[dict[str, Any]]) -> dict[str, Any]:
     return {flag: all(bool(terms.get(flag)) for terms in term_sets) for flag in TERM_FLAGS}
 
 
+def base_model_resolve(name: str) -> BaseModelSpec:
+    """A built-in base model or an active operator-registered directory; 400 with the list otherwise."""
+    extra = dict(BaseModel.objects.filter(is_active=True).values_list("name", "path"))
+    try:
+        return base_model_get(name, extra)
+    except KeyError as exc:
+        raise ApplicationError(
+            f"Unknown base model {name!r}. See /api/v1/base-models/.", extra={"field": "base_model"}
+        ) from exc
+    except FileNotFoundError as exc:
+        raise ApplicationError(f"Base model {name!r} is unusable: {exc}", extra={"field": "base_model"}) from exc
+
+
+def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
+    """The frozen config of a request, with every param checked (bad input is a 400, never a 500)."""
+    unknown = sorted(set(params) - set(PARAMS))
+    if unknown:
+        raise ApplicationError(
+            f"Unknown params: {', '.join(unknown)}. Allowed: {', '.join(PARAMS)}.", extra={"field": "params"}
+        )
+    fields = TrainConfig.__dataclass_fields__
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        expected = type(fields[name].default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not expected:
+            raise ApplicationError(f"params.{name} must be a {expected.__name__}.", extra={"field": "params"})
+        low, high = PARAM_LIMITS.get(name, (None, None))
+        if low is not None and not low <= value <= high:
+            raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
+        values[name] = value
+    return TrainConfig(task=task, **values)
+
+
+def _required_columns(task: str, text_column: str, label_column: str) -> set[str]:
+    if not label_column:
+        raise ApplicationError("label_column names the column to predict.", extra={"field": "label_column"})
+    if task == "tabular-classification":
+        return {label_column}
+    if not text_column:
+        raise ApplicationError(
+            "text_column names the input text (the prompt, for causal-lm).", extra={"field": "text_column"}
+        )
+    return {text_column, label_column}
+
+
 @transaction.atomic
 def training_job_create(
     *,
@@ -61,29 +113,41 @@ def training_job_create(
     label_column: str,
     evaluation: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
+    baseline: bool = False,
 ) -> TrainingJob:
-    """Queue fine-tuning after checking that the organisation may train on every version of the mix."""
+    """Queue fine-tuning after checking that the organisation may train on every version of the mix.
+
+    For causal-lm, `text_column` holds the prompt and `label_column` the completion; tabular-classification uses
+    every other column as a feature. `baseline` also trains on the mix's real rows alone, to measure the lift."""
     if task not in TASKS:
         raise ApplicationError(
             f"Task {task!r} is not available; available: {', '.join(TASKS)}.", extra={"field": "task"}
         )
-    try:
-        spec = base_model_get(base_model)
-    except KeyError as exc:
-        raise ApplicationError(
-            f"Unknown base model {base_model!r}. See /api/v1/base-models/.", extra={"field": "base_model"}
-        ) from exc
+    spec = base_model_resolve(base_model)
     if task not in spec.tasks:
-        raise ApplicationError(f"{base_model} cannot be trained for {task}.", extra={"field": "task"})
+        raise ApplicationError(
+            f"{base_model} cannot be trained for {task}; it supports {', '.join(spec.tasks)}.", extra={"field": "task"}
+        )
     if not mix:
         raise ApplicationError("The mix needs at least one dataset version.", extra={"field": "mix"})
+    for item in mix:
+        weight = item.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise ApplicationError("Mix weights must be positive numbers.", extra={"field": "mix"})
     evaluation = evaluation or {"holdout_fraction": 0.2}
-    params = params or {}
-    try:
-        config = TrainConfig(**{k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__})
-    except TypeError as exc:
-        raise ApplicationError(f"Invalid params: {exc}", extra={"field": "params"}) from exc
+    holdout = evaluation.get("holdout_fraction", 0.2)
+    if not evaluation.get("version") and not (isinstance(holdout, int | float) and 0 < holdout < 1):
+        raise ApplicationError("eval.holdout_fraction must be between 0 and 1.", extra={"field": "eval"})
+    params = dict(params or {})
+    # `baseline` is a request field; it is also accepted inside params, where earlier clients sent it.
+    baseline = bool(baseline or params.pop("baseline", False))
+    config = training_config_build(task=task, params=params)
+    columns = _required_columns(task, text_column, label_column)
     lineage, versions = [], [item.get("version") for item in mix]
+    if len(set(versions)) != len(versions):
+        raise ApplicationError(
+            "Each version may appear once in the mix; use its weight instead.", extra={"field": "mix"}
+        )
     eval_version = evaluation.get("version")
     for pk in [*versions, *([eval_version] if eval_version else [])]:
         version = version_get_for_org(org=organization, pk=pk) if isinstance(pk, int) else None
@@ -95,12 +159,16 @@ def training_job_create(
         sources = _source_terms(
             org=organization, version=version, license_id=decision.license.pk if decision.license else None
         )
+        if version.is_synthetic and pk == eval_version:
+            raise ApplicationError(
+                f"Version {pk} is synthetic: evaluation uses real data only.", extra={"field": "eval"}
+            )
         if version.is_synthetic and not all(s["terms"].get("model_training") for s in sources):
             raise ApplicationError(f"Version {pk} is synthetic data whose sources forbid model training.", status=403)
-        names = {c["name"] for c in version.schema}
-        if {text_column, label_column} - names:
+        missing = columns - {c["name"] for c in version.schema}
+        if missing:
             raise ApplicationError(
-                f"Version {pk} has no column {text_column!r} or {label_column!r}.", extra={"field": "text_column"}
+                f"Version {pk} has no column {', '.join(map(repr, sorted(missing)))}.", extra={"field": "text_column"}
             )
         lineage.append(
             {
@@ -115,14 +183,16 @@ def training_job_create(
                 "row_count": version.row_count,
             }
         )
-    for item in mix:
-        if not isinstance(item.get("weight", 1), int | float) or item.get("weight", 1) <= 0:
-            raise ApplicationError("Mix weights must be positive numbers.", extra={"field": "mix"})
+    if not eval_version and all(entry["is_synthetic"] for entry in lineage):
+        raise ApplicationError(
+            "Evaluation holds out real rows: add a real version to the mix or name a real eval.version.",
+            extra={"field": "eval"},
+        )
     job = job_create(
         kind=Job.Kind.TRAINING,
         organization=organization,
         user=user,
-        config={"train": config.__dict__, "base_model": base_model, "task": task},
+        config={"train": asdict(config), "base_model": base_model, "task": task, "baseline": baseline},
     )
     training = TrainingJob.objects.create(
         job=job,
@@ -134,6 +204,7 @@ def training_job_create(
         label_column=label_column,
         evaluation=evaluation,
         params=params,
+        baseline=baseline,
         lineage={"versions": lineage},
     )
     transaction.on_commit(lambda: _enqueue(job.pk))
@@ -170,18 +241,27 @@ def training_run(*, job_id: int) -> TrainingJob | None:
     return training
 
 
-def _run(*, training: TrainingJob, job: Job) -> None:
+def _columns(training: TrainingJob, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns the task trains on; rows without a label (or text) cannot teach anything and are dropped."""
+    if training.task == "tabular-classification":
+        return frame.dropna(subset=[training.label_column])
+    return frame[[training.text_column, training.label_column]].dropna()
+
+
+def _training_data(*, training: TrainingJob, config: TrainConfig) -> PreparedData:
     org = training.organization
     parts = []
     for item in training.mix:
         version = DatasetVersion.objects.select_related("dataset").get(pk=item["version"])
         decision = version_entitlement(org=org, version=version, action=Action.TRAIN)
-        if not decision.allowed:  # checked again at the moment of use
+        if not decision.allowed:  # checked again at the moment of use: a licence may have ended since the request
             raise ApplicationError(f"Version {version.pk}: {decision.reason}")
-        frame = _read(version)[[training.text_column, training.label_column]].dropna()
         parts.append(
             MixPart(
-                frame=frame, weight=float(item.get("weight", 1)), synthetic=version.is_synthetic, version=version.pk
+                frame=_columns(training, _read(version)),
+                weight=float(item.get("weight", 1)),
+                synthetic=version.is_synthetic,
+                version=version.pk,
             )
         )
     evaluation = None
@@ -189,78 +269,93 @@ def _run(*, training: TrainingJob, job: Job) -> None:
         eval_version = DatasetVersion.objects.get(pk=training.evaluation["version"])
         if eval_version.is_synthetic:
             raise ApplicationError("Evaluation must use real data, not a synthetic version.")
-        evaluation = _read(eval_version)[[training.text_column, training.label_column]].dropna()
-    params = training.params or {}
-    config = TrainConfig(**{k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__})
-    data = prepare_mix(
+        evaluation = _columns(training, _read(eval_version))
+    return prepare_mix(
         parts,
         holdout_fraction=float(training.evaluation.get("holdout_fraction", 0.2)),
         evaluation=evaluation,
         seed=config.seed,
     )
+
+
+def _run(*, training: TrainingJob, job: Job) -> None:
+    config = training_config_build(task=training.task, params=training.params or {})
+    spec = base_model_resolve(training.base_model)
+    data = _training_data(training=training, config=config)
     output_dir = Path(settings.TESSERA_MODEL_CACHE) / "trained" / f"job-{job.pk}"
+    # A redelivered job keeps the events of its earlier attempt up to the checkpoint it resumes from.
     events: list[dict[str, Any]] = list(training.events)
+    cancel = {"requested": False}
+    runs = [("augmented" if training.baseline else "model", data, output_dir)]
+    if training.baseline:
+        runs.append(("baseline", real_only(data), output_dir / "baseline"))
+    results: dict[str, TrainResult] = {}
+    span = 0.9 / len(runs)  # share of the progress bar per run
+    for index, (name, prepared, directory) in enumerate(runs):
 
-    def on_event(payload: dict[str, Any]) -> None:
-        events.append(payload)
-        if payload["step"] % 5 == 0 or payload["step"] == payload["total_steps"]:
+        def on_event(payload: dict[str, Any], name: str = name, start: float = 0.05 + index * span) -> None:
+            payload = {**payload, "run": name}
+            if events and events[-1].get("run") == name and events[-1]["step"] >= payload["step"]:
+                # Resumed from a checkpoint behind the last recorded step: the steps after it are being redone.
+                events[:] = [e for e in events if not (e.get("run") == name and e["step"] >= payload["step"])]
+            events.append(payload)
+            if payload["step"] % 5 == 0 or payload["step"] == payload["total_steps"]:
+                TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
+            message = f"{name}: step {payload['step']}/{payload['total_steps']} · loss {payload['loss']:.4f}"
+            if job_progress(job=job, progress=start + span * payload["step"] / payload["total_steps"], message=message):
+                cancel["requested"] = True
+
+        try:
+            results[name] = train(
+                spec,
+                TrainData(prepared.train, prepared.evaluation, training.text_column, training.label_column),
+                directory,
+                config,
+                cache_dir=Path(settings.TESSERA_MODEL_CACHE),
+                event=on_event,
+                should_cancel=lambda: cancel["requested"],
+            )
+        finally:  # cancelled or failed runs keep their loss curve too
             TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
-        message = f"step {payload['step']}/{payload['total_steps']} · loss {payload['loss']:.4f}"
-        if job_progress(job=job, progress=0.05 + 0.9 * payload["step"] / payload["total_steps"], message=message):
-            cancel_flag["set"] = True
-
-    cancel_flag = {"set": False}
-    result = train_text_classifier(
-        base_model_get(training.base_model),
-        data.train[training.text_column].astype(str).tolist(),
-        data.train[training.label_column].astype(str).tolist(),
-        data.evaluation[training.text_column].astype(str).tolist(),
-        data.evaluation[training.label_column].astype(str).tolist(),
-        output_dir,
-        config,
-        event=on_event,
-        should_cancel=lambda: cancel_flag["set"],
-    )
-    TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
-    if params.get("baseline"):
-        # The same configuration on the real rows of the mix alone, judged on the same held-out rows: the lift.
-        synthetic_versions = {part.version for part in parts if part.synthetic}
-        real_rows = data.train[~data.train["_version"].isin(synthetic_versions)]
-        if real_rows.empty:
-            raise ApplicationError("A baseline needs real rows in the mix.")
-        job_progress(job=job, progress=0.96, message="Training the real-only baseline")
-        baseline = train_text_classifier(
-            base_model_get(training.base_model),
-            real_rows[training.text_column].astype(str).tolist(),
-            real_rows[training.label_column].astype(str).tolist(),
-            data.evaluation[training.text_column].astype(str).tolist(),
-            data.evaluation[training.label_column].astype(str).tolist(),
-            output_dir.with_name(output_dir.name + "-baseline"),
-            config,
-            should_cancel=lambda: cancel_flag["set"],
-        )
-        result.metrics = {
-            **result.metrics,
-            "baseline_real_only": baseline.metrics,
-            "lift_accuracy": round(result.metrics["accuracy"] - baseline.metrics["accuracy"], 4),
-        }
+    result = results[runs[0][0]]
+    metrics = dict(result.metrics)
+    if training.baseline:
+        metrics["baseline"] = compare_to_baseline(result.metrics, results["baseline"].metrics)
     model = _register_model(
-        training=training, data_counts=data.rows_per_version, result=result, output_dir=output_dir, config=config
+        training=training,
+        data_counts=data.rows_per_version,
+        result=result,
+        metrics=metrics,
+        output_dir=output_dir,
+        config=config,
     )
-    training.model, training.metrics = model, result.metrics
+    training.model, training.metrics = model, metrics
     training.save(update_fields=["model", "metrics"])
+    headline = HEADLINE[training.task]
     job_succeed(
-        job=job, message=f"accuracy {result.metrics['accuracy']:.3f} on held-out real rows", result={"model": model.pk}
+        job=job,
+        message=f"{headline} {result.metrics[headline]} on held-out real rows",
+        result={"model": model.pk},
     )
 
 
 def _register_model(
-    *, training: TrainingJob, data_counts: dict[int, int], result, output_dir: Path, config: TrainConfig
+    *,
+    training: TrainingJob,
+    data_counts: dict[int, int],
+    result: TrainResult,
+    metrics: dict[str, Any],
+    output_dir: Path,
+    config: TrainConfig,
 ) -> TrainedModel:
+    """The model row and its card; a redelivered job that already registered its model gets the same row back."""
+    existing = TrainedModel.objects.filter(path=str(output_dir), organization=training.organization).first()
+    if existing is not None:
+        return existing
     total = sum(data_counts.values()) or 1
     lineage = []
     for entry in training.lineage["versions"]:
-        rows = data_counts.get(entry["version"], 0)
+        rows = data_counts.get(entry["version"], 0) if entry["role"] == "training" else 0
         lineage.append({**entry, "training_rows": rows, "share_of_training_rows": round(rows / total, 4)})
     term_sets = [source["terms"] for entry in lineage for source in entry["sources"]]
     inherited = inherit_terms(term_sets)
@@ -269,8 +364,14 @@ def _register_model(
         "base_model": training.base_model,
         "task": training.task,
         "labels": result.labels,
-        "metrics": result.metrics,
-        "training": {"steps": result.steps, "config": config.__dict__, "tokens_per_s": result.tokens_per_s},
+        "metrics": metrics,
+        "training": {
+            "steps": result.steps,
+            "config": asdict(config),
+            "tokens_per_s": result.tokens_per_s,
+            "trainable_parameters": result.trainable_parameters,
+            "columns": {"text": training.text_column, "label": training.label_column},
+        },
         "lineage": lineage,
         "inherited_terms": inherited,
         "evaluation": "held-out real rows only; synthetic rows never evaluate the model",
@@ -284,14 +385,27 @@ def _register_model(
         labels=result.labels,
         lineage=lineage,
         inherited_terms=inherited,
-        metrics=result.metrics,
+        metrics=metrics,
         card=card,
     )
 
 
 def model_card_markdown(model: TrainedModel) -> str:
     lines = [f"# {model.name}", "", f"Base model: `{model.base_model}` · task: {model.task}", "", "## Metrics", ""]
-    lines += [f"- {key}: {value}" for key, value in model.metrics.items()]
+    lines += [f"- {key}: {value}" for key, value in model.metrics.items() if key != "baseline"]
+    comparison = model.metrics.get("baseline")
+    if comparison:
+        lines += [
+            "",
+            "## Lift from synthetic data",
+            "",
+            "| metric | augmented | real only | lift |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {comparison['augmented'][name]} | {comparison['real_only'][name]} | {lift:+} |"
+            for name, lift in comparison["lift"].items()
+        ]
     lines += [
         "",
         "## Lineage",
@@ -330,10 +444,16 @@ def model_use_check(*, model: TrainedModel) -> None:
                 )
 
 
-def model_predict(*, model: TrainedModel, inputs: list[str]) -> list[dict[str, Any]]:
+def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, Any]]:
+    """Predictions of a model whose source licences are all still active: texts (prompts for causal-lm) or, for
+    tabular models, rows as {column: value} objects."""
     model_use_check(model=model)
-    if not inputs or not all(isinstance(x, str) for x in inputs) or len(inputs) > 256:
-        raise ApplicationError("inputs must be a list of 1 to 256 strings.", extra={"field": "inputs"})
+    expected = dict if model.task == "tabular-classification" else str
+    if not inputs or len(inputs) > 256 or not all(isinstance(x, expected) for x in inputs):
+        kind = "objects (one per row)" if expected is dict else "strings"
+        raise ApplicationError(f"inputs must be a list of 1 to 256 {kind}.", extra={"field": "inputs"})
+    if model.task == "causal-lm" and len(inputs) > 32:
+        raise ApplicationError("Text generation takes at most 32 prompts per call.", extra={"field": "inputs"})
     return predict(Path(model.path), inputs)
 
 
@@ -357,7 +477,29 @@ def model_archive(*, model: TrainedModel) -> bytes:
 
 
 def base_models_list() -> list[dict[str, Any]]:
+    """Built-in base models, then the operator-registered directories that are active."""
+    specs = list(BASE_MODELS.values())
+    for row in BaseModel.objects.filter(is_active=True):
+        try:
+            spec = base_model_get(row.name, {row.name: row.path})
+        except FileNotFoundError:
+            continue  # a directory missing on this machine is not offered
+        specs.append(
+            BaseModelSpec(spec.name, spec.tasks, spec.source, row.description or spec.description, spec.location)
+        )
     return [
         {"name": spec.name, "tasks": list(spec.tasks), "source": spec.source, "description": spec.description}
-        for spec in BASE_MODELS.values()
+        for spec in specs
     ]
+
+
+def base_model_save(*, base_model: BaseModel) -> BaseModel:
+    """Register (or update) an operator's local transformers directory, refusing a path that is not one."""
+    if base_model.name in BASE_MODELS:
+        raise ApplicationError(f"{base_model.name!r} is a built-in base model; choose another name.")
+    try:
+        directory_spec(base_model.name, base_model.path)
+    except FileNotFoundError as exc:
+        raise ApplicationError(str(exc), extra={"field": "path"}) from exc
+    base_model.save()
+    return base_model

@@ -8,6 +8,7 @@ completion only, sequence packing, optionally LoRA through peft) and tabular-cla
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -30,6 +31,7 @@ from training.tabular import TabularEncoder, TabularMLP, feature_columns
 
 CHECKPOINT = "checkpoint.pt"
 RUN_FILE = "training.json"  # task, base model, labels and config of a saved model: what `predict` needs
+RESULT_FILE = "result.json"  # the TrainResult of a finished run: a redelivered job returns it instead of retraining
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TrainConfig:
     lora_dropout: float = 0.05  # dropout on the LoRA input
     packing: bool = True  # causal-lm: lay several short examples end to end in one row of max_length tokens
     hidden_size: int = 64  # tabular-classification: width of the MLP's hidden layers
+    group_by_length: bool = True  # text-classification: batch rows of similar length together (less padding)
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,10 @@ def train(
     should_cancel = should_cancel or (lambda: False)
     output_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = cache_dir or output_dir.parent / "base-models"
+    fingerprint = data_fingerprint(data)
+    finished = finished_result(output_dir, config, fingerprint)
+    if finished is not None:
+        return finished
 
     _seed(config.seed)
     run = _setup_model(spec, data, config, cache_dir)
@@ -143,13 +150,13 @@ def train(
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     optimizer, scheduler = _setup_optimizer(run.model, config, total_steps)
-    step, losses = _load_checkpoint(output_dir, run.model, optimizer, scheduler, config)
+    step, losses = _load_checkpoint(output_dir, run.model, optimizer, scheduler, config, fingerprint)
 
     run.model.train()
     started, tokens, first_step = time.monotonic(), 0, step
     while step < total_steps:
         if should_cancel():
-            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config)
+            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint)
             raise Cancelled(step)
         # The batch order of each epoch depends on the seed and the epoch only, so a resumed run sees the same
         # batches in the same order as an uninterrupted one.
@@ -172,14 +179,14 @@ def train(
             }
         )
         if step % config.checkpoint_every == 0 and step < total_steps:
-            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config)
+            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint)
     seconds = time.monotonic() - started
 
     metrics = _evaluate(run, data.evaluation, data, config)
-    _save_model(run, spec, output_dir, config)
+    _save_model(run, spec, output_dir, config, fingerprint)
     (output_dir / CHECKPOINT).unlink(missing_ok=True)
     trainable = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
-    return TrainResult(
+    result = TrainResult(
         steps=step,
         losses=losses,
         metrics=metrics,
@@ -188,6 +195,29 @@ def train(
         trainable_parameters=trainable,
         seconds=round(seconds, 3),
     )
+    (output_dir / RESULT_FILE).write_text(json.dumps(asdict(result)))  # written last: marks the run finished
+    return result
+
+
+def finished_result(output_dir: Path, config: TrainConfig, fingerprint: str) -> TrainResult | None:
+    """The result of a run of `config` on the same data that already finished in `output_dir`, else None."""
+    run_file, result_file = output_dir / RUN_FILE, output_dir / RESULT_FILE
+    if not (run_file.exists() and result_file.exists()):
+        return None
+    saved = json.loads(run_file.read_text())
+    if saved.get("config") != asdict(config) or saved.get("data_sha256") != fingerprint:
+        return None
+    return TrainResult(**json.loads(result_file.read_text()))
+
+
+def data_fingerprint(data: TrainData) -> str:
+    """SHA-256 over the training and evaluation rows (values and order) and the column roles: a checkpoint or a
+    finished run is reused only for exactly the same data."""
+    digest = hashlib.sha256(f"{data.input_column}\0{data.target_column}".encode())
+    for frame in (data.train, data.evaluation):
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _setup_model(spec: BaseModelSpec, data: TrainData, config: TrainConfig, cache_dir: Path) -> _Run:
@@ -206,7 +236,9 @@ def _setup_model(spec: BaseModelSpec, data: TrainData, config: TrainConfig, cach
             )
             model = get_peft_model(model, lora)
         return _Run(model.to(device), tokenizer, [], None, device)
-    labels = sorted({str(x) for x in data.train[data.target_column]} | {str(x) for x in data.evaluation[data.target_column]})
+    labels = sorted(
+        {str(x) for x in data.train[data.target_column]} | {str(x) for x in data.evaluation[data.target_column]}
+    )
     if config.task == "tabular-classification":
         encoder = TabularEncoder.fit(data.train, feature_columns(data.train, data.target_column))
         torch.manual_seed(config.seed)
@@ -250,6 +282,7 @@ def _setup_data(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainCo
         batch_size=config.batch_size,
         max_length=config.max_length,
         seed=config.seed,
+        group_by_length=config.group_by_length,
     )
 
 
@@ -307,7 +340,14 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _save_checkpoint(
-    output_dir: Path, model, optimizer, scheduler, step: int, losses: list[float], config: TrainConfig
+    output_dir: Path,
+    model,
+    optimizer,
+    scheduler,
+    step: int,
+    losses: list[float],
+    config: TrainConfig,
+    fingerprint: str,
 ) -> None:
     path = output_dir / CHECKPOINT
     tmp = path.with_suffix(".tmp")
@@ -322,19 +362,22 @@ def _save_checkpoint(
             "step": step,
             "losses": losses,
             "config": asdict(config),
+            "data_sha256": fingerprint,
         },
         tmp,
     )
     tmp.replace(path)  # atomic: a kill during the write leaves the previous checkpoint intact
 
 
-def _load_checkpoint(output_dir: Path, model, optimizer, scheduler, config: TrainConfig) -> tuple[int, list[float]]:
+def _load_checkpoint(
+    output_dir: Path, model, optimizer, scheduler, config: TrainConfig, fingerprint: str
+) -> tuple[int, list[float]]:
     path = output_dir / CHECKPOINT
     if not path.exists():
         return 0, []
     state = torch.load(path, map_location="cpu", weights_only=False)
-    if state["config"] != asdict(config):
-        return 0, []  # a checkpoint of another configuration: start over rather than mix two runs
+    if state["config"] != asdict(config) or state.get("data_sha256") != fingerprint:
+        return 0, []  # a checkpoint of another configuration or other data: start over rather than mix two runs
     missing = set(_trainable_state(model)) - set(state["model"])
     if missing:
         raise ValueError(f"The checkpoint lacks {len(missing)} trainable tensors; delete {path} to start over.")
@@ -411,7 +454,7 @@ def _tabular_predict_ids(model, encoder: TabularEncoder, frame: pd.DataFrame, de
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
-def _save_model(run: _Run, spec: BaseModelSpec, output_dir: Path, config: TrainConfig) -> None:
+def _save_model(run: _Run, spec: BaseModelSpec, output_dir: Path, config: TrainConfig, fingerprint: str) -> None:
     """Weights + tokenizer + label map + the run's config under output_dir; LoRA adapters are merged in first, so
     the saved model loads without peft and without the base model."""
     target = output_dir / "model"
@@ -429,7 +472,15 @@ def _save_model(run: _Run, spec: BaseModelSpec, output_dir: Path, config: TrainC
         run.tokenizer.save_pretrained(target)
     (output_dir / "labels.json").write_text(json.dumps(run.labels))
     (output_dir / RUN_FILE).write_text(
-        json.dumps({"task": config.task, "base_model": spec.name, "labels": run.labels, "config": asdict(config)})
+        json.dumps(
+            {
+                "task": config.task,
+                "base_model": spec.name,
+                "labels": run.labels,
+                "config": asdict(config),
+                "data_sha256": fingerprint,
+            }
+        )
     )
 
 
@@ -441,11 +492,12 @@ _MAX_LOADED = 4
 
 
 def _load_saved(model_dir: Path) -> tuple[dict, Any, Any]:
-    key = str(model_dir.resolve())
+    run_file = model_dir / RUN_FILE
+    # The file's modification time is part of the key: a directory retrained in place must not serve the old model.
+    key = f"{model_dir.resolve()}@{run_file.stat().st_mtime_ns if run_file.exists() else 0}"
     with _loaded_lock:
         if key in _loaded:
             return _loaded[key]
-        run_file = model_dir / RUN_FILE
         if run_file.exists():
             description = json.loads(run_file.read_text())
         else:  # models saved before training.json existed were text classifiers

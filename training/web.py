@@ -16,8 +16,14 @@ from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.jobs import job_cancel
 from marketplace.web.views import _org
 from training.models import TrainedModel, TrainingJob
-from training.registry import BASE_MODELS
-from training.services import model_card_markdown, model_predict, model_use_check, training_job_create
+from training.registry import TASKS
+from training.services import (
+    base_models_list,
+    model_card_markdown,
+    model_predict,
+    model_use_check,
+    training_job_create,
+)
 
 
 def _trainable_versions(org) -> list[DatasetVersion]:
@@ -40,22 +46,30 @@ def training_new(request: HttpRequest) -> HttpResponse:
             for v in versions
             if float(request.POST.get(f"weight_{v.pk}") or 0) > 0
         ]
+        params: dict = {"epochs": int(request.POST.get("epochs") or 3)}
+        if request.POST.get("learning_rate"):
+            params["learning_rate"] = float(request.POST["learning_rate"])
+        if request.POST.get("lora"):
+            params["lora"] = True
         try:
             training = training_job_create(
                 organization=org,
                 user=request.user,
                 base_model=request.POST.get("base_model", ""),
-                task="text-classification",
+                task=request.POST.get("task") or "text-classification",
                 mix=mix,
                 text_column=request.POST.get("text_column", ""),
                 label_column=request.POST.get("label_column", ""),
-                params={"epochs": int(request.POST.get("epochs") or 3)},
+                params=params,
+                baseline=bool(request.POST.get("baseline")),
             )
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
         else:
             return redirect("training:job", pk=training.pk)
-    return render(request, "training/new.html", {"versions": versions, "base_models": BASE_MODELS.values()})
+    return render(
+        request, "training/new.html", {"versions": versions, "base_models": base_models_list(), "tasks": TASKS}
+    )
 
 
 @login_required
@@ -76,7 +90,10 @@ def training_job(request: HttpRequest, pk: int) -> HttpResponse:
     training = TrainingJob.objects.select_related("job").filter(organization=_org(request), pk=pk).first()
     if training is None:
         raise Http404("Training job not found.")
-    losses = [{"step": e["step"], "loss": e["loss"]} for e in training.events]
+    # One curve per run (the model, and the real-only baseline when asked for).
+    losses: dict[str, list[dict]] = {}
+    for e in training.events:
+        losses.setdefault(e.get("run", "model"), []).append({"step": e["step"], "loss": e["loss"]})
     context = {
         "training": training,
         "job": training.job,
@@ -114,11 +131,15 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         blocked = exc.message
     if request.method == "POST" and not blocked:
-        inputs = [line for line in request.POST.get("inputs", "").splitlines() if line.strip()]
+        inputs: list = [line for line in request.POST.get("inputs", "").splitlines() if line.strip()]
         try:
+            if model.task == "tabular-classification":  # one JSON object per line
+                inputs = [json.loads(line) for line in inputs]
             predictions = list(zip(inputs, model_predict(model=model, inputs=inputs), strict=True))
         except ApplicationError as exc:
             messages.error(request, exc.message)
+        except json.JSONDecodeError as exc:
+            messages.error(request, f'Each line must be one JSON object, e.g. {{"age": 41}} ({exc.msg}).')
     baseline = getattr(model, "training_job", None)
     return render(
         request,

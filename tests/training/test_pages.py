@@ -27,3 +27,33 @@ def test_provider_trains_from_the_web_and_uses_the_model(provider, django_captur
     model_url = job_page.split('href="/training/models/')[1].split('"')[0]
     result = client.post(f"/training/models/{model_url}", {"inputs": "love it\nbroke"}).content.decode()
     assert 'id="predictions"' in result and "Download (zip)" in result and "## Lineage" in result
+
+
+def test_tabular_model_page_takes_one_json_row_per_line_and_job_page_shows_the_lift(
+    provider, django_capture_on_commit_callbacks
+):
+    from tests.training.test_services import LOANS
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
+    client = Client()
+    client.login(username=provider.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/training/new/",
+            {
+                "task": "tabular-classification",
+                "base_model": "tabular-mlp",
+                f"weight_{version.pk}": "1",
+                "label_column": "status",
+                "epochs": "2",
+                "baseline": "1",
+            },
+        )
+    job_page = client.get(response["Location"]).content.decode()
+    assert "succeeded" in job_page and "Lift from synthetic data:" in job_page and "accuracy" in job_page
+
+    model_url = job_page.split('href="/training/models/')[1].split('"')[0]
+    page = client.post(f"/training/models/{model_url}", {"inputs": '{"income": 9, "home": "own"}'}).content.decode()
+    assert 'id="predictions"' in page and ("<td>good</td>" in page or "<td>bad</td>" in page)
+    broken = client.post(f"/training/models/{model_url}", {"inputs": "income=9"}, follow=True).content.decode()
+    assert "Each line must be one JSON object" in broken

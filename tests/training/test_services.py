@@ -123,7 +123,11 @@ def test_inherited_terms_are_the_most_restrictive():
     ("body", "message"),
     [
         ({"base_model": "gpt-9"}, "Unknown base model"),
-        ({"task": "causal-lm"}, "not available"),
+        ({"task": "image-generation"}, "not available"),
+        ({"task": "causal-lm"}, "cannot be trained for causal-lm"),
+        ({"params": {"epochs": 0}}, "params.epochs must be between 1 and 100"),
+        ({"params": {"learning_rate": "fast"}}, "params.learning_rate must be a float"),
+        ({"params": {"dropout": 0.3}}, "Unknown params: dropout"),
         ({"text_column": "nope"}, "has no column"),
     ],
 )
@@ -154,7 +158,9 @@ def test_base_models_are_listed_publicly(db):
     assert {"all-minilm-l6-v2", "tiny-random-bert"} <= set(names)
 
 
-def test_baseline_reports_real_only_metrics_and_the_lift(reviews, provider, django_capture_on_commit_callbacks):
+def test_baseline_asked_for_in_params_trains_on_the_same_held_out_rows(
+    reviews, provider, django_capture_on_commit_callbacks
+):
     training = _train(provider, [reviews], django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         with_baseline = training_job_create(
@@ -171,5 +177,216 @@ def test_baseline_reports_real_only_metrics_and_the_lift(reviews, provider, djan
 
     metrics = with_baseline.metrics
     assert with_baseline.job.status == "succeeded", with_baseline.job.error
-    assert metrics["baseline_real_only"]["eval_rows"] == metrics["eval_rows"] == training.metrics["eval_rows"]
-    assert metrics["lift_accuracy"] == round(metrics["accuracy"] - metrics["baseline_real_only"]["accuracy"], 4)
+    comparison = metrics["baseline"]
+    assert comparison["real_only"]["eval_rows"] == metrics["eval_rows"] == training.metrics["eval_rows"]
+    assert comparison["lift"]["accuracy"] == round(metrics["accuracy"] - comparison["real_only"]["accuracy"], 4)
+    assert with_baseline.baseline and with_baseline.params == PARAMS
+
+
+SYNTHETIC_REVIEWS = "review,label\n" + "".join(
+    f'"synthetic {PHRASES[i % 4]} {i}",{["great", "other"][i % 2]}\n' for i in range(40)
+)
+LOANS = "income,home,status\n" + "".join(
+    f"{i % 10},{['own', 'rent'][i % 2]},{'good' if i % 10 >= 5 else 'bad'}\n" for i in range(50)
+)
+
+
+def _as_synthetic(version, source):
+    """Mark a ready version as a synthetic derivative of `source` (what the synthesis service produces)."""
+    from marketplace.models import DatasetVersion
+
+    DatasetVersion.objects.filter(pk=version.pk).update(
+        is_synthetic=True, lineage={"sources": [{"version": source.pk, "sha256": source.sha256, "license": None}]}
+    )
+    version.refresh_from_db()
+    return version
+
+
+def test_baseline_reports_the_lift_of_synthetic_rows_evaluated_on_real_rows_only(
+    reviews, provider, django_capture_on_commit_callbacks
+):
+    synthetic = make_ready_version(
+        provider, django_capture_on_commit_callbacks, content=SYNTHETIC_REVIEWS, title="Synthetic reviews"
+    )
+    synthetic = _as_synthetic(synthetic, reviews)
+    training = _train(provider, [reviews, synthetic], django_capture_on_commit_callbacks, baseline=True)
+
+    assert training.job.status == "succeeded", training.job.error
+    comparison = training.metrics["baseline"]
+    assert comparison["augmented"]["eval_rows"] == comparison["real_only"]["eval_rows"] == 12
+    assert set(comparison["lift"]) == {"accuracy", "macro_f1"}
+    assert comparison["lift"]["accuracy"] == round(
+        comparison["augmented"]["accuracy"] - comparison["real_only"]["accuracy"], 4
+    )
+    assert {e["run"] for e in training.events} == {"augmented", "baseline"}
+    with pytest.raises(ApplicationError, match="evaluation uses real data only"):
+        training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tiny-random-bert",
+            task="text-classification",
+            mix=[{"version": reviews.pk}],
+            text_column="review",
+            label_column="label",
+            evaluation={"version": synthetic.pk},
+        )
+    with pytest.raises(ApplicationError, match="add a real version"):
+        training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tiny-random-bert",
+            task="text-classification",
+            mix=[{"version": synthetic.pk}],
+            text_column="review",
+            label_column="label",
+        )
+    lineage = {entry["version"]: entry for entry in training.model.lineage}
+    assert lineage[synthetic.pk]["is_synthetic"] and lineage[synthetic.pk]["training_rows"] == 40
+    assert lineage[reviews.pk]["training_rows"] == 40 and lineage[reviews.pk]["share_of_training_rows"] == 0.5
+    assert (
+        "## Lift from synthetic data"
+        in api_client_for(provider).get(f"/api/v1/models/{training.model.pk}/").data["card_markdown"]
+    )
+
+
+def test_causal_lm_job_fine_tunes_on_prompt_and_completion_and_generates(
+    reviews, provider, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        training = training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tiny-random-llama",
+            task="causal-lm",
+            mix=[{"version": reviews.pk, "weight": 1}],
+            text_column="review",
+            label_column="label",
+            params={"epochs": 1, "batch_size": 4, "learning_rate": 0.001, "lora": True, "lora_rank": 4},
+        )
+    training.refresh_from_db()
+    assert training.job.status == "succeeded", training.job.error
+    assert set(training.metrics) == {"loss", "perplexity", "eval_tokens", "eval_rows"}
+    assert training.job.message.startswith("perplexity ")
+    response = api_client_for(provider).post(
+        f"/api/v1/models/{training.model.pk}/predict/", {"inputs": ["great value"]}, format="json"
+    )
+    assert response.status_code == 200 and list(response.data["predictions"][0]) == ["text"]
+
+
+def test_tabular_job_trains_on_scrubbed_columns_and_predicts_rows(provider, django_capture_on_commit_callbacks):
+    loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
+    with django_capture_on_commit_callbacks(execute=True):
+        training = training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tabular-mlp",
+            task="tabular-classification",
+            mix=[{"version": loans.pk}],
+            text_column="",
+            label_column="status",
+            params={"epochs": 2, "batch_size": 8, "learning_rate": 0.01},
+        )
+    training.refresh_from_db()
+    assert training.job.status == "succeeded", training.job.error
+    assert training.metrics["eval_rows"] == 10 and training.model.labels == ["bad", "good"]
+    client = api_client_for(provider)
+    rows = [{"income": 9, "home": "own"}, {"income": 0, "home": "rent"}]
+    predicted = client.post(f"/api/v1/models/{training.model.pk}/predict/", {"inputs": rows}, format="json")
+    assert predicted.status_code == 200 and [set(p) for p in predicted.data["predictions"]] == [{"label", "score"}] * 2
+    refused = client.post(f"/api/v1/models/{training.model.pk}/predict/", {"inputs": ["text"]}, format="json")
+    assert refused.status_code == 400 and "objects (one per row)" in refused.data["message"]
+
+
+def test_operator_registered_directories_are_offered_and_trainable(db, tmp_path):
+    from training.models import BaseModel
+    from training.registry import BASE_MODELS, load_classifier
+    from training.services import base_model_resolve
+
+    tokenizer, model = load_classifier(BASE_MODELS["tiny-random-bert"], 2)
+    model.save_pretrained(tmp_path / "house-bert")
+    tokenizer.save_pretrained(tmp_path / "house-bert")
+    BaseModel.objects.create(name="house-bert", path=str(tmp_path / "house-bert"), description="Our BERT")
+    BaseModel.objects.create(name="gone", path=str(tmp_path / "missing"))
+
+    listed = {m["name"]: m for m in api_client_for(None).get("/api/v1/base-models/").data}
+    assert listed["house-bert"] == {
+        "name": "house-bert",
+        "tasks": ["text-classification"],
+        "source": "directory",
+        "description": "Our BERT",
+    }
+    assert "gone" not in listed and base_model_resolve("house-bert").location == str(tmp_path / "house-bert")
+    with pytest.raises(ApplicationError, match="is unusable"):
+        base_model_resolve("gone")
+
+
+def test_admin_refuses_a_base_model_path_that_is_not_a_model_directory(admin_client, tmp_path):
+    from training.models import BaseModel
+
+    response = admin_client.post(
+        "/admin/training/basemodel/add/", {"name": "house", "path": str(tmp_path), "description": "", "is_active": "on"}
+    )
+    assert response.status_code == 200 and "is not a transformers model directory" in response.content.decode()
+    assert BaseModel.objects.count() == 0
+
+
+class WorkerKilled(BaseException):
+    """Stands in for SIGKILL: not an Exception, so nothing in the service catches it."""
+
+
+def test_a_job_whose_worker_died_resumes_from_its_checkpoint_and_ends_at_the_same_step(
+    reviews, provider, django_capture_on_commit_callbacks, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    import training.services as services
+    from marketplace.models import Job
+
+    real_progress = services.job_progress
+
+    def die_at_step_five(*, job, progress, message):
+        if message.startswith("model: step 5/"):
+            raise WorkerKilled()
+        return real_progress(job=job, progress=progress, message=message)
+
+    monkeypatch.setattr(services, "job_progress", die_at_step_five)
+    params = {**PARAMS, "epochs": 2, "checkpoint_every": 2}
+    with pytest.raises(WorkerKilled), django_capture_on_commit_callbacks(execute=True):
+        training = training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tiny-random-bert",
+            task="text-classification",
+            mix=[{"version": reviews.pk}],
+            text_column="review",
+            label_column="label",
+            params=params,
+        )
+    training = TrainingJob.objects.get()
+    assert training.job.status == "running"
+    Job.objects.filter(pk=training.job_id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    monkeypatch.setattr(services, "job_progress", real_progress)
+
+    services.training_run(job_id=training.job_id)
+    training.refresh_from_db()
+    assert training.job.status == "succeeded" and training.job.attempts == 2
+    assert [e["step"] for e in training.events] == list(range(1, 13))  # 48 rows / 8 per batch * 2 epochs
+
+
+def test_cancel_stops_a_running_job_within_one_step(reviews, provider, django_capture_on_commit_callbacks, monkeypatch):
+    import training.services as services
+    from marketplace.models import Job
+
+    real_progress = services.job_progress
+
+    def cancel_at_step_two(*, job, progress, message):
+        if message.startswith("model: step 2/"):
+            Job.objects.filter(pk=job.pk).update(cancel_requested=True)  # what the cancel endpoint does mid-run
+        return real_progress(job=job, progress=progress, message=message)
+
+    monkeypatch.setattr(services, "job_progress", cancel_at_step_two)
+    training = _train(provider, [reviews], django_capture_on_commit_callbacks)
+    assert training.job.status == "cancelled" and [e["step"] for e in training.events] == [1, 2]
+    assert training.model is None and TrainedModel.objects.count() == 0

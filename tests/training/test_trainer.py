@@ -1,74 +1,160 @@
+import json
+
 import pandas as pd
 import pytest
 import torch
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-from training.data import MixPart, prepare_mix
-from training.registry import BASE_MODELS, load_classifier
-from training.trainer import Cancelled, TrainConfig, predict, train_text_classifier
+from training.data import encode_sft, pack
+from training.registry import BASE_MODELS, load_causal_lm, load_classifier
+from training.trainer import Cancelled, TrainConfig, TrainData, predict, train, train_text_classifier
 
 TEXTS = ["great product, love it", "terrible, broke in a day", "works great", "awful support, never again"] * 6
 LABELS = ["great", "other", "great", "other"] * 6
 SPEC = BASE_MODELS["tiny-random-bert"]
 CONFIG = TrainConfig(epochs=2, batch_size=4, learning_rate=1e-3, checkpoint_every=3)
 
+PROMPTS = ["Summarise: great product, works well", "Summarise: terrible quality, broke quickly"] * 8
+COMPLETIONS = ["positive", "negative"] * 8
+SFT = TrainData(
+    pd.DataFrame({"prompt": PROMPTS, "answer": COMPLETIONS}),
+    pd.DataFrame({"prompt": PROMPTS[:4], "answer": COMPLETIONS[:4]}),
+    input_column="prompt",
+    target_column="answer",
+)
+LLAMA = BASE_MODELS["tiny-random-llama"]
+SFT_CONFIG = TrainConfig(
+    task="causal-lm", epochs=2, batch_size=2, learning_rate=5e-3, max_length=96, checkpoint_every=2
+)
 
-def test_training_changes_parameters_with_finite_losses_and_saves_a_usable_model(tmp_path):
+CREDIT = pd.DataFrame(
+    {
+        "income": [float(i % 10) for i in range(40)],
+        "home": ["own", "rent", "other", None] * 10,
+        "age": list(range(40)),
+        "status": ["good" if i % 10 >= 5 else "bad" for i in range(40)],
+    }
+)
+TABULAR = TrainData(CREDIT.iloc[:32], CREDIT.iloc[32:], target_column="status")
+TABULAR_CONFIG = TrainConfig(task="tabular-classification", epochs=3, batch_size=8, learning_rate=1e-2)
+
+
+def _changed(before: torch.nn.Module, after: torch.nn.Module) -> bool:
+    return any(
+        not torch.equal(a, b) for a, b in zip(before.state_dict().values(), after.state_dict().values(), strict=True)
+    )
+
+
+def test_text_classification_changes_parameters_with_finite_losses_and_saves_a_usable_model(tmp_path):
     _, before = load_classifier(SPEC, 2, seed=0)
     result = train_text_classifier(SPEC, TEXTS, LABELS, TEXTS[:8], LABELS[:8], tmp_path, CONFIG)
 
-    _, after = load_classifier(SPEC, 2, seed=0)
-    after.load_state_dict(
-        __import__("transformers").AutoModelForSequenceClassification.from_pretrained(tmp_path / "model").state_dict()
-    )
-    changed = any(not torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters(), strict=True))
-    assert changed and result.steps == 12 and len(result.losses) == 12
+    after = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
+    assert _changed(before, after) and result.steps == 12 and len(result.losses) == 12
     assert all(torch.isfinite(torch.tensor(result.losses)))
     assert set(result.metrics) == {"accuracy", "macro_f1", "majority_baseline", "eval_rows"}
-    assert result.labels == ["great", "other"]
+    assert result.labels == ["great", "other"] and after.config.id2label == {0: "great", 1: "other"}
+    assert json.loads((tmp_path / "labels.json").read_text()) == ["great", "other"]
     predictions = predict(tmp_path, ["love it", "broke"])
-    assert len(predictions) == 2 and {p["label"] for p in predictions} <= {"great", "other"}
+    assert [sorted(p) for p in predictions] == [["label", "score"], ["label", "score"]]
+    assert {p["label"] for p in predictions} <= {"great", "other"}
 
 
-def test_resume_after_an_interruption_reaches_the_same_final_step_and_weights(tmp_path):
+def test_resume_after_an_interruption_reaches_the_same_final_step_and_losses(tmp_path):
     calls = {"n": 0}
 
     def cancel_after_five() -> bool:
         calls["n"] += 1
         return calls["n"] > 5
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled) as cancelled:
         train_text_classifier(
             SPEC, TEXTS, LABELS, TEXTS[:8], LABELS[:8], tmp_path / "run", CONFIG, should_cancel=cancel_after_five
         )
-    assert (tmp_path / "run" / "checkpoint.pt").exists()
-    resumed = train_text_classifier(SPEC, TEXTS, LABELS, TEXTS[:8], LABELS[:8], tmp_path / "run", CONFIG)
+    assert cancelled.value.step == 5 and (tmp_path / "run" / "checkpoint.pt").exists()
+    resumed_steps = []
+    resumed = train_text_classifier(
+        SPEC, TEXTS, LABELS, TEXTS[:8], LABELS[:8], tmp_path / "run", CONFIG, event=lambda e: resumed_steps.append(e)
+    )
     straight = train_text_classifier(SPEC, TEXTS, LABELS, TEXTS[:8], LABELS[:8], tmp_path / "straight", CONFIG)
 
-    assert resumed.steps == straight.steps == 12
+    assert resumed.steps == straight.steps == 12 and [e["step"] for e in resumed_steps] == list(range(6, 13))
     assert resumed.losses == pytest.approx(straight.losses, abs=1e-5)
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-def test_evaluation_never_sees_synthetic_rows():
-    real = pd.DataFrame({"text": [f"real {i}" for i in range(20)], "label": ["a", "b"] * 10})
-    synthetic = pd.DataFrame({"text": [f"synthetic {i}" for i in range(40)], "label": ["a", "b"] * 20})
-    data = prepare_mix([MixPart(real, 1.0, False, 1), MixPart(synthetic, 1.0, True, 2)], holdout_fraction=0.25)
+def test_cancel_stops_before_the_next_step_and_reports_progress_events(tmp_path):
+    events = []
+    with pytest.raises(Cancelled):
+        train_text_classifier(
+            SPEC,
+            TEXTS,
+            LABELS,
+            TEXTS[:8],
+            LABELS[:8],
+            tmp_path,
+            CONFIG,
+            event=events.append,
+            should_cancel=lambda: len(events) == 2,
+        )
+    assert [e["step"] for e in events] == [1, 2] and events[0]["total_steps"] == 12
+    assert set(events[0]) == {"step", "total_steps", "epoch", "loss", "learning_rate", "tokens_per_s", "eta_s"}
+    assert not (tmp_path / "model").exists()
 
-    assert data.evaluation["text"].str.startswith("real").all() and len(data.evaluation) == 5
-    assert not set(data.evaluation["text"]) & set(data.train["text"])
-    assert data.rows_per_version == {1: 15, 2: 15}
 
+def test_causal_lm_fine_tuning_learns_the_completions_and_generates_text(tmp_path, model_cache):
+    _, before = load_causal_lm(LLAMA, model_cache)
+    result = train(LLAMA, SFT, tmp_path, SFT_CONFIG, cache_dir=model_cache)
 
-def test_weights_set_the_share_of_training_rows():
-    real = pd.DataFrame({"text": [f"r{i}" for i in range(40)], "label": ["a"] * 40})
-    synthetic = pd.DataFrame({"text": [f"s{i}" for i in range(100)], "label": ["a"] * 100})
-    data = prepare_mix(
-        [MixPart(real, 1.0, False, 1), MixPart(synthetic, 3.0, True, 2)], holdout_fraction=0.0, evaluation=real.head(5)
+    after = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    assert _changed(before, after) and all(torch.isfinite(torch.tensor(result.losses)))
+    assert result.losses[-1] < result.losses[0]
+    assert (
+        set(result.metrics) == {"loss", "perplexity", "eval_tokens", "eval_rows"} and result.metrics["eval_rows"] == 4
     )
-    assert data.rows_per_version == {1: 33, 2: 100}
+    [answer] = predict(tmp_path, ["Summarise: great product, works well"], max_new_tokens=4)
+    assert list(answer) == ["text"] and isinstance(answer["text"], str)
 
 
-def test_synthetic_only_mix_without_an_evaluation_set_is_refused():
-    synthetic = pd.DataFrame({"text": ["s"] * 10, "label": ["a"] * 10})
-    with pytest.raises(ValueError, match="Evaluation needs real rows"):
-        prepare_mix([MixPart(synthetic, 1.0, True, 2)], holdout_fraction=0.2)
+def test_packing_takes_fewer_steps_for_the_same_examples(tmp_path, model_cache):
+    tokenizer, _ = load_causal_lm(LLAMA, model_cache)
+    rows = pack(encode_sft(tokenizer, PROMPTS, COMPLETIONS, max_length=96), max_length=96)
+    unpacked_config = TrainConfig(**{**SFT_CONFIG.__dict__, "packing": False})
+    unpacked = train(LLAMA, SFT, tmp_path / "a", unpacked_config, cache_dir=model_cache)
+    packed = train(LLAMA, SFT, tmp_path / "b", SFT_CONFIG, cache_dir=model_cache)
+    assert len(rows) == 6 and unpacked.steps == 2 * 8 and packed.steps == 2 * 3
+
+
+def test_lora_trains_only_the_adapters_and_saves_a_merged_model_without_peft(tmp_path, model_cache):
+    config = TrainConfig(**{**SFT_CONFIG.__dict__, "lora": True, "lora_rank": 4, "epochs": 1})
+    _, base = load_causal_lm(LLAMA, model_cache)
+    result = train(LLAMA, SFT, tmp_path, config, cache_dir=model_cache)
+
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    assert result.trainable_parameters < sum(p.numel() for p in base.parameters()) / 4
+    assert _changed(base, merged) and set(merged.state_dict()) == set(base.state_dict())
+    assert torch.equal(merged.state_dict()["model.embed_tokens.weight"], base.state_dict()["model.embed_tokens.weight"])
+
+
+def test_lora_resume_after_an_interruption_reaches_the_same_final_step(tmp_path, model_cache):
+    config = TrainConfig(**{**SFT_CONFIG.__dict__, "lora": True, "lora_rank": 4})
+    with pytest.raises(Cancelled):
+        train(LLAMA, SFT, tmp_path / "run", config, cache_dir=model_cache, should_cancel=iter([0, 0, 0, 1]).__next__)
+    resumed = train(LLAMA, SFT, tmp_path / "run", config, cache_dir=model_cache)
+    straight = train(LLAMA, SFT, tmp_path / "straight", config, cache_dir=model_cache)
+    assert resumed.steps == straight.steps and resumed.losses == pytest.approx(straight.losses, abs=1e-5)
+
+
+def test_tabular_classification_trains_an_mlp_and_predicts_rows(tmp_path):
+    result = train(BASE_MODELS["tabular-mlp"], TABULAR, tmp_path, TABULAR_CONFIG)
+
+    assert result.steps == 12 and result.labels == ["bad", "good"] and all(torch.isfinite(torch.tensor(result.losses)))
+    assert result.metrics["eval_rows"] == 8
+    rows = [{"income": 9.0, "home": "own", "age": 3}, {"income": 1.0, "home": "boat", "age": None}]
+    predictions = predict(tmp_path, rows)
+    assert len(predictions) == 2 and {p["label"] for p in predictions} <= {"bad", "good"}
+
+
+def test_a_task_the_base_model_cannot_do_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="cannot be trained for causal-lm"):
+        train(SPEC, SFT, tmp_path, SFT_CONFIG)

@@ -1,0 +1,147 @@
+import pandas as pd
+import pytest
+import torch
+
+from training.data import (
+    IGNORE_INDEX,
+    MixPart,
+    SftExample,
+    encode_sft,
+    pack,
+    packed_batches,
+    padded_batches,
+    prepare_mix,
+    real_only,
+)
+from training.registry import BASE_MODELS, load_causal_lm
+
+
+@pytest.fixture(scope="module")
+def llama(model_cache):
+    tokenizer, model = load_causal_lm(BASE_MODELS["tiny-random-llama"], model_cache)
+    return tokenizer, model.eval()
+
+
+def test_evaluation_never_sees_synthetic_rows():
+    real = pd.DataFrame({"text": [f"real {i}" for i in range(20)], "label": ["a", "b"] * 10})
+    synthetic = pd.DataFrame({"text": [f"synthetic {i}" for i in range(40)], "label": ["a", "b"] * 20})
+    data = prepare_mix([MixPart(real, 1.0, False, 1), MixPart(synthetic, 1.0, True, 2)], holdout_fraction=0.25)
+
+    assert data.evaluation["text"].str.startswith("real").all() and len(data.evaluation) == 5
+    assert not set(data.evaluation["text"]) & set(data.train["text"])
+    assert data.rows_per_version == {1: 15, 2: 15} and data.synthetic_versions == {2}
+
+
+def test_weights_set_the_share_of_training_rows():
+    real = pd.DataFrame({"text": [f"r{i}" for i in range(40)], "label": ["a"] * 40})
+    synthetic = pd.DataFrame({"text": [f"s{i}" for i in range(100)], "label": ["a"] * 100})
+    data = prepare_mix(
+        [MixPart(real, 1.0, False, 1), MixPart(synthetic, 3.0, True, 2)], holdout_fraction=0.0, evaluation=real.head(5)
+    )
+    assert data.rows_per_version == {1: 33, 2: 100}
+    assert (data.train["_version"] == 2).sum() == 100
+
+
+def test_the_same_seed_samples_the_same_rows_and_another_seed_does_not():
+    frame = pd.DataFrame({"text": [f"r{i}" for i in range(50)], "label": ["a"] * 50})
+    first = prepare_mix([MixPart(frame, 1.0, False, 1)], holdout_fraction=0.2, seed=3)
+    again = prepare_mix([MixPart(frame, 1.0, False, 1)], holdout_fraction=0.2, seed=3)
+    other = prepare_mix([MixPart(frame, 1.0, False, 1)], holdout_fraction=0.2, seed=4)
+    assert first.train["text"].tolist() == again.train["text"].tolist()
+    assert first.evaluation["text"].tolist() != other.evaluation["text"].tolist()
+
+
+def test_real_only_baseline_keeps_the_real_training_rows_and_the_evaluation_rows():
+    real = pd.DataFrame({"text": [f"real {i}" for i in range(20)], "label": ["a", "b"] * 10})
+    synthetic = pd.DataFrame({"text": [f"synthetic {i}" for i in range(40)], "label": ["a", "b"] * 20})
+    data = prepare_mix([MixPart(real, 1.0, False, 1), MixPart(synthetic, 1.0, True, 2)], holdout_fraction=0.25)
+    baseline = real_only(data)
+    assert sorted(baseline.train["text"]) == sorted(t for t in data.train["text"] if t.startswith("real"))
+    assert baseline.evaluation is data.evaluation and baseline.rows_per_version == {1: 15, 2: 0}
+
+
+def test_synthetic_only_mix_without_an_evaluation_set_is_refused():
+    synthetic = pd.DataFrame({"text": ["s"] * 10, "label": ["a"] * 10})
+    with pytest.raises(ValueError, match="Evaluation needs real rows"):
+        prepare_mix([MixPart(synthetic, 1.0, True, 2)], holdout_fraction=0.2)
+
+
+def test_completion_only_labels_mask_the_prompt_and_keep_the_completion_with_eos(llama):
+    tokenizer, _ = llama
+    [example] = encode_sft(tokenizer, ["review this"], ["great product"], max_length=64)
+    completion = tokenizer("great product", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    prompt_length = len(example.input_ids) - len(completion)
+
+    assert example.input_ids[prompt_length:] == completion
+    assert example.labels == [IGNORE_INDEX] * prompt_length + completion
+    assert example.input_ids[0] == tokenizer.bos_token_id
+
+
+def test_long_examples_keep_the_end_of_the_prompt_and_at_least_half_the_window_for_the_completion(llama):
+    tokenizer, _ = llama
+    [example] = encode_sft(tokenizer, ["the support team " * 40], ["works well " * 40], max_length=32)
+    kept = [label for label in example.labels if label != IGNORE_INDEX]
+    assert len(example.input_ids) == 32 and len(kept) == 16
+    assert example.input_ids[15] == tokenizer(tokenizer.bos_token + "\n", add_special_tokens=False)["input_ids"][-1]
+
+
+def test_packing_fills_rows_in_order_and_restarts_positions_at_each_example():
+    examples = [
+        SftExample([1, 2, 3], [-100, 2, 3]),
+        SftExample([4, 5], [-100, 5]),
+        SftExample([6, 7, 8, 9], [-100] * 4),
+    ]
+    rows = pack(examples, max_length=6)
+    assert [row.input_ids for row in rows] == [[1, 2, 3, 4, 5], [6, 7, 8, 9]]
+    assert [row.position_ids for row in rows] == [[0, 1, 2, 0, 1], [0, 1, 2, 3]]
+    assert rows[0].labels == [-100, 2, 3, -100, 5]
+
+    [batch] = packed_batches(rows, batch_size=2, pad_id=0, seed=0)
+    by_first_token = {int(row[0]): index for index, row in enumerate(batch["input_ids"])}
+    short = by_first_token[6]
+    assert batch["input_ids"][short].tolist() == [6, 7, 8, 9, 0]
+    assert batch["labels"][short].tolist() == [-100, -100, -100, -100, -100]
+    assert batch["position_ids"][short].tolist() == [0, 1, 2, 3, 0]
+    assert batch["token_mask"].sum().item() == 9
+
+
+def test_a_packed_row_gives_each_example_the_logits_it_gets_alone(llama):
+    tokenizer, model = llama
+    examples = encode_sft(
+        tokenizer, ["great product", "the support"], ["works well", "terrible quality"], max_length=64
+    )
+    [row] = pack(examples, max_length=64)
+    [batch] = packed_batches([row], batch_size=1, pad_id=tokenizer.pad_token_id, seed=0)
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
+        alone = [model(input_ids=torch.tensor([e.input_ids]), use_cache=False).logits[0] for e in examples]
+    assert torch.allclose(packed, torch.cat(alone), atol=1e-5)
+
+
+def test_unpacked_batches_pad_on_the_right_with_ignored_labels():
+    examples = [SftExample([1, 2, 3], [-100, 2, 3]), SftExample([4, 5], [-100, 5])]
+    [batch] = padded_batches(examples, batch_size=2, pad_id=0, seed=0)
+    rows = sorted(
+        zip(batch["input_ids"].tolist(), batch["labels"].tolist(), batch["attention_mask"].tolist(), strict=True)
+    )
+    assert rows == [([1, 2, 3], [-100, 2, 3], [1, 1, 1]), ([4, 5, 0], [-100, 5, -100], [1, 1, 0])]
+
+
+def test_grouping_by_length_puts_rows_of_similar_length_in_a_batch_and_keeps_every_row_once():
+    from transformers import AutoTokenizer
+
+    from synthesis.llm import minilm_dir
+    from training.data import classification_batches
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    texts = [("word " * (1 + (i * 7) % 30)).strip() for i in range(64)]
+    grouped = classification_batches(tokenizer, texts, list(range(64)), batch_size=8, max_length=64, seed=0)
+    plain = classification_batches(
+        tokenizer, texts, list(range(64)), batch_size=8, max_length=64, seed=0, group_by_length=False
+    )
+
+    def padding(batches):
+        return sum(int((b["attention_mask"] == 0).sum()) for b in batches)
+
+    assert sorted(int(x) for b in grouped for x in b["labels"]) == list(range(64))
+    assert padding(grouped) < padding(plain) / 4
