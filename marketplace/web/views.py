@@ -143,6 +143,7 @@ def _version_context(request: HttpRequest, pk: int) -> dict:
         "may_download": version_entitlement(org=org, version=version, action=Action.DOWNLOAD).allowed,
         "may_preview": version_entitlement(org=org, version=version, action=Action.PREVIEW).allowed,
         "may_synthesize": version_entitlement(org=org, version=version, action=Action.SYNTHESIZE).allowed,
+        "may_train": version_entitlement(org=org, version=version, action=Action.TRAIN).allowed,
     }
 
 
