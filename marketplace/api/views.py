@@ -45,10 +45,11 @@ def visible_version(request: Request, pk: int) -> tuple[Organization, DatasetVer
         audit_record(
             action="access.not_found",
             obj=pk,
+            object_type="datasetversion",
             actor=request.user,
             organization=org,
             request=request,
-            detail={"object_type": "datasetversion", "path": request.path},
+            detail={"path": request.path},
         )
         raise NotFound("Dataset version not found. It does not exist or your organisation cannot see it.")
     return org, version

@@ -27,14 +27,16 @@ def audit_record(
     subject_organization: Organization | None = None,
     request: HttpRequest | None = None,
     detail: dict[str, Any] | None = None,
+    object_type: str | None = None,
 ) -> AuditEvent:
+    """Append one event. `obj` is a model instance, or a bare primary key with `object_type` naming its kind."""
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         actor=user,
         organization=organization,
         subject_organization=subject_organization,
         action=action,
-        object_type=type(obj).__name__.lower(),
+        object_type=object_type or type(obj).__name__.lower(),
         object_id=str(getattr(obj, "pk", obj)),
         ip=client_ip(request),
         detail=detail or {},

@@ -175,3 +175,10 @@ def test_purchase_by_role(role, expected, provider, provider_member, outsider, v
 )
 def test_private_lists_need_authentication(path, db):
     assert api_client_for(None).get(path).status_code == 401
+
+
+def test_probing_a_version_one_may_not_see_is_audited_without_revealing_it(outsider, version):
+    response = api_client_for(outsider).get(f"/api/v1/versions/{version.pk}/download/")
+    event = AuditEvent.objects.get(action="access.not_found")
+    assert response.status_code == 404
+    assert (event.object_type, event.object_id, event.subject_organization) == ("datasetversion", str(version.pk), None)
