@@ -81,25 +81,8 @@ def _templates() -> list[str]:
     path = _raw_data("templates.txt")
     if path is None:
         return BUILTIN_TEMPLATES
-    usable = {
-        "person",
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "phone_number",
-        "address",
-        "credit_card_number",
-        "iban",
-        "ssn",
-        "date_of_birth",
-        "city",
-        "country",
-        "organization",
-        "job",
-        "age",
-        "year",
-    }
+    # Templates may only use fields the generator can fill: the row's identifiers and a few neutral fillers.
+    usable = {*IDENTIFIER_FIELDS, "city", "country", "organization", "job", "age", "year"}
     # The file writes line breaks inside a template as a literal backslash-n.
     text = path.read_text(encoding="utf-8", errors="replace")
     lines = [ln.strip().replace("\\n", "\n") for ln in text.splitlines() if "{{" in ln]
