@@ -61,12 +61,18 @@ def _replace_cached(value: str, salt: bytes, entity: str) -> str:
     fake.seed_instance(seed)
     if entity == "PERSON":
         tokens = value.split()
-        if len(tokens) <= 1:
-            out = fake.first_name()
-        elif len(tokens) == 2:
-            out = f"{fake.first_name()} {fake.last_name()}"
-        else:
-            out = f"{fake.first_name()} {fake.first_name()} {fake.last_name()}"
+        originals = {token.lower() for token in tokens}
+        # A surrogate must not keep any part of the real name ("Alice Johnson" -> "Alice Briand" would leak).
+        for attempt in range(20):
+            fake.seed_instance(seed + attempt)
+            if len(tokens) <= 1:
+                out = fake.first_name()
+            elif len(tokens) == 2:
+                out = f"{fake.first_name()} {fake.last_name()}"
+            else:
+                out = f"{fake.first_name()} {fake.first_name()} {fake.last_name()}"
+            if not originals & {token.lower() for token in out.split()}:
+                break
         return _match_case(value, out)
     if entity == "EMAIL_ADDRESS":
         return f"{fake.user_name()}{seed % 1000}@example.{('com', 'org', 'net')[seed % 3]}"

@@ -40,6 +40,12 @@ def test_masking_keeps_the_last_four_and_separators():
     assert mask_value("4111-1111-1111-1234") == "****-****-****-1234"
 
 
+@pytest.mark.parametrize("salt", [bytes([i]) for i in range(40)])
+def test_replaced_names_share_no_part_with_the_real_name(salt):
+    surrogate = replace_value("Alice Johnson", salt=salt, entity="PERSON")
+    assert not {"alice", "johnson"} & {token.lower() for token in surrogate.split()}
+
+
 def test_replacement_is_consistent_within_a_dataset_and_keeps_the_format():
     first = replace_value("Alice Johnson", salt=b"s", entity="PERSON")
     assert first == replace_value("Alice Johnson", salt=b"s", entity="PERSON")

@@ -62,7 +62,8 @@ def test_scrubbed_data_contains_no_names_or_emails_and_keeps_safe_columns(
     reported = {c["name"]: c for c in version.pii_report["columns"]}
     assert reported["email"]["kind"] == "direct_identifier"
     assert reported["plan"]["action"] == "keep"
-    assert "Alice" not in json.dumps(version.pii_report) and "Alice" not in json.dumps(version.preview)
+    for secret in ["Alice Johnson", "Bruno Keller", "alice.johnson@example.com"]:
+        assert secret not in json.dumps(version.pii_report) and secret not in json.dumps(version.preview)
 
 
 def test_raw_upload_is_deleted_after_scrubbing_unless_kept(dataset, provider, django_capture_on_commit_callbacks):
