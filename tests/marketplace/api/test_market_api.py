@@ -1,6 +1,6 @@
 import pytest
 
-from marketplace.models import AuditEvent, LedgerEntry, License, Listing
+from marketplace.models import AccessRequest, AuditEvent, LedgerEntry, License, Listing
 from marketplace.services.licensing import license_revoke
 from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
 
@@ -182,3 +182,42 @@ def test_probing_a_version_one_may_not_see_is_audited_without_revealing_it(outsi
     event = AuditEvent.objects.get(action="access.not_found")
     assert response.status_code == 404
     assert (event.object_type, event.object_id, event.subject_organization) == ("datasetversion", str(version.pk), None)
+
+
+@pytest.mark.parametrize(("role", "expected"), ROLES)
+def test_listing_submit_by_role_changes_nothing_unless_allowed(
+    role, expected, provider, provider_member, outsider, version
+):
+    listing = make_listing(provider, version, publish=False)
+    caller = {"anonymous": None, "outsider": outsider, "member": provider_member, "owner": provider}[role]
+
+    response = api_client_for(caller).post(f"/api/v1/listings/{listing.pk}/submit/", {}, format="json")
+
+    assert response.status_code == expected
+    assert (Listing.objects.get(pk=listing.pk).status == "draft") is (expected != 200)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"), [("anonymous", 401), ("outsider", 404), ("requester", 403), ("member", 200), ("owner", 200)]
+)
+def test_access_request_approve_by_role_grants_nothing_unless_allowed(
+    role, expected, provider, provider_member, buyer, outsider, version
+):
+    listing = make_listing(provider, version, requires_approval=True)
+    assert _purchase(api_client_for(buyer), listing.pk, intended_use="churn research").status_code == 202
+    access_request = AccessRequest.objects.get()
+    caller = {
+        "anonymous": None,
+        "outsider": outsider,
+        "requester": buyer,
+        "member": provider_member,
+        "owner": provider,
+    }[role]
+
+    response = api_client_for(caller).post(
+        f"/api/v1/access-requests/{access_request.pk}/approve/", {"reason": "fine"}, format="json"
+    )
+
+    assert response.status_code == expected
+    assert License.objects.count() == (1 if expected == 200 else 0)
+    assert (AccessRequest.objects.get().status == "pending") is (expected != 200)

@@ -2,7 +2,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
@@ -56,7 +56,8 @@ def test_parallel_purchases_with_one_key_give_one_license(provider, buyer, djang
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
         finally:
-            close_old_connections()
+            # Each thread opened its own connection; close it so PostgreSQL can drop the test database afterwards.
+            connection.close()
 
     threads = [threading.Thread(target=purchase) for _ in range(5)]
     for thread in threads:
