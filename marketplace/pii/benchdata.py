@@ -192,10 +192,16 @@ def _filler(fake: Faker, key: str) -> str:
     return makers.get(key, lambda: key)()
 
 
+def _contains(cell: str, value: str) -> bool:
+    """Whether `value` is still in `cell` as a whole word or phrase, case-insensitively ("Lea" is not in "leave")."""
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", cell, re.IGNORECASE) is not None
+
+
 def leak_report(original: pd.DataFrame, scrubbed: pd.DataFrame, labels: list[Label]) -> dict[str, float | int]:
     """Share of labelled identifiers still present in their cell, and share of safe cells kept unchanged.
 
-    A dropped column leaks nothing; a value counts as leaked when it still appears (case-insensitive) in the cell.
+    A dropped column leaks nothing; a value counts as leaked when it still appears in the cell, case-insensitively and
+    not as a part of a longer word.
     """
     leaked = 0
     by_entity: dict[str, list[int]] = {}
@@ -204,7 +210,7 @@ def leak_report(original: pd.DataFrame, scrubbed: pd.DataFrame, labels: list[Lab
             hit = False
         else:
             cell = scrubbed.at[label.row, label.column]
-            hit = cell is not None and label.value.lower() in str(cell).lower()
+            hit = cell is not None and _contains(str(cell), label.value)
         leaked += hit
         counts = by_entity.setdefault(label.entity, [0, 0])
         counts[0] += hit

