@@ -229,6 +229,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A RUNNING job whose heartbeat is older than this is taken over by the next delivery of its task.
 TESSERA_JOB_HEARTBEAT_TIMEOUT_S = env_int("TESSERA_JOB_HEARTBEAT_TIMEOUT_S", 300)
 TESSERA_INGEST_CHUNK_ROWS = env_int("TESSERA_INGEST_CHUNK_ROWS", 20_000)
+# Uploads of at least this many chunks are scrubbed by this many other `cpu` workers too (0: never fan out). They
+# share the chunks through TESSERA_HOME/tmp, so every worker of a deployment must see the same TESSERA_HOME.
+TESSERA_INGEST_FANOUT = env_int("TESSERA_INGEST_FANOUT", 3)
+TESSERA_INGEST_FANOUT_MIN_CHUNKS = env_int("TESSERA_INGEST_FANOUT_MIN_CHUNKS", 3)
+TESSERA_INGEST_STALE_CHUNK_S = env_int("TESSERA_INGEST_STALE_CHUNK_S", 600)  # a chunk claimed longer: worker died
 TESSERA_AUTO_APPROVE = env_bool("TESSERA_AUTO_APPROVE", False)
 TESSERA_PLATFORM_FEE_BPS = env_int("TESSERA_PLATFORM_FEE_BPS", 1500)
 TESSERA_PII_RESIDUAL_THRESHOLD = env_float("TESSERA_PII_RESIDUAL_THRESHOLD", 0.001)

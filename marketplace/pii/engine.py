@@ -217,6 +217,33 @@ class Scrubber:
                 for entity in presidio_findings(value):
                     self.residual_findings[f"{name}:{entity}"] += 1
 
+    # -- chunks scrubbed elsewhere -------------------------------------------------------------------------------
+    def transform_chunk(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Scrub one chunk and return, with it, only this chunk's counts (for `absorb` in the scrubber that reports).
+
+        The counters of this scrubber are reset: it is a worker's copy of the fitted scrubber."""
+        self.counts, self.entities, self.rows = Counter(), {}, 0
+        self.quasi_groups, self.residual_findings, self.residual_cells = Counter(), Counter(), 0
+        out = self.transform(chunk)
+        return out, {
+            "counts": self.counts,
+            "entities": self.entities,
+            "rows": self.rows,
+            "quasi_groups": self.quasi_groups,
+            "residual_findings": self.residual_findings,
+            "residual_cells": self.residual_cells,
+        }
+
+    def absorb(self, state: dict[str, Any]) -> None:
+        """Add the counts of a chunk scrubbed by a copy of this scrubber (`transform_chunk`) to this one's report."""
+        self.counts.update(state["counts"])
+        for name, found in state["entities"].items():
+            self.entities.setdefault(name, Counter()).update(found)
+        self.rows += state["rows"]
+        self.quasi_groups.update(state["quasi_groups"])
+        self.residual_findings.update(state["residual_findings"])
+        self.residual_cells += state["residual_cells"]
+
     def report(self) -> PiiReport:
         columns = []
         for name, decision in self.decisions.items():
@@ -311,25 +338,15 @@ _WORKER_SCRUBBER: Scrubber | None = None
 def _transform_in_worker(chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     scrubber = _WORKER_SCRUBBER
     assert scrubber is not None
-    # Each chunk reports only its own counts; the parent adds them up.
-    scrubber.counts, scrubber.entities, scrubber.rows = Counter(), {}, 0
-    scrubber.quasi_groups, scrubber.residual_findings, scrubber.residual_cells = Counter(), Counter(), 0
-    out = scrubber.transform(chunk)
-    return out, {
-        "counts": scrubber.counts,
-        "entities": scrubber.entities,
-        "rows": scrubber.rows,
-        "quasi_groups": scrubber.quasi_groups,
-        "residual_findings": scrubber.residual_findings,
-        "residual_cells": scrubber.residual_cells,
-    }
+    return scrubber.transform_chunk(chunk)
 
 
 def transform_parallel(scrubber: Scrubber, chunks: list[pd.DataFrame], processes: int) -> list[pd.DataFrame]:
     """Scrub chunks in `processes` forked workers with the fitted scrubber (decisions and known identifiers made
     once, up front, so every chunk gets the same treatment); the parent's report includes every chunk.
 
-    For command-line and benchmark use: a Celery prefork worker cannot fork children of its own."""
+    For command-line and benchmark use: a Celery prefork worker cannot fork children of its own (ingest fans chunks
+    out as Celery tasks instead, see `marketplace.pii.chunks`)."""
     import multiprocessing
 
     global _WORKER_SCRUBBER
@@ -342,11 +359,5 @@ def transform_parallel(scrubber: Scrubber, chunks: list[pd.DataFrame], processes
     finally:
         _WORKER_SCRUBBER = None
     for _, state in results:
-        scrubber.counts.update(state["counts"])
-        for name, found in state["entities"].items():
-            scrubber.entities.setdefault(name, Counter()).update(found)
-        scrubber.rows += state["rows"]
-        scrubber.quasi_groups.update(state["quasi_groups"])
-        scrubber.residual_findings.update(state["residual_findings"])
-        scrubber.residual_cells += state["residual_cells"]
+        scrubber.absorb(state)
     return [out for out, _ in results]

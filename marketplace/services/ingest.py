@@ -1,8 +1,9 @@
 """Ingest: parse an upload in chunks, scrub personal data, infer types, profile, write canonical Parquet.
 
 Passes over the raw file (it is read, never loaded whole, so memory is bounded by the chunk size):
-1. classify columns on a sample and collect known identifier values (`Scrubber.fit` / `observe`),
-2. scrub every chunk into a string Parquet under a folder keyed by the job, narrowing column types as it goes,
+1. classify columns on a sample, collect known identifier values (`Scrubber.fit` / `observe`) and queue the chunks,
+2. scrub the chunks (large uploads: fanned out to other `cpu` workers as `scrub_chunks_task`, see
+   `marketplace.pii.chunks`) and gather them in order into a string Parquet, narrowing column types as it goes,
 3. cast the scrubbed strings to the inferred types, profile them and write the canonical Parquet.
 Everything lands under `versions/<version>/job-<job>/`, so a re-run after a killed worker starts clean and the
 version only points at its outputs once they are complete.
@@ -14,6 +15,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from marketplace.dataio import (
 )
 from marketplace.models import DatasetVersion, Job
 from marketplace.pii import Scrubber, ScrubPolicy
+from marketplace.pii import chunks as pii_chunks
 from marketplace.services.jobs import job_claim, job_fail, job_mark_cancelled, job_progress, job_succeed
 
 logger = logging.getLogger(__name__)
@@ -112,25 +115,45 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
     policy = ScrubPolicy.from_dict(version.pii_policy or {})
     scrubber = Scrubber(policy=policy, salt=version.dataset.pii_salt.encode())
 
-    # Pass 1: classify once on a sample, then collect identifier values for propagation into free text.
+    # Pass 1: classify once on a sample, collect identifier values for propagation into free text, and queue the
+    # chunks (as Parquet) for pass 2.
     report(0.02, "Reading the file")
-    sample = None
+    folder = workdir / "chunks"
+    sample, count = None, 0
     for chunk in _chunks(version, lambda f: report(0.02 + 0.18 * f, "Detecting personal data")):
         if sample is None:
             sample = chunk.head(SAMPLE_ROWS)
             scrubber.fit(sample)
         scrubber.observe(chunk)
+        pii_chunks.add_chunk(folder, count, chunk)
+        count += 1
     if sample is None or sample.empty:
         raise ParseError("The file has no data rows.")
 
-    # Pass 2: scrub chunk by chunk into a string Parquet, narrowing each column's type.
+    # Pass 2: scrub the chunks, here and, for large uploads, in other `cpu` workers at the same time, every one with
+    # the same fitted scrubber; then gather them in order into a string Parquet, narrowing each column's type.
+    pii_chunks.publish_scrubber(folder, scrubber)
+    helpers = (
+        min(settings.TESSERA_INGEST_FANOUT, count - 1) if count >= settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS else 0
+    )
+    if helpers > 0:
+        from marketplace.tasks import scrub_chunks_task
+
+        for _ in range(helpers):
+            scrub_chunks_task.delay(str(folder))
+    while (done := len(pii_chunks.finished(folder))) < count:
+        report(0.2 + 0.6 * done / count, f"Scrubbing personal data (chunk {done + 1} of {count})")
+        if not pii_chunks.work(folder, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1):
+            time.sleep(0.2)  # the chunks left are being scrubbed by other workers
+
     scrubbed_path = workdir / "scrubbed.parquet"
     inference = TypeInference()
     writer: pq.ParquetWriter | None = None
     columns: list[str] | None = None
     try:
-        for chunk in _chunks(version, lambda f: report(0.2 + 0.6 * f, "Scrubbing personal data")):
-            out = scrubber.transform(chunk)
+        for index in range(count):
+            out, state = pii_chunks.output(folder, index)
+            scrubber.absorb(state)
             if columns is None:
                 columns = list(out.columns)
             out = out.reindex(columns=columns)
@@ -144,6 +167,7 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
     finally:
         if writer is not None:
             writer.close()
+    shutil.rmtree(folder, ignore_errors=True)
     assert columns is not None
     pii_report = scrubber.report().to_dict()
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from marketplace.models import DatasetVersion, Job
+from marketplace.pii.benchdata import generate_customers
 from marketplace.services.datasets import dataset_create, version_upload
 from marketplace.services.ingest import version_ingest
 from tests.conftest import CUSTOMERS_CSV, org_of, parquet_bytes, upload_file
@@ -171,3 +172,34 @@ def test_upload_refuses_unknown_file_types_and_oversized_files(dataset, provider
         version_upload(dataset=dataset, user=provider, upload=upload_file(CUSTOMERS_CSV))
     assert excinfo.value.status == 413
     assert DatasetVersion.objects.count() == 0
+
+
+def test_large_upload_fans_chunks_out_to_other_workers_with_the_same_result(
+    dataset, provider, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    from marketplace import tasks
+
+    frame, _ = generate_customers(150, seed=9)
+    content = frame.to_csv(index=False)
+    helped = []
+    original = tasks.scrub_chunks_task.delay
+
+    def delay(folder):
+        result = original(folder)
+        helped.append(result.result)  # an EagerResult: the task has already run
+        return result
+
+    monkeypatch.setattr(tasks.scrub_chunks_task, "delay", delay)
+    settings.TESSERA_INGEST_CHUNK_ROWS = 20
+    settings.TESSERA_INGEST_FANOUT, settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS = 2, 3
+    fanned = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+    settings.TESSERA_INGEST_FANOUT = 0
+    alone = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+
+    # Eager tasks run as they are sent: the first helper scrubs all 8 chunks, the second finds none left.
+    assert helped == [8, 0]
+    assert fanned.status == alone.status == DatasetVersion.Status.READY
+    with default_storage.open(fanned.data_path, "rb") as a, default_storage.open(alone.data_path, "rb") as b:
+        pd.testing.assert_frame_equal(pq.read_table(a).to_pandas(), pq.read_table(b).to_pandas())
+    assert fanned.pii_report == alone.pii_report and fanned.row_count == 150
+    assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))  # no chunk folder is left behind
