@@ -22,7 +22,7 @@ import pandas as pd
 from marketplace.pii import operators
 from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE, ColumnDecision, classify_column
 from marketplace.pii.policy import ScrubPolicy
-from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans
+from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans, stable_key
 from marketplace.pii.verify import presidio_findings
 
 # Identifier entities whose values are searched for again inside free text.
@@ -193,7 +193,10 @@ class Scrubber:
     def _track_quasi(self, frame: pd.DataFrame) -> None:
         quasi = [n for n, d in self.decisions.items() if d.kind in (QUASI,) and n in frame]
         if quasi:
-            self.quasi_groups.update(frame[quasi].astype(str).itertuples(index=False, name=None))
+            # Only the group sizes matter (k-anonymity), so a group is counted under a 64-bit key of its values.
+            self.quasi_groups.update(
+                stable_key("\x1f".join(row)) for row in frame[quasi].astype(str).itertuples(index=False, name=None)
+            )
 
     def _verify(self, frame: pd.DataFrame) -> None:
         """Re-scan scrubbed cells: known identifiers must be gone everywhere outside identifier columns, and a
@@ -202,9 +205,8 @@ class Scrubber:
         for name in scanned:
             values = [str(x) for x in frame[name].dropna().unique()]
             self.residual_cells += len(values)
-            for value in values:
+            for value, spans in zip(values, self.known.spans_many(values), strict=True):
                 # In safe columns a lone name part ("Baker", "Hunter") is a word, not a leak: only whole values count.
-                spans = self.known.spans(value)
                 if self.decisions[name].kind == SAFE:
                     spans = [s for s in spans if s.end - s.start == len(value.strip()) or " " in value[s.start : s.end]]
                 if spans:

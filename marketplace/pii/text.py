@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from marketplace.pii import lexicon
 from marketplace.pii import validators as v
@@ -78,24 +81,49 @@ def regex_spans(text: str) -> list[Span]:
     return spans
 
 
-@dataclass
-class KnownIdentifiers:
-    """Values seen in identifier columns, found again inside free text whatever the NER thinks."""
+MAX_PHRASE_WORDS = 24  # longer identifier values are still found word by word only
+_COMPACT_EVERY = 200_000
 
-    # lower-case single tokens (parts of names) -> entity
-    tokens: dict[str, str] = field(default_factory=dict)
-    # two-letter name parts ("Li", "Sá") match only with their own capitalisation, or "do"/"li" would vanish too
-    short_tokens: dict[str, str] = field(default_factory=dict)
-    # first word token of a phrase -> [(lower-case phrase without leading non-word chars, leading chars, entity)]
-    phrases: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    _phrase_set: set[str] = field(default_factory=set)
+
+def stable_key(text: str) -> int:
+    """A 64-bit key of `text`, the same in every process (Python's own `hash` of a string is salted per process)."""
+    data = text.encode("utf-8", "surrogatepass")
+    return (zlib.crc32(data) << 32) | zlib.adler32(data)
+
+
+def _members(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which `keys` are in `sorted_keys`, and where."""
+    if not sorted_keys.size:
+        return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int64)
+    positions = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[positions] == keys, positions
+
+
+class KnownIdentifiers:
+    """Values seen in identifier columns, found again inside free text whatever the NER thinks.
+
+    Name parts are kept as words (a bounded vocabulary). Whole values (e-mails, phones, addresses, full names...) are
+    kept only as 64-bit keys in sorted arrays, about 17 bytes per value with the key of its first word, so that the
+    identifiers of a million-row upload fit in a few hundred megabytes, and are looked up for many texts at once."""
+
+    def __init__(self) -> None:
+        # lower-case single tokens (parts of names) -> entity
+        self.tokens: dict[str, str] = {}
+        # two-letter name parts ("Li", "Sá") match only with their own capitalisation, or "do"/"li" would vanish too
+        self.short_tokens: dict[str, str] = {}
+        self.max_words = 0
+        self._entities: list[str] = []
+        self._keys = np.zeros(0, dtype=np.uint64)  # sorted keys of whole lower-case values
+        self._codes = np.zeros(0, dtype=np.uint8)  # their entity, an index into _entities
+        self._first = np.zeros(0, dtype=np.uint64)  # sorted keys of the values' first words
+        self._pending: list[tuple[int, int, int]] = []
 
     def add(self, value: str, entity: str, *, stopwords: frozenset[str] = frozenset()) -> None:
         text = value.strip()
         if len(text) < 3:
             return
         lower = text.lower()
-        words = _WORD_RE.findall(lower)
+        words = list(_WORD_RE.finditer(lower))
         if not words:
             return
         if entity == "PERSON":
@@ -106,30 +134,70 @@ class KnownIdentifiers:
                 elif len(word) == 2 and word.isalpha() and word[0].isupper() and word[1].islower():
                     self.short_tokens.setdefault(word, entity)
         if len(words) > 1 or entity != "PERSON":
-            if lower in self._phrase_set:
-                return
-            self._phrase_set.add(lower)
-            lead_len = len(lower) - len(lower.lstrip("+(-. "))
-            self.phrases.setdefault(words[0], []).append((lower[lead_len:], lower[:lead_len], entity))
+            if entity not in self._entities:
+                self._entities.append(entity)
+            phrase = lower[words[0].start() : words[-1].end()]  # without leading "+" or trailing "."
+            self._pending.append((stable_key(phrase), self._entities.index(entity), stable_key(words[0].group(0))))
+            self.max_words = max(self.max_words, min(len(words), MAX_PHRASE_WORDS))
+            if len(self._pending) >= _COMPACT_EVERY:
+                self._compact()
+
+    def _compact(self) -> None:
+        if not self._pending:
+            return
+        keys, codes, first = zip(*self._pending, strict=True)
+        self._pending = []
+        all_keys = np.concatenate([self._keys, np.array(keys, dtype=np.uint64)])
+        all_codes = np.concatenate([self._codes, np.array(codes, dtype=np.uint8)])
+        self._keys, index = np.unique(all_keys, return_index=True)  # the first entity seen for a value wins
+        self._codes = all_codes[index]
+        self._first = np.unique(np.concatenate([self._first, np.array(first, dtype=np.uint64)]))
+
+    def __getstate__(self) -> dict:
+        self._compact()
+        return self.__dict__
 
     def spans(self, text: str) -> list[Span]:
-        if not self.tokens and not self.phrases and not self.short_tokens:
-            return []
-        lower = text.lower()
-        found = []
-        for match in _WORD_RE.finditer(lower):
-            word = match.group(0)
-            entity = self.tokens.get(word)
-            if entity is None and len(word) == 2:
-                entity = self.short_tokens.get(text[match.start() : match.end()])
-            if entity is not None:
-                found.append(Span(match.start(), match.end(), entity))
-            for phrase, lead, phrase_entity in self.phrases.get(word, ()):
-                if lower.startswith(phrase, match.start()):
-                    start = match.start()
-                    if lead and lower[max(0, start - len(lead)) : start] == lead:
-                        start -= len(lead)
-                    found.append(Span(start, match.start() + len(phrase), phrase_entity))
+        return self.spans_many([text])[0]
+
+    def spans_many(self, texts: list[str]) -> list[list[Span]]:
+        self._compact()
+        found: list[list[Span]] = [[] for _ in texts]
+        if not self.tokens and not self.short_tokens and not self._keys.size:
+            return found
+        lowers = [text.lower() for text in texts]
+        bounds = [[(m.start(), m.end()) for m in _WORD_RE.finditer(lower)] for lower in lowers]
+        for spans, text, lower, words in zip(found, texts, lowers, bounds, strict=True):
+            for start, end in words:
+                entity = self.tokens.get(lower[start:end])
+                if entity is None and end - start == 2:
+                    entity = self.short_tokens.get(text[start:end])
+                if entity is not None:
+                    spans.append(Span(start, end, entity))
+        if not self._keys.size:
+            return found
+        # Whole values start at a word whose key is a known first word: only there are longer phrases tried.
+        first_keys = [stable_key(lower[s:e]) for lower, words in zip(lowers, bounds, strict=True) for s, e in words]
+        starts, _ = _members(self._first, np.array(first_keys, dtype=np.uint64))
+        candidates: list[int] = []
+        where: list[tuple[int, int, int]] = []
+        flat = 0
+        for index, (lower, words) in enumerate(zip(lowers, bounds, strict=True)):
+            for position in np.flatnonzero(starts[flat : flat + len(words)]):
+                start = words[position][0]
+                for _, end in words[position : position + self.max_words]:
+                    candidates.append(stable_key(lower[start:end]))
+                    where.append((index, start, end))
+            flat += len(words)
+        if not candidates:
+            return found
+        hits, positions = _members(self._keys, np.array(candidates, dtype=np.uint64))
+        for hit in np.flatnonzero(hits):
+            index, start, end = where[hit]
+            text = texts[index]
+            while start > 0 and text[start - 1] in "+(":  # "+49 30 901820" was stored as "49 30 901820"
+                start -= 1
+            found[index].append(Span(start, end, self._entities[self._codes[positions[hit]]]))
         return found
 
 
@@ -258,11 +326,9 @@ class TextScrubber:
 
     def find(self, texts: list[str], known: KnownIdentifiers | None = None) -> list[list[Span]]:
         found = []
-        for text in texts:
-            spans = regex_spans(text)
-            if known is not None:
-                spans.extend(known.spans(text))
-            found.append(spans)
+        known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
+        for text, from_known in zip(texts, known_spans, strict=True):
+            found.append(regex_spans(text) + from_known)
         gated = []
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
             names, needs_ner = lexical_names(text, spans)
