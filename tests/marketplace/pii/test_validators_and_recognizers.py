@@ -143,3 +143,34 @@ def test_ner_finds_names_that_no_column_listed():
 @pytest.mark.parametrize("text", ["My birthday is 03/07/1984", "DOB: 1990-01-02", "born on 12 March 1984"])
 def test_dates_of_birth_in_context(text):
     assert [s.entity for s in regex_spans(text)] == ["DATE_OF_BIRTH"]
+
+
+def test_known_values_are_found_whole_with_their_leading_plus_and_across_processes():
+    import pickle
+    import subprocess
+    import sys
+
+    known = KnownIdentifiers()
+    known.add("+49 30 901820", "PHONE_NUMBER")
+    known.add("Flat 2, 17 Rue des Lilas.", "ADDRESS")
+    known.add("ana.souza@example.com.br", "EMAIL_ADDRESS")
+    texts = [
+        "call +49 30 901820 after five",
+        "moved to flat 2, 17 rue des lilas last week",
+        "wrote from ana.souza@example.com.br twice",
+        "flat 2 is empty; 49 30 is a number",
+    ]
+    copy = pickle.loads(pickle.dumps(known))  # what a worker receives
+
+    assert TextScrubber(use_ner=False).redact(texts, copy)[0] == [
+        "call <PHONE_NUMBER> after five",
+        "moved to <ADDRESS> last week",
+        "wrote from <EMAIL_ADDRESS> twice",
+        "flat 2 is empty; 49 30 is a number",
+    ]
+    # The keys do not depend on the process's string-hash salt.
+    from marketplace.pii.text import stable_key
+
+    code = "from marketplace.pii.text import stable_key; print(stable_key('ana.souza@example.com.br'))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(other) == stable_key("ana.souza@example.com.br")
