@@ -118,7 +118,8 @@ def _frequent(language: str, count: int) -> tuple[str, ...]:
         import wordfreq
     except ImportError:  # pragma: no cover - wordfreq is a dependency
         return ()
-    return tuple(wordfreq.top_n_list(language, count))
+    # The "small" lists (about 30,000 words each) hold the top words; the large ones cost ~70 MB per language.
+    return tuple(wordfreq.top_n_list(language, count, wordlist="small"))
 
 
 @cache
