@@ -1,8 +1,9 @@
 """Text augmentation with a local instruction-tuned LLM: paraphrase real rows or generate new labelled examples.
 
 Prompts are batched (left padding, several sequences per prompt); outputs are cleaned, filtered for length, copies
-of source rows and personal data (a callback, so the scrubbing engine plugs in from the service), and deduplicated
-exactly and by MiniLM embedding similarity. Every row records where it came from.
+of source rows and personal data (a callback, so the scrubbing engine plugs in from the service), deduplicated
+exactly and by MiniLM embedding similarity, and optionally kept only where a classifier fit on the real rows agrees
+with their label. Every row records where it came from.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ DEFAULT_TEMPLATES = {
     "Review: {text}\nRewritten review:",
     "generate": "Here are product reviews labelled '{label}':\n{examples}\nWrite one new, different review that would "
     "also be labelled '{label}'. Reply with the review only.",
+}
+# Without the chat template the model continues a document: a list of examples whose next item it writes. Small
+# instruction-tuned models (SmolLM2-135M) answer instructions with talk about the task ("Here is a new review: ...")
+# far more often than they break out of a list they are continuing.
+CONTINUATION_TEMPLATES = {
+    "paraphrase": "A {label} product review: {text}\nThe same review in other words:",
+    "generate": "Here are some {label} product reviews:\n{examples}\n-",
 }
 
 
@@ -45,6 +53,10 @@ class TextConfig:
     max_chars: int = 600  # longer outputs are cut at the last sentence end
     near_duplicate_threshold: float = 0.95  # cosine similarity above which two rows are near-duplicates
     seed: int = 0  # sampling seed
+    chat_template: bool = True  # wrap prompts in the model's chat template; False: plain text the model continues
+    example_chars: int = 0  # cut each text quoted in a prompt to this many characters (at a sentence end); 0: whole
+    label_names: dict[str, str] | None = None  # how prompts name each label, e.g. {"great": "glowing five-star"}
+    consistency_filter: bool = False  # keep a row only if a classifier fit on the real rows' embeddings agrees
 
 
 @dataclass
@@ -69,17 +81,37 @@ def generate_batch(tokenizer, model, device, prompts: list[str], config: TextCon
     import torch
 
     encoded = tokenizer(prompts, return_tensors="pt", padding=True).to(device)
+    copies = config.sequences_per_prompt
+    input_ids, attention_mask = encoded["input_ids"], encoded["attention_mask"]
+    sampling = {
+        "do_sample": True,
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "max_new_tokens": config.max_new_tokens,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     with torch.no_grad():
-        output = model.generate(
-            **encoded,
-            do_sample=True,
-            temperature=config.temperature,
-            top_p=config.top_p,
-            max_new_tokens=config.max_new_tokens,
-            num_return_sequences=config.sequences_per_prompt,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    new = output[:, encoded["input_ids"].shape[1] :]
+        if copies > 1 and input_ids.shape[1] > 1:
+            # `num_return_sequences` copies each prompt before the prefill and so reads it `copies` times; on a CPU
+            # that prefill is most of the cost of few-shot prompts. Read every prompt once (all but its last token,
+            # with the positions left padding needs) and hand each sampled copy the same cache.
+            positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+            cache = model(
+                input_ids=input_ids[:, :-1],
+                attention_mask=attention_mask[:, :-1],
+                position_ids=positions[:, :-1],
+                use_cache=True,
+            ).cache
+            cache.batch_repeat_interleave(copies)
+            output = model.generate(
+                input_ids=input_ids.repeat_interleave(copies, dim=0),
+                attention_mask=attention_mask.repeat_interleave(copies, dim=0),
+                cache=cache,
+                **sampling,
+            )
+        else:
+            output = model.generate(**encoded, num_return_sequences=copies, **sampling)
+    new = output[:, input_ids.shape[1] :]
     tokens = int((new != tokenizer.pad_token_id).sum())
     texts = tokenizer.batch_decode(new, skip_special_tokens=True)
     grouped = [
@@ -91,11 +123,62 @@ def generate_batch(tokenizer, model, device, prompts: list[str], config: TextCon
 def _clean(text: str, config: TextConfig) -> str:
     text = text.strip().strip('"').strip()
     text = re.sub(r"^(rewritten review|review|new review)\s*:\s*", "", text, flags=re.I)
-    text = text.split("\n\n")[0].strip()
+    if config.chat_template:
+        text = text.split("\n\n")[0].strip()
+    else:
+        # A continued list holds one text per item: the first item is this row, the rest is the model's next ones
+        # (on new lines, or after the list marker "- " within the line).
+        text = re.split(r"\n|\s-\s", text)[0].strip()
     if len(text) > config.max_chars:
         cut = text[: config.max_chars]
         text = cut[: max(cut.rfind("."), cut.rfind("!"), cut.rfind("?")) + 1] or cut
     return text
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at its last sentence end (or hard, without one); line breaks and
+    HTML breaks become spaces so a quoted text stays on its prompt line."""
+    text = re.sub(r"\s*(<br\s*/?>|\n)\s*", " ", text).strip()
+    if not limit or len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut[: max(cut.rfind("."), cut.rfind("!"), cut.rfind("?")) + 1] or cut
+
+
+def agrees_with_real(
+    candidates: np.ndarray, labels: list[str], references: np.ndarray, reference_labels: list[str]
+) -> list[bool]:
+    """For each candidate embedding, whether a classifier fit on the labelled reference embeddings gives it `labels`.
+
+    Consistency filtering as in LAMBADA (Anaby-Tavor et al., 2020): generated rows whose text does not read as
+    their label to a model of the real data are label noise. The classifier is an L2-regularised softmax regression
+    on the embeddings (a few hundred full-batch steps; a few real rows per label are enough for it)."""
+    classes = sorted(set(reference_labels))
+    if len(classes) < 2:
+        return [True] * len(candidates)
+    import torch
+
+    x = torch.from_numpy(np.asarray(references, dtype=np.float32))
+    y = torch.tensor([classes.index(label) for label in reference_labels])
+    # Classes weighted inversely to their frequency: the filter asks which label a text reads as, not which is common.
+    weight = len(y) / (len(classes) * torch.bincount(y, minlength=len(classes)).float())
+    generator = torch.Generator().manual_seed(0)
+    linear = torch.nn.Linear(x.shape[1], len(classes))
+    torch.nn.init.normal_(linear.weight, std=0.01, generator=generator)
+    torch.nn.init.zeros_(linear.bias)
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(linear(x), y, weight=weight) + 1e-3 * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    with torch.no_grad():
+        predicted = linear(torch.from_numpy(np.asarray(candidates, dtype=np.float32))).argmax(1).tolist()
+    return [label in classes and classes[index] == label for index, label in zip(predicted, labels, strict=True)]
 
 
 def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -156,12 +239,17 @@ def synthesize_text(
         raise ValueError(f"The source has no text column {config.text_column!r}.")
     if config.label_column and config.label_column not in real.columns:
         raise ValueError(f"The source has no label column {config.label_column!r}.")
+    if config.consistency_filter and not config.label_column:
+        raise ValueError("The consistency filter checks labels: name a label column or turn the filter off.")
+    if config.consistency_filter and embedder is None:
+        raise ValueError("The consistency filter compares sentence embeddings: pass an embedder or turn it off.")
     # Provenance names rows by their position in `real`, so rows without text are skipped, not renumbered.
     positions = np.flatnonzero(real[config.text_column].notna().to_numpy()).tolist()
     source = real.iloc[positions].reset_index(drop=True)
     if source.empty:
         raise ValueError("The source has no text to learn from.")
-    template = config.template or DEFAULT_TEMPLATES[config.mode]
+    defaults = DEFAULT_TEMPLATES if config.chat_template else CONTINUATION_TEMPLATES
+    template = config.template or defaults[config.mode]
     try:
         template.format(text="", label="", examples="")
     except (KeyError, IndexError, ValueError) as exc:
@@ -185,14 +273,18 @@ def synthesize_text(
             if config.label_column
             else source.index.tolist()
         )
+        name = (config.label_names or {}).get(label, label)
         if config.mode == "paraphrase":
             ids = [rng.choice(pool)]
-            content = template.format(text=source.at[ids[0], config.text_column], label=label, examples="")
+            text = _excerpt(str(source.at[ids[0], config.text_column]), config.example_chars)
+            content = template.format(text=text, label=name, examples="")
         else:
             ids = rng.sample(pool, min(config.few_shot, len(pool)))
-            examples = "\n".join(f"- {source.at[i, config.text_column]}" for i in ids)
-            content = template.format(text="", label=label, examples=examples)
-        prompts.append((_prompt(tokenizer, content), label, ids))
+            examples = "\n".join(
+                f"- {_excerpt(str(source.at[i, config.text_column]), config.example_chars)}" for i in ids
+            )
+            content = template.format(text="", label=name, examples=examples)
+        prompts.append((_prompt(tokenizer, content) if config.chat_template else content, label, ids))
 
     rows, tokens, started = [], 0, time.monotonic()
     for start in range(0, len(prompts), config.batch_size):
@@ -238,6 +330,14 @@ def synthesize_text(
         source_vectors = embedder(source[config.text_column].astype(str).tolist()[:2000])
         near = near_duplicates(candidate_vectors, source_vectors, config.near_duplicate_threshold)
         drop("near_duplicate", [not flag for flag in near])
+        if config.consistency_filter and rows:
+            progress(0.95, "Checking labels against the real rows")
+            candidate_vectors = candidate_vectors[~near]
+            source_labels = source[config.label_column].astype(str).tolist()[: len(source_vectors)]
+            drop(
+                "label_disagrees",
+                agrees_with_real(candidate_vectors, [r["label"] for r in rows], source_vectors, source_labels),
+            )
 
     frame = pd.DataFrame(
         {

@@ -1,10 +1,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from synthesis.llm import tiny_llama_dir
+import synthesis.text as text_engine
+from synthesis.llm import load_causal_lm, tiny_llama_dir
 from synthesis.tabular import Cancelled
-from synthesis.text import TextConfig, near_duplicates, synthesize_text, text_report
+from synthesis.text import TextConfig, agrees_with_real, generate_batch, near_duplicates, synthesize_text, text_report
 
 REAL = pd.DataFrame(
     {
@@ -107,3 +109,99 @@ def test_provenance_names_positions_in_the_source_even_when_rows_lack_text(tiny_
     assert used and used.isdisjoint({0, 2}) and used <= set(range(len(real)))
     for provenance, label in zip(result.data["provenance"], result.data["score"], strict=True):
         assert real.at[provenance["source_rows"][0], "score"] == label
+
+
+def test_copies_of_a_prompt_sample_from_one_shared_prefill_as_from_their_own(tiny_model):
+    # At a temperature near 0 sampling is greedy, so the shared-cache path must give exactly what generating every
+    # copy from its own prompt gives; the prompts differ in length so left padding is exercised too.
+    tokenizer, model, device = load_causal_lm(tiny_model)
+    prompts = ["great product, works", "terrible quality, broke quickly and the support team", "would"]
+    config = _config(sequences_per_prompt=3, max_new_tokens=10, temperature=1e-4, top_p=1.0)
+
+    shared, tokens = generate_batch(tokenizer, model, device, prompts, config)
+
+    encoded = tokenizer(prompts, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        output = model.generate(
+            input_ids=encoded["input_ids"].repeat_interleave(3, dim=0),
+            attention_mask=encoded["attention_mask"].repeat_interleave(3, dim=0),
+            do_sample=False,
+            max_new_tokens=10,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    alone = tokenizer.batch_decode(output[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert [text for group in shared for text in group] == alone
+    assert tokens > 0
+
+
+def _scripted_generation(monkeypatch, outputs: dict[str, str]) -> list[str]:
+    """Replace the model's sampling: each prompt gets the output scripted for its label name; returns the prompts."""
+    seen: list[str] = []
+
+    def fake(tokenizer, model, device, prompts, config):
+        seen.extend(prompts)
+        texts = [[next(v for k, v in outputs.items() if k in p)] * config.sequences_per_prompt for p in prompts]
+        return texts, 1
+
+    monkeypatch.setattr(text_engine, "generate_batch", fake)
+    return seen
+
+
+def test_continuation_prompts_name_labels_quote_excerpts_and_keep_the_first_item(tiny_model, monkeypatch):
+    real = pd.DataFrame(
+        {"review": ["Tasty.<br />I loved it. Will buy again and again.", "Stale."], "score": ["a", "b"]}
+    )
+    prompts = _scripted_generation(
+        monkeypatch, {"glowing": " Fresh and crisp.\n- Another one", "poor": " Too salty - Next item"}
+    )
+    config = _config(
+        chat_template=False,
+        example_chars=20,
+        label_names={"a": "glowing", "b": "poor"},
+        rows=2,
+        sequences_per_prompt=1,
+    )
+
+    result = synthesize_text(real, config, model_dir=tiny_model, embedder=None)
+
+    assert prompts == [
+        "Here are some glowing product reviews:\n- Tasty. I loved it.\n-",
+        "Here are some poor product reviews:\n- Stale.\n-",
+    ]
+    assert result.data[["review", "score"]].values.tolist() == [["Fresh and crisp.", "a"], ["Too salty", "b"]]
+
+
+def test_consistency_filter_drops_rows_a_classifier_of_the_real_rows_reads_as_the_other_label(tiny_model, monkeypatch):
+    # Embeddings that put every text with "good" in it on one axis and the rest on the other: the real "other" row
+    # has no "good", so a generated "other" row that says "good" reads as "great" and is dropped.
+    def embedder(texts: list[str]) -> np.ndarray:
+        return (
+            np.array([[1.0, 0.0] if "good" in t else [0.0, 1.0] for t in texts]) + np.arange(len(texts))[:, None] * 1e-3
+        )
+
+    real = pd.DataFrame(
+        {"review": ["good stuff", "really good", "bad stuff", "awful"], "score": ["great", "great", "other", "other"]}
+    )
+    _scripted_generation(monkeypatch, {"'great'": "so good, I liked it", "'other'": "good but pricey"})
+    config = _config(consistency_filter=True, rows=2, sequences_per_prompt=1, near_duplicate_threshold=1.1)
+
+    result = synthesize_text(real, config, model_dir=tiny_model, embedder=embedder)
+
+    assert result.data[["review", "score"]].values.tolist() == [["so good, I liked it", "great"]]
+    assert result.dropped["label_disagrees"] == 1
+
+
+def test_agreement_with_real_rows_follows_the_nearest_labelled_cluster():
+    references = np.array([[1.0, 0.1], [0.9, 0.0], [0.0, 1.0], [0.1, 0.9], [0.05, 1.0]])
+    candidates = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+
+    agree = agrees_with_real(candidates, ["x", "y", "y", "z"], references, ["x", "x", "y", "y", "y"])
+
+    assert agree == [True, False, True, False]  # "z" is no label of the real rows
+
+
+def test_consistency_filter_needs_labels_and_embeddings(tiny_model):
+    with pytest.raises(ValueError, match="checks labels"):
+        synthesize_text(REAL, _config(label_column=None, consistency_filter=True), model_dir=tiny_model)
+    with pytest.raises(ValueError, match="compares sentence embeddings"):
+        synthesize_text(REAL, _config(consistency_filter=True), model_dir=tiny_model, embedder=None)
