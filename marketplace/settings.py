@@ -247,6 +247,8 @@ TESSERA_SYNTHESIZERS = env_list(
         "gaussian_copula_truncnorm",
         "gaussian_copula_plain",
         "gaussian_copula_truncnorm_plain",
+        "gaussian_copula_mass",
+        "gaussian_copula_truncnorm_mass",
         "tvae",
         "ctgan",
         "copulagan",

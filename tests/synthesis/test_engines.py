@@ -110,3 +110,20 @@ def test_tabular_argn_keeps_columns_types_and_unique_ids(table):
     assert result.data["children"].dropna().isin([0, 1, 2, 3]).all()
     assert set(result.data["churned"].dropna()) <= {True, False}
     assert str(result.data["age"].dtype) == "Int64"
+
+
+def test_mass_variant_keeps_a_point_mass_and_missing_values_where_a_copula_smears_them():
+    rng = np.random.default_rng(1)
+    n = 400
+    debt = np.where(rng.random(n) < 0.8, 0.0, np.round(rng.lognormal(7, 1, n), 0))
+    debt[rng.random(n) < 0.1] = np.nan
+    frame = pd.DataFrame({"debt": debt, "age": rng.integers(18, 80, n), "plan": rng.choice(["a", "b"], n)})
+
+    mass = synthesize_table(frame, TabularConfig(method="gaussian_copula_mass", rows=400)).data
+    plain = synthesize_table(frame, TabularConfig(method="gaussian_copula", rows=400)).data
+
+    real_zero_share = (frame["debt"] == 0).mean()
+    assert abs((mass["debt"] == 0).mean() - real_zero_share) < 0.08
+    assert abs(mass["debt"].isna().mean() - frame["debt"].isna().mean()) < 0.06
+    assert (mass["debt"].dropna() >= 0).all() and list(mass.columns) == list(frame.columns)
+    assert (plain["debt"] == 0).mean() < real_zero_share - 0.2  # what the mass variant is for
