@@ -93,6 +93,7 @@ MASS = {"gaussian_copula_mass", "gaussian_copula_truncnorm_mass"}
 LICENCES = {name: "BSL-1.1 (SDV)" for name in SYNTHESIZERS} | {"tabular_argn": "Apache-2.0 (mostlyai-engine)"}
 
 
+CATEGORY_MAX = 10  # integers with at most this many distinct values are modelled as categories
 MASS_SHARE = 0.2  # a number whose most frequent value holds this share of the rows is modelled as mass + rest
 MASS_SUFFIX = "__tessera_mass"
 
@@ -150,7 +151,11 @@ def _plan(frame: pd.DataFrame) -> _Plan:
         distinct = series.nunique(dropna=True)
         if name in ids:
             plan.id_columns[name] = "int" if pd.api.types.is_integer_dtype(series) else "str"
-        elif pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and distinct <= 10:
+        elif (
+            pd.api.types.is_integer_dtype(series)
+            and not pd.api.types.is_bool_dtype(series)
+            and distinct <= CATEGORY_MAX
+        ):
             plan.as_category.append(name)
         elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             values = series.dropna().astype(float)

