@@ -229,10 +229,10 @@ _COMMON_CAPITALISED = frozenset(
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;\n]\s*|\s{2,})$")
 
 
-def lexical_names(text: str, covered: list[Span]) -> tuple[list[Span], bool]:
+def lexical_names(text: str, covered: list[Span]) -> tuple[list[Span], list[tuple[int, int]]]:
     """Decide the capitalised words left once known identifiers and pattern matches are blanked out, from word lists.
 
-    Returns the spans of name parts (PERSON) and whether a word is left that only the NER can decide: one on no
+    Returns the spans of name parts (PERSON) and where the words are that only the NER can decide: one on no
     list, or a name part that is also an everyday English word ("Young", "Black") inside a sentence or next to
     another capitalised word. Names are capitalised, so most notes end with no such word, and spaCy, by far the
     most expensive step, runs only on the rest. A hyphenated word ("Materka-Piekart", "Guinea-Bissau") is decided
@@ -244,21 +244,44 @@ def lexical_names(text: str, covered: list[Span]) -> tuple[list[Span], bool]:
         text = "".join(chars)
     candidates = list(_NAME_CANDIDATE_RE.finditer(text))
     spans: list[Span] = []
-    needs_ner = False
+    undecided: list[tuple[int, int]] = []
     for position, match in enumerate(candidates):
         word = _POSSESSIVE_RE.sub("", match.group(0))
         sentence_start = _SENTENCE_START_RE.search(text[: match.start()]) is not None
         kinds = {_word_kind(part, sentence_start) for part in word.split("-") if part}
         if "unknown" in kinds:
-            needs_ner = True
+            undecided.append(match.span())
         elif "name" in kinds:
             start = match.start()
             if spans and not text[spans[-1].end : start].strip():  # "Anna Materka-Piekart" is one name
                 start = spans.pop().start
             spans.append(Span(start, match.start() + len(word), "PERSON"))
         elif "ambiguous" in kinds and (not sentence_start or _next_to_capitalised(candidates, position, text)):
-            needs_ner = True
-    return spans, needs_ner
+            undecided.append(match.span())
+    return spans, undecided
+
+
+NER_CONTEXT = 60  # characters of context on each side of an undecided word that the NER gets to see
+
+
+def ner_windows(text: str, undecided: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of `text` the NER must read: each undecided word with NER_CONTEXT characters around it, cut at
+    spaces and merged where they overlap (a long note costs the NER only its undecided neighbourhoods)."""
+    windows: list[tuple[int, int]] = []
+    for start, end in undecided:
+        left = max(0, start - NER_CONTEXT)
+        if left:
+            left = text.rfind(" ", 0, left) + 1
+        right = end + NER_CONTEXT
+        if right < len(text):
+            space = text.find(" ", right)
+            right = len(text) if space < 0 else space
+        right = min(right, len(text))
+        if windows and left <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(right, windows[-1][1]))
+        else:
+            windows.append((left, right))
+    return windows
 
 
 def _word_kind(word: str, sentence_start: bool) -> str:
@@ -329,14 +352,14 @@ class TextScrubber:
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
         for text, from_known in zip(texts, known_spans, strict=True):
             found.append(regex_spans(text) + from_known)
-        gated = []
+        windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
-            names, needs_ner = lexical_names(text, spans)
+            names, undecided = lexical_names(text, spans)
             spans.extend(names)
-            if needs_ner:
-                gated.append(index)
-        for index, ner_found in zip(gated, self.ner_spans([texts[i] for i in gated]), strict=True):
-            found[index].extend(ner_found)
+            windows.extend((index, start, end) for start, end in ner_windows(text, undecided))
+        snippets = [texts[index][start:end] for index, start, end in windows]
+        for (index, offset, _), ner_found in zip(windows, self.ner_spans(snippets), strict=True):
+            found[index].extend(Span(s.start + offset, s.end + offset, s.entity) for s in ner_found)
         return [merge_spans(spans) for spans in found]
 
     def redact(self, texts: list[str], known: KnownIdentifiers | None = None) -> tuple[list[str], Counter]:

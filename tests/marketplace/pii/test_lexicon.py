@@ -42,7 +42,7 @@ def test_name_parts_are_redacted_without_the_ner(text, expected):
     ],
 )
 def test_only_undecided_words_go_to_the_ner(text, needs_ner):
-    assert lexical_names(text, [])[1] is needs_ner
+    assert bool(lexical_names(text, [])[1]) is needs_ner
 
 
 def test_known_identifiers_are_blanked_before_the_lists_decide():
@@ -50,7 +50,7 @@ def test_known_identifiers_are_blanked_before_the_lists_decide():
     known.add("Zorblaxine Quantrell", "PERSON")
     text = "Spoke with Zorblaxine Quantrell today."
     spans = known.spans(text)
-    assert lexical_names(text, spans) == ([], False)
+    assert lexical_names(text, spans) == ([], [])
 
 
 def test_the_ner_sees_only_the_notes_the_lists_cannot_decide(monkeypatch):
@@ -65,3 +65,22 @@ def test_the_ner_sees_only_the_notes_the_lists_cannot_decide(monkeypatch):
     redacted, _ = TextScrubber().redact(texts)
     assert seen == ["Spoke with Zorblaxine today."]
     assert redacted[0] == "<PERSON> renewed."
+
+
+def test_the_ner_reads_only_the_neighbourhood_of_undecided_words_and_its_spans_land_in_place(monkeypatch):
+    from marketplace.pii.text import Span
+
+    seen = []
+
+    def tag_zorblaxine(self, texts):
+        seen.extend(texts)
+        return [tuple(Span(t.index("Zorblaxine"), t.index("Zorblaxine") + 10, "PERSON") for _ in [0]) for t in texts]
+
+    monkeypatch.setattr(TextScrubber, "ner_spans", tag_zorblaxine)
+    filler = "the parcel was late again and the refund took three weeks to arrive at the office " * 3
+    text = filler + "then Zorblaxine called about it. " + filler
+
+    redacted, _ = TextScrubber().redact([text])
+
+    assert redacted == [filler + "then <PERSON> called about it. " + filler]
+    assert len(seen) == 1 and "Zorblaxine" in seen[0] and len(seen[0]) < 200 < len(text)
