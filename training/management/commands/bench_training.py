@@ -265,7 +265,7 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=4, help="epochs of the lift runs")
         parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate of the lift runs")
         parser.add_argument("--test-rows", type=int, default=300, help="testing_data rows to score (of 1000)")
-        parser.add_argument("--synthetic-rows", type=int, default=192, help="LLM reviews generated per seed (0: none)")
+        parser.add_argument("--synthetic-rows", type=int, default=64, help="LLM reviews generated per seed (0: none)")
         parser.add_argument(
             "--consistency-filter",
             action="store_true",
