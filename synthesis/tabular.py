@@ -143,7 +143,8 @@ class _Plan:
     dtypes: dict[str, Any] = field(default_factory=dict)
 
 
-def _plan(frame: pd.DataFrame) -> _Plan:
+def _plan(frame: pd.DataFrame, *, masses: bool = False) -> _Plan:
+    """The preprocessing of `frame`; `masses` also models point masses apart (the "_mass" variants)."""
     plan = _Plan(dtypes=frame.dtypes.to_dict())
     ids = set(id_like_columns(frame))
     for name in frame.columns:
@@ -159,7 +160,7 @@ def _plan(frame: pd.DataFrame) -> _Plan:
             plan.as_category.append(name)
         elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             values = series.dropna().astype(float)
-            if len(values) > 20:
+            if masses and len(values) > 20:
                 shares = values.value_counts(normalize=True)
                 if shares.iloc[0] >= MASS_SHARE and shares.iloc[0] < 1:
                     plan.mass_values[name] = float(shares.index[0])
@@ -235,11 +236,9 @@ def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig
     import torch
     from sdv.metadata import Metadata
 
-    plan = _plan(frame)
+    plan = _plan(frame, masses=name in MASS)
     if name in PLAIN:
         plan.as_category, plan.log_columns = [], []
-    if name not in MASS:
-        plan.mass_values = {}
     model_frame = _to_model_frame(frame, plan)
     if name == "tabular_argn":
         return _from_model_frame(_fit_sample_argn(model_frame, rows, config), plan, list(frame.columns), config.seed)

@@ -8,14 +8,14 @@ small built-in set) with the row's own identifiers, so propagation and NER are b
 from __future__ import annotations
 
 import csv
-import importlib.util
 import random
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from faker import Faker
+
+from marketplace.pii.lexicon import evaluator_raw_data
 
 LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR", "pl_PL"]
 DIRECT_COLUMNS = [
@@ -52,15 +52,6 @@ class Label:
     entity: str
 
 
-def _raw_data(name: str) -> Path | None:
-    """A file of presidio-evaluator's generator data, if that package is installed (it is read, never imported)."""
-    spec = importlib.util.find_spec("presidio_evaluator")
-    if spec is None or spec.origin is None:
-        return None
-    path = Path(spec.origin).parent / "data_generator" / "raw_data" / name
-    return path if path.exists() else None
-
-
 # Template fields that carry the row's own identifiers (labelled for scoring); other fields get neutral fillers.
 IDENTIFIER_FIELDS = (
     "person",
@@ -78,7 +69,7 @@ IDENTIFIER_FIELDS = (
 
 
 def _templates() -> list[str]:
-    path = _raw_data("templates.txt")
+    path = evaluator_raw_data("templates.txt")
     if path is None:
         return BUILTIN_TEMPLATES
     # Templates may only use fields the generator can fill: the row's identifiers and a few neutral fillers.
@@ -91,7 +82,7 @@ def _templates() -> list[str]:
 
 
 def _fng_identities() -> list[dict[str, str]]:
-    path = _raw_data("FakeNameGenerator.com_3000.csv")
+    path = evaluator_raw_data("FakeNameGenerator.com_3000.csv")
     if path is None:
         return []
     with open(path, encoding="utf-8-sig", errors="replace") as handle:

@@ -80,11 +80,14 @@ def claim(folder: Path, *, stale_after: float) -> int | None:
     return None
 
 
-def work(folder: Path, *, stale_after: float = 600.0, max_chunks: int | None = None) -> int:
+def work(
+    folder: Path, *, stale_after: float = 600.0, max_chunks: int | None = None, scrubber: Scrubber | None = None
+) -> int:
     """Scrub waiting chunks until none is left (or `max_chunks` are done); returns how many this call scrubbed.
 
-    Returns quietly when the folder disappears (the ingest was cancelled or failed and cleaned up)."""
-    scrubber: Scrubber | None = None
+    `scrubber` is the published one when the caller holds it already (the coordinator); otherwise it is read from
+    the folder on the first claim. Returns quietly when the folder disappears (the ingest was cancelled or failed
+    and cleaned up)."""
     done = 0
     try:
         while max_chunks is None or done < max_chunks:

@@ -97,6 +97,7 @@ class Scrubber:
         self.residual_cells = 0
         self._stopwords: frozenset[str] = frozenset()
         self._rng = random.Random(0)
+        self._observed_up_front = False
 
     # -- column decisions ----------------------------------------------------------------------------------------
     def fit(self, sample: pd.DataFrame) -> dict[str, ColumnDecision]:
@@ -119,7 +120,13 @@ class Scrubber:
             self.fit(chunk)
 
     def observe(self, chunk: pd.DataFrame) -> None:
-        """Collect identifier values, so that they are found again inside free text in every chunk."""
+        """Collect identifier values, so that they are found again inside free text in every chunk.
+
+        Once a caller has observed every chunk up front, `transform` no longer collects each chunk again."""
+        self._observed_up_front = True
+        self._collect(chunk)
+
+    def _collect(self, chunk: pd.DataFrame) -> None:
         self._require_fit(chunk)
         for name, decision in self.decisions.items():
             if decision.kind == DIRECT and decision.entity in PROPAGATED and name in chunk:
@@ -129,7 +136,8 @@ class Scrubber:
     # -- scrubbing -----------------------------------------------------------------------------------------------
     def transform(self, chunk: pd.DataFrame) -> pd.DataFrame:
         self._require_fit(chunk)
-        self.observe(chunk)
+        if not self._observed_up_front:
+            self._collect(chunk)
         out: dict[str, pd.Series] = {}
         for name in chunk.columns:
             name = str(name)
@@ -223,18 +231,18 @@ class Scrubber:
     def transform_chunk(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Scrub one chunk and return, with it, only this chunk's counts (for `absorb` in the scrubber that reports).
 
-        The counters of this scrubber are reset: it is a worker's copy of the fitted scrubber."""
+        This scrubber's own counters are left as they were."""
+        names = ("counts", "entities", "rows", "quasi_groups", "residual_findings", "residual_cells")
+        kept = {name: getattr(self, name) for name in names}
         self.counts, self.entities, self.rows = Counter(), {}, 0
         self.quasi_groups, self.residual_findings, self.residual_cells = Counter(), Counter(), 0
-        out = self.transform(chunk)
-        return out, {
-            "counts": self.counts,
-            "entities": self.entities,
-            "rows": self.rows,
-            "quasi_groups": self.quasi_groups,
-            "residual_findings": self.residual_findings,
-            "residual_cells": self.residual_cells,
-        }
+        try:
+            out = self.transform(chunk)
+            state = {name: getattr(self, name) for name in names}
+        finally:
+            for name, value in kept.items():
+                setattr(self, name, value)
+        return out, state
 
     def absorb(self, state: dict[str, Any]) -> None:
         """Add the counts of a chunk scrubbed by a copy of this scrubber (`transform_chunk`) to this one's report."""

@@ -83,7 +83,8 @@ def _provider_lists(module_prefix: str, attributes: tuple[str, ...] | None) -> s
     return words
 
 
-def _evaluator_file(name: str) -> Path | None:
+def evaluator_raw_data(name: str) -> Path | None:
+    """A file of presidio-evaluator's generator data, if that package is installed (it is read, never imported)."""
     spec = importlib.util.find_spec("presidio_evaluator")
     if spec is None or spec.origin is None:
         return None
@@ -92,7 +93,7 @@ def _evaluator_file(name: str) -> Path | None:
 
 
 def _evaluator_column(name: str, columns: tuple[str, ...]) -> set[str]:
-    path = _evaluator_file(name)
+    path = evaluator_raw_data(name)
     if path is None:
         return set()
     words: set[str] = set()

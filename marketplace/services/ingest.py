@@ -143,7 +143,10 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
             scrub_chunks_task.delay(str(folder))
     while (done := len(pii_chunks.finished(folder))) < count:
         report(0.2 + 0.6 * done / count, f"Scrubbing personal data (chunk {done + 1} of {count})")
-        if not pii_chunks.work(folder, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1):
+        scrubbed = pii_chunks.work(
+            folder, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1, scrubber=scrubber
+        )
+        if not scrubbed:
             time.sleep(0.2)  # the chunks left are being scrubbed by other workers
 
     scrubbed_path = workdir / "scrubbed.parquet"
