@@ -39,16 +39,38 @@ def smollm2_dir(cache_dir: Path) -> Path:
     return target
 
 
-def load_causal_lm(model_dir: Path):
-    """(tokenizer, model, device) cached per process; CUDA with bf16 when present, else CPU float32."""
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there bf16 matmuls run about twice as fast
+    as float32 (measured 399 vs 168 GFLOPS on the 2-core AMD EPYC dev machine)."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def model_dtype(device_type: str, cpu_dtype: str = "auto"):
+    """bf16 on CUDA; on a CPU `cpu_dtype` ("auto": bf16 where the CPU has native bf16 arithmetic, else float32)."""
+    import torch
+
+    if device_type == "cuda":
+        return torch.bfloat16
+    if cpu_dtype not in ("auto", "float32", "bfloat16"):
+        raise ValueError(f"Unknown CPU dtype {cpu_dtype!r}: use auto, float32 or bfloat16.")
+    if cpu_dtype == "bfloat16" or (cpu_dtype == "auto" and cpu_has_fast_bf16()):
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_causal_lm(model_dir: Path, cpu_dtype: str = "auto"):
+    """(tokenizer, model, device) cached per process; CUDA with bf16 when present, else the CPU with `model_dtype`."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    key = str(model_dir)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = model_dtype(device.type, cpu_dtype)
+    key = f"{model_dir}|{dtype}"
     with _lock:
         if key not in _loaded:
-            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-            dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
             tokenizer.padding_side = "left"  # batched generation: prompts end where generation starts
             if tokenizer.pad_token is None:

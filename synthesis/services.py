@@ -66,6 +66,27 @@ def _check_text_params(params: dict[str, Any]) -> None:
         raise ApplicationError("params.text_column names the column with the text.", extra={"field": "params"})
     if params.get("model", "smollm2-135m-instruct") not in TEXT_MODELS:
         raise ApplicationError(f"params.model must be one of: {', '.join(TEXT_MODELS)}.", extra={"field": "params"})
+    numbers = {  # name: (type, smallest allowed, largest allowed)
+        "few_shot": (int, 1, 20),
+        "batch_size": (int, 1, 256),
+        "sequences_per_prompt": (int, 1, 16),
+        "max_new_tokens": (int, 1, 1024),
+        "temperature": (float, 0.0, 5.0),
+        "top_p": (float, 0.01, 1.0),
+        "seed": (int, 0, 2**31 - 1),
+        "min_chars": (int, 0, 100_000),
+        "max_chars": (int, 1, 100_000),
+    }
+    for name, (kind, low, high) in numbers.items():
+        if name not in params:
+            continue
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+            raise ApplicationError(
+                f"params.{name} must be {'an integer' if kind is int else 'a number'}.", extra={"field": "params"}
+            )
+        if not low <= value <= high:
+            raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
     template = params.get("template")
     if template is not None:
         try:
@@ -259,6 +280,7 @@ def _run_text(*, synthesis: SynthesisJob, job: Job, workdir: Path, real: pd.Data
         progress=progress,
         should_cancel=lambda: Job.objects.filter(pk=job.pk, cancel_requested=True).exists(),
         pii_filter=_pii_filter,
+        cpu_dtype=settings.TESSERA_LLM_CPU_DTYPE,
     )
     if result.data.empty:
         raise ValueError(

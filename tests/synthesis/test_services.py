@@ -89,6 +89,9 @@ def test_cancelled_job_never_runs(source, provider):
         ({"sources": [1], "method": "llm"}, "params.text_column"),
         ({"sources": [1], "method": "llm", "params": {"text_column": "t", "template": "{name}"}}, "may only use"),
         ({"sources": [1], "method": "magic"}, "Unknown method"),
+        ({"sources": [1], "method": "llm", "params": {"text_column": "t", "temperature": "hot"}}, "a number"),
+        ({"sources": [1], "method": "llm", "params": {"text_column": "t", "batch_size": 2.5}}, "an integer"),
+        ({"sources": [1], "method": "llm", "params": {"text_column": "t", "top_p": 0}}, "between 0.01 and 1.0"),
     ],
 )
 def test_bad_requests_are_400(body, message, provider, source):

