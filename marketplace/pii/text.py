@@ -69,9 +69,20 @@ RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
 ]
 
 
+# Recognizers whose pattern cannot match without a digit, or without an "@": skipped on texts that lack one.
+_DIGIT_ENTITIES = {"US_SSN", "UK_NINO", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS", "NATIONAL_ID", "DATE_OF_BIRTH"}
+_NEEDS = {id(v.EMAIL_RE): "@", id(v.PHONE_CANDIDATE_RE): "digit", id(v.ADDRESS_RES[0]): "digit"}
+_NEEDS |= {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOGNIZERS if e in _DIGIT_ENTITIES}
+_DIGIT_RE = re.compile(r"\d")
+
+
 def regex_spans(text: str) -> list[Span]:
     spans = []
+    has = {"@": "@" in text, "digit": _DIGIT_RE.search(text) is not None}
     for entity, pattern, validator in RECOGNIZERS:
+        need = _NEEDS.get(id(pattern))
+        if need is not None and not has[need]:
+            continue
         for match in pattern.finditer(text):
             group = 1 if match.re.groups and match.group(1) else 0
             value = match.group(group)

@@ -174,3 +174,17 @@ def test_known_values_are_found_whole_with_their_leading_plus_and_across_process
     code = "from marketplace.pii.text import stable_key; print(stable_key('ana.souza@example.com.br'))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert int(other) == stable_key("ana.souza@example.com.br")
+
+
+def test_skipping_digit_and_at_patterns_on_texts_without_them_changes_no_finding(monkeypatch):
+    from marketplace.pii import text as text_module
+    from marketplace.pii.benchdata import generate_customers
+
+    frame, _ = generate_customers(300, seed=3)
+    texts = [str(t) for column in ("notes", "street_address", "occupation") for t in frame[column]]
+    texts += ["Call me on 0049 30 901820 or at a@b.de", "passport X1234567, born 1 May 1980", "Via Roma, no digits"]
+    fast = [text_module.regex_spans(t) for t in texts]
+    monkeypatch.setattr(text_module, "_NEEDS", {})
+
+    assert [text_module.regex_spans(t) for t in texts] == fast
+    assert any(fast)
