@@ -76,8 +76,11 @@ _NEEDS |= {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOG
 _DIGIT_RE = re.compile(r"\d")
 
 
-def regex_spans(text: str) -> list[Span]:
-    spans = []
+def regex_spans(text: str, covered: list[Span] | None = None) -> list[Span]:
+    """Pattern findings in `text`. A phone candidate inside a span already found (here, or in `covered`: a card
+    number, a known identifier) is not validated: it would merge into that span unchanged (`merge_spans`), and the
+    validation, up to 16 region parses, was the costliest step of the patterns."""
+    spans: list[Span] = []
     has = {"@": "@" in text, "digit": _DIGIT_RE.search(text) is not None}
     for entity, pattern, validator in RECOGNIZERS:
         need = _NEEDS.get(id(pattern))
@@ -85,10 +88,15 @@ def regex_spans(text: str) -> list[Span]:
             continue
         for match in pattern.finditer(text):
             group = 1 if match.re.groups and match.group(1) else 0
-            value = match.group(group)
-            if validator is not None and not validator(value):
+            start, end = match.start(group), match.end(group)
+            if entity == "PHONE_NUMBER" and (
+                any(s.start <= start and end <= s.end for s in spans)
+                or any(s.start <= start and end <= s.end and s.end - s.start > end - start for s in covered or ())
+            ):
+                continue  # an equal known span would lose the name to the phone in `merge_spans`: still validated
+            if validator is not None and not validator(match.group(group)):
                 continue
-            spans.append(Span(match.start(group), match.end(group), entity))
+            spans.append(Span(start, end, entity))
     return spans
 
 
@@ -362,7 +370,7 @@ class TextScrubber:
         found = []
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
         for text, from_known in zip(texts, known_spans, strict=True):
-            found.append(regex_spans(text) + from_known)
+            found.append(regex_spans(text, from_known) + from_known)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
             names, undecided = lexical_names(text, spans)

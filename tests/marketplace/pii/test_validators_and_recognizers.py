@@ -188,3 +188,26 @@ def test_skipping_digit_and_at_patterns_on_texts_without_them_changes_no_finding
 
     assert [text_module.regex_spans(t) for t in texts] == fast
     assert any(fast)
+
+
+def test_phone_candidates_inside_other_findings_are_not_validated_and_nothing_changes(monkeypatch):
+    from marketplace.pii import text as text_module
+
+    note = "Card 4111 1111 1111 1111 on file; call +49 30 901820 or 030 901820 (known)."
+    known = [text_module.Span(note.index("+49"), note.index("+49") + len("+49 30 901820 or 030 901820"), "PERSON")]
+    checked: list[str] = []
+    original = text_module._valid_phone_span
+
+    def spy(value):
+        checked.append(value)
+        return original(value)
+
+    full = text_module.merge_spans(text_module.regex_spans(note) + known)
+    monkeypatch.setattr(text_module, "_valid_phone_span", spy)
+    monkeypatch.setattr(
+        text_module, "RECOGNIZERS", [(e, p, spy if f is original else f) for e, p, f in text_module.RECOGNIZERS]
+    )
+    fast = text_module.merge_spans(text_module.regex_spans(note, known) + known)
+
+    assert fast == full
+    assert not any("4111" in value or "901820" in value for value in checked)
