@@ -135,6 +135,9 @@ class KnownIdentifiers:
         self._keys = np.zeros(0, dtype=np.uint64)  # sorted keys of whole lower-case values
         self._codes = np.zeros(0, dtype=np.uint8)  # their entity, an index into _entities
         self._first = np.zeros(0, dtype=np.uint64)  # sorted keys of the values' first words
+        # First words that are everyday words ("main", "john"): any other everyday word in a text starts no value,
+        # so it is not hashed and looked up (most words of a note are everyday words).
+        self._ordinary_firsts: set[str] = set()
         self._pending: list[tuple[int, int, int]] = []
 
     def add(self, value: str, entity: str, *, stopwords: frozenset[str] = frozenset()) -> None:
@@ -156,7 +159,10 @@ class KnownIdentifiers:
             if entity not in self._entities:
                 self._entities.append(entity)
             phrase = lower[words[0].start() : words[-1].end()]  # without leading "+" or trailing "."
-            self._pending.append((stable_key(phrase), self._entities.index(entity), stable_key(words[0].group(0))))
+            first = words[0].group(0)
+            if first in lexicon.ordinary_words():
+                self._ordinary_firsts.add(first)
+            self._pending.append((stable_key(phrase), self._entities.index(entity), stable_key(first)))
             self.max_words = max(self.max_words, min(len(words), MAX_PHRASE_WORDS))
             if len(self._pending) >= _COMPACT_EVERY:
                 self._compact()
@@ -196,7 +202,12 @@ class KnownIdentifiers:
         if not self._keys.size:
             return found
         # Whole values start at a word whose key is a known first word: only there are longer phrases tried.
-        first_keys = [stable_key(lower[s:e]) for lower, words in zip(lowers, bounds, strict=True) for s, e in words]
+        ordinary, firsts = lexicon.ordinary_words(), self._ordinary_firsts
+        first_keys = [
+            0 if (word := lower[s:e]) in ordinary and word not in firsts else stable_key(word)
+            for lower, words in zip(lowers, bounds, strict=True)
+            for s, e in words
+        ]
         starts, _ = _members(self._first, np.array(first_keys, dtype=np.uint64))
         candidates: list[int] = []
         where: list[tuple[int, int, int]] = []

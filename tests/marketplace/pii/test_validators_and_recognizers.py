@@ -211,3 +211,25 @@ def test_phone_candidates_inside_other_findings_are_not_validated_and_nothing_ch
 
     assert fast == full
     assert not any("4111" in value or "901820" in value for value in checked)
+
+
+def test_known_values_that_start_with_an_everyday_word_are_found_as_before(monkeypatch):
+    from marketplace.pii import lexicon
+    from marketplace.pii.benchdata import generate_customers
+
+    frame, _ = generate_customers(200, seed=5)
+    texts = [str(t) for t in frame["notes"]] + ["Ship it to Park Lane 7 today, or to main street 12, said Young"]
+
+    def known_ids():
+        known = KnownIdentifiers()
+        for column, entity in (("full_name", "PERSON"), ("email", "EMAIL_ADDRESS"), ("street_address", "ADDRESS")):
+            for value in frame[column]:
+                known.add(str(value), entity)
+        for value in ("Park Lane 7", "Main Street 12", "Young Kim"):
+            known.add(value, "ADDRESS" if value[-1].isdigit() else "PERSON")
+        return known
+
+    fast = known_ids().spans_many(texts)
+    monkeypatch.setattr(lexicon, "ordinary_words", lambda: frozenset())
+    assert known_ids().spans_many(texts) == fast
+    assert {texts[-1][s.start : s.end] for s in fast[-1]} >= {"Park Lane 7", "main street 12"}
