@@ -242,6 +242,7 @@ TESSERA_PII_RESIDUAL_THRESHOLD = env_float("TESSERA_PII_RESIDUAL_THRESHOLD", 0.0
 TESSERA_SYNTHESIZERS = env_list(
     "TESSERA_SYNTHESIZERS",
     [
+        "cart",
         "tabular_argn",
         "gaussian_copula",
         "gaussian_copula_truncnorm",

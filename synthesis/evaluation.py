@@ -120,11 +120,18 @@ def diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, 
 
 
 def _encode(frames: list[pd.DataFrame]) -> list[np.ndarray]:
-    """Numbers scaled to [0, 1] on the real range, categories one-hot; missing values become their own value."""
+    """Numbers (and datetimes) scaled to [0, 1] on the real range, categories one-hot; missing values become their own
+    value."""
     combined = pd.concat(frames, keys=range(len(frames)))
     parts = []
     for name in combined.columns:
         series = combined[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            # As numbers: one-hot timestamps would make a column per distinct instant (and `auto` scores every
+            # candidate's DCR share, so that would be paid on every table with a timestamp).
+            naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
+            series = pd.Series(naive.to_numpy().astype("datetime64[ns]").astype("int64"), index=series.index)
+            series = series.astype(float).where(naive.notna())
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             values = series.astype(float)
             low, high = np.nanmin(values), np.nanmax(values)
