@@ -4,6 +4,7 @@ the tensors each task trains on (classification batches; causal-LM examples with
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,20 +168,34 @@ class PackedRow:
 
 
 def pack(examples: list[SftExample], *, max_length: int) -> list[PackedRow]:
-    """Greedy packing in order: append examples to a row until the next one would overflow `max_length`."""
-    rows: list[PackedRow] = []
-    ids: list[int] = []
-    labels: list[int] = []
-    positions: list[int] = []
-    for example in examples:
-        if ids and len(ids) + len(example.input_ids) > max_length:
-            rows.append(PackedRow(ids, labels, positions))
-            ids, labels, positions = [], [], []
-        ids = ids + example.input_ids
-        labels = labels + example.labels
-        positions = positions + list(range(len(example.input_ids)))
-    if ids:
-        rows.append(PackedRow(ids, labels, positions))
+    """Best-fit decreasing: longest examples first, each into the fullest row it still fits in (a new row if none).
+
+    Never more rows than filling them in order, often fewer when lengths vary widely (on the benchmark's 42-63 token
+    samples in rows of 128 both give 24: only two fit either way); batches are shuffled later (`packed_batches`)."""
+    order = sorted(range(len(examples)), key=lambda i: -len(examples[i].input_ids))
+    members: list[list[int]] = []  # example indices per row
+    free: list[tuple[int, int]] = []  # (space left, row index), sorted
+    for index in order:
+        size = min(len(examples[index].input_ids), max_length)
+        slot = bisect.bisect_left(free, (size, -1))
+        if slot < len(free):
+            space, row = free.pop(slot)
+            members[row].append(index)
+        else:
+            row, space = len(members), max_length
+            members.append([index])
+        if space - size > 0:
+            bisect.insort(free, (space - size, row))
+    rows = []
+    for chosen in members:
+        chosen.sort()  # dataset order within a row
+        rows.append(
+            PackedRow(
+                [t for i in chosen for t in examples[i].input_ids],
+                [t for i in chosen for t in examples[i].labels],
+                [p for i in chosen for p in range(len(examples[i].input_ids))],
+            )
+        )
     return rows
 
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -85,24 +86,52 @@ def test_long_examples_keep_the_end_of_the_prompt_and_at_least_half_the_window_f
     assert example.input_ids[15] == tokenizer(tokenizer.bos_token + "\n", add_special_tokens=False)["input_ids"][-1]
 
 
-def test_packing_fills_rows_in_order_and_restarts_positions_at_each_example():
+def test_packing_fills_the_fullest_row_that_fits_and_restarts_positions_at_each_example():
     examples = [
         SftExample([1, 2, 3], [-100, 2, 3]),
         SftExample([4, 5], [-100, 5]),
         SftExample([6, 7, 8, 9], [-100] * 4),
     ]
     rows = pack(examples, max_length=6)
-    assert [row.input_ids for row in rows] == [[1, 2, 3, 4, 5], [6, 7, 8, 9]]
-    assert [row.position_ids for row in rows] == [[0, 1, 2, 0, 1], [0, 1, 2, 3]]
-    assert rows[0].labels == [-100, 2, 3, -100, 5]
+    # Longest first: [6..9] opens a row with 2 free, [1, 2, 3] does not fit there and opens another, [4, 5] fills
+    # the first exactly (in order it would have joined [1, 2, 3] and left both rows short).
+    assert [row.input_ids for row in rows] == [[4, 5, 6, 7, 8, 9], [1, 2, 3]]
+    assert [row.position_ids for row in rows] == [[0, 1, 0, 1, 2, 3], [0, 1, 2]]
+    assert rows[0].labels == [-100, 5, -100, -100, -100, -100]
 
     [batch] = packed_batches(rows, batch_size=2, pad_id=0, seed=0)
     by_first_token = {int(row[0]): index for index, row in enumerate(batch["input_ids"])}
-    short = by_first_token[6]
-    assert batch["input_ids"][short].tolist() == [6, 7, 8, 9, 0]
-    assert batch["labels"][short].tolist() == [-100, -100, -100, -100, -100]
-    assert batch["position_ids"][short].tolist() == [0, 1, 2, 3, 0]
+    short = by_first_token[1]
+    assert batch["input_ids"][short].tolist() == [1, 2, 3, 0, 0, 0]
+    assert batch["labels"][short].tolist() == [-100, 2, 3, -100, -100, -100]
+    assert batch["position_ids"][short].tolist() == [0, 1, 2, 0, 1, 2]
     assert batch["token_mask"].sum().item() == 9
+
+
+def test_packing_keeps_every_example_once_and_needs_no_more_rows_than_filling_in_order():
+    rng = np.random.default_rng(0)
+    examples = [SftExample(list(range(n)), [-100] * n) for n in rng.integers(10, 70, size=200)]
+    rows = pack(examples, max_length=128)
+
+    assert sorted(len(e.input_ids) for e in examples) == sorted(
+        len(segment) for row in rows for segment in _segments(row.position_ids)
+    )
+    assert all(len(row.input_ids) <= 128 for row in rows)
+    in_order, used = 1, 0
+    for example in examples:
+        if used + len(example.input_ids) > 128:
+            in_order, used = in_order + 1, 0
+        used += len(example.input_ids)
+    assert len(rows) <= in_order
+
+
+def _segments(positions: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for p in positions:
+        if p == 0:
+            out.append([])
+        out[-1].append(p)
+    return out
 
 
 def test_a_packed_row_gives_each_example_the_logits_it_gets_alone(llama):
