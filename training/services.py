@@ -101,6 +101,29 @@ def _required_columns(task: str, text_column: str, label_column: str) -> set[str
     return {text_column, label_column}
 
 
+def _check_same_columns(first: tuple[int, dict[str, str]], other: tuple[int, dict[str, str]]) -> None:
+    (first_pk, first_types), (pk, types) = first, other
+    problems = []
+    if missing := sorted(set(first_types) - set(types)):
+        problems.append(f"lacks {', '.join(map(repr, missing))}")
+    if extra := sorted(set(types) - set(first_types)):
+        problems.append(f"has extra {', '.join(map(repr, extra))}")
+    numeric = {"integer", "float", "number", "boolean"}
+    clashes = [
+        f"{name!r} ({types[name]} vs {first_types[name]})"
+        for name in sorted(set(types) & set(first_types))
+        if (types[name] in numeric) != (first_types[name] in numeric)
+    ]
+    if clashes:
+        problems.append(f"types differ for {', '.join(clashes)}")
+    if problems:
+        raise ApplicationError(
+            f"Tabular training needs the same columns in every version: version {pk}, compared with version "
+            f"{first_pk}, {'; '.join(problems)}.",
+            extra={"field": "mix"},
+        )
+
+
 @transaction.atomic
 def training_job_create(
     *,
@@ -149,6 +172,7 @@ def training_job_create(
             "Each version may appear once in the mix; use its weight instead.", extra={"field": "mix"}
         )
     eval_version = evaluation.get("version")
+    first_schema: tuple[int, dict[str, str]] | None = None  # tabular: (version, {column: type}) of the first version
     for pk in [*versions, *([eval_version] if eval_version else [])]:
         version = version_get_for_org(org=organization, pk=pk) if isinstance(pk, int) else None
         if version is None:
@@ -170,6 +194,14 @@ def training_job_create(
             raise ApplicationError(
                 f"Version {pk} has no column {', '.join(map(repr, sorted(missing)))}.", extra={"field": "text_column"}
             )
+        if task == "tabular-classification":
+            # Every other column is a feature: versions that disagree on them would be trained on NaN-filled
+            # columns or fail mid-run, so they are refused here with what differs.
+            types = {c["name"]: c.get("type", "string") for c in version.schema}
+            if first_schema is None:
+                first_schema = (pk, types)
+            else:
+                _check_same_columns(first_schema, (pk, types))
         lineage.append(
             {
                 "version": version.pk,

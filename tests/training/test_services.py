@@ -297,6 +297,49 @@ def test_tabular_job_trains_on_scrubbed_columns_and_predicts_rows(provider, djan
     assert refused.status_code == 400 and "objects (one per row)" in refused.data["message"]
 
 
+def test_a_tabular_mix_of_versions_with_different_columns_is_refused_with_what_differs(
+    provider, django_capture_on_commit_callbacks
+):
+    loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
+    other = LOANS.replace("income", "salary").replace("home", "housing")
+    renamed = make_ready_version(provider, django_capture_on_commit_callbacks, content=other, title="Loans 2")
+
+    with pytest.raises(ApplicationError) as refused:
+        training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tabular-mlp",
+            task="tabular-classification",
+            mix=[{"version": loans.pk}, {"version": renamed.pk}],
+            text_column="",
+            label_column="status",
+        )
+
+    message = refused.value.message
+    assert refused.value.status == 400 and f"version {renamed.pk}, compared with version {loans.pk}" in message
+    assert "lacks 'home', 'income'" in message and "has extra 'housing', 'salary'" in message
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_tabular_mix_whose_column_is_a_number_in_one_version_and_text_in_another_is_refused(
+    provider, django_capture_on_commit_callbacks
+):
+    loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
+    worded = LOANS.replace("\n1,", "\nlow,")
+    texts = make_ready_version(provider, django_capture_on_commit_callbacks, content=worded, title="Loans 2")
+
+    with pytest.raises(ApplicationError, match=r"types differ for 'income' \(string vs integer\)"):
+        training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tabular-mlp",
+            task="tabular-classification",
+            mix=[{"version": loans.pk}, {"version": texts.pk}],
+            text_column="",
+            label_column="status",
+        )
+
+
 def test_operator_registered_directories_are_offered_and_trainable(db, tmp_path):
     from training.models import BaseModel
     from training.registry import BASE_MODELS, load_classifier
