@@ -206,6 +206,14 @@ def _decode(model, input_ids, attention_mask, cache, config: TextConfig, eos_id:
     return torch.stack(new, dim=1)
 
 
+def count_new_tokens(tokenizer, new) -> int:
+    """Generated tokens, leaving out padding and end-of-sequence tokens."""
+    import torch
+
+    ended = [t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None]
+    return int((~torch.isin(new, torch.tensor(ended, device=new.device))).sum())
+
+
 def generate_batch(tokenizer, model, device, prompts: list[str], config: TextConfig) -> tuple[list[list[str]], int]:
     """Sample `sequences_per_prompt` continuations for each prompt in one batched call. Returns texts and new tokens."""
     import torch
@@ -238,8 +246,7 @@ def generate_batch(tokenizer, model, device, prompts: list[str], config: TextCon
                 pad_token_id=tokenizer.pad_token_id,
             )
             new = output[:, input_ids.shape[1] :]
-    ended = {tokenizer.pad_token_id, tokenizer.eos_token_id} - {None}
-    tokens = int(sum((new != t) for t in ended).eq(len(ended)).sum()) if ended else new.numel()
+    tokens = count_new_tokens(tokenizer, new)
     texts = tokenizer.batch_decode(new, skip_special_tokens=True)
     grouped = [
         texts[i * config.sequences_per_prompt : (i + 1) * config.sequences_per_prompt] for i in range(len(prompts))

@@ -108,7 +108,7 @@ def _check_same_columns(first: tuple[int, dict[str, str]], other: tuple[int, dic
         problems.append(f"lacks {', '.join(map(repr, missing))}")
     if extra := sorted(set(types) - set(first_types)):
         problems.append(f"has extra {', '.join(map(repr, extra))}")
-    numeric = {"integer", "float", "number", "boolean"}
+    numeric = {"integer", "float", "boolean"}  # the profiler's types (marketplace.dataio)
     clashes = [
         f"{name!r} ({types[name]} vs {first_types[name]})"
         for name in sorted(set(types) & set(first_types))

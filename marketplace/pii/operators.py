@@ -96,6 +96,10 @@ def replace_value(value: str, *, salt: bytes, entity: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def _replace_cached(value: str, salt: bytes, entity: str) -> str:
+    if entity in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "NATIONAL_ID", "BANK_ACCOUNT", "UK_NINO"):
+        return _replace_digits(value, salt, entity)
+    if entity not in ("PERSON", "EMAIL_ADDRESS", "ADDRESS", "CITY"):
+        return hash_value(value, salt=salt, entity=entity)
     seed = int(hmac_hex(salt, value, entity)[:16], 16)
     pools = _pools(SURROGATE_LOCALES[seed % len(SURROGATE_LOCALES)])
     pick = random.Random(seed).choice
@@ -120,11 +124,7 @@ def _replace_cached(value: str, salt: bytes, entity: str) -> str:
     if entity == "ADDRESS":
         number = str(1 + (seed >> 20) % (99 if seed % 2 else 999))
         return pools.address_format.format(number=number, street=pick(pools.streets))
-    if entity in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "NATIONAL_ID", "BANK_ACCOUNT", "UK_NINO"):
-        return _replace_digits(value, salt, entity)
-    if entity == "CITY":
-        return pick(pools.cities)
-    return hash_value(value, salt=salt, entity=entity)
+    return pick(pools.cities)  # CITY
 
 
 def _replace_digits(value: str, salt: bytes, entity: str) -> str:

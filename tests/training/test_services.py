@@ -297,6 +297,18 @@ def test_tabular_job_trains_on_scrubbed_columns_and_predicts_rows(provider, djan
     assert refused.status_code == 400 and "objects (one per row)" in refused.data["message"]
 
 
+def _tabular_job(user, versions):
+    return training_job_create(
+        organization=org_of(user),
+        user=user,
+        base_model="tabular-mlp",
+        task="tabular-classification",
+        mix=[{"version": v.pk} for v in versions],
+        text_column="",
+        label_column="status",
+    )
+
+
 def test_a_tabular_mix_of_versions_with_different_columns_is_refused_with_what_differs(
     provider, django_capture_on_commit_callbacks
 ):
@@ -305,15 +317,7 @@ def test_a_tabular_mix_of_versions_with_different_columns_is_refused_with_what_d
     renamed = make_ready_version(provider, django_capture_on_commit_callbacks, content=other, title="Loans 2")
 
     with pytest.raises(ApplicationError) as refused:
-        training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tabular-mlp",
-            task="tabular-classification",
-            mix=[{"version": loans.pk}, {"version": renamed.pk}],
-            text_column="",
-            label_column="status",
-        )
+        _tabular_job(provider, [loans, renamed])
 
     message = refused.value.message
     assert refused.value.status == 400 and f"version {renamed.pk}, compared with version {loans.pk}" in message
@@ -329,15 +333,7 @@ def test_a_tabular_mix_whose_column_is_a_number_in_one_version_and_text_in_anoth
     texts = make_ready_version(provider, django_capture_on_commit_callbacks, content=worded, title="Loans 2")
 
     with pytest.raises(ApplicationError, match=r"types differ for 'income' \(string vs integer\)"):
-        training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tabular-mlp",
-            task="tabular-classification",
-            mix=[{"version": loans.pk}, {"version": texts.pk}],
-            text_column="",
-            label_column="status",
-        )
+        _tabular_job(provider, [loans, texts])
 
 
 def test_operator_registered_directories_are_offered_and_trainable(db, tmp_path):

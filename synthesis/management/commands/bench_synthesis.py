@@ -141,7 +141,7 @@ class Command(BaseCommand):
         from django.conf import settings
 
         from synthesis.llm import load_causal_lm, smollm2_dir
-        from synthesis.text import DEFAULT_TEMPLATES, TextConfig, _prompt, generate_batch
+        from synthesis.text import DEFAULT_TEMPLATES, TextConfig, _prompt, count_new_tokens, generate_batch
 
         tokenizer, model, device = load_causal_lm(
             smollm2_dir(settings.TESSERA_MODEL_CACHE), settings.TESSERA_LLM_CPU_DTYPE
@@ -168,8 +168,7 @@ class Command(BaseCommand):
                     max_new_tokens=config.max_new_tokens,
                     pad_token_id=tokenizer.pad_token_id,
                 )
-            new = output[0, encoded["input_ids"].shape[1] :]
-            single_tokens += int(((new != tokenizer.pad_token_id) & (new != tokenizer.eos_token_id)).sum())
+            single_tokens += count_new_tokens(tokenizer, output[0, encoded["input_ids"].shape[1] :])
         single_seconds = time.perf_counter() - start
         batched, single = batched_tokens / batched_seconds, single_tokens / single_seconds
         return {
