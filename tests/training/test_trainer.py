@@ -5,7 +5,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-from training.data import encode_sft, pack
+from training import trainer as trainer_module
+from training.data import encode_sft, pack, packed_batches, padded_batches
 from training.registry import BASE_MODELS, load_causal_lm, load_classifier
 from training.trainer import Cancelled, TrainConfig, TrainData, predict, train, train_text_classifier
 
@@ -123,6 +124,33 @@ def test_packing_takes_fewer_steps_for_the_same_examples(tmp_path, model_cache):
     unpacked = train(LLAMA, SFT, tmp_path / "a", unpacked_config, cache_dir=model_cache)
     packed = train(LLAMA, SFT, tmp_path / "b", SFT_CONFIG, cache_dir=model_cache)
     assert len(rows) == 6 and unpacked.steps == 2 * 8 and packed.steps == 2 * 3
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("lora", [True, False])
+@pytest.mark.parametrize("logits_to_keep", [True, False])
+def test_the_completion_only_loss_equals_the_models_own_loss_and_gradients(
+    model_cache, monkeypatch, packed, lora, logits_to_keep
+):
+    tokenizer, model = load_causal_lm(LLAMA, model_cache)
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", lora_dropout=0.0))
+    monkeypatch.setattr(trainer_module, "_takes_logits_to_keep", lambda m: logits_to_keep)
+    examples = encode_sft(tokenizer, PROMPTS[:6], ["positive", "rather negative overall", "ok"] * 2, max_length=40)
+    make = packed_batches if packed else padded_batches
+    [batch, *_] = make(pack(examples, max_length=40) if packed else examples, batch_size=4, pad_id=0, seed=0)
+    inputs = {k: v for k, v in batch.items() if k not in ("labels", "token_mask")}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+
+    reference = model(**inputs, labels=batch["labels"], use_cache=False).loss
+    expected = torch.autograd.grad(reference, trainable)
+    ours = trainer_module._causal_lm_loss(model, {**inputs, "use_cache": False}, batch["labels"], reduction="mean")
+    got = torch.autograd.grad(ours, trainable)
+
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(got, expected, strict=True))
 
 
 def test_lora_trains_only_the_adapters_and_saves_a_merged_model_without_peft(tmp_path, model_cache):
