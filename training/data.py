@@ -101,10 +101,7 @@ def classification_batches(
     order = np.random.default_rng(seed).permutation(len(texts))
     if group_by_length:
         lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-        window = batch_size * GROUP_BATCHES
-        order = np.concatenate(
-            [sorted(order[start : start + window], key=lambda i: lengths[i]) for start in range(0, len(order), window)]
-        ).astype(int)
+        order = _grouped_by_length(order, lengths, batch_size)
     batches = []
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
@@ -114,6 +111,14 @@ def classification_batches(
         encoded["labels"] = torch.tensor([label_ids[i] for i in chosen])
         batches.append(dict(encoded))
     return batches
+
+
+def _grouped_by_length(order: np.ndarray, lengths: list[int], batch_size: int) -> np.ndarray:
+    """`order` sorted by length within windows of GROUP_BATCHES batches: consecutive rows have similar lengths."""
+    window = batch_size * GROUP_BATCHES
+    return np.concatenate(
+        [sorted(order[start : start + window], key=lambda i: lengths[i]) for start in range(0, len(order), window)]
+    ).astype(int)
 
 
 # --- causal-LM supervised fine-tuning -------------------------------------------------------------------------------
@@ -201,10 +206,14 @@ def pack(examples: list[SftExample], *, max_length: int) -> list[PackedRow]:
 
 def packed_batches(rows: list[PackedRow], *, batch_size: int, pad_id: int, seed: int) -> list[dict]:
     """Batches of packed rows (seeded order). No attention mask: the restarting position ids define it; padding is
-    one more segment of its own whose labels are ignored."""
+    one more segment of its own whose labels are ignored.
+
+    Rows are grouped by length as in `classification_batches`: best-fit leaves rows of uneven length (two 45-token
+    samples in one, two 62-token ones in the next), and a batch pads every row to its longest."""
     import torch
 
     order = np.random.default_rng(seed).permutation(len(rows))
+    order = _grouped_by_length(order, [len(row.input_ids) for row in rows], batch_size)
     batches = []
     for start in range(0, len(order), batch_size):
         chosen = [rows[i] for i in order[start : start + batch_size]]

@@ -6,6 +6,7 @@ import torch
 from training.data import (
     IGNORE_INDEX,
     MixPart,
+    PackedRow,
     SftExample,
     encode_sft,
     pack,
@@ -174,3 +175,15 @@ def test_grouping_by_length_puts_rows_of_similar_length_in_a_batch_and_keeps_eve
 
     assert sorted(int(x) for b in grouped for x in b["labels"]) == list(range(64))
     assert padding(grouped) < padding(plain) / 4
+
+
+def test_packed_rows_of_similar_length_share_a_batch_and_every_row_is_kept_once():
+    # Rows of 40 and 60 tokens in alternation, as best-fit leaves them; each row's first token names it.
+    rows = [
+        PackedRow([i] + [7] * (39 + 20 * (i % 2)), [IGNORE_INDEX] * (40 + 20 * (i % 2)), list(range(40 + 20 * (i % 2))))
+        for i in range(16)
+    ]
+    batches = packed_batches(rows, batch_size=4, pad_id=0, seed=0)
+
+    assert sorted(int(b["input_ids"][r, 0]) for b in batches for r in range(len(b["input_ids"]))) == list(range(16))
+    assert sum(int((b["token_mask"] == 0).sum()) for b in batches) == 0
