@@ -256,6 +256,7 @@ TESSERA_SYNTHESIZERS = env_list(
     ],
 )
 TESSERA_MODEL_CACHE = TESSERA_HOME / "models"
+TESSERA_TRAINED_MODELS = TESSERA_MODEL_CACHE / "trained"  # one folder per training job: weights, card, checkpoints
 # Text synthesis on a CPU: "auto" runs the LLM in bfloat16 where the CPU multiplies bf16 natively (AVX512-BF16, AMX),
 # about twice the float32 speed there; "float32" or "bfloat16" force one.
 TESSERA_LLM_CPU_DTYPE = os.environ.get("TESSERA_LLM_CPU_DTYPE", "auto")

@@ -21,6 +21,8 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "tmp"
     (tmp_path / "tmp").mkdir()
+    # Job ids repeat across tests (rolled back): a shared folder would hand one test another's finished run.
+    settings.TESSERA_TRAINED_MODELS = tmp_path / "trained"
 
 
 def _persona(username: str, organization: str):

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from training.data import MixPart, PreparedData, prepare_mix, real_only
 from training.evaluation import compare_to_baseline
 from training.models import BaseModel, TrainedModel, TrainingJob
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
-from training.trainer import Cancelled, TrainConfig, TrainData, TrainResult, predict, train
+from training.trainer import Cancelled, TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
 
 logger = logging.getLogger(__name__)
 # Request params a caller may set; `task` comes from the request itself, the rest keep TrainConfig's defaults.
@@ -77,16 +77,26 @@ def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
     fields = TrainConfig.__dataclass_fields__
     values: dict[str, Any] = {}
     for name, value in params.items():
+        if name == "epochs" and value == "auto":
+            continue  # chosen from the number of training rows when the job runs (`epochs_for`)
         expected = type(fields[name].default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not expected:
-            raise ApplicationError(f"params.{name} must be a {expected.__name__}.", extra={"field": "params"})
+            also = ' or "auto"' if name == "epochs" else ""
+            raise ApplicationError(f"params.{name} must be a {expected.__name__}{also}.", extra={"field": "params"})
         low, high = PARAM_LIMITS.get(name, (None, None))
         if low is not None and not low <= value <= high:
             raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
         values[name] = value
     return TrainConfig(task=task, **values)
+
+
+def epochs_for(*, params: dict[str, Any], config: TrainConfig, rows: int) -> TrainConfig:
+    """The config with `epochs: "auto"` (also what a request without epochs gets) resolved for `rows` training rows."""
+    if params.get("epochs", "auto") != "auto":
+        return config
+    return replace(config, epochs=auto_epochs(rows, config.batch_size))
 
 
 def _required_columns(task: str, text_column: str, label_column: str) -> set[str]:
@@ -314,7 +324,9 @@ def _run(*, training: TrainingJob, job: Job) -> None:
     config = training_config_build(task=training.task, params=training.params or {})
     spec = base_model_resolve(training.base_model)
     data = _training_data(training=training, config=config)
-    output_dir = Path(settings.TESSERA_MODEL_CACHE) / "trained" / f"job-{job.pk}"
+    # The baseline trains with the same epochs as the mix: the same configuration on fewer rows.
+    config = epochs_for(params=training.params or {}, config=config, rows=len(data.train))
+    output_dir = Path(settings.TESSERA_TRAINED_MODELS) / f"job-{job.pk}"
     # A redelivered job keeps the events of its earlier attempt up to the checkpoint it resumes from.
     events: list[dict[str, Any]] = list(training.events)
     cancel = {"requested": False}
@@ -400,6 +412,7 @@ def _register_model(
         "training": {
             "steps": result.steps,
             "config": asdict(config),
+            "epochs_chosen": "auto" if (training.params or {}).get("epochs", "auto") == "auto" else "requested",
             "tokens_per_s": result.tokens_per_s,
             "trainable_parameters": result.trainable_parameters,
             "columns": {"text": training.text_column, "label": training.label_column},

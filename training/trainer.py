@@ -59,6 +59,28 @@ class TrainConfig:
     group_by_length: bool = True  # text-classification: batch rows of similar length together (less padding)
 
 
+# `epochs: "auto"` (the API's default): the usual 3 passes, more on small data, fewer on large data.
+AUTO_EPOCHS = 3
+AUTO_MIN_STEPS = 100  # small data: enough passes for this many optimiser steps (at most AUTO_MAX_EPOCHS)
+AUTO_MAX_EPOCHS = 16
+AUTO_MAX_ROWS_SEEN = 25_000  # large data: fewer passes (at least one) so a run sees about this many rows
+
+
+def auto_epochs(rows: int, batch_size: int) -> int:
+    """Passes over `rows` training rows for `epochs: "auto"`, as OpenAI's fine-tuning API picks n_epochs.
+
+    Small data needs more passes: MiniLM on 64 product reviews predicts the majority class after 4 epochs of 16-row
+    batches (16 steps, accuracy 0.643) and reaches 0.737 after 16 epochs (64 steps); on 128 reviews, 10 epochs (80
+    steps) reach 0.791 (bench_training, 3 seeds). Steps are counted in rows: packed causal-LM rows hold several
+    examples, so such a run takes fewer steps than this aims at."""
+    steps_per_epoch = math.ceil(max(rows, 1) / batch_size)
+    if steps_per_epoch * AUTO_EPOCHS < AUTO_MIN_STEPS:
+        return min(AUTO_MAX_EPOCHS, math.ceil(AUTO_MIN_STEPS / steps_per_epoch))
+    if rows * AUTO_EPOCHS > AUTO_MAX_ROWS_SEEN:
+        return max(1, AUTO_MAX_ROWS_SEEN // rows)
+    return AUTO_EPOCHS
+
+
 @dataclass(frozen=True)
 class TrainData:
     """The rows of one run: training rows (any mix) and evaluation rows (held-out real rows only)."""

@@ -35,23 +35,35 @@ def _trainable_versions(org) -> list[DatasetVersion]:
     return [v for v in candidates.distinct() if version_entitlement(org=org, version=v, action=Action.TRAIN).allowed]
 
 
+def _form_number(request: HttpRequest, name: str, label: str) -> float | None:
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ApplicationError(f"{label} must be a number, not {raw[:40]!r}.") from None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def training_new(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     versions = _trainable_versions(org)
     if request.method == "POST":
-        mix = [
-            {"version": v.pk, "weight": float(request.POST.get(f"weight_{v.pk}") or 0)}
-            for v in versions
-            if float(request.POST.get(f"weight_{v.pk}") or 0) > 0
-        ]
-        params: dict = {"epochs": int(request.POST.get("epochs") or 3)}
-        if request.POST.get("learning_rate"):
-            params["learning_rate"] = float(request.POST["learning_rate"])
-        if request.POST.get("lora"):
-            params["lora"] = True
         try:
+            mix = []
+            for v in versions:
+                weight = _form_number(request, f"weight_{v.pk}", f"The weight of {v.dataset.title} v{v.number}") or 0
+                if weight > 0:
+                    mix.append({"version": v.pk, "weight": weight})
+            epochs = request.POST.get("epochs", "").strip() or "auto"
+            params: dict = {"epochs": int(epochs) if epochs.isdigit() else epochs}  # anything else: a clear 400
+            learning_rate = _form_number(request, "learning_rate", "The learning rate")
+            if learning_rate is not None:
+                params["learning_rate"] = learning_rate
+            if request.POST.get("lora"):
+                params["lora"] = True
             training = training_job_create(
                 organization=org,
                 user=request.user,

@@ -57,3 +57,25 @@ def test_tabular_model_page_takes_one_json_row_per_line_and_job_page_shows_the_l
     assert 'id="predictions"' in page and ("<td>good</td>" in page or "<td>bad</td>" in page)
     broken = client.post(f"/training/models/{model_url}", {"inputs": "income=9"}, follow=True).content.decode()
     assert "Each line must be one JSON object" in broken
+
+
+def test_the_form_defaults_to_auto_epochs_and_explains_bad_numbers(provider, django_capture_on_commit_callbacks):
+    from training.models import TrainingJob
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    client = Client()
+    client.login(username=provider.username, password=PASSWORD)
+    form = {"base_model": "tiny-random-bert", "text_column": "review", "label_column": "label"}
+
+    for field, value, message in [
+        (f"weight_{version.pk}", "lots", "The weight of Reviews v1 must be a number, not &#x27;lots&#x27;."),
+        ("learning_rate", "fast", "The learning rate must be a number"),
+        ("epochs", "many", "params.epochs must be a int or &quot;auto&quot;"),
+    ]:
+        page = client.post("/training/new/", {f"weight_{version.pk}": "1", **form, field: value})
+        assert page.status_code == 200 and message in page.content.decode()
+    assert not TrainingJob.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/training/new/", {f"weight_{version.pk}": "1", **form, "epochs": ""})
+    assert response.status_code == 302 and TrainingJob.objects.get().params == {"epochs": "auto"}

@@ -19,7 +19,7 @@ def reviews(provider, django_capture_on_commit_callbacks):
     return make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
 
 
-def _train(org_user, versions, capture, **kwargs):
+def _train(org_user, versions, capture, params=PARAMS, **kwargs):
     with capture(execute=True):
         training = training_job_create(
             organization=org_of(org_user),
@@ -29,7 +29,7 @@ def _train(org_user, versions, capture, **kwargs):
             mix=[{"version": v.pk, "weight": 1} for v in versions],
             text_column="review",
             label_column="label",
-            params=PARAMS,
+            params=params,
             **kwargs,
         )
     training.refresh_from_db()
@@ -127,6 +127,7 @@ def test_inherited_terms_are_the_most_restrictive():
         ({"task": "causal-lm"}, "cannot be trained for causal-lm"),
         ({"params": {"epochs": 0}}, "params.epochs must be between 1 and 100"),
         ({"params": {"learning_rate": "fast"}}, "params.learning_rate must be a float"),
+        ({"params": {"epochs": "many"}}, 'params.epochs must be a int or "auto"'),
         ({"params": {"dropout": 0.3}}, "Unknown params: dropout"),
         ({"text_column": "nope"}, "has no column"),
     ],
@@ -429,3 +430,32 @@ def test_cancel_stops_a_running_job_within_one_step(reviews, provider, django_ca
     training = _train(provider, [reviews], django_capture_on_commit_callbacks)
     assert training.job.status == "cancelled" and [e["step"] for e in training.events] == [1, 2]
     assert training.model is None and TrainedModel.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "batch_size", "epochs"), [(51, 16, 16), (160, 16, 10), (2000, 16, 3), (20_000, 32, 1)]
+)
+def test_auto_epochs_give_small_data_more_passes_and_large_data_fewer(rows, batch_size, epochs):
+    from training.trainer import auto_epochs
+
+    assert auto_epochs(rows, batch_size) == epochs
+
+
+@pytest.mark.parametrize("params", [{"batch_size": 8, "learning_rate": 0.001}, {**PARAMS, "epochs": "auto"}])
+def test_a_job_without_epochs_chooses_them_from_its_training_rows_and_says_so_on_the_card(
+    params, reviews, provider, django_capture_on_commit_callbacks
+):
+    training = _train(provider, [reviews], django_capture_on_commit_callbacks, params=params)
+
+    assert training.job.status == "succeeded", training.job.error
+    training_card = training.model.card["training"]
+    # 60 rows, 12 held out: 48 training rows in 6 batches of 8; 100 steps need 17 passes, capped at 16.
+    assert training_card["epochs_chosen"] == "auto" and training_card["config"]["epochs"] == 16
+    assert training_card["steps"] == 6 * 16 and training.events[-1]["total_steps"] == 6 * 16
+
+
+def test_requested_epochs_are_kept(reviews, provider, django_capture_on_commit_callbacks):
+    training = _train(provider, [reviews], django_capture_on_commit_callbacks)
+
+    assert training.model.card["training"]["epochs_chosen"] == "requested"
+    assert training.model.card["training"]["config"]["epochs"] == 1 and training.model.card["training"]["steps"] == 6

@@ -309,7 +309,7 @@ class Command(BaseCommand):
             help="keep a synthetic review only where a classifier of the real reviews' embeddings reads its label",
         )
         parser.add_argument("--throughput-rows", type=int, default=128, help="rows of the trainer comparison")
-        parser.add_argument("--packing-examples", type=int, default=48, help="short samples of the packing run")
+        parser.add_argument("--packing-examples", type=int, default=96, help="short samples of the packing run")
         parser.add_argument("--packing-length", type=int, default=128, help="tokens per packed row")
         parser.add_argument("--skip", default="", help="comma-separated parts to skip: lift, throughput, packing")
 
