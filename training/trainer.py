@@ -472,6 +472,10 @@ def _causal_lm_loss(model, inputs: dict, labels: torch.Tensor, *, reduction: str
 
 
 def _takes_logits_to_keep(model) -> bool:
+    from transformers import modeling_utils
+
+    if not hasattr(modeling_utils, "slice_logits_to_keep"):
+        return False  # transformers before 5 takes only a count or one list of positions for the whole batch
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # through peft's wrapper
     return "logits_to_keep" in inspect.signature(base.forward).parameters
 
