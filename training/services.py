@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -165,8 +166,8 @@ def training_job_create(
         raise ApplicationError("The mix needs at least one dataset version.", extra={"field": "mix"})
     for item in mix:
         weight = item.get("weight", 1)
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            raise ApplicationError("Mix weights must be positive numbers.", extra={"field": "mix"})
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < math.inf:
+            raise ApplicationError("Mix weights must be positive finite numbers.", extra={"field": "mix"})
     evaluation = evaluation or {"holdout_fraction": 0.2}
     holdout = evaluation.get("holdout_fraction", 0.2)
     if not evaluation.get("version") and not (isinstance(holdout, int | float) and 0 < holdout < 1):

@@ -459,3 +459,18 @@ def test_requested_epochs_are_kept(reviews, provider, django_capture_on_commit_c
 
     assert training.model.card["training"]["epochs_chosen"] == "requested"
     assert training.model.card["training"]["config"]["epochs"] == 1 and training.model.card["training"]["steps"] == 6
+
+
+@pytest.mark.parametrize("weight", [0, -1, float("nan"), float("inf"), "2", True])
+def test_a_mix_weight_that_is_not_a_positive_finite_number_is_refused(weight, reviews, provider):
+    with pytest.raises(ApplicationError, match="Mix weights must be positive finite numbers"):
+        training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tiny-random-bert",
+            task="text-classification",
+            mix=[{"version": reviews.pk, "weight": weight}],
+            text_column="review",
+            label_column="label",
+            params=PARAMS,
+        )
