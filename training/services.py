@@ -93,9 +93,14 @@ def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
     return TrainConfig(task=task, **values)
 
 
+def epochs_are_auto(params: dict[str, Any]) -> bool:
+    """Whether a request leaves the epochs to `auto_epochs` (`epochs: "auto"`, or no epochs at all)."""
+    return params.get("epochs", "auto") == "auto"
+
+
 def epochs_for(*, params: dict[str, Any], config: TrainConfig, rows: int) -> TrainConfig:
-    """The config with `epochs: "auto"` (also what a request without epochs gets) resolved for `rows` training rows."""
-    if params.get("epochs", "auto") != "auto":
+    """The config with automatic epochs resolved for `rows` training rows."""
+    if not epochs_are_auto(params):
         return config
     return replace(config, epochs=auto_epochs(rows, config.batch_size))
 
@@ -413,7 +418,7 @@ def _register_model(
         "training": {
             "steps": result.steps,
             "config": asdict(config),
-            "epochs_chosen": "auto" if (training.params or {}).get("epochs", "auto") == "auto" else "requested",
+            "epochs_chosen": "auto" if epochs_are_auto(training.params or {}) else "requested",
             "tokens_per_s": result.tokens_per_s,
             "trainable_parameters": result.trainable_parameters,
             "columns": {"text": training.text_column, "label": training.label_column},

@@ -102,6 +102,7 @@ class TrainResult:
     labels: list[str] = field(default_factory=list)  # index -> label (classification tasks)
     trainable_parameters: int = 0  # parameters the optimiser updated (LoRA adapters only, with lora)
     seconds: float = 0.0  # wall time of the training steps in this process
+    padding_share: float = 0.0  # share of an epoch's token slots that are padding (0 for tabular rows)
 
 
 class Cancelled(Exception):
@@ -217,6 +218,7 @@ def train(
         labels=run.labels,
         trainable_parameters=trainable,
         seconds=round(seconds, 3),
+        padding_share=_padding_share(batches),
     )
     (output_dir / RESULT_FILE).write_text(json.dumps(asdict(result)))  # written last: marks the run finished
     return result
@@ -323,17 +325,27 @@ def _setup_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: i
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
+def _real_tokens(batch: dict) -> int:
+    """Non-padding tokens of a batch (rows, for tabular)."""
+    if "token_mask" in batch:
+        return int(batch["token_mask"].sum())
+    if "attention_mask" in batch:
+        return int(batch["attention_mask"].sum())
+    if "input_ids" in batch:
+        return batch["input_ids"].numel()
+    return len(batch["labels"])  # tabular: rows
+
+
+def _padding_share(batches: list[dict]) -> float:
+    """Share of one epoch's token slots that are padding: each costs about as much compute as a real token."""
+    slots = sum(batch["input_ids"].numel() for batch in batches if "input_ids" in batch)
+    return round(1 - sum(map(_real_tokens, batches)) / slots, 4) if slots else 0.0
+
+
 def _model_inputs(run: _Run, batch: dict) -> tuple[dict, int]:
     """Move a batch to the device; returns the model's inputs and the number of real (non-padding) tokens."""
     inputs = {key: value.to(run.device) for key, value in batch.items() if key != "token_mask"}
-    if "token_mask" in batch:
-        tokens = int(batch["token_mask"].sum())
-    elif "attention_mask" in batch:
-        tokens = int(batch["attention_mask"].sum())
-    elif "input_ids" in batch:
-        tokens = batch["input_ids"].numel()
-    else:
-        tokens = len(batch["labels"])  # tabular: rows
+    tokens = _real_tokens(batch)
     if "input_ids" in batch and "labels" in batch and batch["labels"].dim() == 2:
         # Causal-LM: without a KV cache transformers derives the block-diagonal mask of packed rows from the
         # restarting position ids (with a cache it would not look at them).

@@ -19,19 +19,23 @@ def reviews(provider, django_capture_on_commit_callbacks):
     return make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
 
 
+def _review_job(org_user, mix, **kwargs):
+    """A text-classification job of tiny-random-bert on the reviews' columns."""
+    return training_job_create(
+        organization=org_of(org_user),
+        user=org_user,
+        base_model="tiny-random-bert",
+        task="text-classification",
+        mix=mix,
+        text_column="review",
+        label_column="label",
+        **kwargs,
+    )
+
+
 def _train(org_user, versions, capture, params=PARAMS, **kwargs):
     with capture(execute=True):
-        training = training_job_create(
-            organization=org_of(org_user),
-            user=org_user,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": v.pk, "weight": 1} for v in versions],
-            text_column="review",
-            label_column="label",
-            params=params,
-            **kwargs,
-        )
+        training = _review_job(org_user, [{"version": v.pk, "weight": 1} for v in versions], params=params, **kwargs)
     training.refresh_from_db()
     return training
 
@@ -87,25 +91,9 @@ def test_training_is_refused_without_a_training_licence(reviews, provider, buyer
     listing = make_listing(provider, reviews, terms={"download": True, "model_training": False})
     listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="n")
     with pytest.raises(ApplicationError, match="does not allow training") as forbidden:
-        training_job_create(
-            organization=org_of(buyer),
-            user=buyer,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": reviews.pk}],
-            text_column="review",
-            label_column="label",
-        )
+        _review_job(buyer, [{"version": reviews.pk}])
     with pytest.raises(ApplicationError, match="has no licence") as unlicensed:  # listed, so visible: 403
-        training_job_create(
-            organization=org_of(outsider),
-            user=outsider,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": reviews.pk}],
-            text_column="review",
-            label_column="label",
-        )
+        _review_job(outsider, [{"version": reviews.pk}])
     assert forbidden.value.status == unlicensed.value.status == 403
     assert TrainingJob.objects.count() == 0 and TrainedModel.objects.count() == 0
 
@@ -164,15 +152,8 @@ def test_baseline_asked_for_in_params_trains_on_the_same_held_out_rows(
 ):
     training = _train(provider, [reviews], django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        with_baseline = training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": reviews.pk, "weight": 1}],
-            text_column="review",
-            label_column="label",
-            params={**PARAMS, "baseline": True},
+        with_baseline = _review_job(
+            provider, [{"version": reviews.pk, "weight": 1}], params={**PARAMS, "baseline": True}
         )
     with_baseline.refresh_from_db()
 
@@ -221,26 +202,9 @@ def test_baseline_reports_the_lift_of_synthetic_rows_evaluated_on_real_rows_only
     )
     assert {e["run"] for e in training.events} == {"augmented", "baseline"}
     with pytest.raises(ApplicationError, match="evaluation uses real data only"):
-        training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": reviews.pk}],
-            text_column="review",
-            label_column="label",
-            evaluation={"version": synthetic.pk},
-        )
+        _review_job(provider, [{"version": reviews.pk}], evaluation={"version": synthetic.pk})
     with pytest.raises(ApplicationError, match="add a real version"):
-        training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": synthetic.pk}],
-            text_column="review",
-            label_column="label",
-        )
+        _review_job(provider, [{"version": synthetic.pk}])
     lineage = {entry["version"]: entry for entry in training.model.lineage}
     assert lineage[synthetic.pk]["is_synthetic"] and lineage[synthetic.pk]["training_rows"] == 40
     assert lineage[reviews.pk]["training_rows"] == 40 and lineage[reviews.pk]["share_of_training_rows"] == 0.5
@@ -394,16 +358,7 @@ def test_a_job_whose_worker_died_resumes_from_its_checkpoint_and_ends_at_the_sam
     monkeypatch.setattr(services, "job_progress", die_at_step_five)
     params = {**PARAMS, "epochs": 2, "checkpoint_every": 2}
     with pytest.raises(WorkerKilled), django_capture_on_commit_callbacks(execute=True):
-        training = training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": reviews.pk}],
-            text_column="review",
-            label_column="label",
-            params=params,
-        )
+        training = _review_job(provider, [{"version": reviews.pk}], params=params)
     training = TrainingJob.objects.get()
     assert training.job.status == "running"
     Job.objects.filter(pk=training.job_id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
@@ -464,13 +419,4 @@ def test_requested_epochs_are_kept(reviews, provider, django_capture_on_commit_c
 @pytest.mark.parametrize("weight", [0, -1, float("nan"), float("inf"), "2", True])
 def test_a_mix_weight_that_is_not_a_positive_finite_number_is_refused(weight, reviews, provider):
     with pytest.raises(ApplicationError, match="Mix weights must be positive finite numbers"):
-        training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tiny-random-bert",
-            task="text-classification",
-            mix=[{"version": reviews.pk, "weight": weight}],
-            text_column="review",
-            label_column="label",
-            params=PARAMS,
-        )
+        _review_job(provider, [{"version": reviews.pk, "weight": weight}], params=PARAMS)

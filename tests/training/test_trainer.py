@@ -124,6 +124,16 @@ def test_packing_takes_fewer_steps_for_the_same_examples(tmp_path, model_cache):
     unpacked = train(LLAMA, SFT, tmp_path / "a", unpacked_config, cache_dir=model_cache)
     packed = train(LLAMA, SFT, tmp_path / "b", SFT_CONFIG, cache_dir=model_cache)
     assert len(rows) == 6 and unpacked.steps == 2 * 8 and packed.steps == 2 * 3
+    assert 0 < unpacked.padding_share < 1 and 0 < packed.padding_share < 1
+
+
+def test_padding_share_counts_the_slots_no_real_token_fills():
+    from training.trainer import _padding_share
+
+    padded = {"input_ids": torch.zeros(2, 4), "attention_mask": torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])}
+    packed = {"input_ids": torch.zeros(1, 4), "token_mask": torch.tensor([[1, 1, 1, 0]])}
+    assert _padding_share([padded]) == 0.25 and _padding_share([padded, packed]) == 0.25
+    assert _padding_share([{"features": torch.zeros(3, 2), "labels": torch.zeros(3)}]) == 0.0
 
 
 @pytest.mark.parametrize("packed", [True, False])
