@@ -8,6 +8,7 @@ completion only, sequence packing, optionally LoRA through peft) and tabular-cla
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -484,12 +485,17 @@ def _causal_lm_loss(model, inputs: dict, labels: torch.Tensor, *, reduction: str
 
 
 def _takes_logits_to_keep(model) -> bool:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # through peft's wrapper
+    return _class_takes_logits_to_keep(type(base))
+
+
+@functools.cache
+def _class_takes_logits_to_keep(model_class: type) -> bool:  # asked once per class, not on every step
     from transformers import modeling_utils
 
     if not hasattr(modeling_utils, "slice_logits_to_keep"):
         return False  # transformers before 5 takes only a count or one list of positions for the whole batch
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # through peft's wrapper
-    return "logits_to_keep" in inspect.signature(base.forward).parameters
+    return "logits_to_keep" in inspect.signature(model_class.forward).parameters
 
 
 def _text_predict_ids(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32):
