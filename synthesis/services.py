@@ -25,9 +25,10 @@ from marketplace.pii import scan
 from marketplace.pii.text import TextScrubber
 from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.datasets import dataset_create
-from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.entitlements import Action, version_entitlement, version_source_licenses
 from marketplace.services.ingest import version_store_strings
 from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
+from marketplace.terms import terms_combine
 from synthesis.evaluation import evaluate, exact_copy_rate
 from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
@@ -100,22 +101,16 @@ def _check_text_params(params: dict[str, Any]) -> None:
 MAX_ROWS = 1_000_000
 
 
-def _lineage_entry(*, org: Organization, version: DatasetVersion, license_id: int | None) -> dict[str, Any]:
-    license_terms = License.objects.get(pk=license_id).terms if license_id is not None else None
+def _lineage_entry(*, version: DatasetVersion, license: License | None, sources: list[License]) -> dict[str, Any]:
+    """One source of a synthesis job: what it is, the licence it is used under, and its effective terms."""
     return {
         "version": version.pk,
         "dataset": version.dataset.title,
         "sha256": version.sha256,
-        "license": license_id,
+        "license": license.pk if license else None,
         "provider": version.dataset.organization.name,
-        "terms": license_terms
-        or {
-            "download": True,
-            "synthetic_derivatives": True,
-            "model_training": True,
-            "commercial_use": True,
-            "owned": True,
-        },
+        "terms": terms_combine(source.terms for source in sources),
+        "source_licenses": [source.pk for source in sources],
         "is_synthetic": version.is_synthetic,
     }
 
@@ -157,11 +152,8 @@ def synthesis_job_create(
         if not decision.allowed:
             raise ApplicationError(f"Version {pk}: {decision.reason}", extra={"field": "sources"}, status=403)
         versions.append(version)
-        lineage.append(
-            _lineage_entry(
-                org=organization, version=version, license_id=decision.license.pk if decision.license else None
-            )
-        )
+        sources = version_source_licenses(version=version, license=decision.license)
+        lineage.append(_lineage_entry(version=version, license=decision.license, sources=sources))
     columns = {tuple(c["name"] for c in v.schema) for v in versions}
     if len(columns) > 1:
         raise ApplicationError(
@@ -346,4 +338,8 @@ def _store_output(
     version.pii_report = {**pii, "note": "Re-scan of synthetic output; the sources were scrubbed before synthesis."}
     version.status, version.ready_at = DatasetVersion.Status.READY, timezone.now()
     version.save()
+    # The output carries every licence its sources were used under, so their terms and state follow it.
+    version.source_licenses.set(
+        {pk for source in synthesis.lineage.get("sources", []) for pk in source.get("source_licenses", [])}
+    )
     return version

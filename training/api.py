@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -22,6 +24,7 @@ from training.services import (
     model_archive,
     model_card_markdown,
     model_predict,
+    model_source_license_states,
     training_job_create,
 )
 
@@ -74,6 +77,7 @@ class TrainingJobOutputSerializer(serializers.ModelSerializer):
 
 class TrainedModelOutputSerializer(serializers.ModelSerializer):
     card_markdown = serializers.SerializerMethodField()
+    source_licenses = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainedModel
@@ -88,8 +92,12 @@ class TrainedModelOutputSerializer(serializers.ModelSerializer):
             "lineage",
             "card",
             "card_markdown",
+            "source_licenses",
             "created_at",
         ]
+
+    def get_source_licenses(self, model: TrainedModel) -> list[dict[str, Any]]:
+        return model_source_license_states(model=model)
 
     def get_card_markdown(self, model: TrainedModel) -> str:
         return model_card_markdown(model)

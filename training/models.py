@@ -58,6 +58,9 @@ class TrainedModel(models.Model):
     labels = models.JSONField(default=list)
     lineage = models.JSONField(default=list)
     inherited_terms = models.JSONField(default=dict)
+    # Every licence the training data was used under, transitively through synthetic versions; see
+    # DatasetVersion.source_licenses. Revoking or expiring any of them stops the model.
+    source_licenses = models.ManyToManyField("marketplace.License", blank=True, related_name="derived_models")
     metrics = models.JSONField(default=dict)
     card = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)

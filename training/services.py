@@ -20,9 +20,15 @@ from django.db import transaction
 from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion, Job, License, Organization
 from marketplace.selectors.datasets import version_get_for_org
-from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.entitlements import (
+    Action,
+    derivative_entitlement,
+    version_entitlement,
+    version_source_licenses,
+)
 from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
-from marketplace.services.licensing import license_is_active, license_state
+from marketplace.services.licensing import license_state
+from marketplace.terms import terms_combine
 from training.data import MixPart, PreparedData, prepare_mix, real_only
 from training.evaluation import compare_to_baseline
 from training.models import BaseModel, TrainedModel, TrainingJob
@@ -34,25 +40,16 @@ logger = logging.getLogger(__name__)
 PARAMS = tuple(name for name in TrainConfig.__dataclass_fields__ if name != "task")
 PARAM_LIMITS = {"epochs": (1, 100), "batch_size": (1, 512), "max_length": (8, 4096), "learning_rate": (1e-7, 1.0)}
 HEADLINE = {"text-classification": "accuracy", "tabular-classification": "accuracy", "causal-lm": "perplexity"}
-TERM_FLAGS = ("download", "synthetic_derivatives", "model_training", "commercial_use")
-OWNED_TERMS = {flag: True for flag in TERM_FLAGS}
 
 
-def _source_terms(*, org: Organization, version: DatasetVersion, license_id: int | None) -> list[dict[str, Any]]:
-    """The licence terms behind a version: its own licence, or for a synthetic version, those of its sources."""
-    if version.is_synthetic:
-        return [
-            {"license": s.get("license"), "terms": s.get("terms") or OWNED_TERMS, "version": s.get("version")}
-            for s in version.lineage.get("sources", [])
-        ]
-    if license_id is None:
-        return [{"license": None, "terms": OWNED_TERMS, "version": version.pk}]
-    return [{"license": license_id, "terms": License.objects.get(pk=license_id).terms, "version": version.pk}]
+def _source_terms(*, sources: list[License]) -> list[dict[str, Any]]:
+    """The licences a mix version is used under (transitively through synthetic versions) and their terms."""
+    return [{"license": source.pk, "terms": source.terms, "version": source.dataset_version_id} for source in sources]
 
 
-def inherit_terms(term_sets: list[dict[str, Any]]) -> dict[str, Any]:
+def inherit_terms(term_sets: list[dict[str, Any]]) -> dict[str, bool]:
     """The most restrictive of the sources: a flag holds only if every source allows it."""
-    return {flag: all(bool(terms.get(flag)) for terms in term_sets) for flag in TERM_FLAGS}
+    return terms_combine(term_sets)
 
 
 def base_model_resolve(name: str) -> BaseModelSpec:
@@ -196,15 +193,11 @@ def training_job_create(
         decision = version_entitlement(org=organization, version=version, action=Action.TRAIN)
         if not decision.allowed:
             raise ApplicationError(f"Version {pk}: {decision.reason}", extra={"field": "mix"}, status=403)
-        sources = _source_terms(
-            org=organization, version=version, license_id=decision.license.pk if decision.license else None
-        )
+        sources = _source_terms(sources=version_source_licenses(version=version, license=decision.license))
         if version.is_synthetic and pk == eval_version:
             raise ApplicationError(
                 f"Version {pk} is synthetic: evaluation uses real data only.", extra={"field": "eval"}
             )
-        if version.is_synthetic and not all(s["terms"].get("model_training") for s in sources):
-            raise ApplicationError(f"Version {pk} is synthetic data whose sources forbid model training.", status=403)
         missing = columns - {c["name"] for c in version.schema}
         if missing:
             raise ApplicationError(
@@ -427,7 +420,7 @@ def _register_model(
         "inherited_terms": inherited,
         "evaluation": "held-out real rows only; synthetic rows never evaluate the model",
     }
-    return TrainedModel.objects.create(
+    model = TrainedModel.objects.create(
         organization=training.organization,
         name=card["name"],
         base_model=training.base_model,
@@ -439,6 +432,8 @@ def _register_model(
         metrics=metrics,
         card=card,
     )
+    model.source_licenses.set({source["license"] for entry in lineage for source in entry["sources"]})
+    return model
 
 
 def model_card_markdown(model: TrainedModel) -> str:
@@ -470,6 +465,13 @@ def model_card_markdown(model: TrainedModel) -> str:
             f"{entry['license'] or 'owned'} | {'yes' if entry['is_synthetic'] else 'no'} | "
             f"{entry.get('share_of_training_rows', 0):.1%} |"
         )
+    lines += ["", "## Source licences", ""]
+    states = model_source_license_states(model=model)
+    lines += [
+        f"- licence {s['license']} ({s['listing']}, {s['provider']}): {s['state']}"
+        + (f" — {s['revoked_reason']}" if s["revoked_reason"] else "")
+        for s in states
+    ] or ["- none: trained on data the organisation owns"]
     lines += ["", "## Inherited terms", ""]
     lines += [
         f"- {flag.replace('_', ' ')}: {'allowed' if allowed else 'not allowed'}"
@@ -478,21 +480,34 @@ def model_card_markdown(model: TrainedModel) -> str:
     return "\n".join(lines) + "\n"
 
 
+def model_entitlement(*, model: TrainedModel, action: Action) -> None:
+    """Raise 403 unless every source licence of the model is still active and allows `action` (PREDICT: use on the
+    platform; DOWNLOAD: take the weights away), naming the licence that refuses."""
+    decision = derivative_entitlement(
+        sources=model.source_licenses.select_related("listing"), action=action, what="model"
+    )
+    if not decision.allowed:
+        raise ApplicationError(decision.reason, status=403, extra={"license": getattr(decision.license, "pk", None)})
+
+
+def model_source_license_states(*, model: TrainedModel) -> list[dict[str, Any]]:
+    """Each licence the model was built under, with its live state: the card shows them and so does the API."""
+    return [
+        {
+            "license": source.pk,
+            "listing": source.listing.title,
+            "provider": source.listing.organization.name,
+            "state": license_state(source),
+            "revoked_reason": source.revoked_reason,
+            "expires_at": source.expires_at.isoformat() if source.expires_at else None,
+        }
+        for source in model.source_licenses.select_related("listing__organization").order_by("pk")
+    ]
+
+
 def model_use_check(*, model: TrainedModel) -> None:
     """Every source licence must still be active to use the model on the platform."""
-    for entry in model.lineage:
-        for source in entry.get("sources", []):
-            license_id = source.get("license")
-            if license_id is None:
-                continue
-            license = License.objects.filter(pk=license_id).first()
-            if license is None or not license_is_active(license):
-                state = license_state(license) if license else "missing"
-                raise ApplicationError(
-                    f"Source licence {license_id} (version {source.get('version')}) is {state}; the model cannot be "
-                    "used until it is renewed.",
-                    status=403,
-                )
+    model_entitlement(model=model, action=Action.PREDICT)
 
 
 def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, Any]]:
@@ -510,12 +525,7 @@ def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, A
 
 def model_archive(*, model: TrainedModel) -> bytes:
     """A zip of weights + card, only when every source licence allows download."""
-    model_use_check(model=model)
-    if not model.inherited_terms.get("download"):
-        raise ApplicationError(
-            "This model was trained on compute-only data: it can be used through predict but not downloaded.",
-            status=403,
-        )
+    model_entitlement(model=model, action=Action.DOWNLOAD)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         root = Path(model.path)

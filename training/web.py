@@ -12,7 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion
-from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.selectors.datasets import version_list_usable
+from marketplace.services.entitlements import Action
 from marketplace.services.jobs import job_cancel
 from marketplace.web.views import _org
 from training.models import TrainedModel, TrainingJob
@@ -20,6 +21,7 @@ from training.registry import TASKS
 from training.services import (
     base_models_list,
     model_card_markdown,
+    model_entitlement,
     model_predict,
     model_use_check,
     training_job_create,
@@ -27,12 +29,7 @@ from training.services import (
 
 
 def _trainable_versions(org) -> list[DatasetVersion]:
-    candidates = DatasetVersion.objects.filter(status=DatasetVersion.Status.READY).select_related(
-        "dataset", "dataset__organization"
-    ).filter(dataset__organization=org) | DatasetVersion.objects.filter(
-        status=DatasetVersion.Status.READY, licenses__buyer=org
-    ).select_related("dataset", "dataset__organization")
-    return [v for v in candidates.distinct() if version_entitlement(org=org, version=v, action=Action.TRAIN).allowed]
+    return version_list_usable(org=org, action=Action.TRAIN)
 
 
 def _form_number(request: HttpRequest, name: str, label: str) -> float | None:
@@ -137,11 +134,15 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     model = TrainedModel.objects.filter(organization=_org(request), pk=pk).first()
     if model is None:
         raise Http404("Model not found.")
-    predictions, blocked = None, None
+    predictions, blocked, download_refusal = None, None, None
     try:
         model_use_check(model=model)
     except ApplicationError as exc:
         blocked = exc.message
+    try:
+        model_entitlement(model=model, action=Action.DOWNLOAD)
+    except ApplicationError as exc:
+        download_refusal = exc.message
     if request.method == "POST" and not blocked:
         inputs: list = [line for line in request.POST.get("inputs", "").splitlines() if line.strip()]
         try:
@@ -161,6 +162,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "card_markdown": model_card_markdown(model),
             "predictions": predictions,
             "blocked": blocked,
+            "download_refusal": download_refusal,
             "baseline": baseline.metrics.get("baseline") if baseline else None,
         },
     )

@@ -63,6 +63,10 @@ class DatasetVersion(models.Model):
     error = models.TextField(blank=True)
     lineage = models.JSONField(default=dict, blank=True, help_text="Sources of a derived (e.g. synthetic) version.")
     is_synthetic = models.BooleanField(default=False)
+    # Every licence this version was built under, transitively (a synthetic version of a synthetic version lists the
+    # licences of both). Its effective terms are their most restrictive combination and each must stay active for
+    # the version to be used; empty for data the organisation owns outright.
+    source_licenses = models.ManyToManyField("marketplace.License", blank=True, related_name="derived_versions")
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)
 

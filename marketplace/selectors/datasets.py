@@ -36,3 +36,18 @@ def version_get_for_org(*, org: Organization | None, pk: int) -> DatasetVersion 
         .distinct()
         .first()
     )
+
+
+def version_list_usable(*, org: Organization, action: str) -> list[DatasetVersion]:
+    """Ready versions the organisation may use for `action` (an entitlements.Action): its own, and those reached
+    through a licence, including a licence carried to a listing's newer version. Forms list exactly these."""
+    from marketplace.services.entitlements import version_entitlement
+
+    own_or_licensed = Q(dataset__organization=org) | Q(licenses__buyer=org) | Q(listings__licenses__buyer=org)
+    candidates = (
+        DatasetVersion.objects.filter(own_or_licensed, status=DatasetVersion.Status.READY)
+        .select_related("dataset", "dataset__organization")
+        .distinct()
+        .order_by("dataset__title", "-number")
+    )
+    return [v for v in candidates if version_entitlement(org=org, version=v, action=action).allowed]

@@ -7,9 +7,9 @@ from collections import defaultdict
 from django.db.models import Q, QuerySet, Sum
 
 from marketplace.models import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Organization
+from marketplace.terms import TERM_FLAGS
 
 ORDERINGS = {"newest": "-published_at", "price": "price", "-price": "-price", "popularity": "-purchase_count"}
-TERM_FILTERS = ("download", "synthetic_derivatives", "model_training", "commercial_use")
 
 
 def _truthy(value: str | None) -> bool | None:
@@ -34,7 +34,7 @@ def catalog_list(*, org: Organization | None, params: dict[str, str]) -> QuerySe
     free = _truthy(params.get("free"))
     if free is not None:
         listings = listings.filter(price=0) if free else listings.filter(price__gt=0)
-    for term in TERM_FILTERS:
+    for term in TERM_FLAGS:
         wanted = _truthy(params.get(term))
         if wanted is not None:
             listings = listings.filter(**{f"terms__{term}": wanted})

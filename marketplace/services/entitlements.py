@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db.models import Q
 
 from marketplace.models import DatasetVersion, License, Listing, Organization
+from marketplace.services.licensing import license_is_active, license_state, listing_visible_to
+from marketplace.terms import term_refusal
 
 
 class Action(StrEnum):
@@ -16,10 +19,17 @@ class Action(StrEnum):
     DOWNLOAD = "download"
     SYNTHESIZE = "synthesize"
     TRAIN = "train"
+    PREDICT = "predict"  # models: use on the platform
+    LIST = "list"  # sell it in the catalogue
 
 
-# The licence term each action needs; VIEW and PREVIEW need none (the catalogue shows schema and preview).
-ACTION_TERMS = {Action.DOWNLOAD: "download", Action.SYNTHESIZE: "synthetic_derivatives", Action.TRAIN: "model_training"}
+# The licence terms each action needs; VIEW, PREVIEW and PREDICT need none beyond live source licences.
+ACTION_TERMS: dict[Action, tuple[str, ...]] = {
+    Action.DOWNLOAD: ("download",),
+    Action.SYNTHESIZE: ("synthetic_derivatives",),
+    Action.TRAIN: ("model_training",),
+    Action.LIST: ("commercial_use", "synthetic_derivatives"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,15 +49,45 @@ def _licenses_covering(*, org: Organization, version: DatasetVersion) -> list[Li
     )
 
 
-def version_entitlement(*, org: Organization, version: DatasetVersion, action: Action) -> Entitlement:
-    """Owners may do everything with their ready versions; others what an active licence's terms allow."""
-    from marketplace.services.licensing import license_is_active, license_state, listing_visible_to
+def derivative_entitlement(*, sources: Iterable[License], action: Action, what: str) -> Entitlement:
+    """What the owner of a derivative (a synthetic version, a model) may do: every licence it was built under must be
+    active, and the action's terms must be granted by all of them (the most restrictive combination).
 
+    `sources` are the derivative's transitive source licences; none means it rests on owned data only.
+    """
+    sources = list(sources)
+    if action == Action.VIEW:
+        return Entitlement(True, f"Your organisation owns this {what}.")
+    for source in sources:
+        if not license_is_active(source):
+            return Entitlement(False, f"This {what} was built under {_inactive_reason(source)}", source)
+    for term in ACTION_TERMS.get(action, ()):
+        for source in sources:
+            if not source.terms.get(term):
+                return Entitlement(
+                    False,
+                    f"This {what} was built under licence {source.pk} ({_listing_title(source)}), which does not "
+                    f"allow {term_refusal(term)}; its derivatives inherit that term.",
+                    source,
+                )
+    if sources:
+        return Entitlement(True, f"Every source licence of this {what} allows it.")
+    return Entitlement(True, f"Your organisation owns this {what}.")
+
+
+def version_entitlement(*, org: Organization, version: DatasetVersion, action: Action) -> Entitlement:
+    """Owners may do with their ready versions what the licences they were built from allow (everything, for data
+    they own outright); others what an active licence's terms allow."""
     ready = version.status == DatasetVersion.Status.READY
     if version.dataset.organization_id == org.pk:
         if action != Action.VIEW and not ready:
             return Entitlement(False, f"This version is {version.status}; it can be used once it is ready.")
-        return Entitlement(True, "Your organisation owns this dataset.")
+        what = "synthetic version" if version.is_synthetic else "version"
+        return derivative_entitlement(
+            sources=version.source_licenses.select_related("listing"), action=action, what=what
+        )
+    if action == Action.LIST:
+        return Entitlement(False, "You can only list dataset versions your organisation owns.")
     licenses = _licenses_covering(org=org, version=version)
     active = [license for license in licenses if license_is_active(license)]
     if action in (Action.VIEW, Action.PREVIEW):
@@ -59,28 +99,45 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
                 True, "Listed in the catalogue." if listed else "Licensed.", active[0] if active else None
             )
         if licenses:
-            return Entitlement(False, _inactive_reason(licenses[0], license_state(licenses[0])), licenses[0])
+            return Entitlement(False, f"You hold {_inactive_reason(licenses[0])}", licenses[0])
         return Entitlement(False, "Your organisation has no licence for this dataset version.")
     if not active:
         if licenses:
-            return Entitlement(False, _inactive_reason(licenses[0], license_state(licenses[0])), licenses[0])
+            return Entitlement(False, f"You hold {_inactive_reason(licenses[0])}", licenses[0])
         return Entitlement(False, "Your organisation has no licence for this dataset version.")
-    term = ACTION_TERMS[action]
-    allowing = [license for license in active if license.terms.get(term)]
+    # A listed derivative (e.g. a provider's synthetic version) stops when a licence it was built under stops.
+    upstream = derivative_entitlement(
+        sources=version.source_licenses.select_related("listing"), action=Action.PREDICT, what="version"
+    )
+    if not upstream.allowed:
+        return upstream
+    terms = ACTION_TERMS.get(action, ())
+    allowing = [license for license in active if all(license.terms.get(term) for term in terms)]
     if allowing:
-        return Entitlement(True, f"Licence {allowing[0].pk} allows {term.replace('_', ' ')}.", allowing[0])
-    return Entitlement(False, f"Your licence ({active[0].pk}) does not allow {_term_words(term)}.", active[0])
+        words = " and ".join(term.replace("_", " ") for term in terms) or "it"
+        return Entitlement(True, f"Licence {allowing[0].pk} allows {words}.", allowing[0])
+    refused = next(term for term in terms if not active[0].terms.get(term))
+    return Entitlement(False, f"Your licence ({active[0].pk}) does not allow {term_refusal(refused)}.", active[0])
 
 
-def _term_words(term: str) -> str:
-    return {
-        "download": "downloading the data (it is compute-only)",
-        "synthetic_derivatives": "generating synthetic data from it",
-        "model_training": "training models on it",
-    }[term]
+def version_source_licenses(*, version: DatasetVersion, license: License | None) -> list[License]:
+    """The licences a derivative of `version` is built under: the licence it was used under (if any) plus every
+    licence the version itself rests on, so lineage stays transitive through synthetic versions."""
+    sources = list(version.source_licenses.all())
+    if license is not None and license not in sources:
+        sources.insert(0, license)
+    return sources
 
 
-def _inactive_reason(license: License, state: str) -> str:
-    if state == "revoked":
-        return f"Your licence {license.pk} was revoked: {license.revoked_reason}"
-    return f"Your licence {license.pk} expired on {license.expires_at:%Y-%m-%d %H:%M} UTC. Renew it to continue."
+def _listing_title(license: License) -> str:
+    return license.listing.title
+
+
+def _inactive_reason(license: License) -> str:
+    """Completes "Your ..." / "... was built under ...": which licence, what happened, and what to do."""
+    if license_state(license) == "revoked":
+        return f"licence {license.pk} ({_listing_title(license)}), which was revoked: {license.revoked_reason}"
+    return (
+        f"licence {license.pk} ({_listing_title(license)}), which expired on {license.expires_at:%Y-%m-%d %H:%M} UTC. "
+        "Renew it to continue."
+    )

@@ -12,32 +12,17 @@ from django.utils import timezone
 from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion, License, Listing, Notification, Organization
 from marketplace.services.audit import audit_record
+from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.terms import TermsError, terms_clean
 
-TERM_FLAGS = ("download", "synthetic_derivatives", "model_training", "commercial_use")
 EDITABLE_FIELDS = ("title", "summary", "description", "tags", "price", "currency", "terms", "requires_approval")
 
 
 def clean_terms(terms: dict[str, Any] | None) -> dict[str, Any]:
-    terms = terms or {}
-    if not isinstance(terms, dict):
-        raise ApplicationError("terms must be an object.", extra={"field": "terms"})
-    unknown = set(terms) - {*TERM_FLAGS, "duration_days"}
-    if unknown:
-        raise ApplicationError(f"Unknown licence terms: {', '.join(sorted(unknown))}.", extra={"field": "terms"})
-    cleaned: dict[str, Any] = {}
-    for flag in TERM_FLAGS:
-        value = terms.get(flag, False)
-        if not isinstance(value, bool):
-            raise ApplicationError(f"terms.{flag} must be true or false.", extra={"field": "terms"})
-        cleaned[flag] = value
-    duration = terms.get("duration_days")
-    if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool) or duration <= 0):
-        raise ApplicationError(
-            "terms.duration_days must be a positive whole number of days, or null for perpetual.",
-            extra={"field": "terms"},
-        )
-    cleaned["duration_days"] = duration
-    return cleaned
+    try:
+        return terms_clean(terms)
+    except TermsError as exc:
+        raise ApplicationError(str(exc), extra={"field": "terms"}) from exc
 
 
 def _check_version(*, organization: Organization, version: DatasetVersion) -> None:
@@ -51,17 +36,9 @@ def _check_version(*, organization: Organization, version: DatasetVersion) -> No
             "scrubbing policy and scrub again before listing it.",
             status=409,
         )
-    if version.is_synthetic:
-        sources = version.lineage.get("sources", [])
-        if not sources or not all(
-            source.get("terms", {}).get("commercial_use") and source.get("terms", {}).get("synthetic_derivatives")
-            for source in sources
-        ):
-            raise ApplicationError(
-                "This synthetic version cannot be sold: not every source licence allows "
-                "commercial synthetic derivatives.",
-                status=403,
-            )
+    decision = version_entitlement(org=organization, version=version, action=Action.LIST)
+    if not decision.allowed:
+        raise ApplicationError(f"This version cannot be sold: {decision.reason}", status=403)
 
 
 def _search_text(listing: Listing) -> str:

@@ -30,27 +30,22 @@ from marketplace.selectors.organizations import organization_for_user
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.licensing import access_request_decide, license_state, listing_purchase
 from marketplace.services.publishing import listing_create, listing_submit, listing_unlist
+from marketplace.terms import TERM_FLAGS, TERMS, terms_in_words
 from marketplace.web.views import _org
-
-TERM_LABELS = {
-    "download": ("You may download the data", "Compute-only: the data never leaves the platform"),
-    "synthetic_derivatives": ("You may generate synthetic data from it", "No synthetic derivatives"),
-    "model_training": ("You may train models on it", "No model training"),
-    "commercial_use": ("Commercial use allowed", "Non-commercial use only"),
-}
-
-
-def terms_in_words(terms: dict) -> list[tuple[bool, str]]:
-    lines = [(bool(terms.get(key)), yes if terms.get(key) else no) for key, (yes, no) in TERM_LABELS.items()]
-    days = terms.get("duration_days")
-    lines.append((True, f"Licence lasts {days} days" if days else "Perpetual licence"))
-    return lines
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
     org = organization_for_user(user=request.user) if request.user.is_authenticated else None
     listings = catalog_list(org=org, params=request.GET)[:100]
-    return render(request, "marketplace/market/catalog.html", {"listings": listings, "q": request.GET})
+    term_filters = [
+        {"name": term.name, "label": term.filter_label, "checked": request.GET.get(term.name) == "true"}
+        for term in TERMS.values()
+    ]
+    return render(
+        request,
+        "marketplace/market/catalog.html",
+        {"listings": listings, "q": request.GET, "term_filters": term_filters},
+    )
 
 
 def catalog_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -129,12 +124,19 @@ class ListingForm(forms.Form):
     tags = forms.CharField(required=False, help_text="Comma-separated")
     price = forms.IntegerField(min_value=0, initial=0, help_text="In cents (minor units); 0 = free")
     currency = forms.CharField(max_length=3, initial="USD")
-    download = forms.BooleanField(required=False, initial=True, label="Buyers may download")
-    synthetic_derivatives = forms.BooleanField(required=False, initial=True, label="Synthetic derivatives allowed")
-    model_training = forms.BooleanField(required=False, initial=True, label="Model training allowed")
-    commercial_use = forms.BooleanField(required=False, label="Commercial use allowed")
     duration_days = forms.IntegerField(required=False, min_value=1, help_text="Empty = perpetual")
     requires_approval = forms.BooleanField(required=False, label="Buyers must request access")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # One checkbox per licence term, from the terms module, placed before the duration.
+        fields = list(self.fields.items())
+        at = [name for name, _ in fields].index("duration_days")
+        terms = [
+            (t.name, forms.BooleanField(required=False, initial=t.offered_by_default, label=t.allowed))
+            for t in TERMS.values()
+        ]
+        self.fields = dict(fields[:at] + terms + fields[at:])
 
 
 @login_required
@@ -159,7 +161,7 @@ def listings(request: HttpRequest) -> HttpResponse:
                 price=data["price"],
                 currency=data["currency"],
                 requires_approval=data["requires_approval"],
-                terms={key: data[key] for key in TERM_LABELS} | {"duration_days": data["duration_days"]},
+                terms={key: data[key] for key in TERM_FLAGS} | {"duration_days": data["duration_days"]},
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)

@@ -39,8 +39,10 @@ def test_licensed_buyer_synthesizes_a_new_version_with_lineage(
         "license": license.pk,
         "provider": "Provider Org",
         "terms": None,
+        "source_licenses": [license.pk],
         "is_synthetic": False,
     }
+    assert list(output.source_licenses.all()) == [license]
     assert [c["name"] for c in output.schema] == ["customer_id", "age", "plan", "amount"]
     assert 0 < synthesis.report["quality"]["overall"] <= 1 and "dcr_share" in synthesis.report
     assert 0 <= synthesis.report["delivered_exact_copy_rate"] <= 1

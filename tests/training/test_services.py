@@ -77,7 +77,19 @@ def test_compute_only_licence_trains_a_model_that_predicts_but_never_downloads(
 
     license_revoke(license=license, operator=None, reason="expired contract")
     blocked = client.post(f"/api/v1/models/{model.pk}/predict/", {"inputs": ["love it"]}, format="json")
-    assert blocked.status_code == 403 and f"Source licence {license.pk}" in blocked.data["message"]
+    assert blocked.status_code == 403 and blocked.data["message"] == (
+        f"This model was built under licence {license.pk} (Customer table), which was revoked: expired contract"
+    )
+    card = client.get(f"/api/v1/models/{model.pk}/").data
+    assert card["source_licenses"][0] | {"expires_at": None} == {
+        "license": license.pk,
+        "listing": "Customer table",
+        "provider": "Provider Org",
+        "state": "revoked",
+        "revoked_reason": "expired contract",
+        "expires_at": None,
+    }
+    assert f"- licence {license.pk} (Customer table, Provider Org): revoked — expired contract" in card["card_markdown"]
 
 
 def test_owner_downloads_a_model_trained_on_its_own_data(reviews, provider, django_capture_on_commit_callbacks):

@@ -19,7 +19,10 @@ def world(provider, buyer, outsider, django_capture_on_commit_callbacks):
     return version
 
 
-@pytest.mark.parametrize(("state", "granted", "action"), itertools.product(STATES, [True, False], list(Action)))
+VERSION_ACTIONS = [Action.VIEW, Action.PREVIEW, Action.DOWNLOAD, Action.SYNTHESIZE, Action.TRAIN]
+
+
+@pytest.mark.parametrize(("state", "granted", "action"), itertools.product(STATES, [True, False], VERSION_ACTIONS))
 def test_buyer_entitlement_over_licence_state_term_and_action(world, provider, buyer, state, granted, action):
     term = TERMS.get(action)
     terms = {"download": False, "synthetic_derivatives": False, "model_training": False, "commercial_use": False}
@@ -46,6 +49,12 @@ def test_buyer_entitlement_over_licence_state_term_and_action(world, provider, b
         assert "revoked: fraud" in decision.reason
     if not expected and state == "active":
         assert "does not allow" in decision.reason
+
+
+def test_only_the_owner_may_list_a_version_even_with_every_term(world, provider, buyer):
+    listing = make_listing(provider, world, terms={"download": True, "commercial_use": True})
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="k")
+    assert not version_entitlement(org=org_of(buyer), version=world, action=Action.LIST).allowed
 
 
 @pytest.mark.parametrize("action", list(Action))
