@@ -21,13 +21,14 @@ from marketplace.selectors.market import (
     audit_list_for_org,
     catalog_get,
     catalog_list,
+    license_get_for_party,
     license_list_for_buyer,
     listing_get_for_org,
     listing_list_for_org,
     sales_for_provider,
 )
 from marketplace.selectors.organizations import organization_for_user
-from marketplace.services.licensing import access_request_decide, listing_purchase
+from marketplace.services.licensing import access_request_decide, license_revoke, listing_purchase
 from marketplace.services.publishing import listing_create, listing_submit, listing_update, listing_update_version
 
 
@@ -183,6 +184,26 @@ class LicenseListApi(APIView):
     @extend_schema(responses={200: ms.LicenseOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(ms.LicenseOutputSerializer(license_list_for_buyer(org=request_org(request)), many=True).data)
+
+
+class LicenseRevokeApi(APIView):
+    @extend_schema(request=ms.RevokeInputSerializer, responses={200: ms.LicenseOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """The provider revokes a licence on its own listing; what the buyer built under it stops with it."""
+        org = request_org(request)
+        license = license_get_for_party(org=org, pk=pk)
+        if license is None:
+            raise NotFound("Licence not found.")
+        data = ms.RevokeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        revoked = license_revoke(
+            license=license,
+            operator=request.user,
+            organization=org,
+            reason=data.validated_data["reason"],
+            request=request,
+        )
+        return Response(ms.LicenseOutputSerializer(revoked).data)
 
 
 class AccessRequestListApi(APIView):

@@ -228,7 +228,22 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "actor", "organization", "action", "object_type", "object_id", "ip", "detail"]
 
 
+class SaleOutputSerializer(LicenseOutputSerializer):
+    derivatives = serializers.SerializerMethodField()
+
+    class Meta(LicenseOutputSerializer.Meta):
+        fields = [*LicenseOutputSerializer.Meta.fields, "derivatives"]
+
+    def get_derivatives(self, license: License) -> dict[str, int]:
+        """What the buyer built under this licence (counted, not shown: the buyer's artifacts stay private)."""
+        return {"synthetic_versions": license.derived_version_count, "models": license.derived_model_count}
+
+
 class SalesOutputSerializer(serializers.Serializer):
     totals = serializers.JSONField()
     by_day = serializers.JSONField()
-    sales = LicenseOutputSerializer(many=True)
+    sales = SaleOutputSerializer(many=True)
+
+
+class RevokeInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why; the buyer sees it.")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("catalog/", market.CatalogListApi.as_view(), name="catalog-list"),
     path("catalog/<int:pk>/", market.CatalogDetailApi.as_view(), name="catalog-detail"),
     path("licenses/", market.LicenseListApi.as_view(), name="license-list"),
+    path("licenses/<int:pk>/revoke/", market.LicenseRevokeApi.as_view(), name="license-revoke"),
     path("access-requests/", market.AccessRequestListApi.as_view(), name="access-request-list"),
     path("access-requests/<int:pk>/approve/", market.AccessRequestDecideApi.as_view(), name="access-request-approve"),
     path("access-requests/<int:pk>/deny/", market.AccessRequestDenyApi.as_view(), name="access-request-deny"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from marketplace.models import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Organization
 from marketplace.terms import TERM_FLAGS
@@ -60,13 +60,29 @@ def license_list_for_buyer(*, org: Organization) -> QuerySet[License]:
     return License.objects.filter(buyer=org).select_related("listing", "buyer", "dataset_version")
 
 
+def license_get_for_party(*, org: Organization, pk: int) -> License | None:
+    """A licence the org bought or sold; None (404) for anyone else."""
+    return (
+        License.objects.filter(Q(buyer=org) | Q(listing__organization=org), pk=pk)
+        .select_related("listing", "buyer", "listing__organization")
+        .first()
+    )
+
+
 def access_request_list_for_org(*, org: Organization) -> QuerySet[AccessRequest]:
     """Requests the org received as a provider and those it made as a buyer."""
     return AccessRequest.objects.filter(Q(listing__organization=org) | Q(buyer=org)).select_related("listing", "buyer")
 
 
 def sales_for_provider(*, org: Organization) -> dict:
-    sales = License.objects.filter(listing__organization=org).select_related("listing", "buyer")
+    sales = (
+        License.objects.filter(listing__organization=org)
+        .select_related("listing", "buyer")
+        .annotate(
+            derived_version_count=Count("derived_versions", distinct=True),
+            derived_model_count=Count("derived_models", distinct=True),
+        )
+    )
     payouts = LedgerEntry.objects.filter(organization=org, kind=LedgerEntry.Kind.PROVIDER_PAYOUT)
     totals = {row["currency"]: row["total"] for row in payouts.values("currency").annotate(total=Sum("amount"))}
     by_day: dict[str, int] = defaultdict(int)

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from marketplace.errors import ApplicationError
-from marketplace.models import AccessRequest, LedgerEntry, License, Listing, Organization
+from marketplace.models import AccessRequest, LedgerEntry, License, Listing, Notification, Organization
 from marketplace.services.audit import audit_record
 from marketplace.services.payments import payment_gateway
 
@@ -79,11 +79,18 @@ def listing_purchase(
     if active is not None:
         return active, False
 
-    if listing.requires_approval:
+    revoked = (
+        License.objects.filter(buyer=buyer, listing=listing, status=License.Status.REVOKED).order_by("-pk").first()
+    )
+    if listing.requires_approval or revoked is not None:
         if not intended_use.strip():
-            raise ApplicationError(
-                "This listing requires approval: describe your intended use.", extra={"field": "intended_use"}
+            why = (
+                f"Your licence {revoked.pk} for this listing was revoked ({revoked.revoked_reason}); the provider must "
+                "approve a new one"
+                if revoked is not None
+                else "This listing requires approval"
             )
+            raise ApplicationError(f"{why}: describe your intended use.", extra={"field": "intended_use"})
         access_request = AccessRequest.objects.create(
             listing=listing, buyer=buyer, requested_by=user, intended_use=intended_use.strip(), idempotency_key=key
         )
@@ -216,17 +223,50 @@ def access_request_decide(
 
 
 @transaction.atomic
-def license_revoke(*, license: License, operator: AbstractBaseUser | None, reason: str) -> License:
+def license_revoke(
+    *,
+    license: License,
+    operator: AbstractBaseUser | None,
+    reason: str,
+    organization: Organization | None = None,
+    request: HttpRequest | None = None,
+) -> License:
+    """Revoke a licence (an operator, or the provider of its listing when `organization` is given).
+
+    Nothing is copied or deleted: every entitlement check reads the licence's live state, so the buyer's synthetic
+    versions and models built under it (`derived_versions`, `derived_models`) stop at their next use.
+    """
     if not reason.strip():
-        raise ApplicationError("Give a reason for the revocation; the buyer sees it.")
+        raise ApplicationError("Give a reason for the revocation; the buyer sees it.", extra={"field": "reason"})
+    license = License.objects.select_for_update().select_related("listing", "buyer").get(pk=license.pk)
+    if organization is not None and license.listing.organization_id != organization.pk:
+        raise ApplicationError("Only the provider of the listing can revoke this licence.", status=403)
+    if license.status == License.Status.REVOKED:
+        raise ApplicationError(f"Licence {license.pk} was already revoked: {license.revoked_reason}", status=409)
     license.status, license.revoked_at, license.revoked_reason = License.Status.REVOKED, timezone.now(), reason.strip()
     license.save(update_fields=["status", "revoked_at", "revoked_reason"])
+    derivatives = license_derivative_counts(license=license)
+    Notification.objects.create(
+        organization=license.buyer,
+        message=(
+            f"Your licence {license.pk} for '{license.listing.title}' was revoked: {license.revoked_reason}. "
+            f"{derivatives['synthetic_versions']} synthetic version(s) and {derivatives['models']} model(s) built "
+            "under it can no longer be used."
+        )[:500],
+        link="/licenses/",
+    )
     audit_record(
         action="license.revoked",
         obj=license,
         actor=operator,
-        organization=license.buyer,
+        organization=organization or license.buyer,
         subject_organization=license.listing.organization,
-        detail={"reason": reason.strip()},
+        request=request,
+        detail={"reason": license.revoked_reason, "by": "provider" if organization else "operator", **derivatives},
     )
     return license
+
+
+def license_derivative_counts(*, license: License) -> dict[str, int]:
+    """How many synthetic versions and models were built under a licence (transitively); the provider sees these."""
+    return {"synthetic_versions": license.derived_versions.count(), "models": license.derived_models.count()}

@@ -21,6 +21,7 @@ from marketplace.selectors.market import (
     audit_list_for_org,
     catalog_get,
     catalog_list,
+    license_get_for_party,
     license_list_for_buyer,
     listing_get_for_org,
     listing_list_for_org,
@@ -28,7 +29,7 @@ from marketplace.selectors.market import (
 )
 from marketplace.selectors.organizations import organization_for_user
 from marketplace.services.entitlements import Action, version_entitlement
-from marketplace.services.licensing import access_request_decide, license_state, listing_purchase
+from marketplace.services.licensing import access_request_decide, license_revoke, license_state, listing_purchase
 from marketplace.services.publishing import listing_create, listing_submit, listing_unlist
 from marketplace.terms import TERM_FLAGS, TERMS, terms_in_words
 from marketplace.web.views import _org
@@ -214,6 +215,30 @@ def sales(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
+
+
+@login_required
+@require_POST
+def sale_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    org = _org(request)
+    license = license_get_for_party(org=org, pk=pk)
+    if license is None:
+        raise Http404("Licence not found.")
+    try:
+        license_revoke(
+            license=license,
+            operator=request.user,
+            organization=org,
+            reason=request.POST.get("reason", ""),
+            request=request,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Licence {license.pk} revoked. What {license.buyer.name} built under it has stopped."
+        )
+    return redirect("web:sales")
 
 
 @login_required

@@ -12,5 +12,6 @@ urlpatterns = [
     path("listings/", views.listings, name="listings"),
     path("listings/<int:pk>/<str:action>/", views.listing_action, name="listing-action"),
     path("sales/", views.sales, name="sales"),
+    path("sales/<int:pk>/revoke/", views.sale_revoke, name="sale-revoke"),
     path("access-requests/", views.access_requests, name="access-requests"),
 ]

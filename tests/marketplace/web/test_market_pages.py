@@ -85,3 +85,27 @@ def test_provider_approves_an_access_request_on_the_web(provider, buyer, django_
 
     request.refresh_from_db()
     assert request.status == "approved" and License.objects.get().buyer.name == "Buyer Org"
+
+
+def test_provider_revokes_a_sale_from_the_sales_page_and_the_buyer_cannot(
+    provider, buyer, django_capture_on_commit_callbacks
+):
+    listing = make_listing(provider, make_ready_version(provider, django_capture_on_commit_callbacks))
+    buyer_client = _login(buyer)
+    page = buyer_client.get(f"/catalog/{listing.pk}/").content.decode()
+    key = page.split('name="idempotency_key" value="')[1].split('"')[0]
+    buyer_client.post(f"/catalog/{listing.pk}/license/", {"idempotency_key": key})
+    license = License.objects.get()
+    provider_client = _login(provider)
+    assert f'action="/sales/{license.pk}/revoke/"' in provider_client.get("/sales/").content.decode()
+
+    assert buyer_client.post(f"/sales/{license.pk}/revoke/", {"reason": "mine"}).status_code == 302
+    license.refresh_from_db()
+    assert license.status == "active"  # the buyer is told it may not (a message), and nothing changed
+
+    response = provider_client.post(f"/sales/{license.pk}/revoke/", {"reason": "consent withdrawn"}, follow=True)
+    license.refresh_from_db()
+    page = response.content.decode()
+    assert license.status == "revoked" and license.revoked_reason == "consent withdrawn"
+    assert "revoked: consent withdrawn" in page and "0 synthetic versions, 0 models" in page
+    assert f'action="/sales/{license.pk}/revoke/"' not in page
