@@ -22,13 +22,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from marketplace.job_errors import JobInputError
+
 FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "parquet": None}
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 DISTINCT_CAP = 100_000  # exact distinct counts up to this many values per column, then reported as a lower bound
 TOP_VALUES = 5
 
 
-class ParseError(ValueError):
+class ParseError(JobInputError):
     """The upload cannot be read; the message names the line or column a person should look at."""
 
 

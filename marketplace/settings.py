@@ -228,6 +228,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # A RUNNING job whose heartbeat is older than this is taken over by the next delivery of its task.
 TESSERA_JOB_HEARTBEAT_TIMEOUT_S = env_int("TESSERA_JOB_HEARTBEAT_TIMEOUT_S", 300)
+# A job whose worker died this many times is failed by the sweep instead of re-queued (a poison input must not loop).
+TESSERA_JOB_MAX_ATTEMPTS = env_int("TESSERA_JOB_MAX_ATTEMPTS", 3)
+# How often Celery beat runs the sweep that re-queues jobs whose worker went silent.
+TESSERA_JOB_SWEEP_INTERVAL_S = env_int("TESSERA_JOB_SWEEP_INTERVAL_S", 60)
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {"task": "marketplace.tasks.jobs_sweep_task", "schedule": float(TESSERA_JOB_SWEEP_INTERVAL_S)}
+}
 TESSERA_INGEST_CHUNK_ROWS = env_int("TESSERA_INGEST_CHUNK_ROWS", 20_000)
 # Uploads of at least this many chunks are scrubbed by this many other `cpu` workers too (0: never fan out). They
 # share the chunks through TESSERA_HOME/tmp, so every worker of a deployment must see the same TESSERA_HOME.

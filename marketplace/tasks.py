@@ -1,20 +1,42 @@
 """Celery tasks: thin wrappers that take primary keys (or an ingest's chunk folder) and call a service."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
+from marketplace.celery import app
 from marketplace.pii import chunks
 from marketplace.services.ingest import version_ingest
+from marketplace.services.jobs import JobHeld, job_sweep
+
+# Retries of a delivery that found its job held by a live worker, one per heartbeat timeout; the sweep covers a
+# holder that dies after these run out.
+JOB_TASK_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": 100}
 
 
-@shared_task(queue="cpu", acks_late=True, reject_on_worker_lost=True)
-def version_ingest_task(job_id: int) -> None:
-    version_ingest(job_id=job_id)
+def job_task_run(task: Task, service: Callable[..., Any], job_id: int) -> None:
+    """Run a job service; a job held by another worker is retried once that worker's heartbeat could expire."""
+    try:
+        service(job_id=job_id)
+    except JobHeld as held:
+        raise task.retry(countdown=held.retry_in_s) from held
+
+
+@shared_task(queue="cpu", **JOB_TASK_OPTIONS)
+def version_ingest_task(self: Task, job_id: int) -> None:
+    job_task_run(self, version_ingest, job_id)
 
 
 @shared_task(queue="cpu", acks_late=True, reject_on_worker_lost=True)
 def scrub_chunks_task(folder: str) -> int:
     """Help an ingest: scrub its waiting chunks with its fitted scrubber until none is left."""
     return chunks.work(Path(folder), stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S)
+
+
+@shared_task(queue="cpu")
+def jobs_sweep_task() -> dict[str, list[int]]:
+    """Periodic (Celery beat): re-queue jobs whose worker went silent, fail those out of attempts."""
+    return job_sweep(send=lambda name, args, queue: app.send_task(name, args=args, queue=queue))

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from marketplace.dataio import TypeInference
 from marketplace.errors import ApplicationError
+from marketplace.job_errors import JobInputError
 from marketplace.models import Dataset, DatasetVersion, Job, License, Organization
 from marketplace.pii import scan
 from marketplace.pii.text import TextScrubber
@@ -27,12 +28,12 @@ from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.datasets import dataset_create
 from marketplace.services.entitlements import Action, version_entitlement, version_source_licenses
 from marketplace.services.ingest import version_store_strings
-from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
+from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.terms import terms_combine
 from synthesis.evaluation import evaluate, exact_copy_rate
 from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
-from synthesis.tabular import SYNTHESIZERS, Cancelled, TabularConfig, _comparable, synthesize_table
+from synthesis.tabular import SYNTHESIZERS, TabularConfig, _comparable, synthesize_table
 from synthesis.text import TextConfig, synthesize_text, text_report
 
 logger = logging.getLogger(__name__)
@@ -176,31 +177,30 @@ def _enqueue(job_id: int) -> None:
 
 
 def synthesis_run(*, job_id: int) -> SynthesisJob | None:
-    """Run a queued synthesis job; safe to deliver twice (the claim lets one run)."""
-    job = job_claim(job_id=job_id)
-    if job is None:
+    """Run a queued synthesis job through the job runner; safe to deliver twice (the claim lets one run, and a
+    retried job finishes its own output version instead of making another)."""
+    synthesis = SynthesisJob.objects.select_related("organization").filter(job_id=job_id).first()
+    if synthesis is None:
         return None
-    synthesis = SynthesisJob.objects.select_related("organization").get(job=job)
-    workdir = Path(tempfile.mkdtemp(prefix=f"synthesis-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
-    try:
-        _run(synthesis=synthesis, job=job, workdir=workdir)
-    except Cancelled:
-        job_mark_cancelled(job=job)
-    except (ValueError, ApplicationError) as exc:
-        job_fail(job=job, error=str(getattr(exc, "message", exc)))
-    except Exception as exc:
-        logger.exception("synthesis job %s failed", job.pk)
-        job_fail(job=job, error=f"Synthesis failed unexpectedly ({type(exc).__name__}: {exc}).")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+
+    def run(job: Job, progress: Progress) -> JobOutcome:
+        workdir = Path(tempfile.mkdtemp(prefix=f"synthesis-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
+        try:
+            return _run(synthesis=synthesis, job=job, workdir=workdir, progress=progress)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    if job_run(job_id=job_id, run=run) is None:
+        return None  # finished or cancelled before this delivery
     synthesis.refresh_from_db()
     return synthesis
 
 
-def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
+def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress) -> JobOutcome:
+    report_progress = progress
+
     def progress(fraction: float, message: str) -> None:
-        if job_progress(job=job, progress=0.05 + 0.8 * fraction, message=message):
-            raise Cancelled()
+        report_progress(0.05 + 0.8 * fraction, message)
 
     # Entitlements are checked again at the moment of use: a licence may have expired or been revoked since.
     frames = []
@@ -213,8 +213,7 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
     real = pd.concat(frames, ignore_index=True)
     params = synthesis.params or {}
     if synthesis.method == "llm":
-        _run_text(synthesis=synthesis, job=job, workdir=workdir, real=real, progress=progress)
-        return
+        return _run_text(synthesis=synthesis, job=job, workdir=workdir, real=real, progress=progress)
     config = TabularConfig(
         method=synthesis.method,
         rows=synthesis.rows,
@@ -247,9 +246,7 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path) -> None:
     output = _store_output(synthesis=synthesis, job=job, data=result.data, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    job_succeed(
-        job=job, message=f"{len(result.data)} synthetic rows with {result.method}", result={"output_version": output.pk}
-    )
+    return JobOutcome(f"{len(result.data)} synthetic rows with {result.method}", {"output_version": output.pk})
 
 
 def _pii_filter(texts: list[str]) -> list[bool]:
@@ -257,7 +254,9 @@ def _pii_filter(texts: list[str]) -> list[bool]:
     return [not spans for spans in TextScrubber().find(texts)]
 
 
-def _run_text(*, synthesis: SynthesisJob, job: Job, workdir: Path, real: pd.DataFrame, progress) -> None:
+def _run_text(
+    *, synthesis: SynthesisJob, job: Job, workdir: Path, real: pd.DataFrame, progress: Progress
+) -> JobOutcome:
     params = dict(synthesis.params or {})
     model_name = params.pop("model", "smollm2-135m-instruct")
     config = TextConfig(
@@ -275,7 +274,7 @@ def _run_text(*, synthesis: SynthesisJob, job: Job, workdir: Path, real: pd.Data
         cpu_dtype=settings.TESSERA_LLM_CPU_DTYPE,
     )
     if result.data.empty:
-        raise ValueError(
+        raise JobInputError(
             f"Every generated text was filtered out ({result.dropped}); try more rows or another template."
         )
     report = {
@@ -287,10 +286,8 @@ def _run_text(*, synthesis: SynthesisJob, job: Job, workdir: Path, real: pd.Data
     output = _store_output(synthesis=synthesis, job=job, data=data, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    job_succeed(
-        job=job,
-        message=f"{len(data)} synthetic texts kept of {result.generated} generated",
-        result={"output_version": output.pk},
+    return JobOutcome(
+        f"{len(data)} synthetic texts kept of {result.generated} generated", {"output_version": output.pk}
     )
 
 
@@ -320,15 +317,18 @@ def _store_output(
         )
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        number = (dataset.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        version = DatasetVersion.objects.create(
-            dataset=dataset,
-            number=number,
-            created_by=job.created_by,
-            source_format="synthetic",
-            is_synthetic=True,
-            lineage={**synthesis.lineage, "job": job.pk, "method": report["method"]},
-        )
+        # A retried job (its worker died mid-store) finishes the version it started instead of making another.
+        version = DatasetVersion.objects.filter(dataset=dataset, is_synthetic=True, lineage__job=job.pk).first()
+        if version is None:
+            number = (dataset.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+            version = DatasetVersion.objects.create(
+                dataset=dataset,
+                number=number,
+                created_by=job.created_by,
+                source_format="synthetic",
+                is_synthetic=True,
+                lineage={**synthesis.lineage, "job": job.pk, "method": report["method"]},
+            )
     fields = version_store_strings(
         version=version, job=job, strings_path=path, columns=columns, types=inference.types(), workdir=workdir
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from marketplace.job_errors import JobCancelled, JobInputError
 from synthesis.evaluation import comparable, dcr_share, id_like_columns, quality, sdv_metadata
 
 TABLE = "data"
@@ -146,10 +147,6 @@ class TabularResult:
     # Rows sampled from the chosen synthesizer fitted on `train` only (as many as `holdout`): what the quality and
     # privacy report must judge, since `data` comes from a refit on every row and has seen the holdout.
     evaluation_data: pd.DataFrame | None = None
-
-
-class Cancelled(Exception):
-    pass
 
 
 @dataclass
@@ -531,19 +528,19 @@ def synthesize_table(
     progress = progress or (lambda fraction, message: None)
     should_cancel = should_cancel or (lambda: False)
     if len(real) < 10:
-        raise ValueError("At least 10 real rows are needed to synthesize a table.")
+        raise JobInputError("At least 10 real rows are needed to synthesize a table.")
     if config.method != "auto" and config.method not in SYNTHESIZERS:
-        raise ValueError(f"Unknown method {config.method!r}. Use 'auto' or one of: {', '.join(SYNTHESIZERS)}.")
+        raise JobInputError(f"Unknown method {config.method!r}. Use 'auto' or one of: {', '.join(SYNTHESIZERS)}.")
     allowed = [name for name in AUTO_ORDER if name in config.allowed]
     if config.method != "auto" and config.method not in allowed:
-        raise ValueError(f"The synthesizer {config.method!r} is not enabled on this platform.")
+        raise JobInputError(f"The synthesizer {config.method!r} is not enabled on this platform.")
     train, holdout = split(real, config.holdout_fraction, config.seed)
     if config.method != "auto":
         # Two fits: one on the training split for an honest report (its holdout unseen), one on every row to deliver.
         progress(0.05, f"Fitting {config.method} on the training split for the report")
         evaluation = _fit_sample(config.method, train, len(holdout), config)
         if should_cancel():
-            raise Cancelled()
+            raise JobCancelled()
         progress(0.45, f"Fitting {config.method} on all rows")
         data = _fit_sample(config.method, real, config.rows, config)
         return TabularResult(data, config.method, [], f"{config.method} was requested.", train, holdout, evaluation)
@@ -555,7 +552,7 @@ def synthesize_table(
     metadata = sdv_metadata(holdout_cmp)
     for index, name in enumerate(allowed):
         if should_cancel():
-            raise Cancelled()
+            raise JobCancelled()
         if candidates and time.monotonic() - started > config.time_budget_s:
             candidates.append({"method": name, "skipped": "time budget spent"})
             continue
@@ -582,13 +579,13 @@ def synthesize_table(
         )
     scored = [c for c in candidates if "quality" in c]
     if not scored:
-        raise ValueError(
+        raise JobInputError(
             "No synthesizer could model this table: "
             + "; ".join(f"{c['method']}: {c.get('error', c.get('skipped'))}" for c in candidates)
         )
     best, reason = _choose(scored, config.dcr_share_limit)
     if should_cancel():
-        raise Cancelled()
+        raise JobCancelled()
     progress(0.85, f"Refitting {best['method']} on all rows")
     data = _fit_sample(best["method"], real, config.rows, config)
     return TabularResult(data, best["method"], candidates, reason, train, holdout, samples[best["method"]])

@@ -1,8 +1,9 @@
-from celery import shared_task
+from celery import Task, shared_task
 
+from marketplace.tasks import JOB_TASK_OPTIONS, job_task_run
 from synthesis.services import synthesis_run
 
 
-@shared_task(queue="gpu", acks_late=True, reject_on_worker_lost=True)
-def synthesis_run_task(job_id: int) -> None:
-    synthesis_run(job_id=job_id)
+@shared_task(queue="gpu", **JOB_TASK_OPTIONS)
+def synthesis_run_task(self: Task, job_id: int) -> None:
+    job_task_run(self, synthesis_run, job_id)

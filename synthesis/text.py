@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from marketplace.job_errors import JobCancelled, JobInputError
+
 DEFAULT_TEMPLATES = {
     "paraphrase": "Rewrite this {label} product review in different words. Keep its meaning and tone.\n"
     "Review: {text}\nRewritten review:",
@@ -371,26 +373,26 @@ def synthesize_text(
     progress = progress or (lambda fraction, message: None)
     should_cancel = should_cancel or (lambda: False)
     if config.mode not in DEFAULT_TEMPLATES:
-        raise ValueError(f"mode must be 'paraphrase' or 'generate', not {config.mode!r}.")
+        raise JobInputError(f"mode must be 'paraphrase' or 'generate', not {config.mode!r}.")
     if config.text_column not in real.columns:
-        raise ValueError(f"The source has no text column {config.text_column!r}.")
+        raise JobInputError(f"The source has no text column {config.text_column!r}.")
     if config.label_column and config.label_column not in real.columns:
-        raise ValueError(f"The source has no label column {config.label_column!r}.")
+        raise JobInputError(f"The source has no label column {config.label_column!r}.")
     if config.consistency_filter and not config.label_column:
-        raise ValueError("The consistency filter checks labels: name a label column or turn the filter off.")
+        raise JobInputError("The consistency filter checks labels: name a label column or turn the filter off.")
     if config.consistency_filter and embedder is None:
-        raise ValueError("The consistency filter compares sentence embeddings: pass an embedder or turn it off.")
+        raise JobInputError("The consistency filter compares sentence embeddings: pass an embedder or turn it off.")
     # Provenance names rows by their position in `real`, so rows without text are skipped, not renumbered.
     positions = np.flatnonzero(real[config.text_column].notna().to_numpy()).tolist()
     source = real.iloc[positions].reset_index(drop=True)
     if source.empty:
-        raise ValueError("The source has no text to learn from.")
+        raise JobInputError("The source has no text to learn from.")
     defaults = DEFAULT_TEMPLATES if config.chat_template else CONTINUATION_TEMPLATES
     template = config.template or defaults[config.mode]
     try:
         template.format(text="", label="", examples="")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(
+        raise JobInputError(
             f"The prompt template is not valid ({type(exc).__name__}: {exc}). Use only {{text}}, {{label}} and "
             "{examples} as placeholders and double any other braces ({{ and }})."
         ) from exc
@@ -426,9 +428,7 @@ def synthesize_text(
     rows, tokens, started = [], 0, time.monotonic()
     for start in range(0, len(prompts), config.batch_size):
         if should_cancel():
-            from synthesis.tabular import Cancelled
-
-            raise Cancelled()
+            raise JobCancelled()
         batch = prompts[start : start + config.batch_size]
         outputs, new_tokens = generate_batch(tokenizer, model, device, [p for p, _, _ in batch], config)
         tokens += new_tokens

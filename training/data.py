@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from marketplace.job_errors import JobInputError
+
 IGNORE_INDEX = -100  # label value that torch's cross-entropy (and so every transformers loss) skips
 
 
@@ -60,7 +62,9 @@ def prepare_mix(
     train = pd.concat(train_parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
     if evaluation is None:
         if not held_out:
-            raise ValueError("Evaluation needs real rows: add a real (non-synthetic) version or an evaluation version.")
+            raise JobInputError(
+                "Evaluation needs real rows: add a real (non-synthetic) version or an evaluation version."
+            )
         evaluation = pd.concat(held_out).drop(columns="_version").reset_index(drop=True)
     synthetic = frozenset(part.version for part in parts if part.synthetic)
     return PreparedData(train=train, evaluation=evaluation, rows_per_version=counts, synthetic_versions=synthetic)
@@ -70,7 +74,7 @@ def real_only(data: PreparedData) -> PreparedData:
     """The baseline of an augmented mix: the same real training rows, the same evaluation rows, no synthetic rows."""
     keep = ~data.train["_version"].isin(data.synthetic_versions)
     if not keep.any():
-        raise ValueError("The mix has no real training rows to train a real-only baseline on.")
+        raise JobInputError("The mix has no real training rows to train a real-only baseline on.")
     counts = {v: (n if v not in data.synthetic_versions else 0) for v, n in data.rows_per_version.items()}
     return PreparedData(data.train[keep].reset_index(drop=True), data.evaluation, counts, data.synthetic_versions)
 

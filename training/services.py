@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from marketplace.errors import ApplicationError
+from marketplace.job_errors import JobCancelled
 from marketplace.models import DatasetVersion, Job, License, Organization
 from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.entitlements import (
@@ -26,14 +27,14 @@ from marketplace.services.entitlements import (
     version_entitlement,
     version_source_licenses,
 )
-from marketplace.services.jobs import job_claim, job_create, job_fail, job_mark_cancelled, job_progress, job_succeed
+from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.services.licensing import license_state
 from marketplace.terms import terms_combine
 from training.data import MixPart, PreparedData, prepare_mix, real_only
 from training.evaluation import compare_to_baseline
 from training.models import BaseModel, TrainedModel, TrainingJob
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
-from training.trainer import Cancelled, TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
+from training.trainer import TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
 
 logger = logging.getLogger(__name__)
 # Request params a caller may set; `task` comes from the request itself, the rest keep TrainConfig's defaults.
@@ -264,20 +265,18 @@ def _read(version: DatasetVersion) -> pd.DataFrame:
 
 
 def training_run(*, job_id: int) -> TrainingJob | None:
-    """Run a queued training job; a redelivered task resumes from the last checkpoint."""
-    job = job_claim(job_id=job_id)
-    if job is None:
+    """Run a queued training job through the job runner; a redelivered task resumes from the last checkpoint and
+    a retried job that already registered its model finds it (`_register_model`)."""
+    training = TrainingJob.objects.select_related("organization").filter(job_id=job_id).first()
+    if training is None:
         return None
-    training = TrainingJob.objects.select_related("organization").get(job=job)
-    try:
-        _run(training=training, job=job)
-    except Cancelled:
-        job_mark_cancelled(job=job, message="Cancelled; the last checkpoint is kept")
-    except (ApplicationError, ValueError, FloatingPointError) as exc:
-        job_fail(job=job, error=str(getattr(exc, "message", exc)))
-    except Exception as exc:
-        logger.exception("training job %s failed", job.pk)
-        job_fail(job=job, error=f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
+    ran = job_run(
+        job_id=job_id,
+        run=lambda job, progress: _run(training=training, job=job, progress=progress),
+        cancelled_message="Cancelled; the last checkpoint is kept",
+    )
+    if ran is None:
+        return None  # finished or cancelled before this delivery
     training.refresh_from_db()
     return training
 
@@ -319,7 +318,7 @@ def _training_data(*, training: TrainingJob, config: TrainConfig) -> PreparedDat
     )
 
 
-def _run(*, training: TrainingJob, job: Job) -> None:
+def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
     config = training_config_build(task=training.task, params=training.params or {})
     spec = base_model_resolve(training.base_model)
     data = _training_data(training=training, config=config)
@@ -345,7 +344,9 @@ def _run(*, training: TrainingJob, job: Job) -> None:
             if payload["step"] % 5 == 0 or payload["step"] == payload["total_steps"]:
                 TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
             message = f"{name}: step {payload['step']}/{payload['total_steps']} · loss {payload['loss']:.4f}"
-            if job_progress(job=job, progress=start + span * payload["step"] / payload["total_steps"], message=message):
+            try:
+                progress(start + span * payload["step"] / payload["total_steps"], message)
+            except JobCancelled:  # the trainer stops before its next step, with a checkpoint
                 cancel["requested"] = True
 
         try:
@@ -375,11 +376,7 @@ def _run(*, training: TrainingJob, job: Job) -> None:
     training.model, training.metrics = model, metrics
     training.save(update_fields=["model", "metrics"])
     headline = HEADLINE[training.task]
-    job_succeed(
-        job=job,
-        message=f"{headline} {result.metrics[headline]} on held-out real rows",
-        result={"model": model.pk},
-    )
+    return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
 
 
 def _register_model(

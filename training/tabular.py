@@ -9,6 +9,8 @@ import pandas as pd
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from marketplace.job_errors import JobInputError
+
 MAX_CATEGORIES = 50  # most frequent values one-hot encoded per categorical column; rarer values encode as all zeros
 
 
@@ -33,7 +35,7 @@ class TabularEncoder:
                 top = values.dropna().astype(str).value_counts().index[:MAX_CATEGORIES]
                 categorical[column] = sorted(top)
         if not numeric and not categorical:
-            raise ValueError("Tabular classification needs at least one feature column besides the label.")
+            raise JobInputError("Tabular classification needs at least one feature column besides the label.")
         return cls(numeric, categorical)
 
     @property

@@ -1,8 +1,9 @@
-from celery import shared_task
+from celery import Task, shared_task
 
+from marketplace.tasks import JOB_TASK_OPTIONS, job_task_run
 from training.services import training_run
 
 
-@shared_task(queue="gpu", acks_late=True, reject_on_worker_lost=True)
-def training_run_task(job_id: int) -> None:
-    training_run(job_id=job_id)
+@shared_task(queue="gpu", **JOB_TASK_OPTIONS)
+def training_run_task(self: Task, job_id: int) -> None:
+    job_task_run(self, training_run, job_id)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from marketplace.job_errors import JobCancelled, JobInputError
 from training import data as data_lib
 from training.evaluation import classification_metrics, language_model_metrics
 from training.registry import BaseModelSpec, load_causal_lm, load_classifier
@@ -106,14 +107,6 @@ class TrainResult:
     padding_share: float = 0.0  # share of an epoch's token slots that are padding (0 for tabular rows)
 
 
-class Cancelled(Exception):
-    """Raised between two steps when `should_cancel()` turned true; the checkpoint at that step is on disk."""
-
-    def __init__(self, step: int) -> None:
-        super().__init__(f"cancelled at step {step}")
-        self.step = step
-
-
 @dataclass
 class _Run:
     model: torch.nn.Module
@@ -153,12 +146,12 @@ def train(
     """Fine-tune `spec` for `config.task` on `data.train`, evaluate on `data.evaluation`, save into `output_dir`.
 
     `event` receives one dict per step (step, total_steps, epoch, loss, learning_rate, tokens_per_s, eta_s).
-    `should_cancel` is asked before every step; when true the run checkpoints and raises `Cancelled`. Calling
+    `should_cancel` is asked before every step; when true the run checkpoints and raises `JobCancelled`. Calling
     `train` again with the same arguments resumes from the last checkpoint and ends at the same step count."""
     if config.task not in spec.tasks:
-        raise ValueError(f"{spec.name} cannot be trained for {config.task}; it supports {', '.join(spec.tasks)}.")
+        raise JobInputError(f"{spec.name} cannot be trained for {config.task}; it supports {', '.join(spec.tasks)}.")
     if data.train.empty:
-        raise ValueError("There are no training rows.")
+        raise JobInputError("There are no training rows.")
     event = event or (lambda payload: None)
     should_cancel = should_cancel or (lambda: False)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -182,7 +175,7 @@ def train(
     while step < total_steps:
         if should_cancel():
             _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint)
-            raise Cancelled(step)
+            raise JobCancelled(f"cancelled at step {step}; its checkpoint is on disk", step=step)
         # The batch order of each epoch depends on the seed and the epoch only, so a resumed run sees the same
         # batches in the same order as an uninterrupted one.
         epoch, index = divmod(step, len(batches))
@@ -369,7 +362,7 @@ def _loss_step(run: _Run, batch: dict, optimizer, scheduler, config: TrainConfig
     optimizer.zero_grad(set_to_none=True)
     value = float(loss.detach())
     if not math.isfinite(value):
-        raise FloatingPointError(f"The training loss became {value}; lower the learning rate.")
+        raise JobInputError(f"The training loss became {value}; lower the learning rate.")
     return value, tokens
 
 
@@ -420,7 +413,7 @@ def _load_checkpoint(
         return 0, []  # a checkpoint of another configuration or other data: start over rather than mix two runs
     missing = set(_trainable_state(model)) - set(state["model"])
     if missing:
-        raise ValueError(f"The checkpoint lacks {len(missing)} trainable tensors; delete {path} to start over.")
+        raise JobInputError(f"The checkpoint lacks {len(missing)} trainable tensors; delete {path} to start over.")
     model.load_state_dict(state["model"], strict=False)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

@@ -39,15 +39,11 @@ from marketplace.dataio import (
 from marketplace.models import DatasetVersion, Job
 from marketplace.pii import Scrubber, ScrubPolicy
 from marketplace.pii import chunks as pii_chunks
-from marketplace.services.jobs import job_claim, job_fail, job_mark_cancelled, job_progress, job_succeed
+from marketplace.services.jobs import JobOutcome, Progress, job_run
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 2_000
-
-
-class IngestCancelled(Exception):
-    pass
 
 
 def _chunks(version: DatasetVersion, on_bytes: Callable[[float], None] | None = None) -> Iterator[pd.DataFrame]:
@@ -71,42 +67,35 @@ def _sha256(path: Path) -> str:
 
 
 def version_ingest(*, job_id: int) -> DatasetVersion | None:
-    """Run the ingest job `job_id`; safe to call twice (the second call finds the job claimed or finished)."""
-    job = job_claim(job_id=job_id)
-    if job is None:
-        _settle_cancelled(job_id=job_id)
+    """Run the ingest job `job_id` through the job runner; safe to deliver twice (the second delivery finds the job
+    finished, or held and comes back later). The raw upload is deleted once the job has ended, unless kept."""
+    version = DatasetVersion.objects.select_related("dataset").filter(job_id=job_id).first()
+    if version is None:
         return None
-    version = DatasetVersion.objects.select_related("dataset").get(job=job)
-    workdir = Path(tempfile.mkdtemp(prefix=f"ingest-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
 
-    def report(progress: float, message: str) -> None:
-        if job_progress(job=job, progress=progress, message=message):
-            raise IngestCancelled()
+    def run(job: Job, progress: Progress) -> JobOutcome:
+        if version.status != DatasetVersion.Status.READY:  # a redelivery after the version was saved keeps it
+            workdir = Path(tempfile.mkdtemp(prefix=f"ingest-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
+            try:
+                outputs = _run_ingest(version=version, job=job, workdir=workdir, report=progress)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            for key, value in outputs.items():
+                setattr(version, key, value)
+            version.status, version.error, version.ready_at = DatasetVersion.Status.READY, "", timezone.now()
+            version.save()
+        return JobOutcome(f"Ready: {version.row_count} rows scrubbed", {"version": version.pk})
 
-    try:
-        outputs = _run_ingest(version=version, job=job, workdir=workdir, report=report)
-    except ParseError as exc:
-        _fail(version=version, job=job, error=str(exc))
-        return version
-    except IngestCancelled:
+    def on_stop(job: Job, error: str) -> None:
         _cleanup_outputs(version=version, job=job)
-        version.status, version.error = DatasetVersion.Status.FAILED, "Processing was cancelled."
+        version.status, version.error = DatasetVersion.Status.FAILED, error or "Processing was cancelled."
         version.save(update_fields=["status", "error"])
-        job_mark_cancelled(job=job)
-        _delete_raw(version)
-        return version
-    except Exception as exc:
-        logger.exception("ingest of version %s failed", version.pk)
-        _fail(version=version, job=job, error=f"Processing failed unexpectedly ({type(exc).__name__}: {exc}).")
-        return version
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
-    for key, value in outputs.items():
-        setattr(version, key, value)
-    version.status, version.error, version.ready_at = DatasetVersion.Status.READY, "", timezone.now()
-    version.save()
-    job_succeed(job=job, message=f"Ready: {version.row_count} rows scrubbed", result={"version": version.pk})
+    job = job_run(job_id=job_id, run=run, on_stop=on_stop)
+    if job is None:  # finished or cancelled before this delivery; job_run settled a cancelled version
+        return None
+    version.refresh_from_db()
+    # Nothing half-written stays visible, and the raw upload is not kept unless the provider asked to.
     _delete_raw(version)
     return version
 
@@ -229,24 +218,20 @@ def version_store_strings(
     }
 
 
-def _settle_cancelled(*, job_id: int) -> None:
-    """A job cancelled while queued never runs; its version must not stay `processing` forever."""
-    version = DatasetVersion.objects.filter(
-        job_id=job_id, job__status=Job.Status.CANCELLED, status=DatasetVersion.Status.PROCESSING
-    ).first()
+def version_settle_cancelled(*, job: Job) -> None:
+    """A job cancelled while queued (or while its worker was gone) never runs again: its version must not stay
+    `processing` forever."""
+    version_settle_failed(job=job, error="Processing was cancelled.")
+
+
+def version_settle_failed(*, job: Job, error: str) -> None:
+    """The version of an ingest job that ended without a run to settle it (cancelled, or failed by the sweep)."""
+    version = DatasetVersion.objects.filter(job=job, status=DatasetVersion.Status.PROCESSING).first()
     if version is not None:
-        version.status, version.error = DatasetVersion.Status.FAILED, "Processing was cancelled."
+        _cleanup_outputs(version=version, job=job)
+        version.status, version.error = DatasetVersion.Status.FAILED, error
         version.save(update_fields=["status", "error"])
         _delete_raw(version)
-
-
-def _fail(*, version: DatasetVersion, job: Job, error: str) -> None:
-    _cleanup_outputs(version=version, job=job)
-    version.status, version.error = DatasetVersion.Status.FAILED, error
-    version.save(update_fields=["status", "error"])
-    job_fail(job=job, error=error, message="Failed")
-    # Nothing half-written stays visible, and the raw upload is not kept unless the provider asked to.
-    _delete_raw(version)
 
 
 def _cleanup_outputs(*, version: DatasetVersion, job: Job) -> None:

@@ -2,9 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from marketplace.job_errors import JobCancelled
 from synthesis import tabular
 from synthesis.evaluation import dcr_share, evaluate, exact_copy_rate, quality
-from synthesis.tabular import Cancelled, TabularConfig, synthesize_table
+from synthesis.tabular import TabularConfig, synthesize_table
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_report_sample_comes_from_a_fit_that_never_saw_the_holdout(table):
 
 
 def test_cancel_stops_auto_before_the_next_candidate(table):
-    with pytest.raises(Cancelled):
+    with pytest.raises(JobCancelled):
         synthesize_table(table, TabularConfig(method="auto", rows=10), should_cancel=lambda: True)
 
 

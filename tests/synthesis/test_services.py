@@ -148,3 +148,37 @@ def test_llm_text_synthesis_job_stores_texts_with_provenance(
     output = synthesis.output_version
     assert [c["name"] for c in output.schema] == ["review", "score", "provenance"]
     assert synthesis.report["generated"] == 8 and synthesis.report["model"] == "tiny-random-llama"
+
+
+class WorkerKilled(BaseException):
+    """Stands in for SIGKILL: not an Exception, so nothing in the service catches it."""
+
+
+def test_a_synthesis_retried_after_its_worker_died_finishes_its_own_output_version(
+    source, provider, django_capture_on_commit_callbacks, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    import synthesis.services as services
+    from marketplace.models import Job
+
+    real_store = services._store_output
+
+    def store_then_die(**kwargs):
+        real_store(**kwargs)
+        raise WorkerKilled()
+
+    monkeypatch.setattr(services, "_store_output", store_then_die)
+    with pytest.raises(WorkerKilled), django_capture_on_commit_callbacks(execute=True):
+        synthesis_job_create(organization=org_of(provider), user=provider, sources=[source.pk], method="cart", rows=30)
+    synthesis = SynthesisJob.objects.get()
+    Job.objects.filter(pk=synthesis.job_id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    monkeypatch.setattr(services, "_store_output", real_store)
+
+    synthesis = synthesis_run(job_id=synthesis.job_id)
+
+    assert (synthesis.job.status, synthesis.job.attempts) == ("succeeded", 2)
+    outputs = DatasetVersion.objects.filter(is_synthetic=True)
+    assert [(v.pk, v.status, v.row_count) for v in outputs] == [(synthesis.output_version_id, "ready", 30)]

@@ -5,8 +5,8 @@ import torch
 
 import synthesis.llm as llm
 import synthesis.text as text_engine
+from marketplace.job_errors import JobCancelled
 from synthesis.llm import load_causal_lm, model_dtype, tiny_llama_dir
-from synthesis.tabular import Cancelled
 from synthesis.text import TextConfig, agrees_with_real, generate_batch, near_duplicates, synthesize_text, text_report
 
 REAL = pd.DataFrame(
@@ -96,7 +96,7 @@ def test_bad_configuration_fails_clearly(tiny_model):
 
 
 def test_cancel_stops_generation_before_the_first_batch(tiny_model):
-    with pytest.raises(Cancelled):
+    with pytest.raises(JobCancelled):
         synthesize_text(REAL, _config(), model_dir=tiny_model, embedder=None, should_cancel=lambda: True)
 
 

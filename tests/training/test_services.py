@@ -357,24 +357,25 @@ def test_a_job_whose_worker_died_resumes_from_its_checkpoint_and_ends_at_the_sam
 
     from django.utils import timezone
 
+    import marketplace.services.jobs as jobs
     import training.services as services
     from marketplace.models import Job
 
-    real_progress = services.job_progress
+    real_progress = jobs.job_progress
 
     def die_at_step_five(*, job, progress, message):
         if message.startswith("model: step 5/"):
             raise WorkerKilled()
         return real_progress(job=job, progress=progress, message=message)
 
-    monkeypatch.setattr(services, "job_progress", die_at_step_five)
+    monkeypatch.setattr(jobs, "job_progress", die_at_step_five)
     params = {**PARAMS, "epochs": 2, "checkpoint_every": 2}
     with pytest.raises(WorkerKilled), django_capture_on_commit_callbacks(execute=True):
         training = _review_job(provider, [{"version": reviews.pk}], params=params)
     training = TrainingJob.objects.get()
     assert training.job.status == "running"
     Job.objects.filter(pk=training.job_id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    monkeypatch.setattr(services, "job_progress", real_progress)
+    monkeypatch.setattr(jobs, "job_progress", real_progress)
 
     services.training_run(job_id=training.job_id)
     training.refresh_from_db()
@@ -383,17 +384,17 @@ def test_a_job_whose_worker_died_resumes_from_its_checkpoint_and_ends_at_the_sam
 
 
 def test_cancel_stops_a_running_job_within_one_step(reviews, provider, django_capture_on_commit_callbacks, monkeypatch):
-    import training.services as services
+    import marketplace.services.jobs as jobs
     from marketplace.models import Job
 
-    real_progress = services.job_progress
+    real_progress = jobs.job_progress
 
     def cancel_at_step_two(*, job, progress, message):
         if message.startswith("model: step 2/"):
             Job.objects.filter(pk=job.pk).update(cancel_requested=True)  # what the cancel endpoint does mid-run
         return real_progress(job=job, progress=progress, message=message)
 
-    monkeypatch.setattr(services, "job_progress", cancel_at_step_two)
+    monkeypatch.setattr(jobs, "job_progress", cancel_at_step_two)
     training = _train(provider, [reviews], django_capture_on_commit_callbacks)
     assert training.job.status == "cancelled" and [e["step"] for e in training.events] == [1, 2]
     assert training.model is None and TrainedModel.objects.count() == 0

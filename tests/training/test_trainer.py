@@ -5,10 +5,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
+from marketplace.job_errors import JobCancelled
 from training import trainer as trainer_module
 from training.data import encode_sft, pack, packed_batches, padded_batches
 from training.registry import BASE_MODELS, load_causal_lm, load_classifier
-from training.trainer import Cancelled, TrainConfig, TrainData, predict, train, train_text_classifier
+from training.trainer import TrainConfig, TrainData, predict, train, train_text_classifier
 
 TEXTS = ["great product, love it", "terrible, broke in a day", "works great", "awful support, never again"] * 6
 LABELS = ["great", "other", "great", "other"] * 6
@@ -68,7 +69,7 @@ def test_resume_after_an_interruption_reaches_the_same_final_step_and_losses(tmp
         calls["n"] += 1
         return calls["n"] > 5
 
-    with pytest.raises(Cancelled) as cancelled:
+    with pytest.raises(JobCancelled) as cancelled:
         train_text_classifier(
             SPEC, TEXTS, LABELS, TEXTS[:8], LABELS[:8], tmp_path / "run", CONFIG, should_cancel=cancel_after_five
         )
@@ -86,7 +87,7 @@ def test_resume_after_an_interruption_reaches_the_same_final_step_and_losses(tmp
 
 def test_cancel_stops_before_the_next_step_and_reports_progress_events(tmp_path):
     events = []
-    with pytest.raises(Cancelled):
+    with pytest.raises(JobCancelled):
         train_text_classifier(
             SPEC,
             TEXTS,
@@ -176,7 +177,7 @@ def test_lora_trains_only_the_adapters_and_saves_a_merged_model_without_peft(tmp
 
 def test_lora_resume_after_an_interruption_reaches_the_same_final_step(tmp_path, model_cache):
     config = TrainConfig(**{**SFT_CONFIG.__dict__, "lora": True, "lora_rank": 4})
-    with pytest.raises(Cancelled):
+    with pytest.raises(JobCancelled):
         train(LLAMA, SFT, tmp_path / "run", config, cache_dir=model_cache, should_cancel=iter([0, 0, 0, 1]).__next__)
     resumed = train(LLAMA, SFT, tmp_path / "run", config, cache_dir=model_cache)
     straight = train(LLAMA, SFT, tmp_path / "straight", config, cache_dir=model_cache)

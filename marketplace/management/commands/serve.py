@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server (gunicorn) and a Celery worker for the cpu and gpu queues."
+    help = "Run the web server (gunicorn) and a Celery worker (with beat) for the cpu and gpu queues."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=8000)
@@ -40,6 +40,10 @@ class Command(BaseCommand):
                 str(concurrency),
                 "--hostname",
                 f"embedded-{os.getpid()}@%h",
+                # Embedded beat: the periodic sweep that re-queues jobs whose worker died.
+                "--beat",
+                "--schedule",
+                str(settings.TESSERA_HOME / "celerybeat-schedule"),
             ],
             env=env,
         )
