@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -243,10 +244,23 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     report.update(
         {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(result.data)}
     )
+    report = _json_safe(report)
     output = _store_output(synthesis=synthesis, job=job, data=result.data, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
     return JobOutcome(f"{len(result.data)} synthetic rows with {result.method}", {"output_version": output.pk})
+
+
+def _json_safe(value: Any) -> Any:
+    """The report with NaN and infinities as null: PostgreSQL's JSON refuses them (SDMetrics gives NaN for a score
+    it cannot compute, e.g. column pair trends with no usable pair)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def _pii_filter(texts: list[str]) -> list[bool]:
@@ -282,6 +296,7 @@ def _run_text(
         "model": model_name,
         **text_report(real, result.data, config.text_column, config.label_column, result),
     }
+    report = _json_safe(report)
     data = result.data.assign(provenance=result.data["provenance"].map(json.dumps))
     output = _store_output(synthesis=synthesis, job=job, data=data, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report

@@ -103,19 +103,17 @@ def parquet_bytes(frame) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def celery_worker_process(settings, transactional_db):
-    """A real Celery worker in a separate process, over Redis when REDIS_URL is set, else the embedded broker.
+def start_worker(settings, *, env: dict[str, str] | None = None, beat_schedule: str | None = None):
+    """Start a real Celery worker in a separate process, over Redis when REDIS_URL is set, else the embedded broker.
 
     It shares the test database and media folder with the test process; tasks are sent for real (not eager).
+    `beat_schedule` (a file path) embeds Celery beat, which runs the job sweep.
     """
     import os
     import subprocess
     import sys
 
     from django.db import connection
-
-    from marketplace.celery import app
 
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
@@ -125,43 +123,45 @@ def celery_worker_process(settings, transactional_db):
         if db["PASSWORD"]:
             credentials += f":{db['PASSWORD']}"
         database_url = f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
+    environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "marketplace.settings",
         "DATABASE_URL": database_url,
         "TESSERA_HOME": str(settings.TESSERA_HOME),
         "TESSERA_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "TESSERA_INGEST_CHUNK_ROWS": "50",
+        **(env or {}),
     }
+    command = [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "cpu,gpu", "--pool", "solo"]
+    command += ["--loglevel", "WARNING", "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+    if beat_schedule:
+        command += ["--beat", "--schedule", beat_schedule]
+    return subprocess.Popen(command, env=environment)
+
+
+def stop_worker(process) -> None:
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def celery_worker_process(settings, transactional_db):
+    """A real Celery worker in a separate process (see `start_worker`)."""
+    from marketplace.celery import app
+
     app.conf.task_always_eager = False
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "marketplace",
-            "worker",
-            "-Q",
-            "cpu,gpu",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        env=env,
-    )
+    process = start_worker(settings)
     try:
         yield process
     finally:
         app.conf.task_always_eager = True
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_worker(process)
 
 
 def make_ready_version(user, capture, content: str = CUSTOMERS_CSV, title: str = "Customers"):

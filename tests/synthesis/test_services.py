@@ -182,3 +182,26 @@ def test_a_synthesis_retried_after_its_worker_died_finishes_its_own_output_versi
     assert (synthesis.job.status, synthesis.job.attempts) == ("succeeded", 2)
     outputs = DatasetVersion.objects.filter(is_synthetic=True)
     assert [(v.pk, v.status, v.row_count) for v in outputs] == [(synthesis.output_version_id, "ready", 30)]
+
+
+def test_a_quality_score_the_evaluator_cannot_compute_is_stored_as_null(
+    source, provider, django_capture_on_commit_callbacks, monkeypatch
+):
+    import synthesis.services as services
+
+    real_evaluate = services.evaluate
+
+    def evaluate_with_a_nan(*args, **kwargs):
+        report = real_evaluate(*args, **kwargs)
+        report.quality["column_pair_trends"] = float("nan")  # what SDMetrics gives when no pair is usable
+        return report
+
+    monkeypatch.setattr(services, "evaluate", evaluate_with_a_nan)
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(provider), user=provider, sources=[source.pk], method="cart", rows=20
+        )
+    synthesis.refresh_from_db()
+
+    assert synthesis.job.status == "succeeded", synthesis.job.error
+    assert synthesis.report["quality"]["column_pair_trends"] is None
