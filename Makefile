@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint migrate demo bench clean
+.PHONY: install browser run test test-fast lint migrate demo bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium (never a downloaded browser); install it when it is missing.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 
@@ -33,7 +40,7 @@ run: migrate
 	TESSERA_AUTO_APPROVE=$${TESSERA_AUTO_APPROVE:-1} $(PY) manage.py demo --if-empty
 	TESSERA_AUTO_APPROVE=$${TESSERA_AUTO_APPROVE:-1} $(PY) manage.py serve --port $(PORT)
 
-test: install
+test: install browser
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest

@@ -19,6 +19,12 @@ from marketplace.errors import ApplicationError
 from marketplace.services.audit import audit_record
 from marketplace.services.jobs import job_cancel
 from training.models import TrainedModel, TrainingJob
+from training.selectors import (
+    model_get_for_org,
+    model_list_for_org,
+    training_job_get_for_org,
+    training_job_list_for_org,
+)
 from training.services import (
     base_models_list,
     model_archive,
@@ -129,14 +135,14 @@ class BaseModelListApi(APIView):
 
 
 def _training(request: Request, pk: int) -> TrainingJob:
-    training = TrainingJob.objects.select_related("job").filter(organization=request_org(request), pk=pk).first()
+    training = training_job_get_for_org(org=request_org(request), pk=pk)
     if training is None:
         raise NotFound("Training job not found.")
     return training
 
 
 def _model(request: Request, pk: int) -> TrainedModel:
-    model = TrainedModel.objects.filter(organization=request_org(request), pk=pk).first()
+    model = model_get_for_org(org=request_org(request), pk=pk)
     if model is None:
         raise NotFound("Model not found.")
     return model
@@ -145,7 +151,7 @@ def _model(request: Request, pk: int) -> TrainedModel:
 class TrainingJobListCreateApi(APIView):
     @extend_schema(responses={200: TrainingJobOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        jobs = TrainingJob.objects.filter(organization=request_org(request)).select_related("job")[:200]
+        jobs = training_job_list_for_org(org=request_org(request))[:200]
         return Response(TrainingJobOutputSerializer(jobs, many=True).data)
 
     @extend_schema(request=TrainingJobInputSerializer, responses={202: TrainingJobOutputSerializer})
@@ -188,7 +194,7 @@ class TrainingJobCancelApi(APIView):
 class TrainedModelListApi(APIView):
     @extend_schema(responses={200: TrainedModelOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        models = TrainedModel.objects.filter(organization=request_org(request))[:200]
+        models = model_list_for_org(org=request_org(request))[:200]
         return Response(TrainedModelOutputSerializer(models, many=True).data)
 
 

@@ -16,8 +16,13 @@ from marketplace.selectors.datasets import version_list_usable
 from marketplace.services.entitlements import Action
 from marketplace.services.jobs import job_cancel
 from marketplace.web.views import _org
-from training.models import TrainedModel, TrainingJob
 from training.registry import TASKS
+from training.selectors import (
+    model_get_for_org,
+    model_list_for_org,
+    training_job_get_for_org,
+    training_job_list_for_org,
+)
 from training.services import (
     base_models_list,
     model_card_markdown,
@@ -88,15 +93,15 @@ def training_jobs(request: HttpRequest) -> HttpResponse:
         request,
         "training/jobs.html",
         {
-            "jobs": TrainingJob.objects.filter(organization=org).select_related("job")[:100],
-            "models": TrainedModel.objects.filter(organization=org)[:100],
+            "jobs": training_job_list_for_org(org=org)[:100],
+            "models": model_list_for_org(org=org)[:100],
         },
     )
 
 
 @login_required
 def training_job(request: HttpRequest, pk: int) -> HttpResponse:
-    training = TrainingJob.objects.select_related("job").filter(organization=_org(request), pk=pk).first()
+    training = training_job_get_for_org(org=_org(request), pk=pk)
     if training is None:
         raise Http404("Training job not found.")
     # One curve per run (the model, and the real-only baseline when asked for).
@@ -120,7 +125,7 @@ def training_job(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def training_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    training = TrainingJob.objects.select_related("job").filter(organization=_org(request), pk=pk).first()
+    training = training_job_get_for_org(org=_org(request), pk=pk)
     if training is None:
         raise Http404("Training job not found.")
     if not training.job.is_finished:
@@ -131,7 +136,7 @@ def training_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    model = TrainedModel.objects.filter(organization=_org(request), pk=pk).first()
+    model = model_get_for_org(org=_org(request), pk=pk)
     if model is None:
         raise Http404("Model not found.")
     predictions, blocked, download_refusal = None, None, None

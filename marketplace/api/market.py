@@ -27,7 +27,7 @@ from marketplace.selectors.market import (
     listing_list_for_org,
     sales_for_provider,
 )
-from marketplace.selectors.organizations import organization_for_user
+from marketplace.selectors.organizations import organization_for_user, organization_list_by_pks
 from marketplace.services.licensing import access_request_decide, license_revoke, listing_purchase
 from marketplace.services.publishing import listing_create, listing_submit, listing_update, listing_update_version
 
@@ -39,7 +39,7 @@ class CatalogPagination(PageNumberPagination):
 
 
 def _organizations(ids: list[int]) -> list[Organization]:
-    orgs = list(Organization.objects.filter(pk__in=ids))
+    orgs = organization_list_by_pks(pks=ids)
     if len(orgs) != len(set(ids)):
         raise ApplicationError("private_to names an organisation that does not exist.", extra={"field": "private_to"})
     return orgs

@@ -20,10 +20,15 @@ from rest_framework.views import APIView
 from marketplace.api import serializers as s
 from marketplace.dataio import EXPORT_FORMATS, export_stream
 from marketplace.errors import ApplicationError
-from marketplace.models import ApiToken, DatasetVersion, Organization
+from marketplace.models import DatasetVersion, Organization
 from marketplace.selectors.datasets import dataset_get_for_org, dataset_list_for_org, version_get_for_org
 from marketplace.selectors.jobs import job_get_for_org, job_list_for_org
-from marketplace.selectors.organizations import membership_get, organization_for_user
+from marketplace.selectors.organizations import (
+    api_token_get_for_user,
+    api_token_list_for_user,
+    membership_get,
+    organization_for_user,
+)
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.audit import audit_record
 from marketplace.services.datasets import dataset_create, version_rescrub, version_upload
@@ -127,14 +132,14 @@ class TokenCreateApi(APIView):
 class TokenListApi(APIView):
     @extend_schema(responses={200: s.ApiTokenOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        tokens = ApiToken.objects.filter(user=request.user)
+        tokens = api_token_list_for_user(user=request.user)
         return Response(s.ApiTokenOutputSerializer(tokens, many=True).data)
 
 
 class TokenRevokeApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        token = ApiToken.objects.filter(user=request.user, pk=pk).first()
+        token = api_token_get_for_user(user=request.user, pk=pk)
         if token is None:
             raise NotFound("Token not found.")
         token_revoke(token=token)

@@ -17,6 +17,13 @@ def version_list_for_dataset(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
     return dataset.versions.select_related("job").order_by("-number")
 
 
+def version_list_ready_for_org(*, org: Organization) -> QuerySet[DatasetVersion]:
+    """The organisation's own ready versions (what it may list)."""
+    return DatasetVersion.objects.filter(dataset__organization=org, status=DatasetVersion.Status.READY).select_related(
+        "dataset"
+    )
+
+
 def version_visibility_q(*, org: Organization) -> Q:
     """Versions an organisation may know exist: its own, those it holds (or held) a licence for, and those in a
     published listing it may see. Everything else answers 404."""

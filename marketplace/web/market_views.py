@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from marketplace.api.market_serializers import render_markdown
 from marketplace.errors import ApplicationError
 from marketplace.models import AccessRequest, DatasetVersion
+from marketplace.selectors.datasets import version_list_ready_for_org
 from marketplace.selectors.market import (
     access_request_list_for_org,
     audit_list_for_org,
@@ -145,9 +146,7 @@ class ListingForm(forms.Form):
 def listings(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     form = ListingForm(request.POST or None, initial={"dataset_version": request.GET.get("version")})
-    form.fields["dataset_version"].queryset = DatasetVersion.objects.filter(
-        dataset__organization=org, status=DatasetVersion.Status.READY
-    ).select_related("dataset")
+    form.fields["dataset_version"].queryset = version_list_ready_for_org(org=org)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

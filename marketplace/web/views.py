@@ -11,14 +11,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace.errors import ApplicationError
-from marketplace.models import ApiToken, Organization
+from marketplace.models import Organization
 from marketplace.selectors.datasets import (
     dataset_get_for_org,
     dataset_list_for_org,
     version_get_for_org,
     version_list_for_dataset,
 )
-from marketplace.selectors.organizations import organization_for_user
+from marketplace.selectors.organizations import api_token_get_for_user, api_token_list_for_user, organization_for_user
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.datasets import PII_ACTIONS, dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
@@ -174,7 +174,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "marketplace/tokens.html",
         {
             "form": form,
-            "tokens": ApiToken.objects.filter(user=request.user),
+            "tokens": api_token_list_for_user(user=request.user),
             "new_key": new_key,
         },
     )
@@ -183,7 +183,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
-    token = ApiToken.objects.filter(user=request.user, pk=pk).first()
+    token = api_token_get_for_user(user=request.user, pk=pk)
     if token is None:
         raise Http404("Token not found.")
     token_revoke(token=token)
