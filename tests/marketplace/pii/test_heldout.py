@@ -1,0 +1,28 @@
+"""The held-out benchmark's table: built from sources the engine never reads, and scored honestly."""
+
+from marketplace.pii import scrub
+from marketplace.pii.heldout import generate_clinic, held_out_scores, unlisted_names
+from marketplace.pii.lexicon import ordinary_words, person_names
+
+
+def test_held_out_people_are_on_none_of_the_engines_lists():
+    given, surnames = unlisted_names()
+    assert len(given) > 1000 and len(surnames) > 100
+    words = {name.lower() for name in (*given, *surnames)}
+    assert not words & person_names() and not words & ordinary_words()
+
+
+def test_an_untouched_table_leaks_everything_and_keeps_every_word():
+    frame, labels, words = generate_clinic(30, seed=3)
+    scores = held_out_scores(frame, frame, labels, words)
+    assert scores["leak_rate"] == scores["notes_leak_rate"] == scores["column_leak_rate"] == 1.0
+    assert scores["safe_cells_unchanged"] == scores["note_words_kept"] == 1.0
+    assert {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IDENTIFIER"} == set(scores["leaks_by_entity"])
+
+
+def test_the_engine_treats_every_identifier_column_of_the_held_out_table():
+    frame, labels, words = generate_clinic(60, seed=4)
+    out, report = scrub(frame, salt=b"held-out")
+    scores = held_out_scores(frame, out, labels, words)
+    assert scores["column_leak_rate"] == 0.0, report.columns
+    assert scores["safe_cells_unchanged"] == 1.0
