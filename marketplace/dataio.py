@@ -381,13 +381,21 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_formula(value: str) -> str:
-    """Prefix cells that a spreadsheet would run as a formula (OWASP CSV injection) with a quote."""
-    if value and value.startswith(_FORMULA_START):
+    """Prefix cells that a spreadsheet would run as a formula (OWASP CSV injection) with a quote, including those
+    whose formula character follows leading whitespace (" =1+3": spreadsheets trim it)."""
+    stripped = value.lstrip(" \t\r\n\x0b\x0c") if value else value
+    if stripped and (value.startswith(_FORMULA_START) or stripped.startswith(_FORMULA_START)):
         # Plain negative numbers are data, not formulas.
-        if value[0] in "+-" and _FLOAT.fullmatch(value):
+        if stripped[0] in "+-" and _FLOAT.fullmatch(stripped):
             return value
         return "'" + value
     return value
+
+
+def csv_writer(handle: IO[str], delimiter: str = ","):
+    """The one CSV/TSV writer of every export: RFC 4180 line ends, so a cell holding a carriage return or a newline
+    is quoted (with "\n" as the line end, an embedded "\r" went out unquoted and readers saw a new row)."""
+    return csv.writer(handle, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
 
 
 def export_stream(handle: IO[bytes], fmt: str, batch_rows: int = 10_000) -> Iterator[bytes]:
@@ -400,14 +408,14 @@ def export_stream(handle: IO[bytes], fmt: str, batch_rows: int = 10_000) -> Iter
     names = parquet.schema_arrow.names
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv_writer(buffer)
         writer.writerow([neutralise_formula(n) for n in names])
         yield buffer.getvalue().encode()
     for batch in parquet.iter_batches(batch_size=batch_rows):
         frame = batch.to_pandas()
         buffer = io.StringIO()
         if fmt == "csv":
-            writer = csv.writer(buffer, lineterminator="\n")
+            writer = csv_writer(buffer)
             for row in frame.itertuples(index=False, name=None):
                 writer.writerow([_csv_cell(v) for v in row])
         elif fmt == "jsonl":

@@ -18,6 +18,9 @@ from marketplace.dataio import ParseError, TypeInference, export_stream, iter_ch
         ("+44", "+44"),
         ("plain", "plain"),
         ("", ""),
+        (" =1+3", "' =1+3"),  # spreadsheets trim the space and run the rest
+        ("\n@SUM(1+1)", "'\n@SUM(1+1)"),
+        (" -12.5", " -12.5"),
     ],
 )
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(cell, expected):
@@ -29,7 +32,21 @@ def test_csv_export_neutralises_formulas_in_headers_and_cells():
     pd.DataFrame({"=x": ["=1+1", "ok"], "n": [-1, 2]}).to_parquet(buffer, index=False)
     buffer.seek(0)
     text = b"".join(export_stream(buffer, "csv")).decode()
-    assert text == "'=x,n\n'=1+1,-1\nok,2\n"
+    assert text == "'=x,n\r\n'=1+1,-1\r\nok,2\r\n"
+
+
+def test_a_cell_with_an_embedded_carriage_return_stays_one_quoted_cell_in_the_csv_export():
+    import csv
+
+    buffer = io.BytesIO()
+    cell = "x\r@SUM(1+1)*cmd|' /C calc'!A0"
+    pd.DataFrame({"note": [cell, " =1+3"]}).to_parquet(buffer, index=False)
+    buffer.seek(0)
+    text = b"".join(export_stream(buffer, "csv")).decode()
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["note"], [cell], ["' =1+3"]]
+    assert f'"{cell}"' in text  # quoted: the carriage return is inside the cell, not a row break
 
 
 def test_type_inference_narrows_across_chunks():

@@ -1,6 +1,5 @@
 """`manage.py scrub INPUT OUTPUT`: the scrubbing engine for pipelines, chunk by chunk, any supported format."""
 
-import csv
 import json
 import os
 import secrets
@@ -10,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace.dataio import ParseError, format_from_filename, iter_chunks
+from marketplace.dataio import ParseError, csv_writer, format_from_filename, iter_chunks, neutralise_formula
 from marketplace.pii import Scrubber, ScrubPolicy
 from marketplace.pii.engine import transform_parallel
 
@@ -114,9 +113,12 @@ def _write(target: Path, fmt: str, chunks) -> int:
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             else:
                 if writer is None:
-                    writer = csv.writer(handle, delimiter="\t" if fmt == "tsv" else ",")
-                    writer.writerow(chunk.columns)
-                writer.writerows(chunk.itertuples(index=False, name=None))
+                    writer = csv_writer(handle, delimiter="\t" if fmt == "tsv" else ",")
+                    writer.writerow([neutralise_formula(str(name)) for name in chunk.columns])
+                writer.writerows(
+                    [None if cell is None else neutralise_formula(str(cell)) for cell in row]
+                    for row in chunk.itertuples(index=False, name=None)
+                )
         if fmt == "parquet" and writer is not None:
             writer.close()
     return rows

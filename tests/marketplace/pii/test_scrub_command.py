@@ -60,3 +60,17 @@ def test_scrub_command_in_parallel_processes_gives_the_same_output(tmp_path):
         "scrub", str(source), str(tmp_path / "two.csv"), "--salt", "s", "--chunk-rows", "1", "--processes", "2"
     )
     assert (tmp_path / "one.csv").read_text() == (tmp_path / "two.csv").read_text()
+
+
+def test_scrub_command_csv_neutralises_formulas_and_quotes_carriage_returns(tmp_path):
+    import csv
+
+    source, target = tmp_path / "in.parquet", tmp_path / "out.csv"
+    cell = "x\r@SUM(1+1)*cmd|' /C calc'!A0"
+    pd.DataFrame({"plan": ["=HYPERLINK(1)", " =1+3", cell]}).to_parquet(source, index=False)
+
+    call_command("scrub", str(source), str(target), "--salt", "s")
+
+    with open(target, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["plan"], ["'=HYPERLINK(1)"], ["' =1+3"], [cell]]
