@@ -17,6 +17,7 @@ from marketplace.models import (
     Notification,
     Organization,
 )
+from marketplace.web.forms import GuardedAdminAuthenticationForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -264,3 +265,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "organization", "message"]
     search_fields = ["organization__name", "message"]
+
+
+# The admin's login goes through the same throttle and per-account lockout as the web and API logins.
+admin.site.login_form = GuardedAdminAuthenticationForm

@@ -4,6 +4,7 @@ Nothing is needed for local use: SQLite (WAL) and files under TESSERA_HOME (defa
 filesystem broker. DATABASE_URL switches to PostgreSQL, REDIS_URL to Redis as Celery broker and cache.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -227,6 +228,20 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # A RUNNING job whose heartbeat is older than this is taken over by the next delivery of its task.
+# Proxies (addresses or networks) whose X-Forwarded-For entries are believed; empty: the connection's own address.
+TESSERA_TRUSTED_PROXIES = env_list("TESSERA_TRUSTED_PROXIES", [])
+for _proxy in TESSERA_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TESSERA_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from _exc
+# Sign-in attempts per address per minute (API token, web and admin login together), failed attempts per account
+# before it is locked, how long the lock lasts, and sign-ups per address per hour (a separate limit).
+TESSERA_LOGIN_ATTEMPTS_PER_MINUTE = env_int("TESSERA_LOGIN_ATTEMPTS_PER_MINUTE", 30)
+TESSERA_LOGIN_MAX_FAILURES = env_int("TESSERA_LOGIN_MAX_FAILURES", 10)
+TESSERA_LOGIN_LOCKOUT_S = env_int("TESSERA_LOGIN_LOCKOUT_S", 900)
+TESSERA_SIGNUPS_PER_HOUR = env_int("TESSERA_SIGNUPS_PER_HOUR", 20)
+AUTHENTICATION_BACKENDS = ["marketplace.services.security.GuardedModelBackend"]
 TESSERA_JOB_HEARTBEAT_TIMEOUT_S = env_int("TESSERA_JOB_HEARTBEAT_TIMEOUT_S", 300)
 # A job whose worker died this many times is failed by the sweep instead of re-queued (a poison input must not loop).
 TESSERA_JOB_MAX_ATTEMPTS = env_int("TESSERA_JOB_MAX_ATTEMPTS", 3)

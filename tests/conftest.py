@@ -25,6 +25,14 @@ def _media_root(settings, tmp_path):
     settings.TESSERA_TRAINED_MODELS = tmp_path / "trained"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle and lockout counters start empty in every test (tests.settings keeps them in process memory)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _persona(username: str, organization: str):
     return user_register(
         username=username, password=PASSWORD, email=f"{username}@example.com", organization=organization

@@ -14,6 +14,11 @@ STORAGES = {
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}  # noqa: F405
 TESSERA_INGEST_CHUNK_ROWS = 50
+# Tests log in often from one address; the login-throttle tests set the real limits themselves. Counters live in
+# this process's memory, cleared before each test (never in Redis, which the Celery broker shares).
+TESSERA_LOGIN_ATTEMPTS_PER_MINUTE = 10_000
+TESSERA_SIGNUPS_PER_HOUR = 10_000
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Unit tests run tasks in-process; the integration and e2e tests switch this off and start a real worker.
 CELERY_TASK_ALWAYS_EAGER = True

@@ -14,7 +14,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from marketplace.api import serializers as s
@@ -34,6 +33,7 @@ from marketplace.services.audit import audit_record
 from marketplace.services.datasets import dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.jobs import job_cancel
+from marketplace.services.security import login_refusal, signup_guard
 
 
 def request_org(request: Request) -> Organization:
@@ -93,11 +93,10 @@ class HealthApi(APIView):
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
 
     @extend_schema(request=s.RegisterInputSerializer, responses={201: s.RegisterOutputSerializer})
     def post(self, request: Request) -> Response:
+        signup_guard(request=request)
         data = s.RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = user_register(**data.validated_data)
@@ -114,9 +113,9 @@ class RegisterApi(APIView):
 
 
 class TokenCreateApi(APIView):
+    """Username and password for a token, through the guarded backend: per-address throttle, per-account lockout."""
+
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
 
     @extend_schema(request=s.TokenInputSerializer, responses={200: s.TokenOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -124,7 +123,7 @@ class TokenCreateApi(APIView):
         data.is_valid(raise_exception=True)
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
         if user is None:
-            raise ApplicationError("Wrong username or password.", status=400)
+            raise login_refusal(request) or ApplicationError("Wrong username or password.", status=400)
         token, key = token_create(user=user, name=data.validated_data["name"])
         return Response({"token": key, "id": token.pk})
 

@@ -8,14 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 from marketplace.models import AuditEvent, Organization
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # Behind the proxy the first X-Forwarded-For hop is the client; locally REMOTE_ADDR is.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
+from marketplace.services.security import client_ip
 
 
 def audit_record(

@@ -1,6 +1,9 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 
 from marketplace.models import Dataset
+from marketplace.services.security import login_refusal
 
 
 class SignupForm(forms.Form):
@@ -29,3 +32,20 @@ class VersionUploadForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, initial="pipeline")
+
+
+class GuardedAuthenticationForm(AuthenticationForm):
+    """The login form; says "too many attempts" when the guarded backend refused, rather than "wrong password"."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            refusal = login_refusal(self.request) if self.request is not None else None
+            if refusal is not None:
+                raise forms.ValidationError(refusal.message, code="throttled") from None
+            raise
+
+
+class GuardedAdminAuthenticationForm(AdminAuthenticationForm, GuardedAuthenticationForm):
+    """The admin's login form with the same guard."""

@@ -2,13 +2,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from marketplace.web import views
+from marketplace.web.forms import GuardedAuthenticationForm
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(template_name="marketplace/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="marketplace/login.html", authentication_form=GuardedAuthenticationForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("datasets/new/", views.dataset_new, name="dataset-new"),

@@ -22,6 +22,7 @@ from marketplace.selectors.organizations import api_token_get_for_user, api_toke
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.datasets import PII_ACTIONS, dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.security import signup_guard
 from marketplace.web.forms import DatasetUploadForm, SignupForm, TokenForm, VersionUploadForm
 
 
@@ -43,11 +44,12 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            signup_guard(request=request)
             user = user_register(**form.cleaned_data)
         except ApplicationError as exc:
             form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="marketplace.services.security.GuardedModelBackend")
             messages.success(request, f"Welcome to Tessera, {user.username}.")
             return redirect("web:dashboard")
     return render(request, "marketplace/signup.html", {"form": form})
