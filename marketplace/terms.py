@@ -69,6 +69,9 @@ TERM_FLAGS: tuple[str, ...] = tuple(TERMS)
 OWNED_TERMS: dict[str, bool] = {flag: True for flag in TERM_FLAGS}
 
 
+MAX_DURATION_DAYS = 36_500  # a hundred years; longer is "perpetual" (null), and dates past year 9999 overflow
+
+
 class TermsError(ValueError):
     """Terms that cannot be accepted; the message says which field and why."""
 
@@ -88,8 +91,12 @@ def terms_clean(terms: Any) -> dict[str, Any]:
             raise TermsError(f"terms.{flag} must be true or false.")
         cleaned[flag] = value
     duration = terms.get("duration_days")
-    if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool) or duration <= 0):
-        raise TermsError("terms.duration_days must be a positive whole number of days, or null for perpetual.")
+    if duration is not None and (
+        not isinstance(duration, int) or isinstance(duration, bool) or not 0 < duration <= MAX_DURATION_DAYS
+    ):
+        raise TermsError(
+            f"terms.duration_days must be a whole number of days from 1 to {MAX_DURATION_DAYS}, or null for perpetual."
+        )
     cleaned["duration_days"] = duration
     return cleaned
 

@@ -6,6 +6,9 @@ from rest_framework import serializers
 
 from marketplace.models import AccessRequest, AuditEvent, License, Listing
 from marketplace.services.licensing import license_state
+from marketplace.services.publishing import MAX_PRICE
+
+MAX_ID = 2**63 - 1  # primary keys are 64-bit: a larger id is a 400, not a database error
 
 ALLOWED_TAGS = {
     "p",
@@ -57,11 +60,13 @@ class ListingInputSerializer(serializers.Serializer):
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
-    price = serializers.IntegerField(min_value=0, default=0)
+    price = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0)
     currency = serializers.CharField(max_length=3, default="USD")
     terms = TermsSerializer(required=False)
     requires_approval = serializers.BooleanField(default=False)
-    private_to = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    private_to = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list, max_length=100
+    )
 
 
 class ListingPatchSerializer(serializers.Serializer):
@@ -69,11 +74,13 @@ class ListingPatchSerializer(serializers.Serializer):
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    price = serializers.IntegerField(min_value=0, required=False)
+    price = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False)
     currency = serializers.CharField(max_length=3, required=False)
     terms = TermsSerializer(required=False)
     requires_approval = serializers.BooleanField(required=False)
-    private_to = serializers.ListField(child=serializers.IntegerField(), required=False)
+    private_to = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=100
+    )
     dataset_version = serializers.IntegerField(required=False, help_text="Publish a newer version as an update.")
 
 

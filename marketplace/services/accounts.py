@@ -23,12 +23,19 @@ def _hash_key(key: str) -> str:
 @transaction.atomic
 def user_register(*, username: str, password: str, email: str, organization: str) -> User:
     """Create a user and a new organisation with that user as its owner."""
-    username, organization = username.strip(), organization.strip()
+    # NFKC folds look-alike forms (full-width letters, ligatures) into one spelling, as Django's own forms do.
+    username, organization = User.normalize_username(username.strip()), organization.strip()
     if not username or not organization:
         raise ApplicationError("Username and organisation name are required.")
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise ApplicationError(
+            "A username may contain letters (any language), digits and @ . + - _ only.", extra={"field": "username"}
+        ) from exc
     if User.objects.filter(username__iexact=username).exists():
         raise ApplicationError("That username is taken. Choose another one.", extra={"field": "username"})
-    slug = slugify(organization)
+    slug = slugify(organization, allow_unicode=True)  # "北京数据" is a name, not an empty slug
     if not slug:
         raise ApplicationError(
             "The organisation name needs at least one letter or digit.", extra={"field": "organization"}

@@ -15,6 +15,8 @@ from marketplace.services.audit import audit_record
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.terms import TermsError, terms_clean
 
+# Ten billion in minor units; a price must fit the 64-bit column and the ledger's sums with room to spare.
+MAX_PRICE = 10**12
 EDITABLE_FIELDS = ("title", "summary", "description", "tags", "price", "currency", "terms", "requires_approval")
 
 
@@ -59,8 +61,12 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     if "terms" in out:
         out["terms"] = clean_terms(out["terms"])
-    if "price" in out and (not isinstance(out["price"], int) or out["price"] < 0):
-        raise ApplicationError("price must be a whole number of minor units (e.g. cents), 0 or more.")
+    if "price" in out and (
+        not isinstance(out["price"], int) or isinstance(out["price"], bool) or not 0 <= out["price"] <= MAX_PRICE
+    ):
+        raise ApplicationError(
+            f"price must be a whole number of minor units (e.g. cents) from 0 to {MAX_PRICE}.", extra={"field": "price"}
+        )
     if "currency" in out:
         out["currency"] = str(out["currency"]).upper()
         if len(out["currency"]) != 3 or not out["currency"].isalpha():

@@ -31,8 +31,8 @@ from marketplace.selectors.market import (
 from marketplace.selectors.organizations import organization_for_user
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.licensing import access_request_decide, license_revoke, license_state, listing_purchase
-from marketplace.services.publishing import listing_create, listing_submit, listing_unlist
-from marketplace.terms import TERM_FLAGS, TERMS, terms_in_words
+from marketplace.services.publishing import MAX_PRICE, listing_create, listing_submit, listing_unlist
+from marketplace.terms import MAX_DURATION_DAYS, TERM_FLAGS, TERMS, terms_in_words
 from marketplace.web.views import _org
 
 
@@ -124,9 +124,13 @@ class ListingForm(forms.Form):
     summary = forms.CharField(max_length=500, required=False)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, help_text="Markdown")
     tags = forms.CharField(required=False, help_text="Comma-separated")
-    price = forms.IntegerField(min_value=0, initial=0, help_text="In cents (minor units); 0 = free")
+    price = forms.IntegerField(
+        min_value=0, max_value=MAX_PRICE, initial=0, help_text="In cents (minor units); 0 = free"
+    )
     currency = forms.CharField(max_length=3, initial="USD")
-    duration_days = forms.IntegerField(required=False, min_value=1, help_text="Empty = perpetual")
+    duration_days = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_DURATION_DAYS, help_text="Empty = perpetual"
+    )
     requires_approval = forms.BooleanField(required=False, label="Buyers must request access")
 
     def __init__(self, *args, **kwargs) -> None:

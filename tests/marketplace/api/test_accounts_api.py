@@ -1,3 +1,4 @@
+import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
@@ -71,3 +72,21 @@ def test_schema_and_swagger_are_served_without_a_cdn(db):
     assert schema.status_code == 200 and b"/api/v1/datasets/{id}/versions/" in schema.content
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower() and b"static/drf_spectacular_sidecar" in docs.content
+
+
+@pytest.mark.parametrize("username", ["â·?@`", "bad name", "<script>", "a/b"])
+def test_registration_applies_djangos_username_rules(db, username):
+    from django.contrib.auth.models import User
+
+    body = {"username": username, "password": "a-long-passphrase", "organization": f"Org {len(username)}"}
+    response = APIClient().post("/api/v1/auth/register/", body, format="json")
+    assert response.status_code == 400 and response.json()["extra"] == {"field": "username"}
+    assert not User.objects.exists()
+
+
+def test_registration_folds_look_alike_letters_and_accepts_chinese_names(db):
+    client = APIClient()
+    body = {"username": "ｐｒｏｖ", "password": "a-long-passphrase", "organization": "Wide"}
+    assert client.post("/api/v1/auth/register/", body, format="json").json()["username"] == "prov"
+    body = {"username": "张伟", "password": "a-long-passphrase", "organization": "北京数据"}
+    assert client.post("/api/v1/auth/register/", body, format="json").status_code == 201

@@ -221,3 +221,27 @@ def test_access_request_approve_by_role_grants_nothing_unless_allowed(
     assert response.status_code == expected
     assert License.objects.count() == (1 if expected == 200 else 0)
     assert (AccessRequest.objects.get().status == "pending") is (expected != 200)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"terms": {"download": True, "duration_days": 999_999_999}}, "terms"),
+        ({"price": 2**63}, "price"),
+        ({"price": 10**12 + 1}, "price"),
+        ({"private_to": [1e22]}, "private_to"),
+        ({"private_to": [2**64]}, "private_to"),
+    ],
+)
+def test_out_of_range_numbers_are_a_400_and_create_nothing(provider, version, body, field):
+    response = api_client_for(provider).post(
+        "/api/v1/listings/", {"dataset_version": version.pk, "title": "T", **body}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert field in str(response.json()) and Listing.objects.count() == 0
+
+
+def test_the_longest_licence_can_be_bought(provider, buyer, version):
+    listing = make_listing(provider, version, terms={"download": True, "duration_days": 36_500})
+    response = _purchase(api_client_for(buyer), listing.pk)
+    assert response.status_code == 201 and response.data["license"]["expires_at"].startswith("21")

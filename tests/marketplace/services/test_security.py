@@ -32,9 +32,7 @@ def _token(client, username, password, **headers):
 def test_changing_x_forwarded_for_does_not_reset_the_token_throttle(settings, provider):
     settings.TESSERA_LOGIN_ATTEMPTS_PER_MINUTE, settings.TESSERA_LOGIN_MAX_FAILURES = 5, 1000
     client = api_client_for(None)
-    answers = [
-        _token(client, "prov", "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{i}").status_code for i in range(7)
-    ]
+    answers = [_token(client, "prov", "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{i}").status_code for i in range(7)]
     assert answers == [400] * 5 + [429] * 2
 
 
