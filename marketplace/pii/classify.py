@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from marketplace.pii import chinese
 from marketplace.pii import validators as v
 from marketplace.pii.lexicon import is_frequent
 
@@ -83,6 +84,8 @@ PERSON_VALUE_HINTS = re.compile(
 )
 
 VALUE_CHECKS = [
+    ("CN_RESIDENT_ID", chinese.resident_id_valid),
+    ("CN_USCC", chinese.uscc_valid),
     ("EMAIL_ADDRESS", v.email_valid),
     ("CREDIT_CARD", v.luhn_valid),
     ("IBAN_CODE", v.iban_valid),
@@ -200,10 +203,14 @@ def _contradicts(entity: str, evidence: dict, numeric: bool) -> str | None:
 
 def normalise_header(name: str) -> str:
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
-    return re.sub(r"[^0-9a-zà-ÿß]+", "_", name.lower()).strip("_")
+    return re.sub(r"[^0-9a-zà-ÿß\u4e00-\u9fff]+", "_", name.lower()).strip("_")
 
 
 def header_hint(name: str) -> tuple[str, str] | None:
+    if chinese.HAN_RE.search(str(name)) or re.search(r"QQ", str(name)):
+        for entity, kind, pattern in chinese.HEADER_HINTS:  # Chinese headers have no word boundaries
+            if re.search(pattern, str(name)):
+                return entity, kind
     header = normalise_header(name)
     for entity, kind, pattern in HEADER_HINTS:
         if re.search(rf"(^|_)(?:{pattern})($|_)", header):
@@ -228,6 +235,8 @@ def _looks_like_free_text(values: list[str]) -> bool:
         return False
     lengths = [len(x) for x in values]
     words = [len(x.split()) for x in values]
+    if sum(len(chinese.HAN_RE.findall(x)) for x in values) / len(values) >= 10:
+        return True  # Chinese sentences: no spaces between words, ten characters make a sentence
     return sum(lengths) / len(lengths) >= 25 and sum(words) / len(words) >= 4
 
 
@@ -289,7 +298,15 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
             evidence["uniqueness"],
             f"{evidence['uniqueness']:.0%} of values are distinct codes of the pattern {evidence['pattern']!r}",
         )
-    if FREE_TEXT_HINT.search(header) or _looks_like_free_text(values):
+    han = [x for x in values if chinese.HAN_RE.search(x)]
+    if len(han) >= 0.8 * len(values) and values:
+        if (rate := chinese.name_rate(values)) >= 0.8:
+            return decide(
+                DIRECT, "PERSON", round(rate, 3), f"{rate:.0%} of values are Chinese names (surname + given name)"
+            )
+        if (rate := chinese.address_rate(values)) >= 0.6:
+            return decide(DIRECT, "ADDRESS", round(rate, 3), f"{rate:.0%} of values are Chinese street addresses")
+    if FREE_TEXT_HINT.search(header) or chinese.FREE_TEXT_HEADER.search(str(name)) or _looks_like_free_text(values):
         return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
     if not numeric and values:
         person_rate = _person_by_values(values, ner) if (PERSON_VALUE_HINTS.search(header) or len(values) > 20) else 0

@@ -12,6 +12,8 @@ from functools import cache, lru_cache
 
 from faker import Faker
 
+from marketplace.pii import chinese
+
 SURROGATE_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT")
 POOL_SIZE = 512  # street names and cities drawn per locale, once per process
 _POOL_SEED = 20261129  # fixed: every process and worker builds the same pools, so chunks agree
@@ -75,7 +77,11 @@ def redact_value(value: str, *, entity: str) -> str:
 
 
 def mask_value(value: str, *, keep_last: int = 4) -> str:
-    """Mask every letter and digit but the last `keep_last`, keeping separators: 4111-1111-1111-1111 -> ****-…-1111."""
+    """Mask every letter and digit but the last `keep_last`, keeping separators: 4111-1111-1111-1111 -> ****-…-1111.
+    A mainland Chinese mobile number gets the conventional 3-4-4 mask instead: 13812345678 -> 138****5678."""
+    mobile = chinese.mask_mobile(value)
+    if mobile is not None:
+        return mobile
     alnum_positions = [i for i, c in enumerate(value) if c.isalnum()]
     hidden = set(alnum_positions[:-keep_last] if keep_last else alnum_positions)
     return "".join("*" if i in hidden else c for i, c in enumerate(value))
@@ -96,6 +102,10 @@ def replace_value(value: str, *, salt: bytes, entity: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def _replace_cached(value: str, salt: bytes, entity: str) -> str:
+    if entity == "CN_RESIDENT_ID" and re.fullmatch(r"\d{17}[\dXx]", value.strip()):
+        return _replace_resident_id(value.strip(), salt)
+    if chinese.HAN_RE.search(value) and entity in ("PERSON", "ADDRESS"):
+        return _replace_chinese(value, salt, entity)
     if entity in ("PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "NATIONAL_ID", "BANK_ACCOUNT", "UK_NINO"):
         return _replace_digits(value, salt, entity)
     if entity not in ("PERSON", "EMAIL_ADDRESS", "ADDRESS", "CITY"):
@@ -127,6 +137,35 @@ def _replace_cached(value: str, salt: bytes, entity: str) -> str:
     return pick(pools.cities)  # CITY
 
 
+@cache
+def _chinese_name_parts() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fake = Faker("zh_CN")
+    return _provider_list(fake, "last_names"), _provider_list(fake, "first_names")
+
+
+def _replace_chinese(value: str, salt: bytes, entity: str) -> str:
+    """A consistent fake Chinese name (no character of the real one), or an address generalised to its district."""
+    if entity == "ADDRESS":
+        district = chinese.district_of(value)
+        return f"{district}<ADDRESS>" if district else "<ADDRESS>"
+    surnames, given = _chinese_name_parts()
+    pick = random.Random(int(hmac_hex(salt, value, entity)[:16], 16)).choice
+    for _attempt in range(20):
+        out = pick(surnames) + pick(given)
+        if not set(out) & set(value):
+            return out
+    return out
+
+
+def _replace_resident_id(value: str, salt: bytes) -> str:
+    """A surrogate identity number: the real region prefix (first 6 digits) and birth year kept, the rest drawn from
+    the HMAC, month and day valid, and a correct check character, so downstream validation still passes."""
+    seed = int(hmac_hex(salt, value, "CN_RESIDENT_ID")[:16], 16)
+    month, day, sequence = 1 + seed % 12, 1 + (seed >> 8) % 28, (seed >> 16) % 1000
+    first17 = f"{value[:10]}{month:02d}{day:02d}{sequence:03d}"
+    return first17 + chinese.resident_id_check_char(first17)
+
+
 def _replace_digits(value: str, salt: bytes, entity: str) -> str:
     """Keep the shape (separators, a leading +country code) and replace every other digit from an HMAC stream."""
     stream = hmac_hex(salt, value, entity + "digits")
@@ -150,6 +189,11 @@ def generalize_value(value: str, *, entity: str) -> str:
     if entity in ("DATE_OF_BIRTH", "DATE"):
         match = _YEAR_RE.search(text)
         return match.group(0) if match else f"<{entity}>"
+    if entity == "ADDRESS" and chinese.HAN_RE.search(text):
+        district = chinese.district_of(text)
+        return district or f"<{entity}>"
+    if entity == "CN_RESIDENT_ID" and re.fullmatch(r"\d{17}[\dXx]|\d{15}", text):
+        return f"{text[:6]}-{text[6:10] if len(text) == 18 else '19' + text[6:8]}"  # region and birth year
     if entity == "ZIP_CODE":
         compact = text.replace(" ", "")
         return (

@@ -20,7 +20,12 @@ DEFAULT_ENTITY_ACTIONS: dict[str, str] = {
     "PASSPORT": "hash",
     "DRIVER_LICENSE": "hash",
     "TAX_ID": "hash",
-    "IDENTIFIER": "hash",  # member, account, record numbers found by their values (a code column, a cued code)
+    "IDENTIFIER": "hash",
+    "CN_RESIDENT_ID": "hash",  # or "replace": a surrogate with a valid check character and the same region
+    "CN_USCC": "hash",
+    "CN_QQ": "hash",
+    "CN_WECHAT": "hash",
+    "CN_LICENSE_PLATE": "hash",  # member, account, record numbers found by their values (a code column, a cued code)
     "CREDIT_CARD": "mask",
     "IBAN_CODE": "mask",
     "BANK_ACCOUNT": "mask",

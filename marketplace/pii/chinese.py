@@ -1,0 +1,256 @@
+"""Chinese personal information (PIPL; GB/T 35273 sensitive personal information; GB/T 37964 de-identification):
+identity numbers, phones, bank cards, credit codes, passports, plates, QQ and WeChat IDs, addresses and names, in
+columns and in text. Django-free.
+
+Chinese text has no spaces, and a Han character and a digit are both "word" characters, so `\\b` never separates
+"卡号" from "6222…": every pattern here bounds digits with (?<!\\d) / (?!\\d) instead. Names are found by surname
+knowledge (the surnames in use are a small, stable set, single and compound) next to cue words (先生, 女士, 患者,
+家属, 联系人…), or whole in a column; surnames are data, not a list of the people to find.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+HAN = "\u4e00-\u9fff"
+HAN_RE = re.compile(f"[{HAN}]")
+
+# --- identity numbers (GB 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence, ISO 7064 MOD 11-2 check
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54,
+             61, 62, 63, 64, 65, 71, 81, 82, 83, 91}  # fmt: skip
+RESIDENT_ID_RE = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXx]|\d{15})(?![\dA-Za-z])")
+
+
+def resident_id_check_char(first17: str) -> str:
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def _valid_date(year: int, month: int, day: int) -> bool:
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return date(1880, 1, 1) <= born <= datetime.now(UTC).date()
+
+
+def resident_id_valid(value: str) -> bool:
+    """An 18-character resident identity number with a valid region, birth date and check character, or the old
+    15-digit form (region, YYMMDD birth date, no check character)."""
+    text = value.strip().upper()
+    if re.fullmatch(r"\d{17}[\dX]", text):
+        return (
+            int(text[:2]) in PROVINCES
+            and _valid_date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+            and resident_id_check_char(text[:17]) == text[17]
+        )
+    if re.fullmatch(r"\d{15}", text):
+        return int(text[:2]) in PROVINCES and _valid_date(1900 + int(text[6:8]), int(text[8:10]), int(text[10:12]))
+    return False
+
+
+# --- phones: mobiles 1[3-9]x xxxx xxxx with or without +86/0086; landlines 0 + 2-3 digit area code + 7-8 digits
+MOBILE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+LANDLINE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[\s-]?)?\(?0\d{2,3}\)?[\s-]?\d{7,8}(?!\d)")
+
+
+def mobile_valid(value: str) -> bool:
+    return MOBILE_RE.fullmatch(value.strip()) is not None
+
+
+def phone_valid(value: str) -> bool:
+    text = value.strip()
+    return MOBILE_RE.fullmatch(text) is not None or LANDLINE_RE.fullmatch(text) is not None
+
+
+def mask_mobile(value: str) -> str | None:
+    """The conventional 3-4-4 mask of a mainland mobile number (GB/T 37964): 138****5678, prefix kept."""
+    match = re.fullmatch(r"((?:\+|00)86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})", value.strip())
+    if match is None:
+        return None
+    return f"{match.group(1) or ''}{match.group(2)}****{match.group(4)}"
+
+
+# --- bank cards: 16 to 19 digits (Luhn), spaces or dashes allowed, digit-bounded
+BANK_CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){15,18}\d(?!\d)")
+
+# --- unified social credit codes (GB 32100-2015): 18 characters, check character modulo 31
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+USCC_RE = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])")
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def uscc_valid(value: str) -> bool:
+    text = value.strip().upper()
+    return (
+        len(text) == 18
+        and all(c in _USCC_CHARS for c in text)
+        and text[2:8].isdigit()
+        and uscc_check_char(text[:17]) == text[17]
+    )
+
+
+# --- passports (E/G + 8 digits, or cued), licence plates, QQ and WeChat next to their cue words
+PASSPORT_RE = re.compile(r"(?<![0-9A-Za-z])[EGDSPHegdsph]\d{8}(?!\d)|(?<=护照)[号码:：\s]*([A-Z]{1,2}\d{7,8})")
+PROVINCE_ABBREVIATIONS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PLATE_RE = re.compile(rf"[{PROVINCE_ABBREVIATIONS}][A-HJ-NP-Z]·?[A-HJ-NP-Z0-9]{{5,6}}(?![A-Za-z0-9])")
+QQ_RE = re.compile(r"(?i:QQ|扣扣)(?:号|号码)?\s*[:：]?\s*([1-9]\d{4,11})(?!\d)")
+WECHAT_RE = re.compile(
+    r"(?:微信|(?i:wechat|weixin|wx))(?:号|ID|id)?\s*[:：]?\s*([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])"
+)
+
+# --- addresses: province/city/district, road or village, a number, building/unit/room
+_ADDRESS_PREFIX = (
+    rf"(?:[{HAN}]{{2,8}}(?:省|自治区|特别行政区))?(?:[{HAN}]{{2,8}}(?:市|州|盟|地区))?(?:[{HAN}]{{1,8}}(?:区|县|旗))?"
+)
+ADDRESS_RE = re.compile(
+    _ADDRESS_PREFIX
+    + rf"(?:[{HAN}]{{1,8}}(?:镇|乡|街道))?[{HAN}0-9]{{1,12}}?(?:路|街|大道|大街|巷|弄|胡同|村|里)"
+    + r"(?:[0-9一二三四五六七八九十百]+(?:号|弄|巷))"
+    + r"(?:[0-9一二三四五六七八九十]+(?:号楼|栋|幢|座))?(?:[0-9一二三四五六七八九十]+单元)?(?:[0-9]+室)?"
+)
+
+# Words that introduce an address and get swallowed by the province/city pattern ("住在广东省…").
+_ADDRESS_LEAD_RE = re.compile(r"(?:家住|住在|住于|居住在|居住于|现住|位于|地址|住址|在)[:：]?")
+
+# --- names
+SINGLE_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
+    "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安"
+    "齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛"
+    "靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚"
+    "皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦"
+    "戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信"
+    "展阴昝智幸奉植衡富尧闭由"
+)
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙", "夏侯", "长孙", "宇文", "司徒",
+    "轩辕", "端木", "南宫", "西门", "独孤", "百里", "呼延", "澹台", "万俟", "闻人", "东郭", "拓跋", "申屠",
+)  # fmt: skip
+_SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SINGLE_SURNAMES}])"
+# Words that start with a surname character but are everyday words, not names ("王府", "高兴", "明天"…).
+NOT_NAMES = frozenset(
+    "高兴 明天 明白 时间 时候 方便 方面 文件 文化 安全 安排 平时 平安 万一 金额 石头 白天 "
+    "江苏 黄色 黎明 常规 常用 温度 康复 施工 万元 程序 任何 任务 全部 全天 应该 和平 和谐 "
+    "于是 向来 关于 关系 成功 成为 通知 宁可 原因 原来 管理 车辆 项目 连续 简单 曾经 才能 "
+    "强调 方案 周末 周一 周二 周三 周四 周五 周六 周日 周围 杨树 林业 马上 朱红".split()
+)
+NAME_CUES_BEFORE = (
+    "患者|病人|家属|联系人|紧急联系人|客户|用户|申请人|持卡人|户主|本人|配偶|丈夫|妻子|父亲|母亲|儿子|女儿|爷爷|奶奶|"
+    "外公|外婆|哥哥|姐姐|弟弟|妹妹|邻居|同事|朋友|监护人|经办人|收件人|寄件人|医生|护士|主治医师|签名|姓名"
+)
+NAME_CUES_AFTER = "先生|女士|小姐|老师|医生|护士|经理|主任|同学|阿姨|叔叔|师傅|老板|总|教授|律师|院长|书记"
+_GIVEN = f"[{HAN}]{{1,2}}"
+NAME_AFTER_CUE_RE = re.compile(rf"(?:{NAME_CUES_BEFORE})\s*[:：,，]?\s*({_SURNAME}{_GIVEN})")
+NAME_BEFORE_TITLE_RE = re.compile(rf"({_SURNAME}{_GIVEN}?)(?={NAME_CUES_AFTER})")
+
+
+def name_shaped(value: str) -> bool:
+    """A whole value that is a Chinese name: a known surname and one to three given-name characters."""
+    text = value.strip()
+    return bool(re.fullmatch(rf"{_SURNAME}[{HAN}]{{1,3}}", text)) and text not in NOT_NAMES
+
+
+# Characters that, right after a one-character given name, usually begin the next word (a verb or particle), so
+# "李明说" is 李明 + 说, not a three-character given name.
+_NEXT_WORD = set(
+    "说讲称表示来去到在是的了和与及把被给让向对于也都还就又已才将会要想打电话联系告诉提出签字确认同意拒绝陪同"
+)
+
+
+def text_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, entity) of Chinese personal information in `text`."""
+    if not HAN_RE.search(text) and not re.search(r"\d{11}", text):
+        return []
+    spans: list[tuple[int, int, str]] = []
+    for match in RESIDENT_ID_RE.finditer(text):
+        if resident_id_valid(match.group(0)):
+            spans.append((match.start(), match.end(), "CN_RESIDENT_ID"))
+    for pattern in (MOBILE_RE, LANDLINE_RE):
+        for match in pattern.finditer(text):
+            spans.append((match.start(), match.end(), "PHONE_NUMBER"))
+    for match in BANK_CARD_RE.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        if 16 <= len(digits) <= 19 and _luhn(digits) and not resident_id_valid(digits):
+            spans.append((match.start(), match.end(), "CREDIT_CARD"))
+    for match in USCC_RE.finditer(text):
+        if uscc_valid(match.group(0)):
+            spans.append((match.start(), match.end(), "CN_USCC"))
+    for pattern, entity in ((PASSPORT_RE, "PASSPORT"), (QQ_RE, "CN_QQ"), (WECHAT_RE, "CN_WECHAT")):
+        for match in pattern.finditer(text):
+            group = 1 if match.re.groups and match.group(1) else 0
+            spans.append((match.start(group), match.end(group), entity))
+    for match in PLATE_RE.finditer(text):
+        spans.append((match.start(), match.end(), "CN_LICENSE_PLATE"))
+    for match in ADDRESS_RE.finditer(text):
+        lead = _ADDRESS_LEAD_RE.match(match.group(0))
+        start = match.start() + (lead.end() if lead else 0)
+        if match.end() - start >= 4:
+            spans.append((start, match.end(), "ADDRESS"))
+    for pattern in (NAME_AFTER_CUE_RE, NAME_BEFORE_TITLE_RE):
+        for match in pattern.finditer(text):
+            start, end = match.start(1), match.end(1)
+            name = text[start:end]
+            if len(name) == 3 and name[2] in _NEXT_WORD:
+                end -= 1
+                name = name[:2]
+            if name not in NOT_NAMES and end - start >= 2:
+                spans.append((start, end, "PERSON"))
+    return spans
+
+
+def district_of(address: str) -> str | None:
+    """An address generalised to its district (GB/T 37964): "上海市浦东新区张江路88号" -> "上海市浦东新区"."""
+    match = re.match(rf"{_ADDRESS_PREFIX}", address.strip())
+    prefix = match.group(0) if match else ""
+    return prefix or None
+
+
+def address_rate(values: list[str]) -> float:
+    """Share of values that hold a Chinese street address."""
+    return sum(1 for v in values if ADDRESS_RE.search(v)) / len(values) if values else 0.0
+
+
+def name_rate(values: list[str]) -> float:
+    return sum(map(name_shaped, values)) / len(values) if values else 0.0
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+HEADER_HINTS: list[tuple[str, str, str]] = [
+    # (entity, kind, regex searched in the raw header): Chinese export headers
+    ("CN_RESIDENT_ID", "direct_identifier", r"身份证|证件号|公民身份号码"),
+    ("PHONE_NUMBER", "direct_identifier", r"手机|电话|联系方式|座机|移动电话"),
+    ("CREDIT_CARD", "direct_identifier", r"银行卡|卡号|信用卡|借记卡|银行账号|账号"),
+    ("PASSPORT", "direct_identifier", r"护照"),
+    ("CN_LICENSE_PLATE", "direct_identifier", r"车牌"),
+    ("CN_WECHAT", "direct_identifier", r"微信"),
+    ("CN_QQ", "direct_identifier", r"QQ|扣扣"),
+    ("EMAIL_ADDRESS", "direct_identifier", r"邮箱|电子邮件|电邮"),
+    ("ADDRESS", "direct_identifier", r"地址|住址|居住地|户籍地|通讯地"),
+    ("DATE_OF_BIRTH", "direct_identifier", r"出生日期|生日|出生年月"),
+    ("CN_USCC", "direct_identifier", r"统一社会信用代码|信用代码"),
+    ("PERSON", "direct_identifier", r"姓名|名字|联系人|持卡人|户主|负责人|患者|客户名"),
+    ("ZIP_CODE", "quasi_identifier", r"邮编|邮政编码"),
+    ("GENDER", "quasi_identifier", r"性别"),
+    ("AGE", "quasi_identifier", r"年龄"),
+    ("CITY", "quasi_identifier", r"城市|所在市"),
+    ("LOCATION", "quasi_identifier", r"省份|地区|民族|籍贯|国籍"),
+]
+FREE_TEXT_HEADER = re.compile(r"备注|说明|描述|评论|留言|病历|记录|情况|详情|内容|意见|反馈|摘要|病史|沟通")

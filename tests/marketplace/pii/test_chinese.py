@@ -1,0 +1,112 @@
+"""Chinese personal information in columns and text: validators with valid and corrupted check characters, names
+with and without cue words, Chinese headers, and surrogates that follow GB/T 37964's usual transforms."""
+
+import pandas as pd
+import pytest
+
+from marketplace.pii import ScrubPolicy, chinese, scrub
+from marketplace.pii.classify import classify_column
+from marketplace.pii.operators import apply
+
+ID = "11010519491231002" + chinese.resident_id_check_char("11010519491231002")
+USCC = "91350100M000100Y4" + chinese.uscc_check_char("91350100M000100Y4")
+
+
+def _corrupt(value: str) -> str:
+    last = value[-1]
+    return value[:-1] + ("0" if last != "0" else "1")
+
+
+def test_resident_identity_numbers_are_checked_by_region_birth_date_and_check_character():
+    assert ID == "11010519491231002X" and chinese.resident_id_valid(ID)
+    assert not chinese.resident_id_valid(_corrupt(ID))
+    assert not chinese.resident_id_valid("99010519491231002X")  # no such province
+    assert not chinese.resident_id_valid("110105194913310021")  # month 13
+    assert chinese.resident_id_valid("110105491231002")  # the old 15-digit form
+
+
+def test_unified_social_credit_codes_are_checked_modulo_31():
+    assert chinese.uscc_valid(USCC) and not chinese.uscc_valid(_corrupt(USCC))
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("13812345678", True), ("+86 138-1234-5678", True), ("008613812345678", True), ("12812345678", False),
+     ("010-62345678", True), ("0755 8765 4321", False)],
+)  # fmt: skip
+def test_mobile_and_landline_numbers(value, valid):
+    assert chinese.phone_valid(value) is valid
+
+
+@pytest.mark.parametrize(
+    ("note", "secrets", "kept"),
+    [
+        ("患者张伟称其母亲王秀英会陪同。", ["张伟", "王秀英"], ["称其母亲", "会陪同"]),
+        ("李明先生的妻子联系过我们。", ["李明"], ["先生的妻子联系过我们"]),
+        (f"电话13812345678，身份证{ID}，卡号6222021234567890128。", ["13812345678", ID, "6222021234567890128"], []),
+        ("家住广东省深圳市南山区科技园路1号3栋。", ["科技园路1号"], ["家住"]),
+        ("微信号 zhouhong_88，QQ 123456789，车牌京A12345。", ["zhouhong_88", "123456789", "京A12345"], []),
+        ("客户 Mr. Li Ming 说 his daughter Emma 会来。", ["Li Ming", "Emma"], ["会来"]),
+    ],
+)
+def test_chinese_identifiers_in_text_are_found_with_digits_glued_to_characters(note, secrets, kept):
+    out, _ = scrub(pd.DataFrame({"备注": [note] * 3}))
+    cell = out.at[0, "备注"]
+    assert all(secret not in cell for secret in secrets), cell
+    assert all(words in cell for words in kept), cell
+
+
+def test_everyday_words_that_start_with_a_surname_character_are_kept():
+    notes = ["明天下午高兴地完成了安全检查，时间方便的话周一再来。"] * 3
+    out, _ = scrub(pd.DataFrame({"备注": notes}))
+    assert out["备注"].tolist() == notes
+
+
+def test_names_from_a_name_column_are_found_again_in_the_notes_without_cue_words():
+    table = pd.DataFrame(
+        {"客户": ["赵丽颖", "孙悦", "钱多多"] * 10, "备注": ["今天赵丽颖来过", "孙悦打电话确认", "钱多多没有来"] * 10},
+        dtype=object,
+    )
+    out, report = scrub(table, salt=b"s")
+    column = next(c for c in report.columns if c["name"] == "客户")
+    assert (column["kind"], column["entities"]) == ("direct_identifier", ["PERSON"])
+    assert not any(name in note for name in ("赵丽颖", "孙悦", "钱多多") for note in out["备注"])
+    assert "没有来" in out.at[2, "备注"]
+
+
+@pytest.mark.parametrize(
+    ("header", "entity"),
+    [("姓名", "PERSON"), ("身份证号", "CN_RESIDENT_ID"), ("手机号", "PHONE_NUMBER"), ("联系电话", "PHONE_NUMBER"),
+     ("家庭住址", "ADDRESS"), ("出生日期", "DATE_OF_BIRTH"), ("银行卡号", "CREDIT_CARD")],
+)  # fmt: skip
+def test_chinese_headers_name_their_entity(header, entity):
+    assert classify_column(header, pd.Series(["x"] * 3, dtype=object)).entity == entity
+
+
+def test_chinese_surrogates_masks_and_generalisations():
+    assert apply("mask", "13812345678", salt=b"s", entity="PHONE_NUMBER") == "138****5678"
+    assert apply("mask", "+86 138-1234-5678", salt=b"s", entity="PHONE_NUMBER") == "+86 138****5678"
+    fake = apply("replace", "欧阳娜娜", salt=b"s", entity="PERSON")
+    assert fake == apply("replace", "欧阳娜娜", salt=b"s", entity="PERSON") and not set(fake) & set("欧阳娜娜")
+    assert chinese.HAN_RE.search(fake)
+    surrogate = apply("replace", ID, salt=b"s", entity="CN_RESIDENT_ID")
+    assert surrogate != ID and surrogate[:10] == ID[:10] and chinese.resident_id_valid(surrogate)
+    assert apply("generalize", ID, salt=b"s", entity="CN_RESIDENT_ID") == "110105-1949"
+    address = "广东省深圳市南山区科技园路1号3栋"
+    assert apply("generalize", address, salt=b"s", entity="ADDRESS") == "广东省深圳市南山区"
+
+
+def test_a_chinese_table_is_scrubbed_column_by_column():
+    table = pd.DataFrame(
+        {
+            "姓名": ["张伟", "欧阳娜娜", "李明"],
+            "身份证号": [ID] * 3,
+            "手机号": ["13812345678", "13912345678", "15012345678"],
+            "金额": ["100.5", "200", "300"],
+        },
+        dtype=object,
+    )
+    out, report = scrub(table, ScrubPolicy(entities={"PHONE_NUMBER": "mask"}), salt=b"s")
+    assert out["手机号"].tolist() == ["138****5678", "139****5678", "150****5678"]
+    assert ID not in out["身份证号"].tolist() and not set(out["姓名"]) & {"张伟", "欧阳娜娜", "李明"}
+    assert out["金额"].tolist() == ["100.5", "200", "300"] and report.publishable
