@@ -139,11 +139,19 @@ def generate_clinic(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, list[Hel
 
 
 def _contains(cell: str, value: str) -> bool:
+    if re.search(r"[\u4e00-\u9fff]", value) or re.search(r"[\u4e00-\u9fff]", cell):
+        return value.lower() in cell.lower()  # Chinese has no word boundaries: any occurrence counts
     return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", cell.lower()) is not None
 
 
 def held_out_scores(
-    original: pd.DataFrame, scrubbed: pd.DataFrame, labels: list[HeldOutLabel], words: list[list[str]]
+    original: pd.DataFrame,
+    scrubbed: pd.DataFrame,
+    labels: list[HeldOutLabel],
+    words: list[list[str]],
+    *,
+    note_column: str = "Verlauf",
+    safe_columns: list[str] = SAFE_COLUMNS,
 ) -> dict:
     """Leaks per entity, in columns and in notes; non-personal cells and words kept; identifier characters left."""
     by_entity: dict[str, list[int]] = {}
@@ -154,13 +162,13 @@ def held_out_scores(
         counts = by_entity.setdefault(label.entity, [0, 0])
         counts[0] += hit
         counts[1] += 1
-        if label.column == "Verlauf":
+        if label.column == note_column:
             note_hits, note_total = note_hits + hit, note_total + 1
             chars_left, chars_total = chars_left + hit * len(label.value), chars_total + len(label.value)
         else:
             column_hits, column_total = column_hits + hit, column_total + 1
-    kept = sum(int((original[c] == scrubbed[c]).sum()) for c in SAFE_COLUMNS if c in scrubbed)
-    words_kept = sum(_contains(str(scrubbed.at[row, "Verlauf"]), word) for row, ws in enumerate(words) for word in ws)
+    kept = sum(int((original[c] == scrubbed[c]).sum()) for c in safe_columns if c in scrubbed)
+    words_kept = sum(_contains(str(scrubbed.at[row, note_column]), word) for row, ws in enumerate(words) for word in ws)
     words_total = sum(len(ws) for ws in words)
     return {
         "identifiers": len(labels),
@@ -169,6 +177,94 @@ def held_out_scores(
         "notes_leak_rate": round(note_hits / note_total, 5) if note_total else 0.0,
         "leaks_by_entity": {entity: round(h / t, 4) for entity, (h, t) in sorted(by_entity.items())},
         "notes_identifier_chars_removed": round(1 - chars_left / chars_total, 5) if chars_total else 1.0,
-        "safe_cells_unchanged": round(kept / (len(original) * len(SAFE_COLUMNS)), 5),
+        "safe_cells_unchanged": round(kept / (len(original) * len(safe_columns)), 5),
         "note_words_kept": round(words_kept / words_total, 5) if words_total else 1.0,
     }
+
+
+# --- the Chinese table (`bench_pii --lang zh`) -------------------------------------------------------------------
+# People, addresses and companies come from Faker's zh_CN providers, which detection never reads (the engine reads
+# a list of surnames, the closed set any Chinese name starts with, so the surnames necessarily overlap; given names,
+# addresses and notes do not). Identity numbers, phones and cards are generated with valid check characters.
+ZH_NOTE_COLUMN = "备注"
+ZH_SAFE_COLUMNS = ["科室", "金额", "就诊日期"]
+ZH_WORDS = ["高血压", "糖尿病", "复查", "明天", "下午", "门诊", "阿莫西林", "二甲双胍", "检查", "住院", "方便", "安排"]
+ZH_DEPARTMENTS = ["心内科", "内分泌科", "骨科", "儿科", "皮肤科", "神经内科"]
+ZH_TEMPLATES = [
+    "患者{name}称{w1}下午来{w2}，其母亲{relative}陪同，电话{phone}。",
+    "{name}女士的丈夫{relative}来电，{w1}需要{w2}，联系电话{phone}。",
+    "客户{name}的银行卡{card}已登记，身份证号{rid}，{w1}{w2}。",
+    "{w1}安排{w2}。家属{relative}住在{address}，手机{phone}。",
+    "{name}先生说{w1}很{w2}，微信号 wx_{wechat}，请回电{phone}。",
+]
+
+
+def _zh_resident_id(rng: random.Random) -> str:
+    from marketplace.pii.chinese import resident_id_check_char
+
+    region = rng.choice(["110105", "310115", "440305", "510104", "330106", "420102"])
+    first17 = (
+        f"{region}{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    )
+    return first17 + resident_id_check_char(first17)
+
+
+def _luhn_card(rng: random.Random) -> str:
+    body = "622202" + "".join(str(rng.randint(0, 9)) for _ in range(12))
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        value = int(char)
+        if index % 2 == 0:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return body + str((10 - total % 10) % 10)
+
+
+def generate_chinese(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, list[HeldOutLabel], list[list[str]]]:
+    """A generated Chinese customer/clinic table: names, identity numbers, mobiles, addresses, bank cards, notes that
+    mention relatives and contacts; the labels of every personal value; the non-personal words of each note."""
+    from faker import Faker
+
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    records, labels, words = [], [], []
+    for row in range(rows):
+        name, relative = fake.name(), fake.name()
+        phone = f"1{rng.choice('3456789')}{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
+        fields = {
+            "name": name,
+            "relative": relative,
+            "phone": phone,
+            "card": _luhn_card(rng),
+            "rid": _zh_resident_id(rng),
+            "address": fake.address().split(" ")[0],
+            "wechat": f"{rng.randint(10_000, 99_999)}",
+            "w1": rng.choice(ZH_WORDS),
+            "w2": rng.choice(ZH_WORDS),
+        }
+        template = ZH_TEMPLATES[row % len(ZH_TEMPLATES)]
+        note = template.format(**fields)
+        used = set(re.findall(r"{(\w+)}", template))
+        entity = {"name": "PERSON", "relative": "PERSON", "phone": "PHONE_NUMBER", "card": "CREDIT_CARD",
+                  "rid": "CN_RESIDENT_ID", "address": "ADDRESS", "wechat": "CN_WECHAT"}  # fmt: skip
+        for field_name in sorted(used & set(entity)):
+            value = fields[field_name] if field_name != "wechat" else f"wx_{fields['wechat']}"
+            labels.append(HeldOutLabel(row, ZH_NOTE_COLUMN, value, entity[field_name]))
+        words.append([fields[w] for w in ("w1", "w2") if w in used])
+        record = {
+            "姓名": name,
+            "身份证号": _zh_resident_id(rng),
+            "手机号": f"1{rng.choice('3456789')}{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}",
+            "住址": fake.address().split(" ")[0],
+            "银行卡号": _luhn_card(rng),
+            "科室": rng.choice(ZH_DEPARTMENTS),
+            "金额": f"{rng.randint(10, 5000)}.{rng.randint(0, 99):02d}",
+            "就诊日期": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            ZH_NOTE_COLUMN: note,
+        }
+        for column, entity_name in (("姓名", "PERSON"), ("身份证号", "CN_RESIDENT_ID"), ("手机号", "PHONE_NUMBER"),
+                                    ("住址", "ADDRESS"), ("银行卡号", "CREDIT_CARD")):  # fmt: skip
+            labels.append(HeldOutLabel(row, column, record[column], entity_name))
+        records.append(record)
+    return pd.DataFrame(records, dtype=object), labels, words

@@ -26,3 +26,14 @@ def test_the_engine_treats_every_identifier_column_of_the_held_out_table():
     scores = held_out_scores(frame, out, labels, words)
     assert scores["column_leak_rate"] == 0.0, report.columns
     assert scores["safe_cells_unchanged"] == 1.0
+
+
+def test_the_engine_leaves_no_identity_phone_or_card_number_of_the_generated_chinese_table():
+    from marketplace.pii.heldout import ZH_NOTE_COLUMN, ZH_SAFE_COLUMNS, generate_chinese
+
+    frame, labels, words = generate_chinese(60, seed=5)
+    out, _ = scrub(frame, salt=b"zh")
+    scores = held_out_scores(frame, out, labels, words, note_column=ZH_NOTE_COLUMN, safe_columns=ZH_SAFE_COLUMNS)
+    leaks = scores["leaks_by_entity"]
+    assert leaks["CN_RESIDENT_ID"] == leaks["PHONE_NUMBER"] == leaks["CREDIT_CARD"] == 0.0, scores
+    assert scores["column_leak_rate"] == 0.0 and scores["safe_cells_unchanged"] == 1.0
