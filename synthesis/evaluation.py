@@ -8,6 +8,7 @@ about 0.5 — a generator that memorises its training rows pushes it towards 1.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from typing import Any
@@ -171,6 +172,24 @@ def exact_copy_rate(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     keys = set(map(tuple, train.astype(str).itertuples(index=False, name=None)))
     copies = sum(1 for row in synthetic[train.columns].astype(str).itertuples(index=False, name=None) if row in keys)
     return round(copies / max(len(synthetic), 1), 4)
+
+
+RARE_ROW_COUNT = 3  # a real row shared by fewer records than this singles people out; its copy is a disclosure
+
+
+def without_rare_copies(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.Series, int]:
+    """Which synthetic rows to keep: those that copy no real row occurring fewer than RARE_ROW_COUNT times
+    (identifier columns aside), and how many were dropped. A copy of a combination many records share discloses no
+    one; a copy of a unique record is that record. Frames are compared in their `comparable` form."""
+    ids = id_like_columns(real)
+    columns = [c for c in real.columns if c not in ids]
+    counts = Counter(map(tuple, real[columns].astype(str).itertuples(index=False, name=None)))
+    rare = {row for row, count in counts.items() if count < RARE_ROW_COUNT}
+    keep = pd.Series(
+        [row not in rare for row in synthetic[columns].astype(str).itertuples(index=False, name=None)],
+        index=synthetic.index,
+    )
+    return keep, int((~keep).sum())
 
 
 def ml_efficacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, target: str) -> dict[str, Any]:

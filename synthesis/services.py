@@ -31,7 +31,7 @@ from marketplace.services.entitlements import Action, version_entitlement, versi
 from marketplace.services.ingest import version_store_strings
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.terms import terms_combine
-from synthesis.evaluation import evaluate, exact_copy_rate
+from synthesis.evaluation import evaluate, exact_copy_rate, without_rare_copies
 from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
 from synthesis.tabular import SYNTHESIZERS, TabularConfig, _comparable, synthesize_table
@@ -240,15 +240,25 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
         _comparable(result.evaluation_data),
         target=config.target,
     ).to_dict()
-    report["delivered_exact_copy_rate"] = exact_copy_rate(_comparable(real), _comparable(result.data))
+    # The privacy guard of every method, named or chosen by auto: no delivered row copies a rare real row.
+    keep, copies = without_rare_copies(_comparable(real), _comparable(result.data))
+    delivered = result.data[keep.to_numpy()].reset_index(drop=True)
+    if delivered.empty:
+        raise JobInputError(
+            f"Every row {result.method} produced copied a real record, so nothing can be delivered. Try method "
+            "'auto', or a larger source table."
+        )
+    report["rare_real_rows_copied_and_removed"] = copies
+    report["delivered_exact_copy_rate"] = exact_copy_rate(_comparable(real), _comparable(delivered))
     report.update(
-        {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(result.data)}
+        {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(delivered)}
     )
     report = _json_safe(report)
-    output = _store_output(synthesis=synthesis, job=job, data=result.data, workdir=workdir, report=report)
+    output = _store_output(synthesis=synthesis, job=job, data=delivered, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    return JobOutcome(f"{len(result.data)} synthetic rows with {result.method}", {"output_version": output.pk})
+    removed = f" ({copies} copies of real records removed)" if copies else ""
+    return JobOutcome(f"{len(delivered)} synthetic rows with {result.method}{removed}", {"output_version": output.pk})
 
 
 def _json_safe(value: Any) -> Any:
