@@ -72,6 +72,18 @@ def _kill_mid_job_then_recover(workers, job_id: int, *, killed_after: float) -> 
     return Job.objects.get(pk=job_id)
 
 
+def _ready_version(workers, provider, rows: str, title: str) -> DatasetVersion:
+    """Upload `rows` and let a worker (stopped afterwards) ingest them: the source of the job under test."""
+    from marketplace.services.datasets import dataset_create, version_upload
+
+    dataset = dataset_create(organization=org_of(provider), user=provider, title=title)
+    version = version_upload(dataset=dataset, user=provider, upload=upload_file(rows))
+    ingest = workers(beat=False)
+    _wait(lambda: DatasetVersion.objects.get(pk=version.pk).status == "ready", 120, "the upload")
+    stop_worker(ingest)
+    return version
+
+
 def test_an_ingest_whose_worker_was_killed_is_redone_once_and_succeeds(workers, provider):
     from marketplace.pii.benchdata import generate_customers
     from marketplace.services.datasets import dataset_create, version_upload
@@ -88,7 +100,6 @@ def test_an_ingest_whose_worker_was_killed_is_redone_once_and_succeeds(workers, 
 
 
 def test_a_training_job_whose_worker_was_killed_resumes_and_registers_one_model(workers, provider):
-    from marketplace.services.datasets import dataset_create, version_upload
     from training.models import TrainedModel
     from training.services import training_job_create
 
@@ -96,11 +107,7 @@ def test_a_training_job_whose_worker_was_killed_resumes_and_registers_one_model(
         f"{(i * 7) % 90},{['own', 'rent', 'mortgage'][i % 3]},{['good', 'bad'][(i * 7) % 90 < 30]}\n"
         for i in range(400)
     )
-    dataset = dataset_create(organization=org_of(provider), user=provider, title="Loans")
-    version = version_upload(dataset=dataset, user=provider, upload=upload_file(rows))
-    ingest = workers(beat=False)
-    _wait(lambda: DatasetVersion.objects.get(pk=version.pk).status == "ready", 120, "the upload")
-    stop_worker(ingest)
+    version = _ready_version(workers, provider, rows, "Loans")
     training = training_job_create(
         organization=org_of(provider),
         user=provider,
@@ -123,18 +130,13 @@ def test_a_training_job_whose_worker_was_killed_resumes_and_registers_one_model(
 
 
 def test_a_synthesis_job_whose_worker_was_killed_is_redone_with_one_output_version(workers, provider):
-    from marketplace.services.datasets import dataset_create, version_upload
     from synthesis.services import synthesis_job_create
 
     rows = "age,plan,amount,region\n" + "".join(
         f"{20 + i % 50},{['basic', 'plus', 'gold'][i % 3]},{(i * 37) % 500 + 0.5},{['n', 's', 'e', 'w'][i % 4]}\n"
         for i in range(4000)
     )
-    dataset = dataset_create(organization=org_of(provider), user=provider, title="Accounts")
-    version = version_upload(dataset=dataset, user=provider, upload=upload_file(rows))
-    ingest = workers(beat=False)
-    _wait(lambda: DatasetVersion.objects.get(pk=version.pk).status == "ready", 120, "the upload")
-    stop_worker(ingest)
+    version = _ready_version(workers, provider, rows, "Accounts")
     synthesis = synthesis_job_create(
         organization=org_of(provider), user=provider, sources=[version.pk], method="gaussian_copula", rows=2000
     )

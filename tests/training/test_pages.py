@@ -79,3 +79,26 @@ def test_the_form_defaults_to_auto_epochs_and_explains_bad_numbers(provider, dja
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post("/training/new/", {f"weight_{version.pk}": "1", **form, "epochs": ""})
     assert response.status_code == 302 and TrainingJob.objects.get().params == {"epochs": "auto"}
+
+
+def test_the_training_form_offers_a_listings_newer_version_to_its_licensee(
+    provider, buyer, django_capture_on_commit_callbacks
+):
+    """The form's own copy of "versions this organisation may use" lacked licences carried to a listing update."""
+    from marketplace.services.datasets import version_upload
+    from marketplace.services.licensing import listing_purchase
+    from marketplace.services.publishing import listing_update_version
+    from tests.conftest import make_listing, org_of, upload_file
+
+    first = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    listing = make_listing(provider, first)
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="k")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = version_upload(dataset=first.dataset, user=provider, upload=upload_file(REVIEWS))
+    second.refresh_from_db()
+    listing_update_version(listing=listing, user=provider, version=second)
+
+    client = Client()
+    client.login(username=buyer.username, password=PASSWORD)
+    page = client.get("/training/new/").content.decode()
+    assert f'name="weight_{second.pk}"' in page and "Reviews v2" in page
