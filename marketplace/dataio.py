@@ -271,6 +271,26 @@ def cast_chunk(chunk: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=chunk.index)
 
 
+def coerce_frame(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """A typed frame (a synthesizer's output) in the canonical dtypes of `types`, without a trip through strings:
+    integers that came out as floats are rounded, missing values stay missing, unknown columns become strings."""
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        kind = types.get(column, "string")
+        if kind == "integer":
+            out[column] = pd.to_numeric(series, errors="raise").round().astype("Int64")
+        elif kind == "float":
+            out[column] = pd.to_numeric(series, errors="raise").astype("Float64")
+        elif kind == "boolean":
+            out[column] = series.astype("boolean")
+        elif kind == "datetime":
+            out[column] = pd.to_datetime(series, utc=True)
+        else:
+            out[column] = series.astype("string")
+    return pd.DataFrame(out, index=frame.index)
+
+
 def arrow_schema(types: dict[str, str], columns: list[str]) -> pa.Schema:
     mapping = {
         "integer": pa.int64(),

@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace.dataio import TypeInference
 from marketplace.errors import ApplicationError
 from marketplace.job_errors import JobInputError
 from marketplace.models import Dataset, DatasetVersion, Job, License, Organization
@@ -28,7 +25,7 @@ from marketplace.pii.text import TextScrubber
 from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.datasets import dataset_create
 from marketplace.services.entitlements import Action, version_entitlement, version_source_licenses
-from marketplace.services.ingest import version_store_strings
+from marketplace.services.ingest import version_store_frame
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.terms import terms_combine
 from synthesis.evaluation import evaluate, exact_copy_rate, without_rare_copies
@@ -319,15 +316,8 @@ def _run_text(
 def _store_output(
     *, synthesis: SynthesisJob, job: Job, data: pd.DataFrame, workdir: Path, report: dict[str, Any]
 ) -> DatasetVersion:
-    strings = data.astype(object).where(pd.notna(data), None)
-    strings = strings.map(lambda v: v if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v)))
-    columns = list(strings.columns)
-    inference = TypeInference()
-    inference.update(strings)
-    path = workdir / "strings.parquet"
-    pq.write_table(
-        pa.Table.from_pandas(strings, schema=pa.schema([(c, pa.string()) for c in columns]), preserve_index=False), path
-    )
+    # The output keeps its sources' column types: stored from the typed frame, not re-inferred from strings.
+    types = {c["name"]: c.get("type", "string") for v in synthesis.sources.all() for c in v.schema}
     source_titles = ", ".join(s["dataset"] for s in synthesis.lineage.get("sources", []))
     dataset = Dataset.objects.filter(
         organization=synthesis.organization, title=f"Synthetic: {source_titles}"[:200]
@@ -354,10 +344,8 @@ def _store_output(
                 is_synthetic=True,
                 lineage={**synthesis.lineage, "job": job.pk, "method": report["method"]},
             )
-    fields = version_store_strings(
-        version=version, job=job, strings_path=path, columns=columns, types=inference.types(), workdir=workdir
-    )
-    pii = scan(strings).to_dict()
+    fields = version_store_frame(version=version, job=job, frame=data, types=types, workdir=workdir)
+    pii = scan(data).to_dict()
     for key, value in fields.items():
         setattr(version, key, value)
     version.pii_report = {**pii, "note": "Re-scan of synthetic output; the sources were scrubbed before synthesis."}

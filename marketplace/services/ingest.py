@@ -16,7 +16,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +33,7 @@ from marketplace.dataio import (
     TypeInference,
     arrow_schema,
     cast_chunk,
+    coerce_frame,
     iter_chunks,
     preview_rows,
 )
@@ -185,20 +186,49 @@ def version_store_strings(
 
     Returns the version fields to set: data_path, row_count, schema (profile), preview, sha256. Used by ingest and
     by every service that produces a version (synthesis)."""
+    source = pq.ParquetFile(strings_path)
+
+    def typed_batches() -> Iterator[pd.DataFrame]:
+        for batch in source.iter_batches(batch_size=settings.TESSERA_INGEST_CHUNK_ROWS):
+            frame = batch.to_pandas().astype(object)
+            frame = frame.where(pd.notna(frame), None)
+            try:
+                yield cast_chunk(frame, types)
+            except (ValueError, TypeError) as exc:
+                raise ParseError(f"A value does not match its column's type: {exc}") from exc
+
+    return _store_typed(
+        version=version, job=job, batches=typed_batches(), columns=columns, types=types, workdir=workdir
+    )
+
+
+def version_store_frame(
+    *, version: DatasetVersion, job: Job, frame: pd.DataFrame, types: dict[str, str], workdir: Path
+) -> dict:
+    """Store a typed frame (a synthesizer's output) as the version's canonical Parquet in the dtypes of `types`
+    (the source's schema), profiled as ingest profiles; returns the same fields as `version_store_strings`."""
+    columns = [str(c) for c in frame.columns]
+    rows = settings.TESSERA_INGEST_CHUNK_ROWS
+    batches = (coerce_frame(frame.iloc[start : start + rows], types) for start in range(0, len(frame), rows))
+    return _store_typed(version=version, job=job, batches=batches, columns=columns, types=types, workdir=workdir)
+
+
+def _store_typed(
+    *,
+    version: DatasetVersion,
+    job: Job,
+    batches: Iterable[pd.DataFrame],
+    columns: list[str],
+    types: dict[str, str],
+    workdir: Path,
+) -> dict:
     types = {column: types.get(column, "string") for column in columns}
     schema = arrow_schema(types, columns)
     profiler = ColumnProfiler(types=types)
     final_path = workdir / "data.parquet"
     preview = None
-    source = pq.ParquetFile(strings_path)
     with pq.ParquetWriter(final_path, schema) as final_writer:
-        for batch in source.iter_batches(batch_size=settings.TESSERA_INGEST_CHUNK_ROWS):
-            frame = batch.to_pandas().astype(object)
-            frame = frame.where(pd.notna(frame), None)
-            try:
-                typed = cast_chunk(frame, types)
-            except (ValueError, TypeError) as exc:
-                raise ParseError(f"A value does not match its column's type: {exc}") from exc
+        for typed in batches:
             profiler.update(typed)
             if preview is None:
                 preview = preview_rows(typed)

@@ -44,6 +44,14 @@ def test_licensed_buyer_synthesizes_a_new_version_with_lineage(
     }
     assert list(output.source_licenses.all()) == [license]
     assert [c["name"] for c in output.schema] == ["customer_id", "age", "plan", "amount"]
+    # Stored from the typed frame: the source's column types, not types guessed again from strings.
+    assert [c["type"] for c in output.schema] == [c["type"] for c in source.schema]
+    assert {c["name"]: c["type"] for c in output.schema} | {"age": None} == {
+        "customer_id": "integer",
+        "age": None,  # generalised to bands by the scrubber: a string in the source
+        "plan": "string",
+        "amount": "float",
+    }
     assert 0 < synthesis.report["quality"]["overall"] <= 1 and "dcr_share" in synthesis.report
     assert 0 <= synthesis.report["delivered_exact_copy_rate"] <= 1
 
