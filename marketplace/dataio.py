@@ -153,10 +153,8 @@ def _json_cell(value: Any) -> str | None:
     return str(value)
 
 
-def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    rows: list[dict[str, str | None]] = []
-    columns: dict[str, None] = {}
-    seen_any = False
+def _jsonl_records(handle: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON Lines file, one per non-blank line; errors name the line and column."""
     for line_number, raw in enumerate(handle, start=1):
         try:
             line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8").strip()
@@ -172,17 +170,27 @@ def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
             raise ParseError(f"Line {line_number}, column {exc.colno}: invalid JSON ({exc.msg}).") from exc
         if not isinstance(record, dict):
             raise ParseError(f"Line {line_number}: expected a JSON object per line, got {type(record).__name__}.")
+        yield record
+
+
+def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Two passes: the union of every line's keys first, then chunks that all carry every column. Keys first seen
+    late in the file used to vanish, because the columns were fixed by the first chunk."""
+    columns: dict[str, None] = {}
+    for record in _jsonl_records(handle):
         for key in record:
             columns.setdefault(str(key), None)
+    if not columns:
+        raise ParseError("The file is empty: expected one JSON object per line.")
+    handle.seek(0)
+    rows: list[dict[str, str | None]] = []
+    for record in _jsonl_records(handle):
         rows.append({str(k): _json_cell(v) for k, v in record.items()})
-        seen_any = True
         if len(rows) >= chunk_rows:
             yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
             rows = []
     if rows:
         yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
-    if not seen_any:
-        raise ParseError("The file is empty: expected one JSON object per line.")
 
 
 def _iter_parquet(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:

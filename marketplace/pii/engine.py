@@ -127,8 +127,21 @@ class Scrubber:
     def observe(self, chunk: pd.DataFrame) -> None:
         """Collect identifier values, so that they are found again inside free text in every chunk.
 
-        Once a caller has observed every chunk up front, `transform` no longer collects each chunk again."""
+        Once a caller has observed every chunk up front, `transform` no longer collects each chunk again. A column
+        with no value in the sample the decisions were made on (a JSON key first seen late in the file) is decided
+        on the first observed chunk that has values, before anything is transformed."""
         self._observed_up_front = True
+        self._require_fit(chunk)
+        ner = self.text.find if self.text.use_ner else None
+        for name in chunk.columns:
+            name = str(name)
+            decision = self.decisions.get(name)
+            undecided = decision is None or decision.evidence.get("values") == 0
+            if undecided and chunk[name].notna().any():
+                self.decisions[name] = classify_column(name, chunk[name], ner=ner)
+                self.actions[name] = self.policy.action_for(
+                    name, self.decisions[name].entity, self.decisions[name].kind
+                )
         self._collect(chunk)
 
     def _collect(self, chunk: pd.DataFrame) -> None:

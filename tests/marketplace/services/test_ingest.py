@@ -203,3 +203,24 @@ def test_large_upload_fans_chunks_out_to_other_workers_with_the_same_result(
         pd.testing.assert_frame_equal(pq.read_table(a).to_pandas(), pq.read_table(b).to_pandas())
     assert fanned.pii_report == alone.pii_report and fanned.row_count == 150
     assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))  # no chunk folder is left behind
+
+
+def test_a_jsonl_key_first_seen_after_the_first_chunk_is_kept_and_scrubbed(
+    dataset, provider, django_capture_on_commit_callbacks, settings
+):
+    """With 50-row chunks (tests.settings), a key first seen at row 56 vanished and the version was ready."""
+    rows = [{"visit": i, "kind": ["a", "b"][i % 2]} for i in range(55)]
+    rows += [{"visit": i, "kind": "a", "contact": f"person{i}@example.org"} for i in range(55, 80)]
+    content = "".join(json.dumps(r) + "\n" for r in rows)
+
+    version = _ingest(
+        dataset, provider, content, "late.jsonl", django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
+
+    assert version.status == DatasetVersion.Status.READY, version.error
+    assert [c["name"] for c in version.schema] == ["visit", "kind", "contact"]
+    column = next(c for c in version.pii_report["columns"] if c["name"] == "contact")
+    assert (column["entities"], column["action"]) == (["EMAIL_ADDRESS"], "hash")
+    with default_storage.open(version.data_path, "rb") as handle:
+        data = pd.read_parquet(handle)
+    assert data["contact"].notna().sum() == 25 and not data["contact"].str.contains("@").any()
