@@ -61,3 +61,45 @@ def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
     finally:
         if serve.poll() is None:
             serve.kill()
+
+
+def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"TESSERA_HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    serve = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    health = f"http://127.0.0.1:{port}/api/v1/health/"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(health, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        before = set(_children(serve.pid))
+        worker = next(pid for pid in before if "celery" in Path(f"/proc/{pid}/cmdline").read_text())
+
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (set(_children(serve.pid)) - before):
+            time.sleep(0.5)
+
+        assert serve.poll() is None
+        assert urllib.request.urlopen(health, timeout=5).read() == b'{"status":"ok"}'
+        restarted = set(_children(serve.pid)) - before
+        assert len(restarted) == 1 and "celery" in Path(f"/proc/{restarted.pop()}/cmdline").read_text()
+    finally:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            serve.kill()

@@ -24,29 +24,27 @@ class Command(BaseCommand):
         env.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
         python = sys.executable
         broker = "Redis" if settings.REDIS_URL else f"the embedded filesystem broker in {settings.BROKER_DIR}"
-        worker = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "marketplace",
-                "worker",
-                "-Q",
-                "cpu,gpu",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-                "--hostname",
-                f"embedded-{os.getpid()}@%h",
-                # Embedded beat: the periodic sweep that re-queues jobs whose worker died.
-                "--beat",
-                "--schedule",
-                str(settings.TESSERA_HOME / "celerybeat-schedule"),
-            ],
-            env=env,
-        )
+        worker_command = [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "marketplace",
+            "worker",
+            "-Q",
+            "cpu,gpu",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"embedded-{os.getpid()}@%h",
+            # Embedded beat: the periodic sweep that re-queues jobs whose worker died.
+            "--beat",
+            "--schedule",
+            str(settings.TESSERA_HOME / "celerybeat-schedule"),
+        ]
+        worker = subprocess.Popen(worker_command, env=env)
         web = subprocess.Popen(
             [
                 python,
@@ -69,7 +67,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Tessera at http://{host}:{port}/ — worker on {broker}. Ctrl-C stops both.")
         )
-        processes = [web, worker]
         stopping = False
 
         def stop(*_args) -> None:
@@ -78,10 +75,22 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        restarts: list[float] = []
         try:
-            while not stopping and all(p.poll() is None for p in processes):
+            # The web server answering is what matters: a worker that dies (killed, out of memory) is started
+            # again, and its jobs come back through the sweep; only the web server's death, or a worker that
+            # cannot stay up (5 starts in a minute: a configuration error), ends `serve`.
+            while not stopping and web.poll() is None:
+                if worker.poll() is not None:
+                    restarts = [t for t in restarts if t > time.monotonic() - 60] + [time.monotonic()]
+                    if len(restarts) > 5:
+                        self.stderr.write("The worker keeps stopping; giving up. Check the log above.")
+                        break
+                    self.stderr.write(f"The worker stopped (exit code {worker.returncode}); starting it again.")
+                    worker = subprocess.Popen(worker_command, env=env)
                 time.sleep(0.5)
         finally:
+            processes = [web, worker]
             for process in processes:
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
