@@ -128,7 +128,7 @@ class CatalogListApi(APIView):
                 "page_size",
             )
         ],
-        responses={200: ms.CatalogListSerializer(many=True)},
+        responses={200: ms.CatalogPageSerializer},
     )
     def get(self, request: Request) -> Response:
         org = organization_for_user(user=request.user)

@@ -235,6 +235,15 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "actor", "organization", "action", "object_type", "object_id", "ip", "detail"]
 
 
+class CatalogPageSerializer(serializers.Serializer):
+    """What GET /catalog/ answers: one page of listings and the links to the next and previous ones."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CatalogListSerializer(many=True)
+
+
 class SaleOutputSerializer(LicenseOutputSerializer):
     derivatives = serializers.SerializerMethodField()
 

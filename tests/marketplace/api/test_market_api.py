@@ -245,3 +245,16 @@ def test_the_longest_licence_can_be_bought(provider, buyer, version):
     listing = make_listing(provider, version, terms={"download": True, "duration_days": 36_500})
     response = _purchase(api_client_for(buyer), listing.pk)
     assert response.status_code == 201 and response.data["license"]["expires_at"].startswith("21")
+
+
+def test_the_schema_describes_the_catalogue_as_the_paginated_object_it_answers(provider, version):
+    make_listing(provider, version)
+    import json
+
+    raw = api_client_for(None).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content
+    schema = json.loads(raw)
+    response = schema["paths"]["/api/v1/catalog/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    component = schema["components"]["schemas"][response["$ref"].split("/")[-1]]
+    answered = api_client_for(None).get("/api/v1/catalog/").json()
+    assert set(component["properties"]) == set(answered) == {"count", "next", "previous", "results"}
+    assert component["properties"]["results"]["type"] == "array"
