@@ -1,5 +1,6 @@
 """`manage.py serve` starts the web server and a worker together, and Ctrl-C stops both."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -27,6 +28,16 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _kill_leftovers(pids) -> None:
+    """Nothing outlives a test, even when serve had to be killed: its web server and workers, recognised by their
+    command line (a pid reused by another program is left alone)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"celery" in cmdline or b"gunicorn" in cmdline:
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
@@ -38,9 +49,10 @@ def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
         [sys.executable, "manage.py", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,  # never read: a full pipe would block serve and its children
+        stderr=subprocess.DEVNULL,
     )
+    children: list[int] = []
     try:
         body = None
         for _ in range(120):
@@ -61,6 +73,7 @@ def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
     finally:
         if serve.poll() is None:
             serve.kill()
+        _kill_leftovers(children)
 
 
 def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path):
@@ -78,6 +91,7 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
         stderr=subprocess.DEVNULL,
     )
     health = f"http://127.0.0.1:{port}/api/v1/health/"
+    seen: set[int] = set()
     try:
         for _ in range(120):
             try:
@@ -86,6 +100,7 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
             except OSError:
                 time.sleep(0.5)
         before = set(_children(serve.pid))
+        seen |= before
         worker = next(pid for pid in before if "celery" in Path(f"/proc/{pid}/cmdline").read_text())
 
         os.kill(worker, signal.SIGKILL)
@@ -96,6 +111,7 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
         assert serve.poll() is None
         assert urllib.request.urlopen(health, timeout=5).read() == b'{"status":"ok"}'
         restarted = set(_children(serve.pid)) - before
+        seen |= restarted
         assert len(restarted) == 1 and "celery" in Path(f"/proc/{restarted.pop()}/cmdline").read_text()
     finally:
         serve.send_signal(signal.SIGINT)
@@ -103,3 +119,4 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
             serve.wait(timeout=40)
         except subprocess.TimeoutExpired:
             serve.kill()
+        _kill_leftovers(seen)
