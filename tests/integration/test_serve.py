@@ -28,6 +28,19 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _workers_of(home: Path) -> set[int]:
+    """Live Celery processes of the serve whose TESSERA_HOME is `home` (its beat schedule file lies there)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                cmdline = (entry / "cmdline").read_bytes()
+                if b"celery" in cmdline and str(home).encode() in cmdline:
+                    if "zombie" not in (entry / "status").read_text().lower():
+                        found.add(int(entry.name))
+    return found
+
+
 def _kill_leftovers(pids) -> None:
     """Nothing outlives a test, even when serve had to be killed: its web server and workers, recognised by their
     command line (a pid reused by another program is left alone)."""
@@ -36,6 +49,8 @@ def _kill_leftovers(pids) -> None:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             if b"celery" in cmdline or b"gunicorn" in cmdline:
                 os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)  # a worker leads its own process group (its pool and beat children)
 
 
 def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
@@ -102,6 +117,10 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
         before = set(_children(serve.pid))
         seen |= before
         worker = next(pid for pid in before if "celery" in Path(f"/proc/{pid}/cmdline").read_text())
+        deadline = time.monotonic() + 60  # fully up: its pool process and its embedded beat process are running
+        while time.monotonic() < deadline and len(_children(worker)) < 2:
+            time.sleep(0.5)
+        assert len(_children(worker)) >= 2
 
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 30
@@ -112,11 +131,19 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
         assert urllib.request.urlopen(health, timeout=5).read() == b'{"status":"ok"}'
         restarted = set(_children(serve.pid)) - before
         seen |= restarted
-        assert len(restarted) == 1 and "celery" in Path(f"/proc/{restarted.pop()}/cmdline").read_text()
+        assert len(restarted) == 1
+        new_worker = restarted.pop()
+        assert "celery" in Path(f"/proc/{new_worker}/cmdline").read_text()
+        # Nothing of the killed worker is left: its pool and beat children went with it (they would otherwise
+        # linger, orphaned, holding the database and the queue).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _workers_of(tmp_path) - {new_worker, *_children(new_worker)}:
+            time.sleep(0.2)
+        assert not _workers_of(tmp_path) - {new_worker, *_children(new_worker)}
     finally:
         serve.send_signal(signal.SIGINT)
         try:
             serve.wait(timeout=40)
         except subprocess.TimeoutExpired:
             serve.kill()
-        _kill_leftovers(seen)
+        _kill_leftovers(seen | _workers_of(tmp_path))

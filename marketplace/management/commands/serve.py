@@ -44,7 +44,8 @@ class Command(BaseCommand):
             "--schedule",
             str(settings.TESSERA_HOME / "celerybeat-schedule"),
         ]
-        worker = subprocess.Popen(worker_command, env=env)
+        # The worker runs in its own process group: its pool and beat children die with it, whatever killed it.
+        worker = subprocess.Popen(worker_command, env=env, start_new_session=True)
         web = subprocess.Popen(
             [
                 python,
@@ -87,7 +88,8 @@ class Command(BaseCommand):
                         self.stderr.write("The worker keeps stopping; giving up. Check the log above.")
                         break
                     self.stderr.write(f"The worker stopped (exit code {worker.returncode}); starting it again.")
-                    worker = subprocess.Popen(worker_command, env=env)
+                    _kill_group(worker.pid)  # a SIGKILLed worker leaves its pool and beat children behind
+                    worker = subprocess.Popen(worker_command, env=env, start_new_session=True)
                 time.sleep(0.5)
         finally:
             processes = [web, worker]
@@ -100,6 +102,15 @@ class Command(BaseCommand):
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     process.kill()
+            _kill_group(worker.pid)
         failed = [p for p in processes if p.returncode not in (0, -signal.SIGTERM, None)]
         if failed and not stopping:
             sys.exit(1)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of a process group (nothing, when the worker shut down cleanly)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
