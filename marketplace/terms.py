@@ -15,7 +15,6 @@ from typing import Any
 @dataclass(frozen=True)
 class Term:
     name: str  # key in Listing.terms / License.terms
-    label: str  # short label for forms and filters
     allowed: str  # plain words when the term is granted
     refused: str  # plain words when it is not
     refusal: str  # completes "Your licence does not allow ..."
@@ -28,7 +27,6 @@ TERMS: dict[str, Term] = {
     for term in (
         Term(
             "download",
-            "Download",
             "You may download the data",
             "Compute-only: the data never leaves the platform",
             "downloading the data (it is compute-only)",
@@ -37,7 +35,6 @@ TERMS: dict[str, Term] = {
         ),
         Term(
             "synthetic_derivatives",
-            "Synthetic derivatives",
             "You may generate synthetic data from it",
             "No synthetic derivatives",
             "generating synthetic data from it",
@@ -46,7 +43,6 @@ TERMS: dict[str, Term] = {
         ),
         Term(
             "model_training",
-            "Model training",
             "You may train models on it",
             "No model training",
             "training models on it",
@@ -55,7 +51,6 @@ TERMS: dict[str, Term] = {
         ),
         Term(
             "commercial_use",
-            "Commercial use",
             "Commercial use allowed",
             "Non-commercial use only",
             "commercial use",
@@ -65,8 +60,6 @@ TERMS: dict[str, Term] = {
     )
 }
 TERM_FLAGS: tuple[str, ...] = tuple(TERMS)
-# What an organisation may do with data it owns outright (no licence behind it).
-OWNED_TERMS: dict[str, bool] = {flag: True for flag in TERM_FLAGS}
 
 
 MAX_DURATION_DAYS = 36_500  # a hundred years; longer is "perpetual" (null), and dates past year 9999 overflow

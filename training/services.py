@@ -48,11 +48,6 @@ def _source_terms(*, sources: list[License]) -> list[dict[str, Any]]:
     return [{"license": source.pk, "terms": source.terms, "version": source.dataset_version_id} for source in sources]
 
 
-def inherit_terms(term_sets: list[dict[str, Any]]) -> dict[str, bool]:
-    """The most restrictive of the sources: a flag holds only if every source allows it."""
-    return terms_combine(term_sets)
-
-
 def base_model_resolve(name: str) -> BaseModelSpec:
     """A built-in base model or an active operator-registered directory; 400 with the list otherwise."""
     extra = dict(BaseModel.objects.filter(is_active=True).values_list("name", "path"))
@@ -398,7 +393,7 @@ def _register_model(
         rows = data_counts.get(entry["version"], 0) if entry["role"] == "training" else 0
         lineage.append({**entry, "training_rows": rows, "share_of_training_rows": round(rows / total, 4)})
     term_sets = [source["terms"] for entry in lineage for source in entry["sources"]]
-    inherited = inherit_terms(term_sets)
+    inherited = terms_combine(term_sets)
     card = {
         "name": f"{training.base_model} fine-tuned on job {training.job_id}",
         "base_model": training.base_model,
@@ -502,15 +497,10 @@ def model_source_license_states(*, model: TrainedModel) -> list[dict[str, Any]]:
     ]
 
 
-def model_use_check(*, model: TrainedModel) -> None:
-    """Every source licence must still be active to use the model on the platform."""
-    model_entitlement(model=model, action=Action.PREDICT)
-
-
 def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, Any]]:
     """Predictions of a model whose source licences are all still active: texts (prompts for causal-lm) or, for
     tabular models, rows as {column: value} objects."""
-    model_use_check(model=model)
+    model_entitlement(model=model, action=Action.PREDICT)
     expected = dict if model.task == "tabular-classification" else str
     if not inputs or len(inputs) > 256 or not all(isinstance(x, expected) for x in inputs):
         kind = "objects (one per row)" if expected is dict else "strings"

@@ -28,7 +28,6 @@ from training.services import (
     model_card_markdown,
     model_entitlement,
     model_predict,
-    model_use_check,
     training_job_create,
 )
 
@@ -141,7 +140,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Model not found.")
     predictions, blocked, download_refusal = None, None, None
     try:
-        model_use_check(model=model)
+        model_entitlement(model=model, action=Action.PREDICT)
     except ApplicationError as exc:
         blocked = exc.message
     try:

@@ -271,8 +271,9 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
     numeric = bool(values) and all(re.fullmatch(r"[+-]?\d+(\.\d+)?", x) for x in values)
     evidence = {"header_hint": hint[0] if hint else None, **value_evidence(series)}
 
-    def decide(kind: str, entity: str | None, confidence: float, reason: str, **more) -> ColumnDecision:
-        return ColumnDecision(name, kind, entity, confidence, reason, {**evidence, **more})
+    def decide(kind: str, entity: str | None, confidence: float, reason: str, **rates: float) -> ColumnDecision:
+        rounded = {key: round(rate, 3) for key, rate in rates.items()}
+        return ColumnDecision(name, kind, entity, confidence, reason, {**evidence, **rounded})
 
     for entity, check in VALUE_CHECKS:
         rate = _rate(values, check)

@@ -10,7 +10,6 @@ These rules read the words around a value, so they hold on names and formats nob
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 # A capitalised name part: letters (any script with case), inner apostrophes or hyphens ("O'Neill", "Ní-Bhriain").
 _PART = r"[A-ZÀ-ÖØ-ÞĀ-ſƀ-ɏА-ЯЁ][a-zà-öø-ÿā-ſƀ-ɏа-яё]+(?:['’-][A-ZÀ-ÖØ-Þa-zà-öø-ÿā-ſ][a-zà-öø-ÿā-ſ]+)*"
@@ -74,14 +73,6 @@ _INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.\-/]?\(?\d{1,5}
 _CUED_PHONE_RE = re.compile(rf"\b(?:{PHONE_CUES})\b[^\d+\n]{{0,25}}({_PHONE_BODY})(?!\w)", re.IGNORECASE)
 
 
-@dataclass(frozen=True, order=True)
-class ContextSpan:
-    start: int
-    end: int
-    entity: str
-    cue: str  # which rule found it, for the report's evidence
-
-
 def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
 
@@ -98,31 +89,31 @@ def _trim_name(text: str, start: int, end: int, is_ordinary) -> tuple[int, int] 
     return parts[0][0], parts[-1][1]
 
 
-def context_spans(text: str, *, is_ordinary, is_frequent) -> list[ContextSpan]:
-    """Names, identifier codes and phone numbers found by their context in `text`.
+def context_spans(text: str, *, is_ordinary, is_frequent) -> list[tuple[int, int, str]]:
+    """(start, end, entity) of names, identifier codes and phone numbers found by their context in `text`.
 
     `is_ordinary(word)` says a capitalised word names no person in any context (function words, weekdays,
     months, the vocabulary of notes); `is_frequent(word)` says it is an everyday word, which needs a strong cue
     (a title, a relation word, a greeting) rather than a weak one (a reporting verb) to count as a name."""
-    found: list[ContextSpan] = []
-    strong = ((_TITLE_RE, "title"), (_RELATION_BEFORE_RE, "relation"), (_GREETING_RE, "greeting"))
-    for pattern, cue in (*strong, (_RELATION_AFTER_RE, "relation"), (_SIGNATURE_RE, "signature")):
+    found: list[tuple[int, int, str]] = []
+    # Strong cues (a title, a relation word, a greeting, a signature) make any capitalised word a name.
+    for pattern in (_TITLE_RE, _RELATION_BEFORE_RE, _GREETING_RE, _RELATION_AFTER_RE, _SIGNATURE_RE):
         for match in pattern.finditer(text):
             trimmed = _trim_name(text, match.start(1), match.end(1), is_ordinary)
             if trimmed is not None:
-                found.append(ContextSpan(*trimmed, "PERSON", cue))
+                found.append((*trimmed, "PERSON"))
     for match in _REPORTING_RE.finditer(text):
         trimmed = _trim_name(text, match.start(1), match.end(1), lambda w: is_ordinary(w) or is_frequent(w))
         if trimmed is not None:
-            found.append(ContextSpan(*trimmed, "PERSON", "reporting verb"))
+            found.append((*trimmed, "PERSON"))
     for match in _IDENTIFIER_RE.finditer(text):
         code = match.group(1)
         if _digits(code) >= 2 and not re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}", code):
-            found.append(ContextSpan(match.start(1), match.end(1), "IDENTIFIER", "identifier cue"))
+            found.append((match.start(1), match.end(1), "IDENTIFIER"))
     for match in _INTERNATIONAL_PHONE_RE.finditer(text):
         if 8 <= _digits(match.group(0)) <= 15:
-            found.append(ContextSpan(match.start(), match.end(), "PHONE_NUMBER", "international format"))
+            found.append((match.start(), match.end(), "PHONE_NUMBER"))
     for match in _CUED_PHONE_RE.finditer(text):
         if 7 <= _digits(match.group(1)) <= 15 and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", match.group(1).strip()):
-            found.append(ContextSpan(match.start(1), match.end(1), "PHONE_NUMBER", "phone cue"))
+            found.append((match.start(1), match.end(1), "PHONE_NUMBER"))
     return found

@@ -106,12 +106,9 @@ class Scrubber:
 
     # -- column decisions ----------------------------------------------------------------------------------------
     def fit(self, sample: pd.DataFrame) -> dict[str, ColumnDecision]:
-        ner = self.text.find if self.text.use_ner else None
-        self.decisions = {
-            str(name): classify_column(str(name), sample[name], ner=(lambda texts: ner(texts)) if ner else None)
-            for name in sample.columns
-        }
-        self.actions = {name: self.policy.action_for(name, d.entity, d.kind) for name, d in self.decisions.items()}
+        self.decisions, self.actions = {}, {}
+        for name in sample.columns:
+            self._decide(str(name), sample[name])
         try:
             from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -119,6 +116,12 @@ class Scrubber:
         except ImportError:  # pragma: no cover - spaCy is a dependency
             self._stopwords = frozenset()
         return self.decisions
+
+    def _decide(self, name: str, values: pd.Series) -> None:
+        """Classify one column from its values and set the action the policy gives it."""
+        decision = classify_column(name, values, ner=self.text.find if self.text.use_ner else None)
+        self.decisions[name] = decision
+        self.actions[name] = self.policy.action_for(name, decision.entity, decision.kind)
 
     def _require_fit(self, chunk: pd.DataFrame) -> None:
         if not self.decisions:
@@ -132,16 +135,10 @@ class Scrubber:
         on the first observed chunk that has values, before anything is transformed."""
         self._observed_up_front = True
         self._require_fit(chunk)
-        ner = self.text.find if self.text.use_ner else None
         for name in chunk.columns:
-            name = str(name)
-            decision = self.decisions.get(name)
-            undecided = decision is None or decision.evidence.get("values") == 0
-            if undecided and chunk[name].notna().any():
-                self.decisions[name] = classify_column(name, chunk[name], ner=ner)
-                self.actions[name] = self.policy.action_for(
-                    name, self.decisions[name].entity, self.decisions[name].kind
-                )
+            decision = self.decisions.get(str(name))
+            if (decision is None or decision.evidence.get("values") == 0) and chunk[name].notna().any():
+                self._decide(str(name), chunk[name])
         self._collect(chunk)
 
     def _collect(self, chunk: pd.DataFrame) -> None:
@@ -296,7 +293,7 @@ class Scrubber:
                     "count": int(self.counts[name]),
                     "confidence": decision.confidence,
                     "reason": decision.reason,
-                    "evidence": _evidence_for_report(decision.evidence),
+                    "evidence": decision.evidence,
                 }
             )
         findings = int(sum(self.residual_findings.values()))
@@ -358,28 +355,30 @@ class KeptColumn:
     name_shaped: int = 0
     keys: set = field(default_factory=set)
     lengths: Counter = field(default_factory=Counter)
-    integers: list = field(default_factory=lambda: [None, None])  # min, max of all-digit values
+    low: int | None = None  # smallest and largest all-digit value
+    high: int | None = None
 
     def update(self, series: pd.Series) -> None:
-        for value in series.dropna().astype(str):
-            value = value.strip()
+        """Count a chunk's values. Each distinct value is examined once and weighted by how often it occurs."""
+        for value, count in series.dropna().astype(str).str.strip().value_counts().items():
             if not value:
                 continue
-            self.values += 1
-            self.with_digit += any(c.isdigit() for c in value)
-            self.with_space += " " in value
-            self.decimal += bool(_DECIMAL_RE.fullmatch(value))
-            self.name_shaped += is_name_shaped(value)
-            self.lengths[min(len(value), 64)] += 1
+            self.values += count
+            self.with_digit += count * any(c.isdigit() for c in value)
+            self.with_space += count * (" " in value)
+            self.decimal += count * bool(_DECIMAL_RE.fullmatch(value))
+            self.name_shaped += count * is_name_shaped(value)
+            self.lengths[min(len(value), 64)] += count
             if len(self.keys) < KEPT_DISTINCT_CAP:
                 self.keys.add(stable_key(value))
             if value.isdigit() and len(value) <= 18:
-                number = int(value)
-                low, high = self.integers
-                self.integers = [
-                    number if low is None else min(low, number),
-                    number if high is None else max(high, number),
-                ]
+                self._extend(int(value), int(value))
+
+    def _extend(self, low: int | None, high: int | None) -> None:
+        if low is not None:
+            self.low = low if self.low is None else min(self.low, low)
+        if high is not None:
+            self.high = high if self.high is None else max(self.high, high)
 
     def merge(self, other: KeptColumn) -> None:
         self.values += other.values
@@ -389,9 +388,7 @@ class KeptColumn:
         self.name_shaped += other.name_shaped
         self.lengths.update(other.lengths)
         self.keys |= set(list(other.keys)[: max(0, KEPT_DISTINCT_CAP - len(self.keys))])
-        lows = [x for x in (self.integers[0], other.integers[0]) if x is not None]
-        highs = [x for x in (self.integers[1], other.integers[1]) if x is not None]
-        self.integers = [min(lows) if lows else None, max(highs) if highs else None]
+        self._extend(other.low, other.high)
 
     def identifier_reason(self) -> str | None:
         """Why the column looks like per-row identifier codes, or None: nearly every value distinct, short, with
@@ -407,21 +404,14 @@ class KeptColumn:
             return None
         if self.decimal > 0.5 * self.values or not 4 <= typical <= 40:
             return None
-        low, high = self.integers
-        if low is not None and self.decimal == 0 and (high - low + 1) <= 3 * len(self.keys):
+        if self.low is not None and self.decimal == 0 and (self.high - self.low + 1) <= 3 * len(self.keys):
             return None  # consecutive integers
-        if low is not None and typical < 7:
+        if self.low is not None and typical < 7:
             return None  # short integers: counts, amounts, years
         return f"{uniqueness:.0%} of its {self.values} values are distinct codes with digits"
 
 
 _DECIMAL_RE = re.compile(r"[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?")
-
-
-def _evidence_for_report(evidence: dict[str, Any]) -> dict[str, Any]:
-    """The decision's evidence without anything taken from a value: the pattern of a code column is its shape
-    ("AAA-999999"), never a value, and rates are rounded."""
-    return {key: round(value, 3) if isinstance(value, float) else value for key, value in evidence.items()}
 
 
 def _replace_spans(text: str, spans) -> str:

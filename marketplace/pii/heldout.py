@@ -144,6 +144,17 @@ def _contains(cell: str, value: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", cell.lower()) is not None
 
 
+def measured_cell_leak_rate(scrubbed: pd.DataFrame, labels: list[HeldOutLabel], columns: list[str]) -> float:
+    """Share of the cells of `columns` that still hold a labelled identifier: the measured counterpart of the
+    residual estimate, which scans the same columns."""
+    leaked = {
+        (label.row, label.column)
+        for label in labels
+        if label.column in columns and _contains(str(scrubbed.at[label.row, label.column]), label.value)
+    }
+    return round(len(leaked) / (len(scrubbed) * len(columns)), 6) if columns else 0.0
+
+
 def held_out_scores(
     original: pd.DataFrame,
     scrubbed: pd.DataFrame,

@@ -386,11 +386,8 @@ class TextScrubber:
         for text, from_known in zip(texts, known_spans, strict=True):
             spans = regex_spans(text, from_known) + from_known
             # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
-            spans += [
-                Span(c.start, c.end, c.entity)
-                for c in context_spans(text, is_ordinary=_is_ordinary_capitalised, is_frequent=lexicon.is_frequent)
-            ]
-            spans += [Span(start, end, entity) for start, end, entity in chinese.text_spans(text)]
+            context = context_spans(text, is_ordinary=_is_ordinary_capitalised, is_frequent=lexicon.is_frequent)
+            spans += [Span(*found) for found in (*context, *chinese.text_spans(text))]
             found.append(spans)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):

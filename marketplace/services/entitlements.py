@@ -83,9 +83,7 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
         if action != Action.VIEW and not ready:
             return Entitlement(False, f"This version is {version.status}; it can be used once it is ready.")
         what = "synthetic version" if version.is_synthetic else "version"
-        return derivative_entitlement(
-            sources=version.source_licenses.select_related("listing"), action=action, what=what
-        )
+        return derivative_entitlement(sources=_built_under(version), action=action, what=what)
     if action == Action.LIST:
         return Entitlement(False, "You can only list dataset versions your organisation owns.")
     licenses = _licenses_covering(org=org, version=version)
@@ -106,9 +104,7 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
             return Entitlement(False, f"You hold {_inactive_reason(licenses[0])}", licenses[0])
         return Entitlement(False, "Your organisation has no licence for this dataset version.")
     # A listed derivative (e.g. a provider's synthetic version) stops when a licence it was built under stops.
-    upstream = derivative_entitlement(
-        sources=version.source_licenses.select_related("listing"), action=Action.PREDICT, what="version"
-    )
+    upstream = derivative_entitlement(sources=_built_under(version), action=Action.PREDICT, what="version")
     if not upstream.allowed:
         return upstream
     terms = ACTION_TERMS.get(action, ())
@@ -123,10 +119,16 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
 def version_source_licenses(*, version: DatasetVersion, license: License | None) -> list[License]:
     """The licences a derivative of `version` is built under: the licence it was used under (if any) plus every
     licence the version itself rests on, so lineage stays transitive through synthetic versions."""
-    sources = list(version.source_licenses.all())
+    sources = _built_under(version)
     if license is not None and license not in sources:
         sources.insert(0, license)
     return sources
+
+
+def _built_under(version: DatasetVersion) -> list[License]:
+    """The licences a version was built under. Only synthesis sets them, so a real version costs no query (every
+    download, preview and job checks an entitlement)."""
+    return list(version.source_licenses.select_related("listing")) if version.is_synthetic else []
 
 
 def _listing_title(license: License) -> str:

@@ -40,7 +40,7 @@ from marketplace.dataio import (
 from marketplace.models import DatasetVersion, Job
 from marketplace.pii import Scrubber, ScrubPolicy
 from marketplace.pii import chunks as pii_chunks
-from marketplace.services.jobs import JobOutcome, Progress, job_run
+from marketplace.services.jobs import CANCELLED_ERROR, JobOutcome, Progress, job_run
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
         return JobOutcome(f"Ready: {version.row_count} rows scrubbed", {"version": version.pk})
 
     def on_stop(job: Job, error: str) -> None:
-        _cleanup_outputs(version=version, job=job)
-        version.status, version.error = DatasetVersion.Status.FAILED, error or "Processing was cancelled."
-        version.save(update_fields=["status", "error"])
+        version_settle_failed(job=job, error=error or CANCELLED_ERROR)
 
     job = job_run(job_id=job_id, run=run, on_stop=on_stop)
     if job is None:  # finished or cancelled before this delivery; job_run settled a cancelled version
@@ -248,14 +246,9 @@ def _store_typed(
     }
 
 
-def version_settle_cancelled(*, job: Job) -> None:
-    """A job cancelled while queued (or while its worker was gone) never runs again: its version must not stay
-    `processing` forever."""
-    version_settle_failed(job=job, error="Processing was cancelled.")
-
-
 def version_settle_failed(*, job: Job, error: str) -> None:
-    """The version of an ingest job that ended without a run to settle it (cancelled, or failed by the sweep)."""
+    """The version of an ingest job that ended failed or cancelled: its half-written output and raw upload removed
+    (unless kept for re-scrubbing), and the reason on the version."""
     version = DatasetVersion.objects.filter(job=job, status=DatasetVersion.Status.PROCESSING).first()
     if version is not None:
         _cleanup_outputs(version=version, job=job)

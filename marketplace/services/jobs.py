@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +25,8 @@ JOB_TASKS = {
     Job.Kind.SYNTHESIS: ("synthesis.tasks.synthesis_run_task", "gpu"),
     Job.Kind.TRAINING: ("training.tasks.training_run_task", "gpu"),
 }
+# What a cancelled job's output says (an ingest's version, for one).
+CANCELLED_ERROR = "Processing was cancelled."
 
 
 class JobHeld(Exception):
@@ -58,7 +60,7 @@ def job_claim(*, job_id: int) -> Job | None:
     job whose heartbeat expired (its worker died) is taken over, which is safe because services are idempotent.
     """
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.TESSERA_JOB_HEARTBEAT_TIMEOUT_S)
+    stale = _stale_before(now)
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
 
     changed = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(
@@ -93,7 +95,8 @@ def job_run(
     """
     job = job_claim(job_id=job_id)
     if job is None:
-        job_settle_cancelled(job_id=job_id)
+        if Job.objects.filter(pk=job_id, status=Job.Status.CANCELLED).exists():
+            _job_settle(job_id=job_id, error=CANCELLED_ERROR)
         return None
 
     def progress(fraction: float, message: str) -> None:
@@ -121,13 +124,19 @@ def _job_stop_failed(*, job: Job, error: str, on_stop: Callable[[Job, str], None
     return job_fail(job=job, error=error)
 
 
-def job_settle_cancelled(*, job_id: int) -> None:
-    """A job cancelled before or while its worker was gone has no run to settle it: settle what it was making."""
-    job = Job.objects.filter(pk=job_id, status=Job.Status.CANCELLED).first()
-    if job is not None and job.kind == Job.Kind.INGEST:
-        from marketplace.services.ingest import version_settle_cancelled
+def _stale_before(now: datetime) -> datetime:
+    """Heartbeats older than this belong to workers that died."""
+    return now - timedelta(seconds=settings.TESSERA_JOB_HEARTBEAT_TIMEOUT_S)
 
-        version_settle_cancelled(job=job)
+
+def _job_settle(*, job_id: int, error: str) -> None:
+    """A job that ended without a run to settle it (cancelled while queued or while its worker was gone, failed by
+    the sweep): mark what it was making as failed too, so nothing stays `processing`."""
+    job = Job.objects.get(pk=job_id)
+    if job.kind == Job.Kind.INGEST:
+        from marketplace.services.ingest import version_settle_failed
+
+        version_settle_failed(job=job, error=error)
 
 
 def job_progress(*, job: Job, progress: float, message: str = "") -> bool:
@@ -165,18 +174,18 @@ def job_cancel(*, job: Job) -> Job:
     """Cancel a queued job at once, and a running one whose worker is gone (its heartbeat expired); ask a live
     running job to stop at its next progress report."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.TESSERA_JOB_HEARTBEAT_TIMEOUT_S)
+    stale = _stale_before(now)
     if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
         status=Job.Status.CANCELLED, cancel_requested=True, message="Cancelled before it started", finished_at=now
     ):
-        job_settle_cancelled(job_id=job.pk)
+        _job_settle(job_id=job.pk, error=CANCELLED_ERROR)
     elif Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at__lt=stale).update(
         status=Job.Status.CANCELLED,
         cancel_requested=True,
         message="Cancelled (its worker had stopped)",
         finished_at=now,
     ):
-        job_settle_cancelled(job_id=job.pk)
+        _job_settle(job_id=job.pk, error=CANCELLED_ERROR)
     else:
         Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True, message="Cancelling…")
     job.refresh_from_db()
@@ -191,9 +200,7 @@ def job_sweep(*, send: Callable[[str, list[Any], str], None]) -> dict[str, list[
     sweeps at once, or a sweep racing a late heartbeat, change a job at most once.
     """
     now = timezone.now()
-    stale = Q(
-        status=Job.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.TESSERA_JOB_HEARTBEAT_TIMEOUT_S)
-    )
+    stale = Q(status=Job.Status.RUNNING, heartbeat_at__lt=_stale_before(now))
     done: dict[str, list[int]] = {"requeued": [], "failed": [], "cancelled": []}
     for job in Job.objects.filter(stale).only("pk", "kind", "attempts", "cancel_requested"):
         still_stale = Job.objects.filter(stale, pk=job.pk)
@@ -201,7 +208,7 @@ def job_sweep(*, send: Callable[[str, list[Any], str], None]) -> dict[str, list[
             if still_stale.update(
                 status=Job.Status.CANCELLED, message="Cancelled (its worker had stopped)", finished_at=now
             ):
-                job_settle_cancelled(job_id=job.pk)
+                _job_settle(job_id=job.pk, error=CANCELLED_ERROR)
                 done["cancelled"].append(job.pk)
         elif job.attempts >= settings.TESSERA_JOB_MAX_ATTEMPTS:
             error = (
@@ -209,7 +216,7 @@ def job_sweep(*, send: Callable[[str, list[Any], str], None]) -> dict[str, list[
                 "memory or restarted). It will not be retried; try a smaller input or contact the operator."
             )
             if still_stale.update(status=Job.Status.FAILED, error=error, message="Failed", finished_at=now):
-                job_settle_failed(job_id=job.pk, error=error)
+                _job_settle(job_id=job.pk, error=error)
                 done["failed"].append(job.pk)
         elif still_stale.update(status=Job.Status.QUEUED, message="Re-queued: its worker stopped responding"):
             name, queue = JOB_TASKS[job.kind]
@@ -218,12 +225,3 @@ def job_sweep(*, send: Callable[[str, list[Any], str], None]) -> dict[str, list[
     if any(done.values()):
         logger.warning("job sweep: %s", done)
     return done
-
-
-def job_settle_failed(*, job_id: int, error: str) -> None:
-    """A job failed by the sweep has no run to settle it: mark what it was making as failed too."""
-    job = Job.objects.get(pk=job_id)
-    if job.kind == Job.Kind.INGEST:
-        from marketplace.services.ingest import version_settle_failed
-
-        version_settle_failed(job=job, error=error)

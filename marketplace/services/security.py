@@ -63,8 +63,13 @@ def _hit(key: str, window_s: int) -> int:
         return 1
 
 
+def _account(username: str) -> str:
+    """One key per account however its name is typed at the login prompt."""
+    return username.strip().lower()
+
+
 def _lock_key(username: str) -> str:
-    return f"login-lock:{username.strip().lower()}"
+    return f"login-lock:{_account(username)}"
 
 
 def login_guard(*, request: HttpRequest | None, username: str) -> None:
@@ -84,7 +89,7 @@ def login_guard(*, request: HttpRequest | None, username: str) -> None:
 def login_record(*, username: str, succeeded: bool) -> None:
     """Count a failed attempt against the account (a lockout after TESSERA_LOGIN_MAX_FAILURES within the lockout
     window), or clear the count after a success."""
-    key = f"login-fail:{username.strip().lower()}"
+    key = f"login-fail:{_account(username)}"
     window = settings.TESSERA_LOGIN_LOCKOUT_S
     if succeeded:
         shared_cache.delete_many([f"{key}:{int(time.time() // window)}", _lock_key(username)])
@@ -106,8 +111,6 @@ class GuardedModelBackend(ModelBackend):
 
     def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
                      **kwargs):  # fmt: skip
-        if username is None:
-            username = kwargs.get("username", "")
         try:
             login_guard(request=request, username=username or "")
         except ApplicationError as exc:

@@ -53,10 +53,27 @@ def _kill_leftovers(pids) -> None:
             os.killpg(pid, signal.SIGKILL)  # a worker leads its own process group (its pool and beat children)
 
 
-def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
+def _wait_until(predicate, seconds: float, step: float = 0.5) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def _health(port: int) -> bytes | None:
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/", timeout=2).read()
+    except OSError:
+        return None
+
+
+def _start_serve(home: Path) -> tuple[subprocess.Popen, int]:
+    """`manage.py serve` on a fresh SQLite database in `home`, once its health endpoint answers."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update({"TESSERA_HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
+    env.update({"TESSERA_HOME": str(home), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
     )
@@ -67,16 +84,25 @@ def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
         stdout=subprocess.DEVNULL,  # never read: a full pipe would block serve and its children
         stderr=subprocess.DEVNULL,
     )
+    _wait_until(lambda: _health(port) is not None, 60)
+    return serve, port
+
+
+def _stop_serve(serve: subprocess.Popen, home: Path, pids) -> None:
+    if serve.poll() is None:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+    _kill_leftovers({*pids, *_workers_of(home)})
+
+
+def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
+    serve, port = _start_serve(tmp_path)
     children: list[int] = []
     try:
-        body = None
-        for _ in range(120):
-            try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert body == b'{"status":"ok"}'
+        assert _health(port) == b'{"status":"ok"}'
         children = _children(serve.pid)
         assert len(children) == 2  # gunicorn master and the celery worker
 
@@ -86,49 +112,23 @@ def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
         for child in children:
             assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
     finally:
-        if serve.poll() is None:
-            serve.kill()
-        _kill_leftovers(children)
+        _stop_serve(serve, tmp_path, children)
 
 
 def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update({"TESSERA_HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    serve = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    health = f"http://127.0.0.1:{port}/api/v1/health/"
+    serve, port = _start_serve(tmp_path)
     seen: set[int] = set()
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(health, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         before = set(_children(serve.pid))
         seen |= before
         worker = next(pid for pid in before if "celery" in Path(f"/proc/{pid}/cmdline").read_text())
-        deadline = time.monotonic() + 60  # fully up: its pool process and its embedded beat process are running
-        while time.monotonic() < deadline and len(_children(worker)) < 2:
-            time.sleep(0.5)
-        assert len(_children(worker)) >= 2
+        # Fully up: its pool process and its embedded beat process are running.
+        assert _wait_until(lambda: len(_children(worker)) >= 2, 60)
 
         os.kill(worker, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (set(_children(serve.pid)) - before):
-            time.sleep(0.5)
+        _wait_until(lambda: bool(set(_children(serve.pid)) - before), 30)
 
-        assert serve.poll() is None
-        assert urllib.request.urlopen(health, timeout=5).read() == b'{"status":"ok"}'
+        assert serve.poll() is None and _health(port) == b'{"status":"ok"}'
         restarted = set(_children(serve.pid)) - before
         seen |= restarted
         assert len(restarted) == 1
@@ -136,14 +136,6 @@ def test_serve_starts_a_killed_worker_again_and_the_web_keeps_answering(tmp_path
         assert "celery" in Path(f"/proc/{new_worker}/cmdline").read_text()
         # Nothing of the killed worker is left: its pool and beat children went with it (they would otherwise
         # linger, orphaned, holding the database and the queue).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _workers_of(tmp_path) - {new_worker, *_children(new_worker)}:
-            time.sleep(0.2)
-        assert not _workers_of(tmp_path) - {new_worker, *_children(new_worker)}
+        assert _wait_until(lambda: not _workers_of(tmp_path) - {new_worker, *_children(new_worker)}, 10, 0.2)
     finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-        _kill_leftovers(seen | _workers_of(tmp_path))
+        _stop_serve(serve, tmp_path, seen)

@@ -5,9 +5,10 @@ import pytest
 
 from marketplace.errors import ApplicationError
 from marketplace.services.licensing import license_revoke, listing_purchase
+from marketplace.terms import terms_combine
 from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
 from training.models import TrainedModel, TrainingJob
-from training.services import inherit_terms, training_job_create
+from training.services import training_job_create
 
 PHRASES = ["great value, love it", "broke after a week", "works great for me", "awful, returned it"]
 REVIEWS = "review,label\n" + "".join(f'"{PHRASES[i % 4]} {i}",{["great", "other"][i % 2]}\n' for i in range(60))
@@ -111,7 +112,7 @@ def test_training_is_refused_without_a_training_licence(reviews, provider, buyer
 
 
 def test_inherited_terms_are_the_most_restrictive():
-    assert inherit_terms(
+    assert terms_combine(
         [
             {"download": True, "commercial_use": True, "model_training": True},
             {"download": False, "commercial_use": True, "model_training": True},

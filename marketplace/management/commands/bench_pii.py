@@ -1,7 +1,6 @@
 """`manage.py bench_pii`: the scrubbing engine against plain Presidio cell by cell, same rows, same run (JSON)."""
 
 import json
-import re
 import time
 from contextlib import contextmanager
 from functools import partial
@@ -13,12 +12,12 @@ from marketplace.pii import Scrubber, ScrubPolicy, lexicon
 from marketplace.pii.benchdata import generate_customers, leak_report
 from marketplace.pii.engine import transform_parallel
 from marketplace.pii.heldout import (
-    SAFE_COLUMNS,
     ZH_NOTE_COLUMN,
     ZH_SAFE_COLUMNS,
     generate_chinese,
     generate_clinic,
     held_out_scores,
+    measured_cell_leak_rate,
     unlisted_names,
 )
 from marketplace.pii.text import SPACY_MODEL, spacy_pipeline
@@ -217,14 +216,9 @@ def _held_out(rows: int, reference_rows: int, seed: int, analyzer, anonymizer) -
         ablated, _, _ = _scrub_held_out(frame)
     subset, reference, reference_seconds = _presidio_timed(frame, reference_rows, analyzer, anonymizer)
     subset_labels = [label for label in labels if label.row < reference_rows]
-    # The residual estimate and the measured leak in the same unit: scanned cells (notes and safe columns) that
-    # still hold a labelled identifier.
-    leaked_notes = {label.row for label in labels if label.column == "Verlauf"} & {
-        label.row
-        for label in labels
-        if label.column == "Verlauf" and re.search(re.escape(label.value), str(out.at[label.row, "Verlauf"]), re.I)
-    }
-    scanned = rows * (1 + len(SAFE_COLUMNS))
+    # The residual estimate's own unit: of the cells it scans (columns kept as free text or safe), the share that
+    # still holds a labelled identifier.
+    scanned = [c["name"] for c in report["columns"] if c["kind"] in ("free_text", "safe")]
     engine_rps, reference_rps = rows / seconds, reference_rows / reference_seconds
     return {
         "benchmark": "pii-held-out",
@@ -249,7 +243,7 @@ def _held_out(rows: int, reference_rows: int, seed: int, analyzer, anonymizer) -
         "residual": {
             "estimate_rate": report["residual"]["rate"],
             "estimate_interval_95": report["residual"]["rate_interval_95"],
-            "measured_cell_leak_rate": round(len(leaked_notes) / scanned, 6),
+            "measured_cell_leak_rate": measured_cell_leak_rate(out, labels, scanned),
             "publishable": report["publishable"],
             "untreated_identifier_columns": [c["column"] for c in report["residual"]["untreated_identifier_columns"]],
         },

@@ -1,7 +1,7 @@
 """The held-out benchmark's table: built from sources the engine never reads, and scored honestly."""
 
 from marketplace.pii import scrub
-from marketplace.pii.heldout import generate_clinic, held_out_scores, unlisted_names
+from marketplace.pii.heldout import generate_clinic, held_out_scores, measured_cell_leak_rate, unlisted_names
 from marketplace.pii.lexicon import ordinary_words, person_names
 
 
@@ -18,6 +18,8 @@ def test_an_untouched_table_leaks_everything_and_keeps_every_word():
     assert scores["leak_rate"] == scores["notes_leak_rate"] == scores["column_leak_rate"] == 1.0
     assert scores["safe_cells_unchanged"] == scores["note_words_kept"] == 1.0
     assert {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "IDENTIFIER"} == set(scores["leaks_by_entity"])
+    # Every patient cell and every note still holds its people; the dates hold nobody.
+    assert measured_cell_leak_rate(frame, labels, ["Patient", "Verlauf", "Besuchsdatum"]) == round(2 / 3, 6)
 
 
 def test_the_engine_treats_every_identifier_column_of_the_held_out_table():
