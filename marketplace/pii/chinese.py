@@ -166,10 +166,13 @@ _NEXT_WORD = set(
 )
 
 
+_LATIN_ENTRY_RE = re.compile(r"\d{11}|(?i:qq|wechat|weixin|wx)")
+
+
 def text_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, entity) of Chinese personal information in `text`."""
-    if not HAN_RE.search(text) and not re.search(r"\d{11}", text):
-        return []
+    if not HAN_RE.search(text) and not _LATIN_ENTRY_RE.search(text):
+        return []  # nothing below can match: no Han character, no 11-digit run, no QQ or WeChat cue
     spans: list[tuple[int, int, str]] = []
     for match in RESIDENT_ID_RE.finditer(text):
         if resident_id_valid(match.group(0)):

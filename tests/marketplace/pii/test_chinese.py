@@ -110,3 +110,9 @@ def test_a_chinese_table_is_scrubbed_column_by_column():
     assert out["手机号"].tolist() == ["138****5678", "139****5678", "150****5678"]
     assert ID not in out["身份证号"].tolist() and not set(out["姓名"]) & {"张伟", "欧阳娜娜", "李明"}
     assert out["金额"].tolist() == ["100.5", "200", "300"] and report.publishable
+
+
+def test_wechat_and_qq_ids_are_found_in_text_without_chinese_characters():
+    out, _ = scrub(pd.DataFrame({"notes": ["Add me on WeChat: zhang_wei88 or QQ 123456789 after work."] * 3}))
+    cell = out.at[0, "notes"]
+    assert "zhang_wei88" not in cell and "123456789" not in cell and "after work" in cell
