@@ -69,26 +69,93 @@ def _check_header(columns: list[Any]) -> list[str]:
     return names
 
 
-def iter_chunks(handle: IO[bytes], fmt: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Yield the upload as DataFrames of at most `chunk_rows` rows, every cell a str or None."""
+@dataclass(frozen=True)
+class IngestLimits:
+    """Bounds on the work one upload may cause, checked while it is read, so that a hostile or broken file fails
+    with a message instead of holding a worker for minutes: a single 50 MB cell, a 75 KB Parquet file that expands
+    to 20 million rows, or 20,000 columns.
+
+    Rows are bounded relative to the file's size (`max_rows_per_byte`), never below `min_rows_cap`: a CSV or JSONL
+    row takes at least two bytes, so only a compressed format comes near the ratio."""
+
+    max_columns: int = 2_000
+    max_cell_chars: int = 1_000_000
+    max_rows_per_byte: float = 10.0
+    min_rows_cap: int = 200_000
+
+    def rows_cap(self, size_bytes: int) -> int:
+        return max(self.min_rows_cap, int(size_bytes * self.max_rows_per_byte))
+
+
+def _handle_size(handle: IO[bytes]) -> int:
+    try:
+        position = handle.tell()
+        size = handle.seek(0, io.SEEK_END)
+        handle.seek(position)
+        return int(size)
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def iter_chunks(
+    handle: IO[bytes], fmt: str, chunk_rows: int, limits: IngestLimits | None = None
+) -> Iterator[pd.DataFrame]:
+    """Yield the upload as DataFrames of at most `chunk_rows` rows, every cell a str or None, within `limits`."""
+    limits = limits or IngestLimits()
+    rows_cap = limits.rows_cap(_handle_size(handle))
     if fmt in ("csv", "tsv"):
-        yield from _iter_delimited(handle, FORMATS[fmt], chunk_rows)
+        chunks = _iter_delimited(handle, FORMATS[fmt], chunk_rows, limits)
     elif fmt == "jsonl":
-        yield from _iter_jsonl(handle, chunk_rows)
+        chunks = _iter_jsonl(handle, chunk_rows, limits)
     elif fmt == "parquet":
-        yield from _iter_parquet(handle, chunk_rows)
+        chunks = _iter_parquet(handle, chunk_rows, limits, rows_cap)
     else:
         raise ParseError(f"Unsupported format {fmt!r}. Upload CSV, TSV, JSONL or Parquet.")
+    rows = 0
+    try:
+        for chunk in chunks:
+            _check_columns(len(chunk.columns), limits)
+            _check_cells(chunk, limits, first_row=rows)
+            rows += len(chunk)
+            if rows > rows_cap:
+                raise ParseError(
+                    f"The file holds more than {rows_cap:,} rows, too many for its size (at most "
+                    f"{limits.max_rows_per_byte:g} rows per byte of upload). Upload it uncompressed or in parts."
+                )
+            yield chunk
+    finally:
+        chunks.close()  # now, while the handle is open: its readers let go of it
 
 
-def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _check_columns(count: int, limits: IngestLimits) -> None:
+    if count > limits.max_columns:
+        raise ParseError(
+            f"The file has {count:,} columns; at most {limits.max_columns:,} are accepted. "
+            "Split it into several datasets or drop the columns you do not need."
+        )
+
+
+def _check_cells(chunk: pd.DataFrame, limits: IngestLimits, *, first_row: int) -> None:
+    for column in chunk.columns:
+        lengths = chunk[column].map(lambda v: len(v) if isinstance(v, str) else 0)
+        if len(lengths) and (longest := int(lengths.max())) > limits.max_cell_chars:
+            row = first_row + int(lengths.to_numpy().argmax()) + 1
+            raise ParseError(
+                f"Row {row:,}, column {column!r} holds {longest:,} characters; a cell may hold at most "
+                f"{limits.max_cell_chars:,}. Shorten it or store long documents in several rows."
+            )
+
+
+def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
     # The header is checked here first: pandas would silently rename a duplicate "a" to "a.1".
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
     try:
         header_line = text.readline()
         if not header_line.strip():
             raise ParseError("The file is empty: expected a header row followed by data rows.")
-        _check_header(next(csv.reader([header_line], delimiter=sep)))
+        header = next(csv.reader([header_line], delimiter=sep))
+        _check_columns(len(header), limits)
+        _check_header(header)
     except UnicodeDecodeError as exc:
         raise ParseError("The header row is not valid UTF-8. Save the file as UTF-8 and upload again.") from exc
     finally:
@@ -173,13 +240,14 @@ def _jsonl_records(handle: IO[bytes]) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _iter_jsonl(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
     """Two passes: the union of every line's keys first, then chunks that all carry every column. Keys first seen
     late in the file used to vanish, because the columns were fixed by the first chunk."""
     columns: dict[str, None] = {}
     for record in _jsonl_records(handle):
         for key in record:
             columns.setdefault(str(key), None)
+        _check_columns(len(columns), limits)
     if not columns:
         raise ParseError("The file is empty: expected one JSON object per line.")
     handle.seek(0)
@@ -193,14 +261,20 @@ def _iter_jsonl(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
 
 
-def _iter_parquet(handle: IO[bytes], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _iter_parquet(handle: IO[bytes], chunk_rows: int, limits: IngestLimits, rows_cap: int) -> Iterator[pd.DataFrame]:
     try:
         parquet = pq.ParquetFile(handle)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ParseError(f"The file is not a readable Parquet file: {exc}") from exc
+    _check_columns(len(parquet.schema_arrow.names), limits)
     names = _check_header(parquet.schema_arrow.names)
     if parquet.metadata.num_rows == 0:
         raise ParseError("The Parquet file has no rows.")
+    if parquet.metadata.num_rows > rows_cap:  # known from the footer: refused before a single row is expanded
+        raise ParseError(
+            f"The Parquet file declares {parquet.metadata.num_rows:,} rows, too many for its size: at most "
+            f"{rows_cap:,} ({limits.max_rows_per_byte:g} rows per byte of upload). Upload it in parts."
+        )
     for batch in parquet.iter_batches(batch_size=chunk_rows):
         frame = batch.to_pandas()
         frame.columns = names

@@ -8,6 +8,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from marketplace.celery import app
+from marketplace.job_errors import JobInputError
 from marketplace.pii import chunks
 from marketplace.services.ingest import version_ingest
 from marketplace.services.jobs import JobHeld, job_sweep
@@ -32,8 +33,12 @@ def version_ingest_task(self: Task, job_id: int) -> None:
 
 @shared_task(queue="cpu", acks_late=True, reject_on_worker_lost=True)
 def scrub_chunks_task(folder: str) -> int:
-    """Help an ingest: scrub its waiting chunks with its fitted scrubber until none is left."""
-    return chunks.work(Path(folder), stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S)
+    """Help an ingest: scrub its waiting chunks with its fitted scrubber until none is left. A chunk whose input is at
+    fault (over its time budget) is recorded in the folder, where the ingest job reads it and fails the version."""
+    try:
+        return chunks.work(Path(folder), stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S)
+    except JobInputError:
+        return 0
 
 
 @shared_task(queue="cpu")

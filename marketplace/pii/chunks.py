@@ -5,6 +5,7 @@
     folder/chunk-000007.claimed  a chunk that a worker is scrubbing
     folder/out-000007.parquet    its scrubbed cells
     folder/out-000007.pkl        its counts for the report, written last: the chunk is done
+    folder/failed.txt            why a chunk cannot be scrubbed (its input is at fault): the whole scrub fails
 
 A worker claims a chunk by renaming it (atomic on one file system), so no chunk is scrubbed twice at once. The
 coordinator (the ingest task) claims chunks as well, so the work ends even when no other worker is free; a chunk
@@ -25,9 +26,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from marketplace.job_errors import JobInputError
 from marketplace.pii.engine import Scrubber
 
 STATE = "scrubber.pkl"
+FAILED = "failed.txt"
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -62,7 +65,7 @@ def publish_scrubber(folder: Path, scrubber: Scrubber) -> None:
 
 def claim(folder: Path, *, stale_after: float) -> int | None:
     """Take the next waiting chunk, or put back one whose worker is presumed dead; None when nothing is left."""
-    if not (folder / STATE).exists():
+    if not (folder / STATE).exists() or (folder / FAILED).exists():
         return None
     now = time.time()
     for claimed in folder.glob("chunk-*.claimed"):
@@ -97,7 +100,11 @@ def work(
             if scrubber is None:
                 scrubber = pickle.loads((folder / STATE).read_bytes())
             claimed = folder / f"chunk-{index:06d}.claimed"
-            out, state = scrubber.transform_chunk(_read_frame(claimed))
+            try:
+                out, state = scrubber.transform_chunk(_read_frame(claimed))
+            except JobInputError as exc:  # no other worker would do better: every worker learns to stop
+                _atomic_write(folder / FAILED, lambda tmp, m=str(exc): tmp.write_text(m, encoding="utf-8"))
+                raise
             _write_frame(folder / f"out-{index:06d}.parquet", out)
             _atomic_write(folder / f"out-{index:06d}.pkl", lambda tmp, s=state: tmp.write_bytes(pickle.dumps(s)))
             claimed.unlink(missing_ok=True)
@@ -106,6 +113,14 @@ def work(
         if folder.exists():
             raise
     return done
+
+
+def failure(folder: Path) -> str | None:
+    """Why a chunk of this scrub could not be scrubbed, once a worker has found out; None while all is well."""
+    try:
+        return (folder / FAILED).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 def finished(folder: Path) -> set[int]:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 import random
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from marketplace.job_errors import JobInputError
 from marketplace.pii import operators
 from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE, ColumnDecision, classify_column, is_name_shaped
 from marketplace.pii.policy import ScrubPolicy
@@ -47,6 +49,8 @@ PROPAGATED = {
 }
 # Only these are looked for in columns classified as safe: unmistakable shapes, so no false alarms on categories.
 STRONG_IN_SAFE = {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"}
+# Free text is scrubbed in slices of about this many characters, and the chunk's time budget is checked between them.
+TEXT_SLICE_CHARS = 200_000
 # Cells per column and chunk re-scanned through Presidio's recognizers: 2% of the distinct values, 20 to 100.
 VERIFY_SAMPLE_SHARE, VERIFY_SAMPLE_MIN, VERIFY_SAMPLE_MAX = 0.02, 20, 100
 
@@ -84,9 +88,24 @@ class PiiReport:
         )
 
 
+class ScrubTimeout(JobInputError):
+    """A chunk took longer to scrub than its time budget: the input fails instead of holding a worker."""
+
+
 class Scrubber:
-    def __init__(self, *, policy: ScrubPolicy | None = None, salt: bytes = b"", use_ner: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        policy: ScrubPolicy | None = None,
+        salt: bytes = b"",
+        use_ner: bool = True,
+        chunk_time_budget_s: float | None = None,
+    ) -> None:
         self.policy = policy or ScrubPolicy()
+        # Seconds one `transform` may take, checked between columns and between slices of free text; None: no bound.
+        self.chunk_time_budget_s = chunk_time_budget_s
+        self._deadline: float | None = None
+        self._chunk_rows = 0
         self.salt = salt
         self.text = TextScrubber(use_ner=use_ner)
         self.known = KnownIdentifiers()
@@ -154,8 +173,12 @@ class Scrubber:
         if not self._observed_up_front:
             self._collect(chunk)
         out: dict[str, pd.Series] = {}
+        budget = self.chunk_time_budget_s
+        self._deadline = time.monotonic() + budget if budget else None
+        self._chunk_rows = len(chunk)
         for name in chunk.columns:
             name = str(name)
+            self._check_deadline()
             decision = self.decisions.get(name) or ColumnDecision(name, SAFE, None, 1.0, "column not in sample")
             action = self.actions.get(name, "keep")
             if action == "drop":
@@ -188,11 +211,29 @@ class Scrubber:
             object
         )
 
+    def _check_deadline(self) -> None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise ScrubTimeout(
+                f"Scrubbing a chunk of {self._chunk_rows:,} rows took longer than its time budget of "
+                f"{self.chunk_time_budget_s:g} s. The file's free text is too long to scrub in time: shorten its "
+                "longest text cells or split the file, and upload again."
+            )
+
     def _scrub_text(self, name: str, series: pd.Series) -> pd.Series:
         uniques = [str(x) for x in series.dropna().unique()]
-        redacted, counts = self.text.redact(uniques, self.known)
+        redacted: list[str] = []
+        start = 0
+        while start < len(uniques):  # in slices, so that the time budget is checked while the text is long
+            end, size = start, 0
+            while end < len(uniques) and (end == start or size + len(uniques[end]) <= TEXT_SLICE_CHARS):
+                size += len(uniques[end])
+                end += 1
+            done, counts = self.text.redact(uniques[start:end], self.known)
+            redacted.extend(done)
+            self.entities.setdefault(name, Counter()).update(counts)
+            start = end
+            self._check_deadline()
         mapping = dict(zip(uniques, redacted, strict=True))
-        self.entities.setdefault(name, Counter()).update(counts)
         changed = {k for k, v in mapping.items() if k != v}
         self.counts[name] += int(series.isin(changed).sum()) if changed else 0
         return series.map(lambda value: None if value is None else mapping.get(value, value)).astype(object)

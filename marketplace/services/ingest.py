@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from marketplace.dataio import (
     ColumnProfiler,
+    IngestLimits,
     ParseError,
     TypeInference,
     arrow_schema,
@@ -37,6 +38,7 @@ from marketplace.dataio import (
     iter_chunks,
     preview_rows,
 )
+from marketplace.job_errors import JobInputError
 from marketplace.models import DatasetVersion, Job
 from marketplace.pii import Scrubber, ScrubPolicy
 from marketplace.pii import chunks as pii_chunks
@@ -47,10 +49,20 @@ logger = logging.getLogger(__name__)
 SAMPLE_ROWS = 2_000
 
 
+def ingest_limits() -> IngestLimits:
+    """The bounds every upload is read within (see `IngestLimits`), from the settings."""
+    return IngestLimits(
+        max_columns=settings.TESSERA_INGEST_MAX_COLUMNS,
+        max_cell_chars=settings.TESSERA_INGEST_MAX_CELL_CHARS,
+        max_rows_per_byte=settings.TESSERA_INGEST_MAX_ROWS_PER_BYTE,
+        min_rows_cap=settings.TESSERA_INGEST_MIN_ROWS_CAP,
+    )
+
+
 def _chunks(version: DatasetVersion, on_bytes: Callable[[float], None] | None = None) -> Iterator[pd.DataFrame]:
     with default_storage.open(version.raw_path, "rb") as handle:
         total = max(version.size_bytes, 1)
-        for chunk in iter_chunks(handle, version.source_format, settings.TESSERA_INGEST_CHUNK_ROWS):
+        for chunk in iter_chunks(handle, version.source_format, settings.TESSERA_INGEST_CHUNK_ROWS, ingest_limits()):
             if on_bytes is not None:
                 try:
                     on_bytes(min(handle.tell() / total, 1.0))
@@ -101,7 +113,11 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
 
 def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Callable[[float, str], None]) -> dict:
     policy = ScrubPolicy.from_dict(version.pii_policy or {})
-    scrubber = Scrubber(policy=policy, salt=version.dataset.pii_salt.encode())
+    scrubber = Scrubber(
+        policy=policy,
+        salt=version.dataset.pii_salt.encode(),
+        chunk_time_budget_s=settings.TESSERA_INGEST_CHUNK_TIME_S or None,
+    )
 
     # Pass 1: classify once on a sample, collect identifier values for propagation into free text, and queue the
     # chunks (as Parquet) for pass 2.
@@ -130,6 +146,8 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         for _ in range(helpers):
             scrub_chunks_task.delay(str(folder))
     while (done := len(pii_chunks.finished(folder))) < count:
+        if (reason := pii_chunks.failure(folder)) is not None:  # another worker found the input at fault
+            raise JobInputError(reason)
         report(0.2 + 0.6 * done / count, f"Scrubbing personal data (chunk {done + 1} of {count})")
         scrubbed = pii_chunks.work(
             folder, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1, scrubber=scrubber

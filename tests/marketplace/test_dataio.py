@@ -69,3 +69,45 @@ def test_chunks_are_strings_with_none_for_missing():
 def test_empty_file_is_a_parse_error():
     with pytest.raises(ParseError, match="The file is empty"):
         list(iter_chunks(io.BytesIO(b""), "csv", 10))
+
+
+# --- Resource limits: a hostile file fails with a message instead of holding a worker ----------------------------
+
+from marketplace.dataio import IngestLimits  # noqa: E402
+
+
+def test_a_cell_over_the_size_limit_is_refused_naming_its_row_and_column():
+    content = b"id,note\n1,short\n2," + b"x" * 5_000 + b"\n"
+    with pytest.raises(ParseError, match=r"Row 2, column 'note' holds 5,000 characters"):
+        list(iter_chunks(io.BytesIO(content), "csv", 10, IngestLimits(max_cell_chars=4_000)))
+    assert len(list(iter_chunks(io.BytesIO(content), "csv", 10, IngestLimits(max_cell_chars=5_000)))) == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_too_many_columns_are_refused_before_any_row_is_read(fmt):
+    frame = pd.DataFrame([[1] * 30], columns=[f"c{i}" for i in range(30)])
+    if fmt == "csv":
+        content = frame.to_csv(index=False).encode()
+    elif fmt == "jsonl":
+        content = frame.to_json(orient="records", lines=True).encode()
+    else:
+        content = frame.to_parquet(index=False)
+    with pytest.raises(ParseError, match="has 30 columns; at most 20"):
+        list(iter_chunks(io.BytesIO(content), fmt, 10, IngestLimits(max_columns=20)))
+
+
+def test_a_parquet_file_that_expands_to_far_more_rows_than_its_size_allows_is_refused_from_its_footer():
+    content = pd.DataFrame({"flag": [1] * 300_000}).to_parquet(index=False)  # a few KB: run-length encoded
+    assert len(content) < 20_000
+    limits = IngestLimits(max_rows_per_byte=10.0, min_rows_cap=1_000)
+    with pytest.raises(ParseError, match="declares 300,000 rows, too many for its size"):
+        next(iter_chunks(io.BytesIO(content), "parquet", 10_000, limits))
+    # The same rows holding real values take real bytes, and are read whole.
+    ordinary = pd.DataFrame({"id": range(300_000)}).to_parquet(index=False)
+    assert sum(len(c) for c in iter_chunks(io.BytesIO(ordinary), "parquet", 100_000, limits)) == 300_000
+
+
+def test_rows_beyond_the_cap_stop_a_text_file_too():
+    content = b"a\n" + b"1\n" * 500
+    with pytest.raises(ParseError, match="more than 200 rows"):
+        list(iter_chunks(io.BytesIO(content), "csv", 100, IngestLimits(max_rows_per_byte=0.1, min_rows_cap=200)))

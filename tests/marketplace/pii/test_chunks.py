@@ -74,3 +74,26 @@ def test_the_published_scrubber_carries_the_known_identifiers(tmp_path):
     pii_chunks.publish_scrubber(tmp_path, scrubber)
     copy = pickle.loads((tmp_path / pii_chunks.STATE).read_bytes())
     assert copy.decisions == scrubber.decisions and copy.known.tokens == scrubber.known.tokens
+
+
+def test_a_chunk_over_its_time_budget_fails_the_scrub_for_every_worker(tmp_path, monkeypatch):
+    """A chunk whose free text takes longer than its budget stops the worker with a message the ingest reports,
+    instead of holding it; the other workers stop claiming chunks of that scrub."""
+    import pytest
+
+    from marketplace.job_errors import JobInputError
+    from marketplace.pii import engine
+
+    frame = pd.DataFrame({"note": [f"Visit {i}: patient doing well, follow up next week." for i in range(80)]})
+    scrubber = _fitted(frame)
+    scrubber.chunk_time_budget_s = 0.5
+    clock = iter(range(0, 10_000, 1))  # every look at the clock is one second later
+    monkeypatch.setattr(engine.time, "monotonic", lambda: next(clock))
+    count = _queue(tmp_path, frame)
+    pii_chunks.publish_scrubber(tmp_path, scrubber)
+
+    with pytest.raises(engine.ScrubTimeout, match="longer than its time budget of 0.5 s") as raised:
+        pii_chunks.work(tmp_path, scrubber=scrubber)
+    assert isinstance(raised.value, JobInputError)
+    assert "longer than its time budget" in pii_chunks.failure(tmp_path)
+    assert pii_chunks.work(tmp_path) == 0 and len(pii_chunks.finished(tmp_path)) == 0 and count == 2

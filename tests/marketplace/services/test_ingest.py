@@ -224,3 +224,42 @@ def test_a_jsonl_key_first_seen_after_the_first_chunk_is_kept_and_scrubbed(
     with default_storage.open(version.data_path, "rb") as handle:
         data = pd.read_parquet(handle)
     assert data["contact"].notna().sum() == 25 and not data["contact"].str.contains("@").any()
+
+
+def test_a_cell_over_the_limit_fails_the_version_with_a_message_and_keeps_nothing(
+    dataset, provider, django_capture_on_commit_callbacks, settings
+):
+    settings.TESSERA_INGEST_MAX_CELL_CHARS = 1_000
+    content = "id,note\n1,fine\n2," + "lorem ipsum " * 200 + "\n"
+
+    version = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+
+    assert version.status == DatasetVersion.Status.FAILED
+    assert "Row 2, column 'note' holds 2,400 characters; a cell may hold at most 1,000" in version.error
+    assert version.job.status == Job.Status.FAILED and version.raw_path == "" and version.data_path == ""
+
+
+def test_a_chunk_over_its_time_budget_in_a_helper_worker_fails_the_version(
+    dataset, provider, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """The helper that hits the budget records why in the chunk folder; the ingest job reads it and fails the
+    version with that message, instead of waiting for the chunk forever or handing it to the next worker."""
+    from marketplace.pii import engine
+
+    frame, _ = generate_customers(150, seed=9)
+    settings.TESSERA_INGEST_CHUNK_ROWS = 20
+    settings.TESSERA_INGEST_FANOUT, settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS = 2, 3
+    settings.TESSERA_INGEST_CHUNK_TIME_S = 5
+    ticks = iter(range(0, 10**9, 10))  # every look at the clock is ten seconds later: every chunk is too slow
+    monkeypatch.setattr(engine.time, "monotonic", lambda: next(ticks))
+
+    version = _ingest(
+        dataset,
+        provider,
+        frame.to_csv(index=False),
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )
+
+    assert version.status == DatasetVersion.Status.FAILED
+    assert "longer than its time budget of 5 s" in version.error
+    assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))
