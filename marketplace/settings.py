@@ -101,6 +101,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "marketplace.middleware.ContentSecurityPolicyMiddleware",
     "marketplace.middleware.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,8 +189,24 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("TESSERA_SECURE_COOKIES", False)
+# Cookies go over HTTPS only unless debugging. Browsers treat http://localhost as secure, so `make run` works as it
+# is; serving plain HTTP to other hosts needs TESSERA_SECURE_COOKIES=0 (and should not be done).
+SESSION_COOKIE_SECURE = env_bool("TESSERA_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Content-Security-Policy (marketplace.middleware): scripts only from our own static files, never inline or eval'd.
+# Styles may be inline (the admin's, the API docs' and htmx's indicator styles); they cannot run code.
+TESSERA_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 # --- Redis, Celery --------------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

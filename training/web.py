@@ -110,7 +110,7 @@ def training_job(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "training": training,
         "job": training.job,
-        "losses": json.dumps(losses),
+        "losses": losses,
         "last": training.events[-1] if training.events else None,
     }
     if request.headers.get("HX-Request"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from django import forms
@@ -213,9 +212,10 @@ def sales(request: HttpRequest) -> HttpResponse:
             "totals": data["totals"],
             "sales": data["sales"][:200],
             "accesses": accesses,
-            "chart": json.dumps(
-                {"labels": [d["date"] for d in data["by_day"]], "values": [d["revenue"] / 100 for d in data["by_day"]]}
-            ),
+            "chart": {
+                "labels": [d["date"] for d in data["by_day"]],
+                "values": [d["revenue"] / 100 for d in data["by_day"]],
+            },
         },
     )
 

@@ -103,6 +103,9 @@ def test_serve_answers_health_and_ctrl_c_stops_web_and_worker(tmp_path):
     children: list[int] = []
     try:
         assert _health(port) == b'{"status":"ok"}'
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert response.headers.get("Server") is None  # gunicorn's banner names the server and its release
+            assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         children = _children(serve.pid)
         assert len(children) == 2  # gunicorn master and the celery worker
 

@@ -52,6 +52,8 @@ class Command(BaseCommand):
                 "-m",
                 "gunicorn",
                 "marketplace.wsgi:application",
+                "--config",
+                "python:marketplace.gunicorn_conf",
                 "--bind",
                 f"{host}:{port}",
                 "--worker-class",

@@ -72,6 +72,8 @@ def test_sales_page_shows_revenue_and_accesses(provider, buyer, django_capture_o
 
     sales = _login(provider).get("/sales/").content.decode()
     assert "Buyer Org" in sales and "license.purchased" in sales and 'id="revenue-chart"' in sales
+    # The chart's data travels as JSON in a data element, read by a static script: no inline script to allow.
+    assert '<script id="revenue-data" type="application/json">{"labels": [' in sales and '"values": [' in sales
 
 
 def test_provider_approves_an_access_request_on_the_web(provider, buyer, django_capture_on_commit_callbacks):
