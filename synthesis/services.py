@@ -28,7 +28,13 @@ from marketplace.services.entitlements import Action, version_entitlement, versi
 from marketplace.services.ingest import version_store_frame
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.terms import terms_combine
-from synthesis.evaluation import evaluate, exact_copy_rate, without_rare_copies
+from synthesis.evaluation import (
+    duplicate_rate,
+    evaluate,
+    exact_copy_rate,
+    without_excess_copies,
+    without_rare_copies,
+)
 from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
 from synthesis.tabular import SYNTHESIZERS, TabularConfig, _comparable, synthesize_table
@@ -237,16 +243,26 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
         _comparable(result.evaluation_data),
         target=config.target,
     ).to_dict()
-    # The privacy guard of every method, named or chosen by auto: no delivered row copies a rare real row.
-    keep, copies = without_rare_copies(_comparable(real), _comparable(result.data))
+    # The privacy guard of every method, named or chosen by auto (the DCR share was checked in synthesize_table): no
+    # delivered row copies a rare real row, and no more delivered rows copy a real row than the real table's own
+    # share of repeated rows.
+    real_cmp = _comparable(real)
+    keep, copies = without_rare_copies(real_cmp, _comparable(result.data))
     delivered = result.data[keep.to_numpy()].reset_index(drop=True)
+    own_rate = duplicate_rate(real_cmp)
+    keep, excess = without_excess_copies(real_cmp, _comparable(delivered), own_rate)
+    delivered = delivered[keep.to_numpy()].reset_index(drop=True)
     if delivered.empty:
         raise JobInputError(
             f"Every row {result.method} produced copied a real record, so nothing can be delivered. Try method "
             "'auto', or a larger source table."
         )
     report["rare_real_rows_copied_and_removed"] = copies
-    report["delivered_exact_copy_rate"] = exact_copy_rate(_comparable(real), _comparable(delivered))
+    report["real_duplicate_rate"] = own_rate
+    report["exact_copies_over_real_duplicate_rate_removed"] = excess
+    report["delivered_exact_copy_rate"] = exact_copy_rate(real_cmp, _comparable(delivered))
+    report["dcr_share_limit"] = result.dcr_share_limit
+    report["warnings"] = result.warnings
     report.update(
         {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(delivered)}
     )
@@ -254,7 +270,7 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     output = _store_output(synthesis=synthesis, job=job, data=delivered, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    removed = f" ({copies} copies of real records removed)" if copies else ""
+    removed = f" ({copies + excess} copies of real records removed)" if copies + excess else ""
     return JobOutcome(f"{len(delivered)} synthetic rows with {result.method}{removed}", {"output_version": output.pk})
 
 

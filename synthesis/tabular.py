@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from marketplace.job_errors import JobCancelled, JobInputError
-from synthesis.evaluation import comparable, dcr_share, id_like_columns, quality, sdv_metadata
+from synthesis.evaluation import comparable, dcr_share, dcr_share_limit_for, id_like_columns, quality, sdv_metadata
 
 TABLE = "data"
 
@@ -110,6 +110,7 @@ CATEGORY_MAX = 10  # integers with at most this many distinct values are modelle
 CART_ONE_HOT_MAX = 20  # CART predictors: categories with at most this many levels are one-hot, others ranked codes
 CART_SMOOTH_RUN = 5  # CART smoothing: neighbouring values of a leaf that set a drawn number's bandwidth
 CART_CLASSES_MAX = 50  # CART targets: rarer levels share one class for the splits (the donor keeps its real value)
+SMALL_TABLE_ROWS = 500  # fewer real rows: the report warns that privacy scores are estimates over few rows
 MASS_SHARE = 0.2  # a number whose most frequent value holds this share of the rows is modelled as mass + rest
 MASS_SUFFIX = "__tessera_mass"
 
@@ -147,6 +148,9 @@ class TabularResult:
     # Rows sampled from the chosen synthesizer fitted on `train` only (as many as `holdout`): what the quality and
     # privacy report must judge, since `data` comes from a refit on every row and has seen the holdout.
     evaluation_data: pd.DataFrame | None = None
+    dcr_share: float | None = None  # of `evaluation_data`, checked against `dcr_share_limit` before anything is kept
+    dcr_share_limit: float | None = None
+    warnings: list[str] = field(default_factory=list)  # what the buyer should know about these rows
 
 
 @dataclass
@@ -535,20 +539,62 @@ def synthesize_table(
     if config.method != "auto" and config.method not in allowed:
         raise JobInputError(f"The synthesizer {config.method!r} is not enabled on this platform.")
     train, holdout = split(real, config.holdout_fraction, config.seed)
+    train_cmp, holdout_cmp = _comparable(train), _comparable(holdout)
+    target, limit = config.dcr_share_limit, dcr_share_limit_for(len(holdout), config.dcr_share_limit)
+    warnings_: list[str] = []
+    if len(real) < SMALL_TABLE_ROWS:
+        warnings_.append(
+            f"Small table ({len(real)} rows): every synthetic row stands near few real ones, and the privacy scores "
+            f"are estimates over {len(holdout)} held-out rows. Outputs above the DCR share target of {target:.2f} "
+            f"are delivered with a warning up to {limit:.2f}, and refused above it."
+        )
     if config.method != "auto":
-        # Two fits: one on the training split for an honest report (its holdout unseen), one on every row to deliver.
+        # The privacy guard of a named method: two fits, one on the training split for an honest report (its holdout
+        # unseen) whose DCR share must be within the limit, one on every row to deliver. An output too close to its
+        # training rows is generated again with stronger smoothing where the method has it, else the job fails.
         progress(0.05, f"Fitting {config.method} on the training split for the report")
         evaluation = _fit_sample(config.method, train, len(holdout), config)
+        share = dcr_share(train_cmp, holdout_cmp, _comparable(evaluation), seed=config.seed)
+        if share > target and config.method == "cart":
+            stronger = replace(config, cart_min_leaf=max(config.cart_min_leaf * 2, len(train) // 5))
+            progress(0.25, f"Too close to the real rows (DCR share {share:.2f}): fitting again with larger leaves")
+            retry = _fit_sample(config.method, train, len(holdout), stronger)
+            retried = dcr_share(train_cmp, holdout_cmp, _comparable(retry), seed=config.seed)
+            if retried < share:
+                warnings_.append(
+                    f"cart's rows were too close to its training rows (DCR share {share:.3f} > {target:.2f}); they "
+                    f"were generated again with leaves of at least {stronger.cart_min_leaf} real rows (DCR share "
+                    f"{retried:.3f})."
+                )
+                config, share, evaluation = stronger, retried, retry
+        if share > limit:
+            raise JobInputError(
+                f"{config.method} produced rows closer to the real rows it learnt from than to real rows it never saw "
+                f"(DCR share {share:.3f}, limit {limit:.2f}): delivering them would disclose real records. Use "
+                "method 'auto', which passes over such synthesizers, or a larger source table."
+            )
+        if share > target:
+            warnings_.append(_closeness_warning(config.method, share, target))
         if should_cancel():
             raise JobCancelled()
         progress(0.45, f"Fitting {config.method} on all rows")
         data = _fit_sample(config.method, real, config.rows, config)
-        return TabularResult(data, config.method, [], f"{config.method} was requested.", train, holdout, evaluation)
+        return TabularResult(
+            data,
+            config.method,
+            [],
+            f"{config.method} was requested.",
+            train,
+            holdout,
+            evaluation,
+            dcr_share=share,
+            dcr_share_limit=limit,
+            warnings=warnings_,
+        )
 
     candidates: list[dict[str, Any]] = []
     samples: dict[str, pd.DataFrame] = {}  # candidate -> its rows from the train-only fit (for the report)
     started = time.monotonic()
-    train_cmp, holdout_cmp = _comparable(train), _comparable(holdout)
     metadata = sdv_metadata(holdout_cmp)
     for index, name in enumerate(allowed):
         if should_cancel():
@@ -583,12 +629,39 @@ def synthesize_table(
             "No synthesizer could model this table: "
             + "; ".join(f"{c['method']}: {c.get('error', c.get('skipped'))}" for c in candidates)
         )
-    best, reason = _choose(scored, config.dcr_share_limit)
+    best, reason = _choose(scored, target)
+    if best["dcr_share"] > target:
+        warnings_.append(_closeness_warning(best["method"], best["dcr_share"], target))
+    if best["dcr_share"] > limit:
+        raise JobInputError(
+            f"Every synthesizer produced rows closer to the real rows it learnt from than to real rows it never saw "
+            f"(lowest DCR share {best['dcr_share']:.3f}, by {best['method']}; limit {limit:.2f}): delivering them "
+            "would disclose real records. A larger source table gives the synthesizers more to generalise from."
+        )
     if should_cancel():
         raise JobCancelled()
     progress(0.85, f"Refitting {best['method']} on all rows")
     data = _fit_sample(best["method"], real, config.rows, config)
-    return TabularResult(data, best["method"], candidates, reason, train, holdout, samples[best["method"]])
+    return TabularResult(
+        data,
+        best["method"],
+        candidates,
+        reason,
+        train,
+        holdout,
+        samples[best["method"]],
+        dcr_share=best["dcr_share"],
+        dcr_share_limit=limit,
+        warnings=warnings_,
+    )
+
+
+def _closeness_warning(method: str, share: float, target: float) -> str:
+    return (
+        f"{method}'s rows sit somewhat nearer the real rows it learnt from than unseen ones (DCR share {share:.3f}, "
+        f"target {target:.2f}): within what chance and a small table explain, so they are delivered; check the "
+        "membership-inference score before sharing them further."
+    )
 
 
 def _choose(scored: list[dict[str, Any]], dcr_share_limit: float) -> tuple[dict[str, Any], str]:

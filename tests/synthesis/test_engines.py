@@ -2,9 +2,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketplace.job_errors import JobCancelled
+from marketplace.job_errors import JobCancelled, JobInputError
 from synthesis import tabular
-from synthesis.evaluation import dcr_share, evaluate, exact_copy_rate, quality
+from synthesis.evaluation import (
+    dcr_share,
+    dcr_share_limit_for,
+    duplicate_rate,
+    evaluate,
+    exact_copy_rate,
+    membership_inference_auc,
+    quality,
+    without_excess_copies,
+)
 from synthesis.tabular import TabularConfig, synthesize_table
 
 
@@ -249,14 +258,82 @@ def test_auto_passes_over_the_best_candidate_when_it_is_too_close_to_its_trainin
     )
 
 
-def test_auto_takes_the_lowest_dcr_share_when_no_candidate_is_within_the_limit(table, monkeypatch):
+def test_auto_fails_the_job_when_no_candidate_is_within_the_limit(table, monkeypatch):
+    """It used to deliver the least bad one: rows too close to their training rows are never delivered."""
+    _fake_candidates(monkeypatch, {"cart": (0.95, 0.80), "gaussian_copula": (0.85, 0.70)})
+    config = TabularConfig(method="auto", rows=20, allowed=("cart", "gaussian_copula"), dcr_share_limit=0.55)
+
+    with pytest.raises(JobInputError, match=r"lowest DCR share 0.700, by gaussian_copula; limit 0.66"):
+        synthesize_table(table, config)
+
+
+def test_auto_delivers_the_lowest_share_with_a_warning_between_the_target_and_the_limit(table, monkeypatch):
     _fake_candidates(monkeypatch, {"cart": (0.95, 0.70), "gaussian_copula": (0.85, 0.60)})
     config = TabularConfig(method="auto", rows=20, allowed=("cart", "gaussian_copula"), dcr_share_limit=0.55)
 
     result = synthesize_table(table, config)
 
-    assert result.method == "gaussian_copula"
-    assert result.reason == (
-        "No candidate kept its DCR share at or below 0.55; gaussian_copula has the lowest (0.600) and scored 0.850 "
-        "on the holdout."
-    )
+    assert result.method == "gaussian_copula" and (result.dcr_share, result.dcr_share_limit) == (0.60, 0.6633)
+    assert result.reason.startswith("No candidate kept its DCR share at or below 0.55; gaussian_copula has the lowest")
+    assert "(DCR share 0.600, target 0.55): within what chance and a small table explain" in result.warnings[-1]
+
+
+def test_the_dcr_share_limit_widens_only_for_chance_on_small_holdouts():
+    assert dcr_share_limit_for(5000) == dcr_share_limit_for(1600) == 0.55
+    assert dcr_share_limit_for(150) == 0.6633 and dcr_share_limit_for(40) == 0.8162
+    assert dcr_share_limit_for(30) < 0.9  # a copying output (share near 1) is refused on any table
+
+
+def _copying(monkeypatch, *, stop_copying_with_leaf: int | None = None):
+    """A synthesizer that hands back real rows (the training rows it was fitted on), unless asked for leaves of at
+    least `stop_copying_with_leaf` rows, when it draws fresh rows."""
+    seen = []
+
+    def fit_sample(name, frame, rows, config):
+        seen.append(config.cart_min_leaf)
+        if stop_copying_with_leaf is not None and config.cart_min_leaf >= stop_copying_with_leaf:
+            rng = np.random.default_rng(len(seen))
+            return frame.sample(rows, replace=True, random_state=len(seen)).assign(
+                age=rng.integers(18, 80, rows), income=np.round(rng.lognormal(10, 1, rows), 2)
+            )
+        return frame.sample(rows, replace=True, random_state=0).reset_index(drop=True)
+
+    monkeypatch.setattr(tabular, "_fit_sample", fit_sample)
+    return seen
+
+
+@pytest.mark.parametrize("method", ["gaussian_copula", "tvae", "cart"])
+def test_a_named_method_whose_rows_copy_its_training_rows_fails_with_a_clear_message(table, monkeypatch, method):
+    _copying(monkeypatch)
+    with pytest.raises(JobInputError, match=rf"{method} produced rows closer to the real rows it learnt from"):
+        synthesize_table(table, TabularConfig(method=method, rows=50, allowed=(method,)))
+
+
+def test_cart_too_close_to_its_rows_is_generated_again_with_larger_leaves_and_says_so(table, monkeypatch):
+    seen = _copying(monkeypatch, stop_copying_with_leaf=40)
+
+    result = synthesize_table(table, TabularConfig(method="cart", rows=50, allowed=("cart",)))
+
+    assert seen == [20, 40, 40]  # report fit, its retry with larger leaves, then the delivered fit with them
+    assert result.dcr_share <= result.dcr_share_limit
+    assert any("generated again with leaves of at least 40 real rows" in w for w in result.warnings)
+    assert "Small table (300 rows)" in result.warnings[0]
+
+
+def test_membership_inference_auc_is_near_half_for_fresh_rows_and_near_one_for_copies(table):
+    train, holdout = table.iloc[:150], table.iloc[150:]
+    assert membership_inference_auc(train, holdout, train) == 1.0
+    fresh = synthesize_table(table.iloc[:150], TabularConfig(method="gaussian_copula", rows=150, seed=1)).data
+    assert abs(membership_inference_auc(train, holdout, fresh) - 0.5) < 0.12
+
+
+def test_copies_beyond_the_real_tables_own_duplicate_rate_are_removed():
+    real = pd.DataFrame({"a": [1, 1, 2, 3, 4, 5, 6, 7, 8, 9], "b": ["x"] * 10})  # one repeated row in ten
+    assert duplicate_rate(real) == 0.1
+    synthetic = pd.DataFrame({"a": [1, 2, 3, 50, 51, 52, 53, 54, 55, 56], "b": ["x"] * 10})  # 3 copies in 10
+    keep, removed = without_excess_copies(real, synthetic, duplicate_rate(real))
+    assert removed == 3  # one copy among 8 rows would still be 12.5%
+    assert synthetic[keep.to_numpy()]["a"].tolist() == [50, 51, 52, 53, 54, 55, 56]
+    more = pd.DataFrame({"a": [1, 2, *range(60, 78)], "b": ["x"] * 20})  # 2 copies in 20
+    keep, removed = without_excess_copies(real, more, duplicate_rate(real))
+    assert removed == 0 and exact_copy_rate(real, more[keep.to_numpy()]) == 0.1

@@ -37,3 +37,6 @@ def test_job_page_shows_the_report_plots_to_the_buyer_only(
     assert plots["pair_trends"]["columns"] == ["customer_id", "age", "plan", "amount"]
     assert [plots["pair_trends"]["scores"][i][i] for i in range(4)] == [1.0, 1.0, 1.0, 1.0]
     assert _client(outsider).get(f"/synthesis/jobs/{synthesis.pk}/").status_code == 404
+    # The privacy figures and what the buyer should know: a membership-inference score, the small-table warning.
+    html = page.content.decode()
+    assert "Membership inference AUC" in html and 'id="synthesis-warnings"' in html and "Small table (120 rows)" in html

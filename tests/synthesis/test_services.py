@@ -236,4 +236,29 @@ def test_a_named_method_never_delivers_a_copy_of_a_unique_real_record(provider, 
     real = {(20 + i, ["a", "b"][i % 2], i % 7) for i in range(80)}
     copies = [row for row in delivered.itertuples(index=False, name=None) if tuple(row) in real]
     assert copies == [] and synthesis.report["delivered_exact_copy_rate"] == 0.0
-    assert synthesis.report["rows"] == len(delivered) == 80 - synthesis.report["rare_real_rows_copied_and_removed"]
+    removed = synthesis.report["rare_real_rows_copied_and_removed"]
+    assert synthesis.report["rows"] == len(delivered) == 80 - removed
+    assert synthesis.report["real_duplicate_rate"] == 0.0
+    assert 0.0 <= synthesis.report["membership_inference_auc"] <= 1.0
+    assert synthesis.report["warnings"][0].startswith("Small table (80 rows)")
+
+
+def test_a_named_method_whose_rows_copy_real_rows_fails_the_job_and_delivers_nothing(
+    provider, django_capture_on_commit_callbacks, monkeypatch
+):
+    from synthesis import tabular
+
+    monkeypatch.setattr(
+        tabular, "_fit_sample", lambda name, frame, rows, config: frame.sample(rows, replace=True, random_state=0)
+    )
+    rows = "score,plan,visits\n" + "".join(f"{20 + i},{['a', 'b'][i % 2]},{i % 7}\n" for i in range(200))
+    source = make_ready_version(provider, django_capture_on_commit_callbacks, content=rows, title="Copied")
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(provider), user=provider, sources=[source.pk], method="gaussian_copula", rows=50
+        )
+    synthesis.refresh_from_db()
+
+    assert synthesis.job.status == "failed"
+    assert "gaussian_copula produced rows closer to the real rows it learnt from" in synthesis.job.error
+    assert synthesis.output_version is None

@@ -7,7 +7,7 @@ import warnings
 import pandas as pd
 from django.core.management.base import BaseCommand
 
-from synthesis.evaluation import dcr_share, exact_copy_rate, quality, sdv_metadata
+from synthesis.evaluation import dcr_share, exact_copy_rate, membership_inference_auc, quality, sdv_metadata
 from synthesis.tabular import TabularConfig, _comparable, split, synthesize_table
 
 DATASETS = [("modeldata", "credit_data"), ("modeldata", "attrition"), ("Ecdat", "HI")]
@@ -194,5 +194,6 @@ class Command(BaseCommand):
             "column_pair_trends": scores["column_pair_trends"],
             "dcr_share": dcr_share(train, holdout, synthetic),
             "exact_copy_rate": exact_copy_rate(train, synthetic),
+            "membership_inference_auc": membership_inference_auc(train, holdout, synthetic),
             "sdmetrics_version": scores["sdmetrics_version"],
         }
