@@ -4,7 +4,6 @@ from django.contrib import admin
 from marketplace.errors import ApplicationError
 from training.models import BaseModel, TrainedModel, TrainingJob
 from training.registry import BASE_MODELS, directory_spec
-from training.services import base_model_save
 
 
 @admin.register(TrainingJob)
@@ -63,6 +62,10 @@ class BaseModelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: BaseModel, form, change: bool) -> None:
         try:
+            # Imported here: training.services loads torch and transformers (3 s), and every management command loads
+            # this module at start-up through the admin's autodiscovery.
+            from training.services import base_model_save
+
             base_model_save(base_model=obj)
         except ApplicationError as exc:  # the form checked the same; a directory may vanish in between
             self.message_user(request, exc.message, level="error")
