@@ -164,6 +164,13 @@ def synthesis_job_create(
         raise ApplicationError(
             "Sources must share the same columns to be synthesized together.", extra={"field": "sources"}
         )
+    names = next(iter(columns))
+    for param in ("target", "text_column", "label_column"):
+        if params.get(param) and params[param] not in names:
+            raise ApplicationError(
+                f"params.{param} names no column of the source: {params[param]!r}. Its columns: {', '.join(names)}.",
+                extra={"field": "params"},
+            )
     config = {"method": method, "rows": rows, "params": params}
     job = job_create(kind=Job.Kind.SYNTHESIS, organization=organization, user=user, config=config)
     synthesis = SynthesisJob.objects.create(

@@ -31,13 +31,23 @@ def synthesis_new(request: HttpRequest) -> HttpResponse:
                 sources=[version.pk],
                 method=request.POST.get("method", "auto"),
                 rows=int(request.POST.get("rows") or 1000),
-                params={"target": request.POST["target"]} if request.POST.get("target") else {},
+                params=_form_params(request),
             )
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
         else:
             return redirect("synthesis:job", pk=synthesis.pk)
     return render(request, "synthesis/new.html", {"version": version, "methods": METHODS})
+
+
+def _form_params(request: HttpRequest) -> dict[str, str]:
+    """The form's column choices as the job's params: text and label columns for `llm`, a target for the others.
+    The service checks that each names a column of the source."""
+    if request.POST.get("method") == "llm":
+        names = ("text_column", "label_column")
+    else:
+        names = ("target",)
+    return {name: request.POST[name] for name in names if request.POST.get(name)}
 
 
 @login_required

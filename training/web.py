@@ -81,8 +81,21 @@ def training_new(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("training:job", pk=training.pk)
     return render(
-        request, "training/new.html", {"versions": versions, "base_models": base_models_list(), "tasks": TASKS}
+        request,
+        "training/new.html",
+        {"versions": versions, "columns": _columns_of(versions), "base_models": base_models_list(), "tasks": TASKS},
     )
+
+
+def _columns_of(versions) -> list[dict]:
+    """Every column of the versions the organisation may train on, with its type and the versions that have it: the
+    choices for the text and label columns (the service checks them against the chosen mix)."""
+    columns: dict[str, dict] = {}
+    for version in versions:
+        for column in version.schema or []:
+            entry = columns.setdefault(column["name"], {"name": column["name"], "type": column["type"], "versions": []})
+            entry["versions"].append(f"{version.dataset.title} v{version.number}")
+    return list(columns.values())
 
 
 @login_required

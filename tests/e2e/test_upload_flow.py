@@ -77,3 +77,30 @@ def test_provider_signs_up_uploads_and_sees_a_scrubbed_preview(page, live_server
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".swagger-ui .opblock", timeout=60_000)
     assert page.csp_violations == []
+
+
+def test_the_navigation_fits_at_1024_px_and_folds_behind_a_menu_below(page, live_server, transactional_db):
+    from tests.conftest import PASSWORD, _persona
+
+    _persona("navigator", "A Rather Long Organisation Name Ltd")
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "navigator")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/dashboard/")
+
+    for width in (1024, 1280, 1440):
+        page.set_viewport_size({"width": width, "height": 800})
+        links = page.locator("#site-nav a")
+        boxes = [links.nth(i).bounding_box() for i in range(links.count())]
+        assert len({round(box["y"]) for box in boxes}) == 1, f"the links wrap onto several rows at {width} px"
+        assert max(box["height"] for box in boxes) < 1.5 * min(box["height"] for box in boxes)  # no link on 2 lines
+        assert page.locator("header.top .wrap").bounding_box()["height"] < 60
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing runs off the page
+        assert not page.is_visible("label.nav-button")
+
+    page.set_viewport_size({"width": 800, "height": 800})
+    assert page.is_visible("label.nav-button") and not page.is_visible("#site-nav a >> nth=0")
+    page.click("label.nav-button")
+    assert page.is_visible("text=Training") and page.is_visible("text=API tokens")
+    assert page.csp_violations == []

@@ -40,3 +40,23 @@ def test_job_page_shows_the_report_plots_to_the_buyer_only(
     # The privacy figures and what the buyer should know: a membership-inference score, the small-table warning.
     html = page.content.decode()
     assert "Membership inference AUC" in html and 'id="synthesis-warnings"' in html and "Small table (120 rows)" in html
+
+
+def test_the_synthesis_form_offers_the_versions_columns_and_the_server_refuses_any_other(
+    provider, django_capture_on_commit_callbacks
+):
+    from synthesis.models import SynthesisJob
+
+    source = make_ready_version(provider, django_capture_on_commit_callbacks, content=ROWS, title="Accounts")
+    client = _client(provider)
+    page = client.get(f"/synthesis/new/?version={source.pk}").content.decode()
+    assert '<option value="plan">plan (string)</option>' in page and 'name="text_column"' in page
+
+    refused = client.post(
+        "/synthesis/new/", {"version": source.pk, "method": "gaussian_copula", "rows": 10, "target": "nope"}
+    )
+    assert refused.status_code == 200
+    assert "params.target names no column of the source: &#x27;nope&#x27;" in refused.content.decode()
+    llm = client.post("/synthesis/new/", {"version": source.pk, "method": "llm", "rows": 5, "text_column": "nope"})
+    assert "params.text_column names no column" in llm.content.decode()
+    assert not SynthesisJob.objects.exists()

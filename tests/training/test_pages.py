@@ -102,3 +102,28 @@ def test_the_training_form_offers_a_listings_newer_version_to_its_licensee(
     client.login(username=buyer.username, password=PASSWORD)
     page = client.get("/training/new/").content.decode()
     assert f'name="weight_{second.pk}"' in page and "Reviews v2" in page
+
+
+def test_the_training_form_offers_the_columns_of_the_trainable_versions_and_refuses_others(
+    provider, django_capture_on_commit_callbacks
+):
+    import re
+
+    from training.models import TrainingJob
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    client = Client()
+    client.login(username=provider.username, password=PASSWORD)
+    page = client.get("/training/new/").content.decode()
+
+    label = re.search(r'<select name="label_column">(.*?)</select>', page, re.S).group(1)
+    assert '<option value="review">review (string; in Reviews v1)</option>' in label
+    assert '<option value="label">' in label and '<input type="text" name="label_column"' not in page
+    # A column the form never offered (a hand-made request) is refused by the server with what is wrong.
+    refused = client.post(
+        "/training/new/",
+        {"base_model": "tiny-random-bert", f"weight_{version.pk}": "1", "text_column": "review", "label_column": "x"},
+    )
+    assert refused.status_code == 200
+    assert f"Version {version.pk} has no column &#x27;x&#x27;" in refused.content.decode()
+    assert not TrainingJob.objects.exists()
