@@ -18,12 +18,15 @@ from marketplace.selectors.datasets import (
     version_get_for_org,
     version_list_for_dataset,
 )
+from marketplace.selectors.market import catalog_list
 from marketplace.selectors.organizations import api_token_get_for_user, api_token_list_for_user, organization_for_user
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.datasets import PII_ACTIONS, dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.security import signup_guard
 from marketplace.web.forms import DatasetUploadForm, SignupForm, TokenForm, VersionUploadForm
+
+HOME_LISTINGS = 6  # listings in each of the home page's two rows
 
 
 def _org(request: HttpRequest) -> Organization:
@@ -36,7 +39,10 @@ def _org(request: HttpRequest) -> Organization:
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("web:dashboard")
-    return render(request, "marketplace/home.html")
+    # What anyone may see in the catalogue: the newest listings and those licensed most often.
+    newest = catalog_list(org=None, params={"ordering": "newest"})[:HOME_LISTINGS]
+    popular = catalog_list(org=None, params={"ordering": "popularity"}).filter(purchase_count__gt=0)[:HOME_LISTINGS]
+    return render(request, "marketplace/home.html", {"newest": newest, "popular": popular})
 
 
 @require_http_methods(["GET", "POST"])
