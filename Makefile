@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: install browser run test test-fast lint migrate demo bench clean
+.PHONY: install browser messages run test test-fast lint migrate demo bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
-migrate: install
+migrate: install messages
 	$(PY) manage.py migrate --noinput
+
+# The interface's translations: compiled from locale/*/django.po when GNU gettext is here; the compiled .mo files are
+# committed too, so a machine without gettext runs with them as they are.
+messages: install
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v0; \
+	else echo "msgfmt (gettext) not installed: using the committed translations in locale/"; fi
 
 demo: migrate
 	$(PY) manage.py demo
@@ -40,7 +46,7 @@ run: migrate
 	TESSERA_AUTO_APPROVE=$${TESSERA_AUTO_APPROVE:-1} $(PY) manage.py demo --if-empty
 	TESSERA_AUTO_APPROVE=$${TESSERA_AUTO_APPROVE:-1} $(PY) manage.py serve --port $(PORT)
 
-test: install browser
+test: install browser messages
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest

@@ -86,7 +86,7 @@ def test_the_navigation_fits_at_1024_px_and_folds_behind_a_menu_below(page, live
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "navigator")
     page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url("**/dashboard/")
 
     for width in (1024, 1280, 1440):
@@ -104,3 +104,15 @@ def test_the_navigation_fits_at_1024_px_and_folds_behind_a_menu_below(page, live
     page.click("label.nav-button")
     assert page.is_visible("text=Training") and page.is_visible("text=API tokens")
     assert page.csp_violations == []
+
+
+def test_a_visitor_switches_the_interface_to_simplified_chinese(page, live_server, transactional_db):
+    page.goto(f"{live_server.url}/")
+    assert page.inner_text("h1") == "Data you can license, scrubbed before anyone sees it"
+    page.select_option("#language-form select[name=language]", "zh-hans")
+    page.click("#language-form button[type=submit]")
+    page.wait_for_selector("text=可授权使用的数据")
+    assert page.get_attribute("html", "lang") == "zh-hans"
+    page.click("#site-nav >> text=数据目录")
+    page.wait_for_url("**/catalog/")
+    assert page.inner_text("h1") == "数据目录" and page.csp_violations == []

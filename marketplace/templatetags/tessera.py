@@ -1,0 +1,22 @@
+"""Template filters: amounts of money in the reader's language."""
+
+from __future__ import annotations
+
+from babel.core import UnknownLocaleError
+from babel.numbers import format_currency
+from django import template
+from django.utils.translation import get_language, to_locale
+
+register = template.Library()
+
+
+@register.filter
+def money(cents: int | None, currency: str = "USD") -> str:
+    """An amount in cents as the active language writes it: `$49.00` in English, `¥99.00` for CNY in Chinese,
+    `CN¥99.00` for CNY in English (CLDR's rules, through Babel)."""
+    if cents is None:
+        return ""
+    try:
+        return format_currency(cents / 100, currency or "USD", locale=to_locale(get_language() or "en"))
+    except (UnknownLocaleError, ValueError):
+        return f"{currency} {cents / 100:,.2f}"

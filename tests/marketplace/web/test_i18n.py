@@ -1,0 +1,51 @@
+"""The interface in Simplified Chinese: chosen by Accept-Language or by the switcher, with amounts in the reader's
+format, and a catalogue of translations that is complete and compiled."""
+
+from pathlib import Path
+
+import polib
+from django.test import Client
+
+from tests.conftest import PASSWORD, make_listing, make_ready_version
+
+LOCALE = Path(__file__).resolve().parents[3] / "locale" / "zh_Hans" / "LC_MESSAGES"
+
+
+def test_accept_language_zh_hans_gives_the_chinese_interface_and_english_stays_the_default(db):
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").get("/").content.decode()
+    assert '<html lang="zh-hans">' in chinese and "可授权使用的数据" in chinese and ">登录</a>" in chinese
+    english = Client().get("/").content.decode()
+    assert '<html lang="en">' in english and "Data you can license" in english
+
+
+def test_the_switcher_remembers_the_language_over_the_browsers(provider):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/catalog/"})
+    assert response.status_code == 302 and response["Location"] == "/catalog/"
+    page = client.get("/catalog/").content.decode()
+    assert "<h1>数据目录</h1>" in page and 'placeholder="搜索标题、描述、标签、列名"' in page
+    assert client.login(username=provider.username, password=PASSWORD)
+    assert "还没有数据集。" in client.get("/dashboard/").content.decode()
+
+
+def test_prices_are_written_as_the_readers_language_writes_them(provider, django_capture_on_commit_callbacks):
+    version = make_ready_version(provider, django_capture_on_commit_callbacks)
+    make_listing(provider, version, title="Yuan", price=990050, currency="CNY")
+    make_listing(provider, make_ready_version(provider, django_capture_on_commit_callbacks), title="Dollar", price=4900)
+    english = Client().get("/catalog/").content.decode()
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get("/catalog/").content.decode()
+    assert "CN¥9,900.50" in english and "$49.00" in english
+    assert "¥9,900.50" in chinese and "US$49.00" in chinese and "已授权" not in chinese
+
+
+def test_api_errors_answer_in_the_language_the_client_asks_for(db):
+    assert Client().get("/api/v1/me/").json()["message"].startswith("Authentication credentials")
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get("/api/v1/me/").json()["message"]
+    assert chinese == "身份认证信息未提供。"
+
+
+def test_every_string_is_translated_and_the_compiled_catalogue_matches_it():
+    po = polib.pofile(str(LOCALE / "django.po"))
+    assert po.untranslated_entries() == [] and po.fuzzy_entries() == []
+    compiled = {entry.msgid: entry.msgstr or entry.msgstr_plural for entry in polib.mofile(str(LOCALE / "django.mo"))}
+    assert all(compiled.get(entry.msgid) == (entry.msgstr or entry.msgstr_plural) for entry in po)
