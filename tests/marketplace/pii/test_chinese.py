@@ -116,3 +116,36 @@ def test_wechat_and_qq_ids_are_found_in_text_without_chinese_characters():
     out, _ = scrub(pd.DataFrame({"notes": ["Add me on WeChat: zhang_wei88 or QQ 123456789 after work."] * 3}))
     cell = out.at[0, "notes"]
     assert "zhang_wei88" not in cell and "123456789" not in cell and "after work" in cell
+
+
+@pytest.mark.parametrize(
+    ("note", "names"),
+    [
+        ("梁鑫昨天来电说安排下午复查，李欣陪同。", ["梁鑫", "李欣"]),
+        ("今天曹英和同事一起去了医院。", ["曹英"]),
+        ("张淑兰称明天来缴费。", ["张淑兰"]),
+        ("据欧阳明轩反映，药已经吃完了。", ["欧阳明轩"]),
+    ],
+)
+def test_names_that_no_cue_announces_are_found_by_word_segmentation(note, names):
+    """Names on no list and after no cue word: jieba joins the characters of a name it has never seen into one new
+    word, which starts with a surname."""
+    from marketplace.pii import chinese
+
+    assert [note[start:end] for start, end, entity in chinese.text_spans(note) if entity == "PERSON"] == names
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "王府井附近的高兴饭店明天开门。",
+        "请于周三下午三点到门诊复查血常规，费用已缴。",
+        "血压偏高，建议低盐饮食，按时服用二甲双胍。",
+        "安排下周一上午做胃镜，术前禁食八小时。",
+        "孟买和洛杉矶的分公司已经开始营业。",
+    ],
+)
+def test_segmentation_leaves_sentences_without_names_as_they_are(note):
+    from marketplace.pii import chinese
+
+    assert [note[s:e] for s, e, entity in chinese.text_spans(note) if entity == "PERSON"] == []
