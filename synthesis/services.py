@@ -270,6 +270,7 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     report["delivered_exact_copy_rate"] = exact_copy_rate(real_cmp, _comparable(delivered))
     report["dcr_share_limit"] = result.dcr_share_limit
     report["warnings"] = result.warnings
+    report["relations"] = result.relations
     report.update(
         {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(delivered)}
     )

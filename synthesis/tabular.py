@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from marketplace.job_errors import JobCancelled, JobInputError
+from synthesis import relations as exact
 from synthesis.evaluation import comparable, dcr_share, dcr_share_limit_for, id_like_columns, quality, sdv_metadata
 
 TABLE = "data"
@@ -151,6 +152,7 @@ class TabularResult:
     dcr_share: float | None = None  # of `evaluation_data`, checked against `dcr_share_limit` before anything is kept
     dcr_share_limit: float | None = None
     warnings: list[str] = field(default_factory=list)  # what the buyer should know about these rows
+    relations: list[dict[str, Any]] = field(default_factory=list)  # exact relations found and enforced (report)
 
 
 @dataclass
@@ -528,7 +530,26 @@ def synthesize_table(
     progress: Callable[[float, str], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> TabularResult:
-    """Fit a synthesizer (or choose one with `auto`) on `real` and sample `config.rows` rows."""
+    """Fit a synthesizer (or choose one with `auto`) on `real` and sample `config.rows` rows, with the exact
+    relations of the real rows (see `synthesis.relations`) made to hold on the synthetic ones."""
+    found = exact.detect(real, skip=set(id_like_columns(real))) if len(real) >= exact.MIN_ROWS else []
+    result = _synthesize(real, config, progress=progress, should_cancel=should_cancel)
+    if found:
+        drawn = result.data
+        result.data = exact.enforce(drawn, found)
+        if result.evaluation_data is not None:
+            result.evaluation_data = exact.enforce(result.evaluation_data, found)
+        result.relations = exact.report(found, real, drawn, result.data)
+    return result
+
+
+def _synthesize(
+    real: pd.DataFrame,
+    config: TabularConfig,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> TabularResult:
     progress = progress or (lambda fraction, message: None)
     should_cancel = should_cancel or (lambda: False)
     if len(real) < 10:

@@ -1,0 +1,286 @@
+"""Exact relations between columns: found on the real rows, made to hold on the synthetic rows.
+
+A synthesizer learns distributions, so a relation that holds on every real row — charges that are minutes times a
+fixed rate, a total that is the sum of its parts, an end date never before its start, a plan that fixes its price —
+comes out approximately at best. These are found on the real table (holding on at least `SUPPORT` of the rows where
+both sides are present) and enforced on the synthetic rows after sampling, each in the way that keeps the most of
+what the synthesizer drew:
+
+- `ratio`: `b = k * a` — `b` is recomputed from `a` (and rounded as the real `b` is written);
+- `sum`: `c = a + b` — `c` is recomputed;
+- `order`: `a <= b` — a synthetic row where `a > b` has the two values swapped;
+- `determines`: each value of category `a` goes with one value of `b` — `b` is set from `a`'s real value.
+
+The report lists every relation with its violation rate on the real rows and on the synthetic rows before and after.
+Django-free, like the rest of the engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SUPPORT = 0.999  # share of the real rows (with both sides present) on which a relation must hold
+MIN_ROWS = 20  # fewer rows with both sides present: no relation is claimed
+MAX_NUMERIC = 40  # columns considered for sums (pairs of pairs grow fast)
+RELATIVE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Relation:
+    kind: str  # "ratio" | "sum" | "order" | "determines"
+    columns: tuple[str, ...]  # ratio: (a, b) with b = k*a; sum: (a, b, c) with c = a+b; order: (a, b) a <= b
+    factor: float | None = None  # ratio: k
+    mapping: dict[str, Any] | None = None  # determines: value of a (as str) -> value of b
+    decimals: int | None = None  # ratio and sum: decimals the real result column is written with
+
+    def describe(self) -> str:
+        a = self.columns
+        if self.kind == "ratio":
+            return f"{a[1]} = {self.factor:g} × {a[0]}"
+        if self.kind == "sum":
+            return f"{a[2]} = {a[0]} + {a[1]}"
+        if self.kind == "order":
+            return f"{a[0]} ≤ {a[1]}"
+        return f"{a[0]} determines {a[1]}"
+
+
+def _numeric(frame: pd.DataFrame) -> list[str]:
+    out = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_bool_dtype(series):
+            continue
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+            if series.nunique(dropna=True) > 2:
+                out.append(name)
+    return out
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
+        values = naive.to_numpy().astype("datetime64[ns]").astype("int64").astype(float)
+        return np.where(series.isna().to_numpy(), np.nan, values)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
+def _decimals(series: pd.Series) -> int | None:
+    if not pd.api.types.is_float_dtype(series):
+        return 0 if pd.api.types.is_integer_dtype(series) else None
+    values = series.dropna().head(2000).to_numpy(dtype=float)
+    for places in range(7):
+        if np.allclose(values, np.round(values, places), rtol=0, atol=10 ** -(places + 3)):
+            return places
+    return None
+
+
+def _holds(mask: np.ndarray) -> bool:
+    return mask.size >= MIN_ROWS and mask.mean() >= SUPPORT
+
+
+def _close(x: np.ndarray, y: np.ndarray, decimals: int | None) -> np.ndarray:
+    tolerance = 0.5 * 10.0**-decimals + 1e-9 if decimals is not None else 0.0
+    return np.abs(x - y) <= np.maximum(tolerance, RELATIVE_TOLERANCE * np.abs(y))
+
+
+DETECT_SAMPLE = 2000  # candidates are found on this many rows, then checked on every row
+
+
+def detect(frame: pd.DataFrame, *, skip: set[str] | None = None) -> list[Relation]:
+    """Relations that hold on (nearly) every real row of `frame`; `skip`: columns left out (identifiers). Found on
+    a sample of the rows (the search over pairs and triples of columns is the cost), then checked on all of them."""
+    sample = frame.sample(DETECT_SAMPLE, random_state=0) if len(frame) > DETECT_SAMPLE else frame
+    found = _detect(sample.reset_index(drop=True), skip or set())
+    if sample is frame:
+        return found
+    return [r for r in found if violations(frame, r) <= 1 - SUPPORT]
+
+
+def _detect(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
+    relations: list[Relation] = []
+    numeric = [c for c in _numeric(frame) if c not in skip][:MAX_NUMERIC]
+    values = {c: _as_float(frame[c]) for c in numeric}
+    ratio_pairs: set[frozenset[str]] = set()
+    datetimes = {c for c in numeric if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    for a, b in itertools.permutations(numeric, 2):
+        present = ~np.isnan(values[a]) & ~np.isnan(values[b])
+        x, y = values[a][present], values[b][present]
+        if x.size < MIN_ROWS:
+            continue
+        # b = k * a (numbers only; k != 1), one way round: the input is the column written with fewer decimals (a
+        # product of a rate and minutes has more than the minutes), else the one that comes first
+        if not (a in datetimes or b in datetimes) and frozenset((a, b)) not in ratio_pairs:
+            nonzero = np.abs(x) > 0
+            if nonzero.sum() >= MIN_ROWS:
+                factor = float(np.median(y[nonzero] / x[nonzero]))
+                decimals = _decimals(frame[b])
+                if abs(factor - 1) > 1e-9 and factor != 0 and _holds(_close(factor * x, y, decimals)):
+                    ratio_pairs.add(frozenset((a, b)))
+                    places_a, places_b = _decimals(frame[a]) or 0, decimals or 0
+                    if places_a > places_b:  # b is the input: a = b / k
+                        relation = Relation("ratio", (b, a), factor=round(1 / factor, 10), decimals=_decimals(frame[a]))
+                    else:
+                        relation = Relation("ratio", (a, b), factor=round(factor, 10), decimals=decimals)
+                    relations.append(relation)
+                    continue
+        # a <= b, where it tells something: the same pairs drawn at random would break it often (a start and an
+        # end date, a part and its total), unlike two columns on scales that never meet (a z-score and an age)
+        if (a in datetimes) == (b in datetimes) and _holds(x <= y) and (x < y).mean() > 0.05:
+            shuffled = np.random.default_rng(0).permutation(y)
+            if (x > shuffled).mean() >= 0.05:
+                relations.append(Relation("order", (a, b)))
+    plain = [c for c in numeric if c not in datetimes]
+    for a, b in itertools.combinations(plain, 2):
+        for c in plain:
+            if c in (a, b) or frozenset((a, c)) in ratio_pairs or frozenset((b, c)) in ratio_pairs:
+                continue
+            present = ~np.isnan(values[a]) & ~np.isnan(values[b]) & ~np.isnan(values[c])
+            if present.sum() < MIN_ROWS:
+                continue
+            decimals = _decimals(frame[c])
+            if _holds(_close(values[a][present] + values[b][present], values[c][present], decimals)):
+                relations.append(Relation("sum", (a, b, c), decimals=decimals))
+    relations.extend(_dependencies(frame, skip))
+    return _without_implied_orders(relations)
+
+
+def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
+    """Category a fixes b: few levels of a (2 to 50), each with one value of b on (nearly) every row, and b not a
+    copy of a nor constant."""
+    out = []
+    categories = [
+        c
+        for c in frame.columns
+        if c not in skip and 2 <= frame[c].nunique(dropna=True) <= 50 and not pd.api.types.is_float_dtype(frame[c])
+    ]
+    for a in categories:
+        for b in frame.columns:
+            if b == a or b in skip or frame[b].nunique(dropna=True) < 2:
+                continue
+            if frame[b].value_counts(normalize=True).iloc[0] >= SUPPORT:
+                continue  # b is all but constant: every category would "determine" it
+            pair = frame[[a, b]].dropna()
+            if len(pair) < MIN_ROWS:
+                continue
+            keys = pair[a].astype(str)
+            counts = pair.groupby([keys, pair[b]], sort=False).size()
+            if len(pair) < MIN_ROWS or counts.groupby(level=0).max().sum() / len(pair) < SUPPORT:
+                continue
+            top = counts.sort_values(ascending=False).groupby(level=0).head(1).reset_index(level=1).iloc[:, 0]
+            if any(r.columns == (b, a) for r in out):
+                continue  # one-to-one (a relabelling): enforced one way round, from the column found first
+            out.append(Relation("determines", (a, b), mapping={k: _plain(v) for k, v in top.items()}))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _without_implied_orders(relations: list[Relation]) -> list[Relation]:
+    """An order between the two columns of a ratio is implied by it; keep the list to what carries information."""
+    ratios = {frozenset(r.columns) for r in relations if r.kind == "ratio"}
+    return [r for r in relations if not (r.kind == "order" and frozenset(r.columns) in ratios)]
+
+
+def violations(frame: pd.DataFrame, relation: Relation) -> float:
+    """Share of the rows (with every column of the relation present) on which `relation` does not hold."""
+    columns = list(relation.columns)
+    if any(c not in frame for c in columns):
+        return 1.0
+    if relation.kind == "determines":
+        a, b = columns
+        pair = frame[[a, b]].dropna()
+        if pair.empty:
+            return 0.0
+        expected = pair[a].astype(str).map(relation.mapping)
+        known = expected.notna()
+        wrong = (pair[b][known].astype(str).to_numpy() != expected[known].astype(str).to_numpy()).sum()
+        return round(float(wrong / max(len(pair), 1)), 4)
+    vals = [_as_float(frame[c]) for c in columns]
+    present = np.all([~np.isnan(v) for v in vals], axis=0)
+    if not present.any():
+        return 0.0
+    vals = [v[present] for v in vals]
+    if relation.kind == "ratio":
+        ok = _close(relation.factor * vals[0], vals[1], relation.decimals)
+    elif relation.kind == "sum":
+        ok = _close(vals[0] + vals[1], vals[2], relation.decimals)
+    else:
+        ok = vals[0] <= vals[1]
+    return round(float(1 - ok.mean()), 4)
+
+
+def enforce(frame: pd.DataFrame, relations: list[Relation]) -> pd.DataFrame:
+    """`frame` with every relation made to hold (dtypes kept); orders and dependencies first, then the computed
+    columns (ratios, sums), so that a computed column follows its inputs as they finally are."""
+    out = frame.copy()
+    order = sorted(relations, key=lambda r: {"determines": 0, "order": 1, "ratio": 2, "sum": 3}[r.kind])
+    for relation in order:
+        columns = list(relation.columns)
+        if any(c not in out for c in columns):
+            continue
+        if relation.kind == "determines":
+            a, b = columns
+            mapping = relation.mapping or {}
+            expected = out[a].map(lambda v, m=mapping: None if v is None or pd.isna(v) else m.get(str(v)))
+            known = expected.notna() & out[b].notna()
+            if known.any():
+                fixed = out[b].astype(object).copy()
+                fixed[known] = expected[known]
+                out[b] = _cast_like(fixed, frame[b])
+        elif relation.kind == "order":
+            a, b = columns
+            x, y = _as_float(out[a]), _as_float(out[b])
+            wrong = (x > y) & ~np.isnan(x) & ~np.isnan(y)
+            if wrong.any():
+                first, second = out[a].copy(), out[b].copy()
+                out.loc[wrong, a], out.loc[wrong, b] = second[wrong].to_numpy(), first[wrong].to_numpy()
+        else:
+            inputs = [_as_float(out[c]) for c in columns[:-1]]
+            result = relation.factor * inputs[0] if relation.kind == "ratio" else inputs[0] + inputs[1]
+            if relation.decimals is not None:
+                result = np.round(result, relation.decimals)
+            target = columns[-1]
+            present = ~np.isnan(result) & out[target].notna().to_numpy()
+            series = out[target].astype(float) if present.any() else out[target]
+            if present.any():
+                series = series.copy()
+                series[present] = result[present]
+                out[target] = _cast_like(series, frame[target])
+    return out
+
+
+def _cast_like(series: pd.Series, like: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(like) and not pd.api.types.is_bool_dtype(like):
+        series = pd.to_numeric(series, errors="coerce")
+    if pd.api.types.is_integer_dtype(like):
+        return series.round().astype(like.dtype) if series.notna().all() else series.round().astype("Int64")
+    try:
+        return series.astype(like.dtype)
+    except (TypeError, ValueError):
+        return series
+
+
+def report(relations: list[Relation], real: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame) -> list[dict]:
+    """Per relation: what it says, and its violation rate on the real rows, the synthetic rows as the synthesizer
+    drew them, and as delivered."""
+    return [
+        {
+            **{k: v for k, v in asdict(relation).items() if k in ("kind", "columns", "factor")},
+            "relation": relation.describe(),
+            "real_violation_rate": violations(real, relation),
+            "synthetic_violation_rate_before": violations(before, relation),
+            "synthetic_violation_rate": violations(after, relation),
+        }
+        for relation in relations
+    ]
