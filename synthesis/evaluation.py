@@ -268,6 +268,64 @@ def ml_efficacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
     }
 
 
+CLASSIFICATION_MAX_LEVELS = 20  # a target with at most this many values (or any non-numeric one) is classified
+TSTR_AUTO_TARGETS = 3  # with no target named, auto scores TSTR for at most this many low-cardinality columns
+
+
+def tstr_targets(frame: pd.DataFrame, named: str | None) -> list[str]:
+    """The columns a buyer's model would predict: the named target, else each low-cardinality column (2 to 10
+    values, identifiers aside), fewest values first."""
+    if named:
+        return [named] if named in frame else []
+    ids = set(id_like_columns(frame))
+    candidates = [
+        (frame[c].nunique(dropna=True), c) for c in frame.columns if c not in ids and 2 <= frame[c].nunique() <= 10
+    ]
+    return [c for _, c in sorted(candidates)[:TSTR_AUTO_TARGETS]]
+
+
+def tstr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, target: str) -> dict[str, Any]:
+    """Train on synthetic, test on real: a gradient-boosted model fitted on the synthetic rows and one fitted on the
+    real training rows, both scored on the real holdout that neither the synthesizer nor they saw. Macro-F1 for a
+    category (every class counts, so a rare churn class is not hidden by the majority), R² for a number."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.metrics import f1_score, r2_score
+
+    ids = set(id_like_columns(train))
+    features = [c for c in train.columns if c != target and c not in ids]
+    numeric = pd.api.types.is_numeric_dtype(train[target]) and not pd.api.types.is_bool_dtype(train[target])
+    classify = not numeric or train[target].nunique() <= CLASSIFICATION_MAX_LEVELS
+    test = holdout.dropna(subset=[target])
+
+    def encode(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        combined = pd.concat([f[features] for f in frames], keys=range(len(frames)))
+        for name in combined.columns:
+            if pd.api.types.is_datetime64_any_dtype(combined[name]):
+                combined[name] = combined[name].astype("int64", errors="ignore")
+        encoded = pd.get_dummies(combined, dtype=float).astype(float)
+        return [encoded.xs(i) for i in range(len(frames))]
+
+    def fit_score(data: pd.DataFrame) -> float:
+        data = data.dropna(subset=[target])
+        if data.empty or (classify and data[target].astype(str).nunique() < 2):
+            return 0.0
+        x_fit, x_test = encode([data, test])
+        if classify:
+            model = HistGradientBoostingClassifier(random_state=0).fit(x_fit, data[target].astype(str))
+            return float(f1_score(test[target].astype(str), model.predict(x_test), average="macro"))
+        model = HistGradientBoostingRegressor(random_state=0).fit(x_fit, data[target].astype(float))
+        return float(r2_score(test[target].astype(float), model.predict(x_test)))
+
+    real_score, synthetic_score = fit_score(train), fit_score(synthetic)
+    return {
+        "target": target,
+        "metric": "macro_f1" if classify else "r2",
+        "real_trained": round(real_score, 4),
+        "synthetic_trained": round(synthetic_score, 4),
+        "ratio": round(synthetic_score / real_score, 4) if real_score > 0 else None,
+    }
+
+
 def distributions(real: pd.DataFrame, synthetic: pd.DataFrame, *, bins: int = 12, top: int = 10) -> dict[str, Any]:
     """Per-column real vs synthetic histograms (numbers) or frequencies (categories), for the report's plots."""
     out = {}
@@ -300,6 +358,7 @@ class SyntheticReport:
     exact_copy_rate: float | None = None
     membership_inference_auc: float | None = None
     ml_efficacy: dict[str, Any] | None = None
+    tstr: list[dict[str, Any]] = field(default_factory=list)  # per target: synthetic-trained vs real-trained
     distributions: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -309,6 +368,7 @@ class SyntheticReport:
             "dcr_share": self.dcr_share,
             "exact_copy_rate": self.exact_copy_rate,
             "membership_inference_auc": self.membership_inference_auc,
+            "tstr": self.tstr,
             "ml_efficacy": self.ml_efficacy,
             "distributions": self.distributions,
         }
@@ -325,6 +385,7 @@ def evaluate(
         dcr_share=dcr_share(train, holdout, synthetic),
         exact_copy_rate=exact_copy_rate(train, synthetic),
         membership_inference_auc=membership_inference_auc(train, holdout, synthetic),
+        tstr=[tstr(train, holdout, synthetic, t) for t in tstr_targets(train, target)],
         ml_efficacy=ml_efficacy(train, holdout, synthetic, target) if target and target in train else None,
         distributions=distributions(holdout, synthetic),
     )

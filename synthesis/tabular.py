@@ -21,7 +21,16 @@ import pandas as pd
 
 from marketplace.job_errors import JobCancelled, JobInputError
 from synthesis import relations as exact
-from synthesis.evaluation import comparable, dcr_share, dcr_share_limit_for, id_like_columns, quality, sdv_metadata
+from synthesis.evaluation import (
+    comparable,
+    dcr_share,
+    dcr_share_limit_for,
+    id_like_columns,
+    quality,
+    sdv_metadata,
+    tstr,
+    tstr_targets,
+)
 
 TABLE = "data"
 
@@ -617,6 +626,7 @@ def _synthesize(
     samples: dict[str, pd.DataFrame] = {}  # candidate -> its rows from the train-only fit (for the report)
     started = time.monotonic()
     metadata = sdv_metadata(holdout_cmp)
+    targets = tstr_targets(train_cmp, config.target)  # what a buyer's model would predict: scored on every candidate
     for index, name in enumerate(allowed):
         if should_cancel():
             raise JobCancelled()
@@ -642,6 +652,7 @@ def _synthesize(
                 # Nearer to the rows it was fitted on than to the unseen holdout: above 0.5 it is memorising.
                 "dcr_share": dcr_share(train_cmp, holdout_cmp, sample_cmp, seed=config.seed),
                 "fit_sample_seconds": round(time.monotonic() - fit_start, 2),
+                **_tstr_scores(train_cmp, holdout_cmp, sample_cmp, targets),
             }
         )
     scored = [c for c in candidates if "quality" in c]
@@ -677,6 +688,31 @@ def _synthesize(
     )
 
 
+def _tstr_scores(train: pd.DataFrame, holdout: pd.DataFrame, sample: pd.DataFrame, targets: list[str]) -> dict:
+    """A candidate's train-on-synthetic, test-on-real scores per target, and their mean ratio to the real-trained
+    model's (capped at 1: beating the real rows on a small holdout is luck, not a merit to trade quality for)."""
+    if not targets:
+        return {}
+    scores = [tstr(train, holdout, sample, target) for target in targets]
+    ratios = [min(1.0, s["ratio"]) for s in scores if s["ratio"] is not None]
+    return {"tstr": scores, "tstr_ratio": round(float(np.mean(ratios)), 4) if ratios else None}
+
+
+def _utility(candidate: dict[str, Any]) -> float:
+    """What auto maximises among private candidates: quality and prediction (TSTR ratio) weighed equally; quality
+    alone when no target could be scored."""
+    if candidate.get("tstr_ratio") is None:
+        return candidate["quality"]
+    return 0.5 * candidate["quality"] + 0.5 * candidate["tstr_ratio"]
+
+
+def _describe(candidate: dict[str, Any]) -> str:
+    text = f"{candidate['method']} scored {candidate['quality']:.3f}"
+    if candidate.get("tstr_ratio") is not None:
+        text += f" and TSTR {candidate['tstr_ratio']:.2f}× real-trained"
+    return text
+
+
 def _closeness_warning(method: str, share: float, target: float) -> str:
     return (
         f"{method}'s rows sit somewhat nearer the real rows it learnt from than unseen ones (DCR share {share:.3f}, "
@@ -696,14 +732,16 @@ def _choose(scored: list[dict[str, Any]], dcr_share_limit: float) -> tuple[dict[
             f"({best['dcr_share']:.3f}) and scored {best['quality']:.3f} on the holdout."
         )
         return best, reason
-    ranked = sorted(private, key=lambda c: -c["quality"])
+    ranked = sorted(private, key=lambda c: -_utility(c))
     best = ranked[0]
-    reason = f"{best['method']} scored {best['quality']:.3f} on the holdout (DCR share {best['dcr_share']:.3f})"
+    reason = f"{_describe(best)} on the holdout (DCR share {best['dcr_share']:.3f})"
     if len(ranked) > 1:
-        reason += f", ahead of {ranked[1]['method']} ({ranked[1]['quality']:.3f})"
+        second = ranked[1]
+        reason += f", ahead of {second['method']} ({second['quality']:.3f}"
+        reason += f", TSTR {second['tstr_ratio']:.2f}×)" if second.get("tstr_ratio") is not None else ")"
     passed_over = sorted(
-        (c for c in scored if c["dcr_share"] > dcr_share_limit and c["quality"] > best["quality"]),
-        key=lambda c: -c["quality"],
+        (c for c in scored if c["dcr_share"] > dcr_share_limit and _utility(c) > _utility(best)),
+        key=lambda c: -_utility(c),
     )
     if passed_over:
         names = ", ".join(f"{c['method']} ({c['quality']:.3f}, DCR share {c['dcr_share']:.3f})" for c in passed_over)
