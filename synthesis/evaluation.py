@@ -146,19 +146,27 @@ def _encode(frames: list[pd.DataFrame]) -> list[np.ndarray]:
     return [matrix[sizes[i] : sizes[i + 1]] for i in range(len(frames))]
 
 
-def dcr_share(
-    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, *, max_rows: int = 5000, seed: int = 0
-) -> float:
-    """Share of synthetic rows whose closest real row is in `train` rather than `holdout` (0.5 is ideal)."""
-    from sklearn.neighbors import NearestNeighbors
-
+def _distance_space(
+    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, *, max_rows: int, seed: int
+) -> list[np.ndarray]:
+    """The three frames encoded for distances (identifiers left out), train and holdout sampled to the same size
+    and the synthetic rows to at most `max_rows`."""
     ids = id_like_columns(train)
     train, holdout, synthetic = (f.drop(columns=ids) for f in (train, holdout, synthetic))
     size = min(len(train), len(holdout), max_rows)
     train = train.sample(size, random_state=seed) if len(train) > size else train
     holdout = holdout.sample(size, random_state=seed) if len(holdout) > size else holdout
     synthetic = synthetic.sample(min(len(synthetic), max_rows), random_state=seed)
-    train_x, holdout_x, synthetic_x = _encode([train, holdout, synthetic[train.columns]])
+    return _encode([train, holdout, synthetic[train.columns]])
+
+
+def dcr_share(
+    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, *, max_rows: int = 5000, seed: int = 0
+) -> float:
+    """Share of synthetic rows whose closest real row is in `train` rather than `holdout` (0.5 is ideal)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    train_x, holdout_x, synthetic_x = _distance_space(train, holdout, synthetic, max_rows=max_rows, seed=seed)
     to_train = NearestNeighbors(n_neighbors=1).fit(train_x).kneighbors(synthetic_x)[0][:, 0]
     to_holdout = NearestNeighbors(n_neighbors=1).fit(holdout_x).kneighbors(synthetic_x)[0][:, 0]
     # Ties (equal distance) count half each way, so identical distributions give exactly 0.5 in expectation.
@@ -175,13 +183,7 @@ def membership_inference_auc(
     from sklearn.metrics import roc_auc_score
     from sklearn.neighbors import NearestNeighbors
 
-    ids = id_like_columns(train)
-    train, holdout, synthetic = (f.drop(columns=ids) for f in (train, holdout, synthetic))
-    size = min(len(train), len(holdout), max_rows)
-    train = train.sample(size, random_state=seed) if len(train) > size else train
-    holdout = holdout.sample(size, random_state=seed) if len(holdout) > size else holdout
-    synthetic = synthetic.sample(min(len(synthetic), max_rows), random_state=seed)
-    train_x, holdout_x, synthetic_x = _encode([train, holdout, synthetic[train.columns]])
+    train_x, holdout_x, synthetic_x = _distance_space(train, holdout, synthetic, max_rows=max_rows, seed=seed)
     nearest = NearestNeighbors(n_neighbors=1).fit(synthetic_x)
     distances = np.concatenate([nearest.kneighbors(train_x)[0][:, 0], nearest.kneighbors(holdout_x)[0][:, 0]])
     members = np.concatenate([np.ones(len(train_x)), np.zeros(len(holdout_x))])

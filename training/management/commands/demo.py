@@ -42,10 +42,6 @@ FULL_NON_COMMERCIAL = {
 }
 
 
-def _covid(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=["rownames"])
-
-
 def _reviews(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["rownames"]).rename(columns={"score": "rating"})
 
@@ -91,7 +87,7 @@ TABLES = [
         organization="Northwind Health Data",
         title="COVID-19 testing at a children's hospital",
         source=("medicaldata", "covid_testing"),
-        prepare=_covid,
+        prepare=_plain,
         default_rows=None,
         modality=Dataset.Modality.TABULAR,
         description="COVID-19 testing data from the Children's Hospital of Philadelphia (2020), as packaged in the R "
