@@ -41,14 +41,35 @@ def language_model_metrics(loss_sum: float, tokens: int, rows: int) -> dict[str,
     }
 
 
-def compare_to_baseline(augmented: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
-    """Both runs' metrics side by side and the lift of augmentation per metric (positive = augmentation helped)."""
+def compare_to_baseline(
+    augmented: dict[str, Any],
+    baseline: dict[str, Any],
+    *,
+    headline: str | None = None,
+    steps: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Both runs' metrics side by side, the lift of augmentation per metric (positive = augmentation helped), and a
+    plain verdict on the headline metric against real rows alone trained for as many steps."""
     lift = {}
     for name, higher in HIGHER_IS_BETTER.items():
         a, b = augmented.get(name), baseline.get(name)
         if isinstance(a, int | float) and isinstance(b, int | float):
             lift[name] = round((a - b) if higher else (b - a), 4)
-    return {"augmented": augmented, "real_only": baseline, "lift": lift}
+    comparison: dict[str, Any] = {"augmented": augmented, "real_only": baseline, "lift": lift}
+    if steps:
+        comparison["steps"] = steps
+    if headline in lift:
+        gain = lift[headline]
+        fair = "real rows alone trained for as many optimiser steps" if steps else "real rows alone"
+        if gain > 0:
+            comparison["verdict"] = f"The synthetic rows helped: {headline} {gain:+} over {fair}."
+        else:
+            comparison["verdict"] = (
+                f"The synthetic rows did not help: {fair} did as well or better ({headline} {gain:+}). "
+                "Train without the synthetic versions."
+            )
+        comparison["helped"] = gain > 0
+    return comparison
 
 
 def summarize(values: list[float]) -> dict[str, Any]:

@@ -214,6 +214,14 @@ def test_baseline_reports_the_lift_of_synthetic_rows_evaluated_on_real_rows_only
         comparison["augmented"]["accuracy"] - comparison["real_only"]["accuracy"], 4
     )
     assert {e["run"] for e in training.events} == {"augmented", "baseline"}
+    # A fair baseline: the real rows alone take as many optimiser steps as the mix (twice the rows) did. With the
+    # same epochs they took half, and the under-trained baseline made the synthetic rows look like a gain.
+    steps = {run: max(e["step"] for e in training.events if e["run"] == run) for run in ("augmented", "baseline")}
+    assert steps["baseline"] == steps["augmented"] == comparison["steps"]["real_only"] > 0
+    assert comparison["verdict"].startswith(
+        "The synthetic rows helped" if comparison["lift"]["accuracy"] > 0 else "The synthetic rows did not help"
+    )
+    assert "real rows alone trained for as many optimiser steps" in comparison["verdict"]
     with pytest.raises(ApplicationError, match="evaluation uses real data only"):
         _review_job(provider, [{"version": reviews.pk}], evaluation={"version": synthetic.pk})
     with pytest.raises(ApplicationError, match="add a real version"):
@@ -221,10 +229,8 @@ def test_baseline_reports_the_lift_of_synthetic_rows_evaluated_on_real_rows_only
     lineage = {entry["version"]: entry for entry in training.model.lineage}
     assert lineage[synthetic.pk]["is_synthetic"] and lineage[synthetic.pk]["training_rows"] == 40
     assert lineage[reviews.pk]["training_rows"] == 40 and lineage[reviews.pk]["share_of_training_rows"] == 0.5
-    assert (
-        "## Lift from synthetic data"
-        in api_client_for(provider).get(f"/api/v1/models/{training.model.pk}/").data["card_markdown"]
-    )
+    card = api_client_for(provider).get(f"/api/v1/models/{training.model.pk}/").data["card_markdown"]
+    assert "## Lift from synthetic data" in card and comparison["verdict"] in card
 
 
 def test_causal_lm_job_fine_tunes_on_prompt_and_completion_and_generates(
