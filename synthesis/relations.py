@@ -79,6 +79,19 @@ def _decimals(series: pd.Series) -> int | None:
     return None
 
 
+def _roundest_factor(factor: float, x: np.ndarray, y: np.ndarray, decimals: int | None) -> float:
+    """The factor with the fewest significant digits that still explains the rows: a rate of 0.17 rather than the
+    0.170004 a median of rounded charges gives, so the relation found on one sample holds on any other."""
+    if factor == 0 or not np.isfinite(factor):
+        return factor
+    magnitude = int(np.floor(np.log10(abs(factor))))
+    for digits in range(1, 10):
+        rounded = round(factor, digits - 1 - magnitude)
+        if _holds(_close(rounded * x, y, decimals)):
+            return rounded
+    return factor
+
+
 def _holds(mask: np.ndarray) -> bool:
     return mask.size >= MIN_ROWS and mask.mean() >= SUPPORT
 
@@ -117,8 +130,8 @@ def _detect(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
         if not (a in datetimes or b in datetimes) and frozenset((a, b)) not in ratio_pairs:
             nonzero = np.abs(x) > 0
             if nonzero.sum() >= MIN_ROWS:
-                factor = float(np.median(y[nonzero] / x[nonzero]))
                 decimals = _decimals(frame[b])
+                factor = _roundest_factor(float(np.median(y[nonzero] / x[nonzero])), x, y, decimals)
                 if abs(factor - 1) > 1e-9 and factor != 0 and _holds(_close(factor * x, y, decimals)):
                     ratio_pairs.add(frozenset((a, b)))
                     places_a, places_b = _decimals(frame[a]) or 0, decimals or 0
