@@ -239,37 +239,47 @@ def enforce(frame: pd.DataFrame, relations: list[Relation]) -> pd.DataFrame:
     out = frame.copy()
     order = sorted(relations, key=lambda r: {"determines": 0, "order": 1, "ratio": 2, "sum": 3}[r.kind])
     for relation in order:
-        columns = list(relation.columns)
-        if any(c not in out for c in columns):
+        if any(c not in out for c in relation.columns):
             continue
-        if relation.kind == "determines":
-            a, b = columns
-            mapping = relation.mapping or {}
-            expected = out[a].map(lambda v, m=mapping: None if v is None or pd.isna(v) else m.get(str(v)))
-            known = expected.notna() & out[b].notna()
-            if known.any():
-                fixed = out[b].astype(object).copy()
-                fixed[known] = expected[known]
-                out[b] = _cast_like(fixed, frame[b])
-        elif relation.kind == "order":
-            a, b = columns
-            x, y = _as_float(out[a]), _as_float(out[b])
-            wrong = (x > y) & ~np.isnan(x) & ~np.isnan(y)
-            if wrong.any():
-                first, second = out[a].copy(), out[b].copy()
-                out.loc[wrong, a], out.loc[wrong, b] = second[wrong].to_numpy(), first[wrong].to_numpy()
-        else:
-            inputs = [_as_float(out[c]) for c in columns[:-1]]
-            result = relation.factor * inputs[0] if relation.kind == "ratio" else inputs[0] + inputs[1]
-            if relation.decimals is not None:
-                result = np.round(result, relation.decimals)
-            target = columns[-1]
-            present = ~np.isnan(result) & out[target].notna().to_numpy()
-            series = out[target].astype(float) if present.any() else out[target]
-            if present.any():
-                series = series.copy()
-                series[present] = result[present]
-                out[target] = _cast_like(series, frame[target])
+        try:
+            out = _enforce_one(out, frame, relation)
+        except (TypeError, ValueError):  # values the columns' types cannot take: the rows stay as drawn (reported)
+            continue
+    return out
+
+
+def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> pd.DataFrame:
+    columns = list(relation.columns)
+    if relation.kind == "determines":
+        a, b = columns
+        mapping = relation.mapping or {}
+        expected = out[a].map(lambda v, m=mapping: None if v is None or pd.isna(v) else m.get(str(v)))
+        known = expected.notna() & out[b].notna()
+        if known.any():
+            fixed = out[b].astype(object).copy()
+            fixed[known] = expected[known]
+            out[b] = _cast_like(fixed, frame[b])
+    elif relation.kind == "order":
+        a, b = columns
+        x, y = _as_float(out[a]), _as_float(out[b])
+        wrong = (x > y) & ~np.isnan(x) & ~np.isnan(y)
+        if wrong.any():
+            # Through object columns and back to each one's type: an integer and a float column swap too.
+            first, second = out[a].astype(object).copy(), out[b].astype(object).copy()
+            first[wrong], second[wrong] = out[b][wrong].to_numpy(), out[a][wrong].to_numpy()
+            out[a], out[b] = _cast_like(first, frame[a]), _cast_like(second, frame[b])
+    else:
+        inputs = [_as_float(out[c]) for c in columns[:-1]]
+        result = relation.factor * inputs[0] if relation.kind == "ratio" else inputs[0] + inputs[1]
+        if relation.decimals is not None:
+            result = np.round(result, relation.decimals)
+        target = columns[-1]
+        present = ~np.isnan(result) & out[target].notna().to_numpy()
+        series = out[target].astype(float) if present.any() else out[target]
+        if present.any():
+            series = series.copy()
+            series[present] = result[present]
+            out[target] = _cast_like(series, frame[target])
     return out
 
 

@@ -73,3 +73,27 @@ def test_synthetic_rows_keep_the_exact_relations_a_synthesizer_alone_loses(telec
     assert ratio["synthetic_violation_rate_before"] > 0.5 and ratio["synthetic_violation_rate"] == 0.0
     assert all(row["synthetic_violation_rate"] <= 0.01 for row in result.relations)
     assert relations.violations(result.evaluation_data, relations.detect(telecom)[0]) == 0.0
+
+
+def test_an_order_between_an_integer_and_a_float_column_is_enforced_without_failing_the_job():
+    """The loans table has `balance <= loan_amount` with an integer and a float column (with missing values): the
+    swap wrote floats into an integer column and failed the synthesis."""
+    rng = np.random.default_rng(2)
+    n = 300
+    loan = rng.integers(1_000, 40_000, n)
+    frame = pd.DataFrame(
+        {
+            "balance": pd.array((loan * rng.uniform(0, 1, n)).round(2), dtype="Float64"),
+            "loan_amount": pd.array(loan, dtype="Int64"),
+        }
+    )
+    frame.loc[::25, "balance"] = None
+    found = relations.detect(frame)
+    assert [r.describe() for r in found] == ["balance ≤ loan_amount"]
+    drawn = frame.copy()
+    drawn["balance"] = drawn["balance"] * 1.5
+
+    fixed = relations.enforce(drawn, found)
+
+    assert relations.violations(fixed, found[0]) == 0.0
+    assert fixed.dtypes.to_dict() == frame.dtypes.to_dict() and fixed["balance"].isna().sum() == 12
