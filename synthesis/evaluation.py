@@ -286,10 +286,19 @@ def tstr_targets(frame: pd.DataFrame, named: str | None) -> list[str]:
     return [c for _, c in sorted(candidates)[:TSTR_AUTO_TARGETS]]
 
 
-def tstr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, target: str) -> dict[str, Any]:
+def tstr(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    target: str,
+    *,
+    real_scores: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """Train on synthetic, test on real: a gradient-boosted model fitted on the synthetic rows and one fitted on the
     real training rows, both scored on the real holdout that neither the synthesizer nor they saw. Macro-F1 for a
-    category (every class counts, so a rare churn class is not hidden by the majority), R² for a number."""
+    category (every class counts, so a rare churn class is not hidden by the majority), R² for a number.
+    `real_scores` caches the real-trained model's score per target across calls on the same split (auto's
+    candidates)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.metrics import f1_score, r2_score
 
@@ -318,7 +327,13 @@ def tstr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, ta
         model = HistGradientBoostingRegressor(random_state=0).fit(x_fit, data[target].astype(float))
         return float(r2_score(test[target].astype(float), model.predict(x_test)))
 
-    real_score, synthetic_score = fit_score(train), fit_score(synthetic)
+    if real_scores is not None and target in real_scores:
+        real_score = real_scores[target]
+    else:
+        real_score = fit_score(train)
+        if real_scores is not None:
+            real_scores[target] = real_score
+    synthetic_score = fit_score(synthetic)
     return {
         "target": target,
         "metric": "macro_f1" if classify else "r2",

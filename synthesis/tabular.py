@@ -627,6 +627,7 @@ def _synthesize(
     started = time.monotonic()
     metadata = sdv_metadata(holdout_cmp)
     targets = tstr_targets(train_cmp, config.target)  # what a buyer's model would predict: scored on every candidate
+    real_scores: dict[str, float] = {}  # the real-trained model's score per target, fitted once for all candidates
     for index, name in enumerate(allowed):
         if should_cancel():
             raise JobCancelled()
@@ -652,7 +653,7 @@ def _synthesize(
                 # Nearer to the rows it was fitted on than to the unseen holdout: above 0.5 it is memorising.
                 "dcr_share": dcr_share(train_cmp, holdout_cmp, sample_cmp, seed=config.seed),
                 "fit_sample_seconds": round(time.monotonic() - fit_start, 2),
-                **_tstr_scores(train_cmp, holdout_cmp, sample_cmp, targets),
+                **_tstr_scores(train_cmp, holdout_cmp, sample_cmp, targets, real_scores),
             }
         )
     scored = [c for c in candidates if "quality" in c]
@@ -688,12 +689,18 @@ def _synthesize(
     )
 
 
-def _tstr_scores(train: pd.DataFrame, holdout: pd.DataFrame, sample: pd.DataFrame, targets: list[str]) -> dict:
+def _tstr_scores(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    sample: pd.DataFrame,
+    targets: list[str],
+    real_scores: dict[str, float] | None = None,
+) -> dict:
     """A candidate's train-on-synthetic, test-on-real scores per target, and their mean ratio to the real-trained
     model's (capped at 1: beating the real rows on a small holdout is luck, not a merit to trade quality for)."""
     if not targets:
         return {}
-    scores = [tstr(train, holdout, sample, target) for target in targets]
+    scores = [tstr(train, holdout, sample, target, real_scores=real_scores) for target in targets]
     ratios = [min(1.0, s["ratio"]) for s in scores if s["ratio"] is not None]
     return {"tstr": scores, "tstr_ratio": round(float(np.mean(ratios)), 4) if ratios else None}
 

@@ -230,7 +230,7 @@ def _fake_candidates(monkeypatch, scores: dict[str, tuple], tstr_ratios: dict[st
     monkeypatch.setattr(
         tabular,
         "_tstr_scores",
-        lambda train, holdout, sample, targets: (
+        lambda train, holdout, sample, targets, real_scores=None: (
             {"tstr": [], "tstr_ratio": tstr_ratios[sample["plan"].iloc[0]]} if tstr_ratios else {}
         ),
     )
