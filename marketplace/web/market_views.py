@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace.api.market_serializers import render_markdown
@@ -31,7 +32,8 @@ from marketplace.selectors.organizations import organization_for_user
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.licensing import access_request_decide, license_revoke, license_state, listing_purchase
 from marketplace.services.publishing import MAX_PRICE, listing_create, listing_submit, listing_unlist
-from marketplace.terms import MAX_DURATION_DAYS, TERM_FLAGS, TERMS, terms_in_words
+from marketplace.terms import MAX_DURATION_DAYS, TERM_FLAGS, TERMS
+from marketplace.web.term_words import term_label, terms_in_words
 from marketplace.web.views import _org
 
 
@@ -39,7 +41,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     org = organization_for_user(user=request.user) if request.user.is_authenticated else None
     listings = catalog_list(org=org, params=request.GET)[:100]
     term_filters = [
-        {"name": term.name, "label": term.filter_label, "checked": request.GET.get(term.name) == "true"}
+        {"name": term.name, "label": term_label(term.filter_label), "checked": request.GET.get(term.name) == "true"}
         for term in TERMS.values()
     ]
     return render(
@@ -118,19 +120,25 @@ def licenses(request: HttpRequest) -> HttpResponse:
 
 
 class ListingForm(forms.Form):
-    dataset_version = forms.ModelChoiceField(queryset=DatasetVersion.objects.none(), label="Dataset version")
-    title = forms.CharField(max_length=200)
-    summary = forms.CharField(max_length=500, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, help_text="Markdown")
-    tags = forms.CharField(required=False, help_text="Comma-separated")
+    dataset_version = forms.ModelChoiceField(queryset=DatasetVersion.objects.none(), label=_("Dataset version"))
+    title = forms.CharField(max_length=200, label=_("Title"))
+    summary = forms.CharField(max_length=500, required=False, label=_("Summary"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, label=_("Description"), help_text=_("Markdown")
+    )
+    tags = forms.CharField(required=False, label=_("Tags"), help_text=_("Comma-separated"))
     price = forms.IntegerField(
-        min_value=0, max_value=MAX_PRICE, initial=0, help_text="In cents (minor units); 0 = free"
+        min_value=0, max_value=MAX_PRICE, initial=0, label=_("Price"), help_text=_("In cents (minor units); 0 = free")
     )
-    currency = forms.CharField(max_length=3, initial="USD")
+    currency = forms.CharField(max_length=3, initial="USD", label=_("Currency"))
     duration_days = forms.IntegerField(
-        required=False, min_value=1, max_value=MAX_DURATION_DAYS, help_text="Empty = perpetual"
+        required=False,
+        min_value=1,
+        max_value=MAX_DURATION_DAYS,
+        label=_("Duration days"),
+        help_text=_("Empty = perpetual"),
     )
-    requires_approval = forms.BooleanField(required=False, label="Buyers must request access")
+    requires_approval = forms.BooleanField(required=False, label=_("Buyers must request access"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -138,7 +146,7 @@ class ListingForm(forms.Form):
         fields = list(self.fields.items())
         at = [name for name, _ in fields].index("duration_days")
         terms = [
-            (t.name, forms.BooleanField(required=False, initial=t.offered_by_default, label=t.allowed))
+            (t.name, forms.BooleanField(required=False, initial=t.offered_by_default, label=term_label(t.allowed)))
             for t in TERMS.values()
         ]
         self.fields = dict(fields[:at] + terms + fields[at:])

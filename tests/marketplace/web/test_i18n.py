@@ -49,3 +49,21 @@ def test_every_string_is_translated_and_the_compiled_catalogue_matches_it():
     assert po.untranslated_entries() == [] and po.fuzzy_entries() == []
     compiled = {entry.msgid: entry.msgstr or entry.msgstr_plural for entry in polib.mofile(str(LOCALE / "django.mo"))}
     assert all(compiled.get(entry.msgid) == (entry.msgstr or entry.msgstr_plural) for entry in po)
+
+
+def test_every_licence_term_sentence_is_in_the_translation_catalogue():
+    """The terms module is Django-free and speaks English; the web layer translates its sentences, which must all be
+    listed for makemessages, and translated."""
+    from marketplace.terms import TERMS
+    from marketplace.web.term_words import SENTENCES
+
+    words = {w for t in TERMS.values() for w in (t.allowed, t.refused, t.filter_label)}
+    assert words <= set(SENTENCES)
+    translated = {entry.msgid for entry in polib.pofile(str(LOCALE / "django.po")) if entry.msgstr}
+    assert words <= translated
+
+
+def test_a_listing_page_states_its_terms_in_chinese(provider, django_capture_on_commit_callbacks):
+    listing = make_listing(provider, make_ready_version(provider, django_capture_on_commit_callbacks))
+    page = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get(f"/catalog/{listing.pk}/").content.decode()
+    assert "您可以下载数据" in page and "永久许可" in page
