@@ -585,18 +585,23 @@ def _synthesize(
         progress(0.05, f"Fitting {config.method} on the training split for the report")
         evaluation = _fit_sample(config.method, train, len(holdout), config)
         share = dcr_share(train_cmp, holdout_cmp, _comparable(evaluation), seed=config.seed)
-        if share > target and config.method == "cart":
-            stronger = replace(config, cart_min_leaf=max(config.cart_min_leaf * 2, len(train) // 5))
+        # CART's smoothing is its leaf size: doubled first, which keeps most of what predicts a target (telecom
+        # churn: TSTR 0.83x at 40-row leaves, 0.75x at a fifth of the table), and a fifth of the table only when the
+        # doubled leaves still do not pass the guard.
+        leaves = (config.cart_min_leaf * 2, max(config.cart_min_leaf * 4, len(train) // 5))
+        for leaf in leaves if share > target and config.method == "cart" else ():
+            stronger = replace(config, cart_min_leaf=leaf)
             progress(0.25, f"Too close to the real rows (DCR share {share:.2f}): fitting again with larger leaves")
             retry = _fit_sample(config.method, train, len(holdout), stronger)
             retried = dcr_share(train_cmp, holdout_cmp, _comparable(retry), seed=config.seed)
             if retried < share:
                 warnings_.append(
                     f"cart's rows were too close to its training rows (DCR share {share:.3f} > {target:.2f}); they "
-                    f"were generated again with leaves of at least {stronger.cart_min_leaf} real rows (DCR share "
-                    f"{retried:.3f})."
+                    f"were generated again with leaves of at least {leaf} real rows (DCR share {retried:.3f})."
                 )
                 config, share, evaluation = stronger, retried, retry
+            if share <= limit:
+                break
         if share > limit:
             raise JobInputError(
                 f"{config.method} produced rows closer to the real rows it learnt from than to real rows it never saw "
