@@ -182,7 +182,7 @@ def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
                 continue
             keys = pair[a].astype(str)
             counts = pair.groupby([keys, pair[b]], sort=False).size()
-            if len(pair) < MIN_ROWS or counts.groupby(level=0).max().sum() / len(pair) < SUPPORT:
+            if counts.groupby(level=0).max().sum() / len(pair) < SUPPORT:
                 continue
             top = counts.sort_values(ascending=False).groupby(level=0).head(1).reset_index(level=1).iloc[:, 0]
             if any(r.columns == (b, a) for r in out):

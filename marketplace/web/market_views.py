@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,7 +34,7 @@ from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.licensing import access_request_decide, license_revoke, license_state, listing_purchase
 from marketplace.services.publishing import MAX_PRICE, listing_create, listing_submit, listing_unlist
 from marketplace.terms import MAX_DURATION_DAYS, TERM_FLAGS, TERMS
-from marketplace.web.term_words import term_label, terms_in_words
+from marketplace.web.term_words import terms_in_words
 from marketplace.web.views import _org
 
 
@@ -41,7 +42,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     org = organization_for_user(user=request.user) if request.user.is_authenticated else None
     listings = catalog_list(org=org, params=request.GET)[:100]
     term_filters = [
-        {"name": term.name, "label": term_label(term.filter_label), "checked": request.GET.get(term.name) == "true"}
+        {"name": term.name, "label": gettext(term.filter_label), "checked": request.GET.get(term.name) == "true"}
         for term in TERMS.values()
     ]
     return render(
@@ -146,7 +147,7 @@ class ListingForm(forms.Form):
         fields = list(self.fields.items())
         at = [name for name, _ in fields].index("duration_days")
         terms = [
-            (t.name, forms.BooleanField(required=False, initial=t.offered_by_default, label=term_label(t.allowed)))
+            (t.name, forms.BooleanField(required=False, initial=t.offered_by_default, label=gettext(t.allowed)))
             for t in TERMS.values()
         ]
         self.fields = dict(fields[:at] + terms + fields[at:])

@@ -37,7 +37,3 @@ def terms_in_words(terms: dict[str, Any]) -> list[tuple[bool, str]]:
         else:
             lines.append((True, gettext("Perpetual licence")))
     return lines
-
-
-def term_label(text: str) -> str:
-    return gettext(text)
