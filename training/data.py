@@ -5,7 +5,7 @@ the tensors each task trains on (classification batches; causal-LM examples with
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -33,17 +33,30 @@ class PreparedData:
     evaluation: pd.DataFrame  # real rows only
     rows_per_version: dict[int, int]  # training rows drawn from each version (for the card's shares)
     synthetic_versions: frozenset[int] = frozenset()  # versions whose rows are synthetic
+    # Real rows kept apart from both: early stopping and the choice of mix weights read them, so the evaluation
+    # rows stay unseen by every decision and the report on them is not biased by the choice.
+    validation: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# Validation rows are carved out only when the real training rows can spare them: below this many, every row trains.
+MIN_ROWS_FOR_VALIDATION = 20
 
 
 def prepare_mix(
-    parts: list[MixPart], *, holdout_fraction: float, evaluation: pd.DataFrame | None = None, seed: int = 0
+    parts: list[MixPart],
+    *,
+    holdout_fraction: float,
+    evaluation: pd.DataFrame | None = None,
+    seed: int = 0,
+    validation_fraction: float = 0.0,
 ) -> PreparedData:
-    """Hold out real rows for evaluation (unless an evaluation set is given), then sample the training rows.
+    """Hold out real rows for evaluation (unless an evaluation set is given) and for validation, then sample the
+    training rows.
 
     Each part contributes rows in proportion to its weight, up to the size the largest weighted part allows without
-    repeating rows; synthetic parts are never split into evaluation."""
+    repeating rows; synthetic parts are never split into evaluation or validation."""
     rng = np.random.default_rng(seed)
-    pools, held_out = [], []
+    pools, held_out, validation = [], [], []
     for part in parts:
         frame = part.frame.assign(_version=part.version).sample(frac=1.0, random_state=int(rng.integers(1 << 31)))
         if not part.synthetic and evaluation is None and holdout_fraction > 0:
@@ -51,6 +64,13 @@ def prepare_mix(
             held_out.append(frame.iloc[:cut])
             frame = frame.iloc[cut:]
         pools.append((part, frame))
+    real_rows = sum(len(frame) for part, frame in pools if not part.synthetic)
+    if validation_fraction > 0 and real_rows >= MIN_ROWS_FOR_VALIDATION:
+        for index, (part, frame) in enumerate(pools):
+            if not part.synthetic and len(frame) > 1:
+                cut = max(1, int(round(len(frame) * validation_fraction)))
+                validation.append(frame.iloc[:cut])
+                pools[index] = (part, frame.iloc[cut:])
     total_weight = sum(part.weight for part, _ in pools) or 1.0
     # The number of training rows is bounded by the part whose rows run out first at its weight.
     budget = min(len(frame) / (part.weight / total_weight) for part, frame in pools if part.weight > 0)
@@ -67,16 +87,35 @@ def prepare_mix(
             )
         evaluation = pd.concat(held_out).drop(columns="_version").reset_index(drop=True)
     synthetic = frozenset(part.version for part in parts if part.synthetic)
-    return PreparedData(train=train, evaluation=evaluation, rows_per_version=counts, synthetic_versions=synthetic)
+    return PreparedData(
+        train=train,
+        evaluation=evaluation,
+        rows_per_version=counts,
+        synthetic_versions=synthetic,
+        validation=(
+            pd.concat(validation).drop(columns="_version").reset_index(drop=True) if validation else pd.DataFrame()
+        ),
+    )
+
+
+def synthetic_scaled(data: PreparedData, scale: float) -> PreparedData:
+    """The mix with `scale` times its synthetic training rows (the first ones of each synthetic version; rows are
+    shuffled) and every real row: 0 is the real-only baseline, 1 the mix as weighted. Evaluation and validation
+    rows are the same in every scaled mix, so their scores compare."""
+    synthetic = data.train["_version"].isin(data.synthetic_versions)
+    if scale == 0 and not (~synthetic).any():
+        raise JobInputError("The mix has no real training rows to train a real-only baseline on.")
+    rank = data.train.groupby("_version").cumcount()
+    keep = ~synthetic | (rank < data.train["_version"].map(lambda v: round(data.rows_per_version[v] * scale)))
+    counts = {v: (round(n * scale) if v in data.synthetic_versions else n) for v, n in data.rows_per_version.items()}
+    return PreparedData(
+        data.train[keep].reset_index(drop=True), data.evaluation, counts, data.synthetic_versions, data.validation
+    )
 
 
 def real_only(data: PreparedData) -> PreparedData:
     """The baseline of an augmented mix: the same real training rows, the same evaluation rows, no synthetic rows."""
-    keep = ~data.train["_version"].isin(data.synthetic_versions)
-    if not keep.any():
-        raise JobInputError("The mix has no real training rows to train a real-only baseline on.")
-    counts = {v: (n if v not in data.synthetic_versions else 0) for v, n in data.rows_per_version.items()}
-    return PreparedData(data.train[keep].reset_index(drop=True), data.evaluation, counts, data.synthetic_versions)
+    return synthetic_scaled(data, 0)
 
 
 # --- text classification -------------------------------------------------------------------------------------------

@@ -81,3 +81,18 @@ def summarize(values: list[float]) -> dict[str, Any]:
         "max": round(max(values), 4),
         "values": [round(v, 4) for v in values],
     }
+
+
+def lift_interval(lifts: list[float]) -> dict[str, Any]:
+    """Mean lift over seeds with a 95% Student-t confidence interval (None with a single seed)."""
+    from scipy import stats
+
+    mean = statistics.mean(lifts)
+    if len(lifts) < 2:
+        return {"lift_mean": round(mean, 4), "lift_ci95": None, "lifts": [round(x, 4) for x in lifts]}
+    half = stats.t.ppf(0.975, len(lifts) - 1) * statistics.stdev(lifts) / math.sqrt(len(lifts))
+    return {
+        "lift_mean": round(mean, 4),
+        "lift_ci95": [round(mean - half, 4), round(mean + half, 4)],
+        "lifts": [round(x, 4) for x in lifts],
+    }

@@ -6,7 +6,9 @@ import io
 import json
 import logging
 import math
+import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -30,16 +32,26 @@ from marketplace.services.entitlements import (
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.services.licensing import license_state
 from marketplace.terms import terms_combine
-from training.data import MixPart, PreparedData, prepare_mix, real_only
-from training.evaluation import compare_to_baseline
+from training.data import MixPart, PreparedData, prepare_mix, synthetic_scaled
+from training.mixing import mix_metrics, plan_scales, train_mix
 from training.models import BaseModel, TrainedModel, TrainingJob
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
 from training.trainer import TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
 
 logger = logging.getLogger(__name__)
+# Params of the job rather than of one run: how the mix weights are set, how many seeds, the validation share.
+JOB_PARAMS = {"mix_weights": "auto", "seeds": 1, "validation_fraction": 0.15}
 # Request params a caller may set; `task` comes from the request itself, the rest keep TrainConfig's defaults.
-PARAMS = tuple(name for name in TrainConfig.__dataclass_fields__ if name != "task")
-PARAM_LIMITS = {"epochs": (1, 100), "batch_size": (1, 512), "max_length": (8, 4096), "learning_rate": (1e-7, 1.0)}
+PARAMS = tuple(name for name in TrainConfig.__dataclass_fields__ if name != "task") + tuple(JOB_PARAMS)
+PARAM_LIMITS = {
+    "epochs": (1, 100),
+    "batch_size": (1, 512),
+    "max_length": (8, 4096),
+    "learning_rate": (1e-7, 1.0),
+    "validations": (1, 1000),
+    "seeds": (1, 5),
+    "validation_fraction": (0.0, 0.5),
+}
 HEADLINE = {"text-classification": "accuracy", "tabular-classification": "accuracy", "causal-lm": "perplexity"}
 
 
@@ -73,7 +85,11 @@ def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
     for name, value in params.items():
         if name == "epochs" and value == "auto":
             continue  # chosen from the number of training rows when the job runs (`epochs_for`)
-        expected = type(fields[name].default)
+        if name == "mix_weights":
+            if value not in ("auto", "fixed"):
+                raise ApplicationError('params.mix_weights must be "auto" or "fixed".', extra={"field": "params"})
+            continue
+        expected = type(fields[name].default if name in fields else JOB_PARAMS[name])
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not expected:
@@ -82,8 +98,14 @@ def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
         low, high = PARAM_LIMITS.get(name, (None, None))
         if low is not None and not low <= value <= high:
             raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
-        values[name] = value
+        if name in fields:
+            values[name] = value
     return TrainConfig(task=task, **values)
+
+
+def job_params_read(params: dict[str, Any]) -> dict[str, Any]:
+    """The job-level params of a request (checked by `training_config_build`), defaults filled in."""
+    return {name: params.get(name, default) for name, default in JOB_PARAMS.items()}
 
 
 def epochs_are_auto(params: dict[str, Any]) -> bool:
@@ -283,7 +305,7 @@ def _columns(training: TrainingJob, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[training.text_column, training.label_column]].dropna()
 
 
-def _training_data(*, training: TrainingJob, config: TrainConfig) -> PreparedData:
+def _training_data(*, training: TrainingJob, config: TrainConfig, validation_fraction: float) -> PreparedData:
     org = training.organization
     parts = []
     for item in training.mix:
@@ -310,81 +332,105 @@ def _training_data(*, training: TrainingJob, config: TrainConfig) -> PreparedDat
         holdout_fraction=float(training.evaluation.get("holdout_fraction", 0.2)),
         evaluation=evaluation,
         seed=config.seed,
+        validation_fraction=validation_fraction,
     )
 
 
 def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
-    config = training_config_build(task=training.task, params=training.params or {})
+    params = training.params or {}
+    config = training_config_build(task=training.task, params=params)
+    options = job_params_read(params)
     spec = base_model_resolve(training.base_model)
-    data = _training_data(training=training, config=config)
-    # The baseline trains with the same epochs as the mix: the same configuration on fewer rows.
-    config = epochs_for(params=training.params or {}, config=config, rows=len(data.train))
-    output_dir = Path(settings.TESSERA_TRAINED_MODELS) / f"job-{job.pk}"
+    data = _training_data(training=training, config=config, validation_fraction=options["validation_fraction"])
+    # Every arm trains with the epochs of the mix as weighted: the same configuration, then the same step budget.
+    config = epochs_for(params=params, config=config, rows=len(data.train))
+    scales = plan_scales(data, config, choose=options["mix_weights"] == "auto", baseline=training.baseline)
+    root = Path(settings.TESSERA_TRAINED_MODELS) / f"job-{job.pk}"
+    single = len(scales) == 1
     # A redelivered job keeps the events of its earlier attempt up to the checkpoint it resumes from.
     events: list[dict[str, Any]] = list(training.events)
     cancel = {"requested": False}
-    runs = [("augmented" if training.baseline else "model", data, output_dir)]
-    if training.baseline:
-        runs.append(("baseline", real_only(data), output_dir / "baseline"))
-    results: dict[str, TrainResult] = {}
-    span = 0.9 / len(runs)  # share of the progress bar per run
-    for index, (name, prepared, directory) in enumerate(runs):
-        run_config = config
-        if name == "baseline":
-            # A fair baseline: the real rows alone for as many optimiser steps as the mix took. With the same epochs
-            # it took fewer steps, and an under-trained real-only model made synthetic rows look like a gain (MiniLM
-            # on 64 reviews: +6 points reported, -32 against real rows trained as long).
-            steps = results[runs[0][0]].steps
-            passes = math.ceil(config.epochs * len(data.train) / max(len(prepared.train), 1)) + 1
-            run_config = replace(config, epochs=passes, max_steps=steps)
 
-        def on_event(payload: dict[str, Any], name: str = name, start: float = 0.05 + index * span) -> None:
-            payload = {**payload, "run": name}
-            if events and events[-1].get("run") == name and events[-1]["step"] >= payload["step"]:
-                # Resumed from a checkpoint behind the last recorded step: the steps after it are being redone.
-                events[:] = [e for e in events if not (e.get("run") == name and e["step"] >= payload["step"])]
-            events.append(payload)
-            if payload["step"] % 5 == 0 or payload["step"] == payload["total_steps"]:
-                TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
-            message = f"{name}: step {payload['step']}/{payload['total_steps']} · loss {payload['loss']:.4f}"
-            try:
-                progress(start + span * payload["step"] / payload["total_steps"], message)
-            except JobCancelled:  # the trainer stops before its next step, with a checkpoint
-                cancel["requested"] = True
-
-        try:
-            results[name] = train(
-                spec,
-                TrainData(prepared.train, prepared.evaluation, training.text_column, training.label_column),
-                directory,
-                run_config,
-                cache_dir=Path(settings.TESSERA_MODEL_CACHE),
-                event=on_event,
-                should_cancel=lambda: cancel["requested"],
-            )
-        finally:  # cancelled or failed runs keep their loss curve too
-            TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
-    result = results[runs[0][0]]
-    metrics = dict(result.metrics)
-    if training.baseline:
-        metrics["baseline"] = compare_to_baseline(
-            result.metrics,
-            results["baseline"].metrics,
-            headline=HEADLINE[training.task],
-            steps={"augmented": result.steps, "real_only": results["baseline"].steps},
+    def train_arm(name: str, prepared: PreparedData, arm_config: TrainConfig, index: int, total: int) -> TrainResult:
+        start, span = 0.05 + 0.9 * index / total, 0.9 / total
+        return _train_one(
+            training=training,
+            spec=spec,
+            prepared=prepared,
+            directory=root if single else root / name,
+            config=arm_config,
+            name=name,
+            events=events,
+            cancel=cancel,
+            report=lambda fraction, message: progress(start + span * fraction, message),
         )
+
+    outcome = train_mix(data, config, scales=scales, seeds=options["seeds"], train_arm=train_arm)
+    result, headline = outcome.chosen, HEADLINE[training.task]
+    metrics = mix_metrics(outcome, headline=headline)
+    for name in outcome.results:
+        if name != outcome.chosen_name:  # the other arms were measured; only the delivered model is kept
+            shutil.rmtree(root / name / "model", ignore_errors=True)
+    chosen_data = synthetic_scaled(data, outcome.chosen_scale) if outcome.chosen_scale != 1.0 else data
     model = _register_model(
         training=training,
-        data_counts=data.rows_per_version,
+        data_counts=chosen_data.rows_per_version,
         result=result,
         metrics=metrics,
-        output_dir=output_dir,
+        output_dir=root if single else root / outcome.chosen_name,
         config=config,
     )
     training.model, training.metrics = model, metrics
     training.save(update_fields=["model", "metrics"])
-    headline = HEADLINE[training.task]
     return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
+
+
+def _train_one(
+    *,
+    training: TrainingJob,
+    spec: BaseModelSpec,
+    prepared: PreparedData,
+    directory: Path,
+    config: TrainConfig,
+    name: str,
+    events: list[dict[str, Any]],
+    cancel: dict[str, bool],
+    report: Callable[[float, str], None],
+) -> TrainResult:
+    """One arm of a job: its step events go to the job's loss curve under `name`, its progress to the job."""
+
+    def on_event(payload: dict[str, Any]) -> None:
+        payload = {**payload, "run": name}
+        if events and events[-1].get("run") == name and events[-1]["step"] >= payload["step"]:
+            # Resumed from a checkpoint behind the last recorded step: the steps after it are being redone.
+            events[:] = [e for e in events if not (e.get("run") == name and e["step"] >= payload["step"])]
+        events.append(payload)
+        if payload["step"] % 5 == 0 or payload["step"] == payload["total_steps"]:
+            TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
+        message = f"{name}: step {payload['step']}/{payload['total_steps']} · loss {payload['loss']:.4f}"
+        try:
+            report(payload["step"] / payload["total_steps"], message)
+        except JobCancelled:  # the trainer stops before its next step, with a checkpoint
+            cancel["requested"] = True
+
+    try:
+        return train(
+            spec,
+            TrainData(
+                prepared.train,
+                prepared.evaluation,
+                training.text_column,
+                training.label_column,
+                validation=prepared.validation,
+            ),
+            directory,
+            config,
+            cache_dir=Path(settings.TESSERA_MODEL_CACHE),
+            event=on_event,
+            should_cancel=lambda: cancel["requested"],
+        )
+    finally:  # cancelled or failed runs keep their loss curve too
+        TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
 
 
 def _register_model(
@@ -443,7 +489,24 @@ def _register_model(
 
 def model_card_markdown(model: TrainedModel) -> str:
     lines = [f"# {model.name}", "", f"Base model: `{model.base_model}` · task: {model.task}", "", "## Metrics", ""]
-    lines += [f"- {key}: {value}" for key, value in model.metrics.items() if key != "baseline"]
+    lines += [f"- {key}: {value}" for key, value in model.metrics.items() if not isinstance(value, dict | list)]
+    stopping = model.metrics.get("early_stopping")
+    if stopping:
+        lines += [
+            "",
+            f"Early stopping: the weights of step {stopping['best_step']}, the best on {stopping['rows']} validation "
+            "rows (real rows used neither to train nor to evaluate), are this model's.",
+        ]
+    selection = model.metrics.get("mix_selection")
+    if selection:
+        lines += ["", "## Share of the synthetic rows, chosen on validation rows", "", selection["reason"], ""]
+        lines += ["| synthetic share | synthetic rows | steps | best step | validation |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {c['synthetic_share']:g} | {c['synthetic_rows']} | {c['steps']} | {c['best_step']} | "
+            + " · ".join(f"{name} {value}" for name, value in (c["validation"] or {}).items())
+            + " |"
+            for c in selection["candidates"]
+        ]
     comparison = model.metrics.get("baseline")
     if comparison:
         lines += [
@@ -459,6 +522,14 @@ def model_card_markdown(model: TrainedModel) -> str:
         ]
         if comparison.get("verdict"):
             lines += ["", comparison["verdict"]]
+        seeds = comparison.get("over_seeds")
+        if seeds and seeds.get("lift_ci95"):
+            low, high = seeds["lift_ci95"]
+            lines += [
+                "",
+                f"Over {seeds['seeds']} seeds, {seeds['synthetic_share']:g} of the synthetic rows against real rows "
+                f"alone: lift {seeds['lift_mean']:+} (95% interval {low:+} to {high:+}).",
+            ]
     lines += [
         "",
         "## Lineage",

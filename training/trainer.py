@@ -1,7 +1,8 @@
 """One fine-tuning loop for every task: reads top to bottom, resumable from checkpoints, cancellable within one step.
 
 `train()` calls `_setup_model`, `_setup_data`, `_setup_optimizer`, then `_loss_step` once per optimiser step (with
-`_save_checkpoint` every `checkpoint_every` steps), then `_evaluate` on held-out real rows and `_save_model`.
+`_validate` on the validation rows every few steps, keeping the best weights, and `_save_checkpoint` every
+`checkpoint_every` steps), then restores the best weights, `_evaluate`s on held-out real rows and `_save_model`s.
 Tasks: text-classification (encoder + classification head), causal-lm (supervised fine-tuning with the loss on the
 completion only, sequence packing, optionally LoRA through peft) and tabular-classification (a small MLP).
 """
@@ -59,6 +60,8 @@ class TrainConfig:
     packing: bool = True  # causal-lm: lay several short examples end to end in one row of max_length tokens
     hidden_size: int = 64  # tabular-classification: width of the MLP's hidden layers
     group_by_length: bool = True  # text-classification: batch rows of similar length together (less padding)
+    early_stopping: bool = True  # score the validation rows during the run and keep the best-scoring weights
+    validations: int = 10  # how many times per run the validation rows are scored (evenly spaced, and at the end)
 
 
 # `epochs: "auto"` (the API's default): the usual 3 passes, more on small data, fewer on large data.
@@ -91,6 +94,7 @@ class TrainData:
     evaluation: pd.DataFrame  # evaluation rows: real data the model never trains on
     input_column: str = "text"  # text (classification) or prompt (causal-lm); ignored for tabular
     target_column: str = "label"  # label (classification, tabular) or completion (causal-lm)
+    validation: pd.DataFrame | None = None  # real rows for early stopping: neither trained nor evaluated on
 
 
 @dataclass
@@ -105,6 +109,9 @@ class TrainResult:
     trainable_parameters: int = 0  # parameters the optimiser updated (LoRA adapters only, with lora)
     seconds: float = 0.0  # wall time of the training steps in this process
     padding_share: float = 0.0  # share of an epoch's token slots that are padding (0 for tabular rows)
+    # Early stopping: {"rows", "every", "best_step", "best": metrics, "history": [{"step", metrics...}]}; empty
+    # when the run had no validation rows. The saved model holds the weights of `best_step`.
+    validation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,13 +175,14 @@ def train(
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     optimizer, scheduler = _setup_optimizer(run.model, config, total_steps)
-    step, losses = _load_checkpoint(output_dir, run.model, optimizer, scheduler, config, fingerprint)
+    tracker = _BestTracker.for_run(data, config, total_steps)
+    step, losses = _load_checkpoint(output_dir, run.model, optimizer, scheduler, config, fingerprint, tracker)
 
     run.model.train()
     started, tokens, first_step = time.monotonic(), 0, step
     while step < total_steps:
         if should_cancel():
-            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint)
+            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint, tracker)
             raise JobCancelled(f"cancelled at step {step}; its checkpoint is on disk", step=step)
         # The batch order of each epoch depends on the seed and the epoch only, so a resumed run sees the same
         # batches in the same order as an uninterrupted one.
@@ -184,22 +192,24 @@ def train(
         losses.append(loss)
         tokens += batch_tokens
         step += 1
+        payload = {
+            "step": step,
+            "total_steps": total_steps,
+            "epoch": epoch,
+            "loss": round(loss, 5),
+            "learning_rate": scheduler.get_last_lr()[0],
+        }
+        if tracker.due(step):
+            payload["validation"] = tracker.record(step, _validate(run, tracker.rows, data, config), run.model)
         elapsed = time.monotonic() - started
-        event(
-            {
-                "step": step,
-                "total_steps": total_steps,
-                "epoch": epoch,
-                "loss": round(loss, 5),
-                "learning_rate": scheduler.get_last_lr()[0],
-                "tokens_per_s": round(tokens / elapsed, 1) if elapsed else 0.0,
-                "eta_s": round(elapsed / (step - first_step) * (total_steps - step), 1),
-            }
-        )
+        payload["tokens_per_s"] = round(tokens / elapsed, 1) if elapsed else 0.0
+        payload["eta_s"] = round(elapsed / (step - first_step) * (total_steps - step), 1)
+        event(payload)
         if step % config.checkpoint_every == 0 and step < total_steps:
-            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint)
+            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint, tracker)
     seconds = time.monotonic() - started
 
+    tracker.restore_best(run.model)
     metrics = _evaluate(run, data.evaluation, data, config)
     _save_model(run, spec, output_dir, config, fingerprint)
     (output_dir / CHECKPOINT).unlink(missing_ok=True)
@@ -213,6 +223,7 @@ def train(
         trainable_parameters=trainable,
         seconds=round(seconds, 3),
         padding_share=_padding_share(batches),
+        validation=tracker.summary(),
     )
     (output_dir / RESULT_FILE).write_text(json.dumps(asdict(result)))  # written last: marks the run finished
     return result
@@ -233,7 +244,7 @@ def data_fingerprint(data: TrainData) -> str:
     """SHA-256 over the training and evaluation rows (values and order) and the column roles: a checkpoint or a
     finished run is reused only for exactly the same data."""
     digest = hashlib.sha256(f"{data.input_column}\0{data.target_column}".encode())
-    for frame in (data.train, data.evaluation):
+    for frame in (data.train, data.evaluation, *([data.validation] if data.validation is not None else [])):
         digest.update(",".join(map(str, frame.columns)).encode())
         digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
     return digest.hexdigest()
@@ -381,6 +392,7 @@ def _save_checkpoint(
     losses: list[float],
     config: TrainConfig,
     fingerprint: str,
+    tracker: _BestTracker,
 ) -> None:
     path = output_dir / CHECKPOINT
     tmp = path.with_suffix(".tmp")
@@ -396,6 +408,7 @@ def _save_checkpoint(
             "losses": losses,
             "config": asdict(config),
             "data_sha256": fingerprint,
+            "best": tracker.state(),  # the best weights so far and the validation history: early stopping resumes
         },
         tmp,
     )
@@ -403,7 +416,7 @@ def _save_checkpoint(
 
 
 def _load_checkpoint(
-    output_dir: Path, model, optimizer, scheduler, config: TrainConfig, fingerprint: str
+    output_dir: Path, model, optimizer, scheduler, config: TrainConfig, fingerprint: str, tracker: _BestTracker
 ) -> tuple[int, list[float]]:
     path = output_dir / CHECKPOINT
     if not path.exists():
@@ -420,7 +433,93 @@ def _load_checkpoint(
     torch.set_rng_state(state["torch_rng"])
     if state.get("cuda_rng") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
+    tracker.load(state.get("best"))
     return int(state["step"]), list(state["losses"])
+
+
+def validation_score(metrics: dict[str, Any]) -> tuple[float, ...]:
+    """What early stopping and the choice of mix weights maximise: accuracy, then lower loss to break its ties (a
+    few dozen validation rows give accuracy in coarse steps); lower loss alone for causal-lm."""
+    if "accuracy" in metrics:
+        return (metrics["accuracy"], -metrics["loss"])
+    return (-metrics["loss"],)
+
+
+@dataclass
+class _BestTracker:
+    """Early stopping on the validation rows: scores them every `every` steps (and at the last step) and keeps a
+    copy of the trainable weights at the best score; `restore_best` loads them back before the model is saved."""
+
+    rows: pd.DataFrame | None
+    every: int
+    total_steps: int
+    best_step: int = 0
+    best: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    weights: dict[str, torch.Tensor] | None = None
+
+    @classmethod
+    def for_run(cls, data: TrainData, config: TrainConfig, total_steps: int) -> _BestTracker:
+        rows = data.validation if config.early_stopping and data.validation is not None else None
+        if rows is None or rows.empty:
+            return cls(None, 0, total_steps)
+        return cls(rows, max(1, math.ceil(total_steps / max(config.validations, 1))), total_steps)
+
+    def due(self, step: int) -> bool:
+        return bool(self.every) and (step % self.every == 0 or step == self.total_steps)
+
+    def record(self, step: int, metrics: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+        self.history.append({"step": step, **metrics})
+        if not self.best or validation_score(metrics) > validation_score(self.best):
+            self.best_step, self.best = step, metrics
+            self.weights = {name: tensor.clone() for name, tensor in _trainable_state(model).items()}
+        return metrics
+
+    def restore_best(self, model: torch.nn.Module) -> None:
+        if self.weights is not None and self.best_step != self.total_steps:
+            model.load_state_dict(self.weights, strict=False)
+
+    def summary(self) -> dict[str, Any]:
+        if not self.every:
+            return {}
+        return {
+            "rows": len(self.rows),
+            "every": self.every,
+            "best_step": self.best_step,
+            "best": self.best,
+            "history": self.history,
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {"best_step": self.best_step, "best": self.best, "history": self.history, "weights": self.weights}
+
+    def load(self, state: dict[str, Any] | None) -> None:
+        if state and self.every:
+            self.best_step, self.best, self.history = state["best_step"], state["best"], state["history"]
+            self.weights = state["weights"]
+
+
+def _validate(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConfig) -> dict[str, float]:
+    """Accuracy and mean cross-entropy on the validation rows (loss only, per completion token, for causal-lm)."""
+    run.model.eval()
+    try:
+        with torch.no_grad():
+            if config.task == "causal-lm":
+                return {"loss": _evaluate_language_model(run, frame, data, config)["loss"]}
+            index = {label: i for i, label in enumerate(run.labels)}
+            truth = torch.tensor([index.get(str(x), -1) for x in frame[data.target_column]])
+            if config.task == "tabular-classification":
+                features = torch.from_numpy(run.encoder.transform(frame)).to(run.device)
+                logits = run.model(features).logits.float().cpu()
+            else:
+                texts = frame[data.input_column].astype(str).tolist()
+                logits = _text_logits(run.model, run.tokenizer, texts, config.max_length, run.device)
+            known = truth >= 0
+            loss = torch.nn.functional.cross_entropy(logits[known], truth[known]) if known.any() else torch.tensor(0.0)
+            accuracy = (logits.argmax(dim=-1) == truth).float().mean()
+            return {"accuracy": round(float(accuracy), 4), "loss": round(float(loss), 5)}
+    finally:
+        run.model.train()
 
 
 def _evaluate(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConfig) -> dict[str, Any]:
@@ -491,17 +590,22 @@ def _class_takes_logits_to_keep(model_class: type) -> bool:  # asked once per cl
     return "logits_to_keep" in inspect.signature(model_class.forward).parameters
 
 
-def _text_predict_ids(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32):
+def _text_logits(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32) -> torch.Tensor:
     out = []
     for start in range(0, len(texts), batch_size):
         encoded = tokenizer(
             texts[start : start + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
         ).to(device)
         with _autocast(device):
-            logits = model(**encoded).logits
-        scores, ids = torch.softmax(logits.float(), dim=-1).max(dim=-1)
-        out.extend(zip(ids.tolist(), scores.tolist(), strict=True))
-    return out
+            out.append(model(**encoded).logits.float().cpu())
+    return torch.cat(out) if out else torch.zeros((0, 0))
+
+
+def _text_predict_ids(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32):
+    if not texts:
+        return []
+    scores, ids = torch.softmax(_text_logits(model, tokenizer, texts, max_length, device, batch_size), dim=-1).max(-1)
+    return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
 def _tabular_predict_ids(model, encoder: TabularEncoder, frame: pd.DataFrame, device):

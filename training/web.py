@@ -181,5 +181,6 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "blocked": blocked,
             "download_refusal": download_refusal,
             "baseline": baseline.metrics.get("baseline") if baseline else None,
+            "scalar_metrics": [(k, v) for k, v in model.metrics.items() if not isinstance(v, dict | list)],
         },
     )

@@ -14,6 +14,7 @@ from training.data import (
     padded_batches,
     prepare_mix,
     real_only,
+    synthetic_scaled,
 )
 from training.registry import BASE_MODELS, load_causal_lm
 
@@ -187,3 +188,42 @@ def test_packed_rows_of_similar_length_share_a_batch_and_every_row_is_kept_once(
 
     assert sorted(int(b["input_ids"][r, 0]) for b in batches for r in range(len(b["input_ids"]))) == list(range(16))
     assert sum(int((b["token_mask"] == 0).sum()) for b in batches) == 0
+
+
+def test_validation_rows_are_real_rows_apart_from_training_and_evaluation():
+    real = pd.DataFrame({"text": [f"real {i}" for i in range(40)], "label": ["a", "b"] * 20})
+    synthetic = pd.DataFrame({"text": [f"synthetic {i}" for i in range(80)], "label": ["a", "b"] * 40})
+    data = prepare_mix(
+        [MixPart(real, 1.0, False, 1), MixPart(synthetic, 1.0, True, 2)],
+        holdout_fraction=0.25,
+        validation_fraction=0.2,
+    )
+
+    assert len(data.evaluation) == 10 and len(data.validation) == 6
+    assert data.validation["text"].str.startswith("real").all() and "_version" not in data.validation
+    seen = [set(data.train["text"]), set(data.evaluation["text"]), set(data.validation["text"])]
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+    assert data.rows_per_version == {1: 24, 2: 24}
+
+
+def test_too_few_real_rows_keep_every_row_for_training():
+    real = pd.DataFrame({"text": [f"real {i}" for i in range(20)], "label": ["a", "b"] * 10})
+    data = prepare_mix([MixPart(real, 1.0, False, 1)], holdout_fraction=0.25, validation_fraction=0.2)
+    assert data.validation.empty and len(data.train) == 15
+
+
+def test_a_scaled_mix_keeps_every_real_row_and_that_share_of_the_synthetic_ones():
+    real = pd.DataFrame({"text": [f"real {i}" for i in range(40)], "label": ["a", "b"] * 20})
+    synthetic = pd.DataFrame({"text": [f"synthetic {i}" for i in range(80)], "label": ["a", "b"] * 40})
+    data = prepare_mix(
+        [MixPart(real, 1.0, False, 1), MixPart(synthetic, 2.0, True, 2)],
+        holdout_fraction=0.25,
+        validation_fraction=0.2,
+    )
+    half = synthetic_scaled(data, 0.5)
+
+    assert data.rows_per_version == {1: 24, 2: 48} and half.rows_per_version == {1: 24, 2: 24}
+    assert (half.train["_version"] == 2).sum() == 24 and (half.train["_version"] == 1).sum() == 24
+    assert set(half.train["text"]) <= set(data.train["text"])
+    assert half.validation.equals(data.validation) and half.evaluation.equals(data.evaluation)
+    assert synthetic_scaled(data, 0).rows_per_version == {1: 24, 2: 0}

@@ -2,11 +2,12 @@ import io
 import zipfile
 
 import pytest
+from django.test import Client
 
 from marketplace.errors import ApplicationError
 from marketplace.services.licensing import license_revoke, listing_purchase
 from marketplace.terms import terms_combine
-from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
+from tests.conftest import PASSWORD, api_client_for, make_listing, make_ready_version, org_of
 from training.models import TrainedModel, TrainingJob
 from training.services import training_job_create
 
@@ -130,6 +131,9 @@ def test_inherited_terms_are_the_most_restrictive():
         ({"params": {"learning_rate": "fast"}}, "params.learning_rate must be a float"),
         ({"params": {"epochs": "many"}}, 'params.epochs must be a int or "auto"'),
         ({"params": {"dropout": 0.3}}, "Unknown params: dropout"),
+        ({"params": {"mix_weights": "some"}}, 'params.mix_weights must be "auto" or "fixed"'),
+        ({"params": {"seeds": 9}}, "params.seeds must be between 1 and 5"),
+        ({"params": {"validation_fraction": 0.9}}, "params.validation_fraction must be between 0.0 and 0.5"),
         ({"text_column": "nope"}, "has no column"),
     ],
 )
@@ -204,7 +208,9 @@ def test_baseline_reports_the_lift_of_synthetic_rows_evaluated_on_real_rows_only
         provider, django_capture_on_commit_callbacks, content=SYNTHETIC_REVIEWS, title="Synthetic reviews"
     )
     synthetic = _as_synthetic(synthetic, reviews)
-    training = _train(provider, [reviews, synthetic], django_capture_on_commit_callbacks, baseline=True)
+    # Fixed weights: the mix as weighted against real rows alone (the default also tries smaller synthetic shares).
+    params = {**PARAMS, "mix_weights": "fixed"}
+    training = _train(provider, [reviews, synthetic], django_capture_on_commit_callbacks, params, baseline=True)
 
     assert training.job.status == "succeeded", training.job.error
     comparison = training.metrics["baseline"]
@@ -249,7 +255,8 @@ def test_causal_lm_job_fine_tunes_on_prompt_and_completion_and_generates(
         )
     training.refresh_from_db()
     assert training.job.status == "succeeded", training.job.error
-    assert set(training.metrics) == {"loss", "perplexity", "eval_tokens", "eval_rows"}
+    assert set(training.metrics) == {"loss", "perplexity", "eval_tokens", "eval_rows", "early_stopping"}
+    assert set(training.metrics["early_stopping"]["best"]) == {"loss"}  # held-out prompts' completion loss
     assert training.job.message.startswith("perplexity ")
     response = api_client_for(provider).post(
         f"/api/v1/models/{training.model.pk}/predict/", {"inputs": ["great value"]}, format="json"
@@ -440,3 +447,104 @@ def test_requested_epochs_are_kept(reviews, provider, django_capture_on_commit_c
 def test_a_mix_weight_that_is_not_a_positive_finite_number_is_refused(weight, reviews, provider):
     with pytest.raises(ApplicationError, match="Mix weights must be positive finite numbers"):
         _review_job(provider, [{"version": reviews.pk, "weight": weight}], params=PARAMS)
+
+
+def _loans(rows: int, seed: int, shuffle_labels: bool = False) -> str:
+    """Loans whose status follows income (a strong signal); with `shuffle_labels`, the statuses are permuted."""
+    import random
+
+    rng = random.Random(seed)
+    incomes = [rng.randint(0, 9) for _ in range(rows)]
+    statuses = ["good" if income >= 5 else "bad" for income in incomes]
+    if shuffle_labels:
+        rng.shuffle(statuses)
+    homes = [rng.choice(["own", "rent"]) for _ in range(rows)]
+    return "income,home,status\n" + "".join(f"{i},{h},{s}\n" for i, h, s in zip(incomes, homes, statuses, strict=True))
+
+
+def _tabular_mix_job(user, capture, mix, params):
+    with capture(execute=True):
+        training = training_job_create(
+            organization=org_of(user),
+            user=user,
+            base_model="tabular-mlp",
+            task="tabular-classification",
+            mix=mix,
+            text_column="",
+            label_column="status",
+            params=params,
+        )
+    training.refresh_from_db()
+    return training
+
+
+def test_weight_selection_trains_without_synthetic_rows_whose_labels_are_noise(
+    provider, django_capture_on_commit_callbacks
+):
+    real = make_ready_version(provider, django_capture_on_commit_callbacks, content=_loans(200, 1), title="Loans")
+    noise = make_ready_version(
+        provider, django_capture_on_commit_callbacks, content=_loans(600, 2, shuffle_labels=True), title="Noise"
+    )
+    noise = _as_synthetic(noise, real)
+    params = {"epochs": 3, "batch_size": 16, "learning_rate": 0.01}
+    training = _tabular_mix_job(
+        provider, django_capture_on_commit_callbacks, [{"version": real.pk}, {"version": noise.pk, "weight": 2}], params
+    )
+
+    assert training.job.status == "succeeded", training.job.error
+    selection = training.metrics["mix_selection"]
+    assert [c["synthetic_share"] for c in selection["candidates"]] == [1.0, 0.5, 0.25, 0.0]
+    assert selection["chosen_share"] == 0.0 and "trained without them" in selection["reason"]
+    # Every candidate took the steps of the mix as weighted, and was early-stopped on the same validation rows.
+    assert len({c["steps"] for c in selection["candidates"]}) == 1
+    assert all(
+        c["validation"]["accuracy"] <= selection["candidates"][-1]["validation"]["accuracy"]
+        for c in selection["candidates"]
+    )
+    comparison = training.metrics["baseline"]
+    assert comparison["helped"] is False and "trained on the real rows alone" in comparison["verdict"]
+    lineage = {entry["version"]: entry for entry in training.model.lineage}
+    assert lineage[noise.pk]["training_rows"] == 0 and lineage[real.pk]["share_of_training_rows"] == 1.0
+    assert training.model.path.endswith("/baseline") and training.metrics["early_stopping"]["rows"] == 24
+    assert {e["run"] for e in training.events} == {"augmented", "mix-0.5", "mix-0.25", "baseline"}
+    client = api_client_for(provider)
+    predicted = client.post(
+        f"/api/v1/models/{training.model.pk}/predict/", {"inputs": [{"income": 9, "home": "own"}]}, format="json"
+    )
+    assert predicted.status_code == 200 and predicted.data["predictions"][0]["label"] == "good"
+    web = Client()
+    web.login(username=provider.username, password=PASSWORD)
+    for page in (f"/training/jobs/{training.pk}/", f"/training/models/{training.model.pk}/"):
+        html = web.get(page).content.decode()
+        assert 'id="mix-selection"' in html and 'id="early-stopping"' in html and "trained without them" in html
+    card = client.get(f"/api/v1/models/{training.model.pk}/").data["card_markdown"]
+    assert "## Share of the synthetic rows, chosen on validation rows" in card and "| 0.25 | " in card
+
+    fixed = _tabular_mix_job(
+        provider,
+        django_capture_on_commit_callbacks,
+        [{"version": real.pk}, {"version": noise.pk, "weight": 2}],
+        {**params, "mix_weights": "fixed"},
+    )
+    assert fixed.job.status == "succeeded", fixed.job.error
+    assert "mix_selection" not in fixed.metrics and {e["run"] for e in fixed.events} == {"model"}
+
+
+def test_seeds_give_the_lift_over_real_rows_alone_a_confidence_interval(provider, django_capture_on_commit_callbacks):
+    real = make_ready_version(provider, django_capture_on_commit_callbacks, content=_loans(120, 3), title="Loans")
+    more = _as_synthetic(
+        make_ready_version(provider, django_capture_on_commit_callbacks, content=_loans(120, 4), title="More"), real
+    )
+    training = _tabular_mix_job(
+        provider,
+        django_capture_on_commit_callbacks,
+        [{"version": real.pk}, {"version": more.pk}],
+        {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seeds": 3, "mix_weights": "fixed", "baseline": True},
+    )
+
+    assert training.job.status == "succeeded", training.job.error
+    over_seeds = training.metrics["baseline"]["over_seeds"]
+    assert over_seeds["seeds"] == 3 and len(over_seeds["lifts"]) == 3
+    low, high = over_seeds["lift_ci95"]
+    assert low <= over_seeds["lift_mean"] <= high
+    assert {e["run"] for e in training.events} >= {"seed-1/mix", "seed-2/baseline"}

@@ -197,3 +197,32 @@ def test_tabular_classification_trains_an_mlp_and_predicts_rows(tmp_path):
 def test_a_task_the_base_model_cannot_do_is_refused(tmp_path):
     with pytest.raises(ValueError, match="cannot be trained for causal-lm"):
         train(SPEC, SFT, tmp_path, SFT_CONFIG)
+
+
+def test_early_stopping_restores_the_weights_that_scored_best_on_the_validation_rows(tmp_path):
+    # The training labels say the opposite of the validation labels: the longer the run, the worse it reads them, so
+    # the best validation score comes early and the saved model must be that one, not the last step's.
+    flipped = CREDIT.assign(status=CREDIT["status"].map({"good": "bad", "bad": "good"}))
+    data = TrainData(flipped.iloc[:32], CREDIT.iloc[32:], target_column="status", validation=CREDIT.iloc[:32])
+    config = TrainConfig(task="tabular-classification", epochs=6, batch_size=8, learning_rate=3e-2, validations=24)
+    events = []
+    result = train(BASE_MODELS["tabular-mlp"], data, tmp_path, config, event=events.append)
+
+    history = result.validation["history"]
+    assert result.steps == 24 and [h["step"] for h in history] == list(range(1, 25))
+    assert [e["validation"] for e in events if "validation" in e] == [
+        {k: v for k, v in h.items() if k != "step"} for h in history
+    ]
+    best = max(history, key=lambda h: (h["accuracy"], -h["loss"]))
+    assert result.validation["best_step"] == best["step"] < result.steps
+    assert history[-1]["accuracy"] < best["accuracy"]
+    # The saved model scores the best step's accuracy on the validation rows, not the last step's.
+    rows = CREDIT.iloc[:32].drop(columns="status").to_dict("records")
+    predicted = [p["label"] for p in predict(tmp_path, rows)]
+    accuracy = sum(p == t for p, t in zip(predicted, CREDIT["status"].iloc[:32], strict=True)) / 32
+    assert accuracy == pytest.approx(best["accuracy"], abs=1e-4)
+
+
+def test_without_validation_rows_the_last_step_is_kept(tmp_path):
+    result = train(BASE_MODELS["tabular-mlp"], TABULAR, tmp_path, TABULAR_CONFIG)
+    assert result.validation == {}
