@@ -286,6 +286,24 @@ def tstr_targets(frame: pd.DataFrame, named: str | None) -> list[str]:
     return [c for _, c in sorted(candidates)[:TSTR_AUTO_TARGETS]]
 
 
+def encode_features(frames: list[pd.DataFrame], features: list[str]) -> list[pd.DataFrame]:
+    """`features` of each frame as one numeric matrix layout (dates as integers, categories one-hot over the levels
+    of every frame), for the gradient-boosted models of TSTR and of target-aware generation."""
+    combined = pd.concat([f[features] for f in frames], keys=range(len(frames)))
+    for name in combined.columns:
+        if pd.api.types.is_datetime64_any_dtype(combined[name]):
+            combined[name] = combined[name].astype("int64", errors="ignore")
+    encoded = pd.get_dummies(combined, dtype=float).astype(float)
+    return [encoded.xs(i) for i in range(len(frames))]
+
+
+def is_classification_target(column: pd.Series) -> bool:
+    """A category, a boolean, or a number with at most CLASSIFICATION_MAX_LEVELS values is classified; other numbers
+    are regressed."""
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    return not numeric or column.nunique() <= CLASSIFICATION_MAX_LEVELS
+
+
 def tstr(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -304,17 +322,11 @@ def tstr(
 
     ids = set(id_like_columns(train))
     features = [c for c in train.columns if c != target and c not in ids]
-    numeric = pd.api.types.is_numeric_dtype(train[target]) and not pd.api.types.is_bool_dtype(train[target])
-    classify = not numeric or train[target].nunique() <= CLASSIFICATION_MAX_LEVELS
+    classify = is_classification_target(train[target])
     test = holdout.dropna(subset=[target])
 
     def encode(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
-        combined = pd.concat([f[features] for f in frames], keys=range(len(frames)))
-        for name in combined.columns:
-            if pd.api.types.is_datetime64_any_dtype(combined[name]):
-                combined[name] = combined[name].astype("int64", errors="ignore")
-        encoded = pd.get_dummies(combined, dtype=float).astype(float)
-        return [encoded.xs(i) for i in range(len(frames))]
+        return encode_features(frames, features)
 
     def fit_score(data: pd.DataFrame) -> float:
         data = data.dropna(subset=[target])

@@ -271,6 +271,8 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     report["dcr_share_limit"] = result.dcr_share_limit
     report["warnings"] = result.warnings
     report["relations"] = result.relations
+    if result.target_aware:
+        report["target_aware"] = result.target_aware
     report.update(
         {"method": result.method, "reason": result.reason, "candidates": result.candidates, "rows": len(delivered)}
     )

@@ -25,7 +25,9 @@ from synthesis.evaluation import (
     comparable,
     dcr_share,
     dcr_share_limit_for,
+    encode_features,
     id_like_columns,
+    is_classification_target,
     quality,
     sdv_metadata,
     tstr,
@@ -162,6 +164,7 @@ class TabularResult:
     dcr_share_limit: float | None = None
     warnings: list[str] = field(default_factory=list)  # what the buyer should know about these rows
     relations: list[dict[str, Any]] = field(default_factory=list)  # exact relations found and enforced (report)
+    target_aware: str = ""  # how the named target was generated (empty without one)
 
 
 @dataclass
@@ -266,7 +269,7 @@ def _from_model_frame(sample: pd.DataFrame, plan: _Plan, columns: list[str], see
     return out.reset_index(drop=True)
 
 
-def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
+def _fit_sample_method(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
     import torch
     from sdv.metadata import Metadata
 
@@ -288,6 +291,82 @@ def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig
         sampled = synthesizer.sample(rows)
     sampled = sampled[TABLE] if isinstance(sampled, dict) else sampled
     return _from_model_frame(sampled, plan, list(frame.columns), config.seed)
+
+
+def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
+    """`rows` rows of synthesizer `name` fitted on `frame`; with a target named, its values drawn last, given the
+    other columns of each synthetic row (`target_last`)."""
+    sample = _fit_sample_method(name, frame, rows, config)
+    if config.target and config.target in frame.columns:
+        sample = target_last(frame, sample, config.target, seed=config.seed)
+    return sample
+
+
+def target_last(real: pd.DataFrame, sample: pd.DataFrame, target: str, *, seed: int) -> pd.DataFrame:
+    """Target-aware generation: each synthetic row's target drawn from a gradient-boosted model of the target given
+    the other columns, fitted on the real rows the synthesizer learnt from, as a sequential synthesizer would draw
+    its last column. A category is sampled from the model's class probabilities, shifted so the classes keep their
+    real shares (prior correction); a number is the model's prediction plus a residual drawn from its out-of-fold
+    residuals on the real rows. Rows whose target the synthesizer left missing stay missing.
+
+    Copulas and CART keep each column's shape but blur what predicts a rare class: on telecom churn (modeldata
+    mlc_churn, 14% churners) TSTR macro-F1 went from 0.84 to 0.89 for CART and from 0.49 to 0.88 for the Gaussian
+    copula (real-trained 0.90), with the DCR share unchanged."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.model_selection import cross_val_predict
+
+    ids = set(id_like_columns(real))
+    features = [c for c in real.columns if c != target and c not in ids]
+    fit = real.dropna(subset=[target])
+    todo = sample[target].notna().to_numpy()
+    if not features or len(fit) < 10 or not todo.any():
+        return sample
+    x_fit, x_draw = encode_features([fit, sample[todo]], features)
+    rng = np.random.default_rng(seed)
+    out = sample.copy()
+    if is_classification_target(fit[target]):
+        y = fit[target]
+        classes = pd.Index(sorted(y.unique(), key=str))
+        if len(classes) < 2:
+            return sample
+        model = HistGradientBoostingClassifier(random_state=seed).fit(x_fit, y.map(classes.get_loc))
+        probabilities = np.zeros((len(x_draw), len(classes)))
+        probabilities[:, model.classes_] = model.predict_proba(x_draw)
+        shares = y.map(classes.get_loc).value_counts(normalize=True).reindex(range(len(classes)), fill_value=0)
+        probabilities = _with_shares(probabilities, shares.to_numpy())
+        drawn = (probabilities.cumsum(axis=1) > rng.random((len(probabilities), 1))).argmax(axis=1)
+        values = pd.Series(classes[drawn], index=out.index[todo])
+    else:
+        y = fit[target].astype(float)
+        model = HistGradientBoostingRegressor(random_state=seed)
+        folds = min(5, len(fit) // 5)
+        residuals = (y - cross_val_predict(model, x_fit, y, cv=folds)).to_numpy() if folds >= 2 else np.zeros(1)
+        predicted = model.fit(x_fit, y).predict(x_draw)
+        values = pd.Series(predicted + rng.choice(residuals, size=len(predicted)), index=out.index[todo])
+        if pd.api.types.is_integer_dtype(real[target]):
+            values = values.round()
+        values = values.clip(y.min(), y.max())
+    column = sample[target].astype(object)
+    column[todo] = values.to_numpy()
+    try:
+        out[target] = column.astype(sample[target].dtype)
+    except (TypeError, ValueError):  # e.g. integers with missing values: kept as the values they are
+        out[target] = column
+    return out
+
+
+def _with_shares(probabilities: np.ndarray, shares: np.ndarray, rounds: int = 50) -> np.ndarray:
+    """Class probabilities reweighted per class (the EM prior correction of Saerens et al., 2002) until their mean is
+    the real class shares: a model's probabilities on synthetic rows drift from the real shares when the synthesizer
+    shifted the features a little, and rare classes are the first to vanish."""
+    weights = np.ones(len(shares))
+    adjusted = probabilities
+    for _ in range(rounds):
+        adjusted = probabilities * weights
+        adjusted = adjusted / np.clip(adjusted.sum(axis=1, keepdims=True), 1e-12, None)
+        mean = adjusted.mean(axis=0)
+        weights = weights * np.where(mean > 0, shares / np.clip(mean, 1e-12, None), 1.0)
+    return adjusted
 
 
 def _fit_sample_argn(model_frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
@@ -543,6 +622,15 @@ def synthesize_table(
     relations of the real rows (see `synthesis.relations`) made to hold on the synthetic ones."""
     found = exact.detect(real, skip=set(id_like_columns(real))) if len(real) >= exact.MIN_ROWS else []
     result = _synthesize(real, config, progress=progress, should_cancel=should_cancel)
+    if config.target and config.target in real.columns:
+        kind = "class probabilities with the real class shares restored"
+        if not is_classification_target(real[config.target].dropna()):
+            kind = "prediction plus a real out-of-fold residual"
+        result.target_aware = (
+            f"{config.target} was drawn last for every synthetic row, from a gradient-boosted model of it given the "
+            f"other columns fitted on the real rows ({kind}), so a model trained on these rows can learn what "
+            "predicts it."
+        )
     if found:
         drawn = result.data
         result.data = exact.enforce(drawn, found)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -376,3 +378,42 @@ def test_tstr_scores_a_model_trained_on_synthetic_rows_against_one_trained_on_re
     assert tstr(train, holdout, shuffled, "churned")["ratio"] < 0.9  # the signal is gone from the synthetic rows
     assert tstr(train, holdout, train, "income")["metric"] == "r2"
     assert tstr_targets(table, None) == ["churned", "plan", "children"] and tstr_targets(table, "age") == ["age"]
+
+
+def _rare_class_table(rows: int, seed: int) -> pd.DataFrame:
+    """A rare class (about 12%) set by two columns together: `risk` is "high" when `score` > 0.75 and `plan` is "a"."""
+    rng = np.random.default_rng(seed)
+    score = rng.random(rows)
+    plan = rng.choice(["a", "b"], size=rows, p=[0.45, 0.55])
+    noise = rng.normal(size=rows)
+    risk = np.where((score > 0.75) & (plan == "a"), "high", "low")
+    return pd.DataFrame({"score": score, "plan": plan, "noise": noise, "risk": risk})
+
+
+def test_target_aware_generation_keeps_what_predicts_a_rare_class_and_its_share():
+    real = _rare_class_table(600, 0)
+    train, holdout = real.iloc[:400].reset_index(drop=True), real.iloc[400:].reset_index(drop=True)
+    plain_config = TabularConfig(method="gaussian_copula", rows=400)
+    plain = tabular._fit_sample("gaussian_copula", train, 400, plain_config)
+    aware = tabular._fit_sample("gaussian_copula", train, 400, replace(plain_config, target="risk"))
+
+    blind, kept = tstr(train, holdout, plain, "risk"), tstr(train, holdout, aware, "risk")
+    # The copula keeps each column's shape but not the interaction that makes a row "high"; drawn last from the
+    # other columns, the target keeps it.
+    assert kept["synthetic_trained"] >= 0.9 * kept["real_trained"] > blind["synthetic_trained"] + 0.1
+    real_share = (train["risk"] == "high").mean()
+    assert abs((aware["risk"] == "high").mean() - real_share) < 0.05
+    assert aware.drop(columns="risk").equals(plain.drop(columns="risk")) and aware["risk"].dtype == train["risk"].dtype
+
+
+def test_a_numeric_target_is_drawn_from_its_prediction_plus_a_real_residual():
+    rng = np.random.default_rng(1)
+    x = rng.random(500)
+    real = pd.DataFrame({"x": x, "group": rng.choice(["u", "v"], 500), "y": (100 * x + rng.normal(0, 2, 500)).round()})
+    real["y"] = real["y"].astype("int64")
+    sample = real.sample(300, random_state=2).reset_index(drop=True).assign(y=0)
+    drawn = tabular.target_last(real, sample, "y", seed=0)
+
+    assert drawn["y"].dtype == np.int64 and drawn["y"].between(real["y"].min(), real["y"].max()).all()
+    residual = drawn["y"] - 100 * drawn["x"]
+    assert abs(residual.mean()) < 2 and 1 < residual.std() < 5

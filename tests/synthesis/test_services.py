@@ -262,3 +262,26 @@ def test_a_named_method_whose_rows_copy_real_rows_fails_the_job_and_delivers_not
     assert synthesis.job.status == "failed"
     assert "gaussian_copula produced rows closer to the real rows it learnt from" in synthesis.job.error
     assert synthesis.output_version is None
+
+
+def test_a_named_target_is_generated_last_and_the_page_says_so(source, provider, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(provider),
+            user=provider,
+            sources=[source.pk],
+            method="gaussian_copula",
+            rows=80,
+            params={"target": "plan"},
+        )
+    synthesis.refresh_from_db()
+
+    assert synthesis.job.status == "succeeded", synthesis.job.error
+    assert synthesis.report["target_aware"].startswith("plan was drawn last for every synthetic row")
+    web = Client()
+    web.login(username=provider.username, password=PASSWORD)
+    assert 'id="synthesis-target"' in web.get(f"/synthesis/jobs/{synthesis.pk}/").content.decode()
