@@ -57,6 +57,7 @@ TEXT_PARAMS = {
     "model",
     "min_chars",
     "max_chars",
+    "consistency_filter",
 }
 
 
@@ -93,6 +94,8 @@ def _check_text_params(params: dict[str, Any]) -> None:
             )
         if not low <= value <= high:
             raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
+    if params.get("consistency_filter", "auto") not in ("auto", "on", "off"):
+        raise ApplicationError('params.consistency_filter must be "auto", "on" or "off".', extra={"field": "params"})
     template = params.get("template")
     if template is not None:
         try:

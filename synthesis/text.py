@@ -58,7 +58,9 @@ class TextConfig:
     chat_template: bool = True  # wrap prompts in the model's chat template; False: plain text the model continues
     example_chars: int = 0  # cut each text quoted in a prompt to this many characters (at a sentence end); 0: whole
     label_names: dict[str, str] | None = None  # how prompts name each label, e.g. {"great": "glowing five-star"}
-    consistency_filter: bool = False  # keep a row only if a classifier fit on the real rows' embeddings agrees
+    # Keep a row only if a classifier fit on the real rows' embeddings reads it as its label: "on", "off", or "auto"
+    # (on where that classifier reads held-out real rows clearly better than chance, see `label_checker_accuracy`).
+    consistency_filter: bool | str = "auto"
 
 
 @dataclass
@@ -68,6 +70,10 @@ class TextResult:
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows removed
     tokens: int = 0  # new tokens generated
     seconds: float = 0.0  # wall time of generation
+    # The label check: {"mode", "applied", "checker_balanced_accuracy", "chance", "agreement"} (empty without labels)
+    label_check: dict[str, Any] = field(default_factory=dict)
+    # Diversity: mean cosine distance between embeddings of the kept synthetic rows, and of the real rows
+    embedding_spread: dict[str, float] = field(default_factory=dict)
 
 
 def _prompt(tokenizer, content: str) -> str:
@@ -378,9 +384,12 @@ def synthesize_text(
         raise JobInputError(f"The source has no text column {config.text_column!r}.")
     if config.label_column and config.label_column not in real.columns:
         raise JobInputError(f"The source has no label column {config.label_column!r}.")
-    if config.consistency_filter and not config.label_column:
+    check = {True: "on", False: "off"}.get(config.consistency_filter, config.consistency_filter)
+    if check not in ("on", "off", "auto"):
+        raise JobInputError('consistency_filter must be "on", "off" or "auto".')
+    if check == "on" and not config.label_column:
         raise JobInputError("The consistency filter checks labels: name a label column or turn the filter off.")
-    if config.consistency_filter and embedder is None:
+    if check == "on" and embedder is None:
         raise JobInputError("The consistency filter compares sentence embeddings: pass an embedder or turn it off.")
     # Provenance names rows by their position in `real`, so rows without text are skipped, not renumbered.
     positions = np.flatnonzero(real[config.text_column].notna().to_numpy()).tolist()
@@ -402,11 +411,14 @@ def synthesize_text(
     torch.manual_seed(config.seed)
     tokenizer, model, device = load_causal_lm(model_dir, cpu_dtype)
 
-    labels = sorted(source[config.label_column].astype(str).unique()) if config.label_column else [""]
     prompts: list[tuple[str, str, list[int]]] = []  # (prompt, label, source row ids)
     needed_prompts = -(-config.rows // config.sequences_per_prompt)
-    for index in range(needed_prompts):
-        label = labels[index % len(labels)]
+    shares = (
+        source[config.label_column].astype(str).value_counts(normalize=True).sort_index()
+        if config.label_column
+        else pd.Series({"": 1.0})
+    )
+    for label in label_schedule(shares, needed_prompts):
         pool = (
             source.index[source[config.label_column].astype(str) == label].tolist()
             if config.label_column
@@ -461,20 +473,32 @@ def synthesize_text(
     drop("exact_duplicate", exact)
     if pii_filter is not None and rows:
         drop("personal_data", pii_filter([r["text"] for r in rows]))
+    label_check: dict[str, Any] = {}
+    spread: dict[str, float] = {}
     if embedder is not None and rows:
         progress(0.9, "Removing near-duplicates")
         candidate_vectors = embedder([r["text"] for r in rows])
         source_vectors = embedder(source[config.text_column].astype(str).tolist()[:2000])
         near = near_duplicates(candidate_vectors, source_vectors, config.near_duplicate_threshold)
         drop("near_duplicate", [not flag for flag in near])
-        if config.consistency_filter and rows:
+        candidate_vectors = candidate_vectors[~near]
+        if config.label_column and rows and check != "off":
             progress(0.95, "Checking labels against the real rows")
-            candidate_vectors = candidate_vectors[~near]
             source_labels = source[config.label_column].astype(str).tolist()[: len(source_vectors)]
-            drop(
-                "label_disagrees",
-                agrees_with_real(candidate_vectors, [r["label"] for r in rows], source_vectors, source_labels),
-            )
+            agree = agrees_with_real(candidate_vectors, [r["label"] for r in rows], source_vectors, source_labels)
+            accuracy, chance = label_checker_accuracy(source_vectors, source_labels)
+            applied = check == "on" or (accuracy is not None and accuracy >= chance + CHECKER_MARGIN)
+            label_check = {
+                "mode": check,
+                "applied": applied,
+                "checker_balanced_accuracy": accuracy,
+                "chance": round(chance, 4),
+                "agreement": round(agree.count(True) / len(agree), 4),
+            }
+            if applied:
+                drop("label_disagrees", agree)
+                candidate_vectors = candidate_vectors[np.array(agree, dtype=bool)]
+        spread = {"synthetic": embedding_spread(candidate_vectors), "real": embedding_spread(source_vectors)}
 
     frame = pd.DataFrame(
         {
@@ -492,7 +516,54 @@ def synthesize_text(
             ],
         }
     )
-    return TextResult(frame, generated, dropped, tokens, round(seconds, 3))
+    return TextResult(frame, generated, dropped, tokens, round(seconds, 3), label_check, spread)
+
+
+CHECKER_MARGIN = 0.1  # "auto" label check: on when the checker's balanced accuracy beats chance by this much
+
+
+def label_schedule(shares: pd.Series, prompts: int) -> list[str]:
+    """The label of each prompt: as many per label as its share of the real rows (largest remainder), interleaved so
+    that any prefix of the schedule keeps about those shares."""
+    exact = shares * prompts
+    counts = np.floor(exact).astype(int)
+    for label in (exact - counts).sort_values(ascending=False).index[: prompts - counts.sum()]:
+        counts[label] += 1
+    slots = [((i + 0.5) / count, label) for label, count in counts.items() for i in range(count)]
+    return [label for _, label in sorted(slots)]
+
+
+def label_checker_accuracy(vectors: np.ndarray, labels: list[str], folds: int = 5) -> tuple[float | None, float]:
+    """Balanced accuracy of the label checker (`agrees_with_real`) on real rows it did not fit, over `folds` folds,
+    and chance (1 / classes). None when there are too few rows per class to tell."""
+    classes = sorted(set(labels))
+    chance = 1 / max(len(classes), 1)
+    counts = pd.Series(labels).value_counts()
+    if len(classes) < 2 or counts.min() < 2:
+        return None, chance
+    folds = min(folds, int(counts.min()))
+    order = np.argsort(np.random.default_rng(0).random(len(labels)))
+    fold_of = np.empty(len(labels), dtype=int)
+    for label in classes:  # stratified: each class spread over the folds
+        members = [i for i in order if labels[i] == label]
+        fold_of[members] = np.arange(len(members)) % folds
+    right = {label: 0 for label in classes}
+    for fold in range(folds):
+        test, fit = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
+        agree = agrees_with_real(vectors[test], [labels[i] for i in test], vectors[fit], [labels[i] for i in fit])
+        for i, ok in zip(test, agree, strict=True):
+            right[labels[i]] += ok
+    return round(float(np.mean([right[label] / counts[label] for label in classes])), 4), chance
+
+
+def embedding_spread(vectors: np.ndarray) -> float:
+    """Mean cosine distance between two different rows' (L2-normalised) embeddings: 0 when every text says the same."""
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    total = np.asarray(vectors, dtype=np.float64).sum(axis=0)
+    mean_similarity = (float(total @ total) - n) / (n * (n - 1))
+    return round(1 - mean_similarity, 4)
 
 
 def text_report(
@@ -514,6 +585,8 @@ def text_report(
         "near_duplicate_rate": round(result.dropped.get("near_duplicate", 0) / max(result.generated, 1), 4),
         "copy_rate": round(result.dropped.get("copy_of_source", 0) / max(result.generated, 1), 4),
         "tokens_per_s": round(result.tokens / result.seconds, 2) if result.seconds else None,
+        "label_check": result.label_check,
+        "embedding_spread": result.embedding_spread,
     }
     if label_column and label_column in synthetic:
         report["label_balance"] = {str(k): int(v) for k, v in synthetic[label_column].value_counts().items()}

@@ -156,6 +156,16 @@ def test_llm_text_synthesis_job_stores_texts_with_provenance(
     output = synthesis.output_version
     assert [c["name"] for c in output.schema] == ["review", "score", "provenance"]
     assert synthesis.report["generated"] == 8 and synthesis.report["model"] == "tiny-random-llama"
+    # The real reviews teach a classifier their labels, so "auto" checks every generated row's label against it.
+    assert synthesis.report["label_check"]["mode"] == "auto" and synthesis.report["label_check"]["applied"] is True
+    assert set(synthesis.report["embedding_spread"]) == {"synthetic", "real"}
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    web = Client()
+    web.login(username=provider.username, password=PASSWORD)
+    assert 'id="synthesis-text"' in web.get(f"/synthesis/jobs/{synthesis.pk}/").content.decode()
 
 
 class WorkerKilled(BaseException):

@@ -254,3 +254,39 @@ def test_consistency_filter_needs_labels_and_embeddings(tiny_model):
         synthesize_text(REAL, _config(label_column=None, consistency_filter=True), model_dir=tiny_model)
     with pytest.raises(ValueError, match="compares sentence embeddings"):
         synthesize_text(REAL, _config(consistency_filter=True), model_dir=tiny_model, embedder=None)
+
+
+def test_prompts_follow_the_real_label_shares_interleaved():
+    schedule = text_engine.label_schedule(pd.Series({"great": 0.75, "other": 0.25}), 8)
+    assert schedule == ["great", "great", "other", "great", "great", "great", "other", "great"]
+    assert text_engine.label_schedule(pd.Series({"a": 0.5, "b": 0.3, "c": 0.2}), 3) == ["a", "b", "c"]
+
+
+def _clusters(texts: list[str]) -> np.ndarray:
+    """Embeddings that put texts with "good" on one axis and the rest on the other, with a little spread."""
+    return np.array([[1.0, 0.0] if "good" in t else [0.0, 1.0] for t in texts]) + np.arange(len(texts))[:, None] * 1e-3
+
+
+def test_auto_label_check_filters_only_where_the_real_rows_teach_it_their_labels(tiny_model, monkeypatch):
+    texts = ["good stuff", "really good", "good one", "bad stuff", "awful", "broken"] * 2
+    readable = pd.DataFrame({"review": texts, "score": ["great", "great", "great", "other", "other", "other"] * 2})
+    _scripted_generation(monkeypatch, {"'great'": "so good, I liked it", "'other'": "good but pricey"})
+    config = _config(rows=2, sequences_per_prompt=1, near_duplicate_threshold=1.1)
+
+    result = synthesize_text(readable, config, model_dir=tiny_model, embedder=_clusters)
+    assert result.label_check["mode"] == "auto" and result.label_check["applied"] is True
+    assert result.label_check["checker_balanced_accuracy"] == 1.0 and result.label_check["agreement"] == 0.5
+    assert result.data[["review", "score"]].values.tolist() == [["so good, I liked it", "great"]]
+
+    # Labels that the embeddings do not separate: the checker is at chance, so nothing is dropped on its word.
+    unreadable = readable.assign(score=["great", "other"] * 3 + ["other", "great"] * 3)
+    result = synthesize_text(unreadable, config, model_dir=tiny_model, embedder=_clusters)
+    assert result.label_check["applied"] is False and "label_disagrees" not in result.dropped
+    assert len(result.data) == 2
+    report = text_report(unreadable, result.data, "review", "score", result)
+    assert report["label_check"] == result.label_check and set(report["embedding_spread"]) == {"synthetic", "real"}
+
+
+def test_embedding_spread_is_zero_for_one_text_repeated_and_one_for_orthogonal_texts():
+    assert text_engine.embedding_spread(np.array([[1.0, 0.0]] * 4)) == 0.0
+    assert text_engine.embedding_spread(np.eye(3)) == 1.0

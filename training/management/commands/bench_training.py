@@ -81,7 +81,7 @@ def _synthesize(
     rows: int,
     seed: int,
     cache: Path,
-    consistency_filter: bool,
+    consistency_filter: str,
     label_names: dict[str, str] | None = LABEL_NAMES,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """LLM-generated labelled texts from `real` only (few-shot per label), through the synthesis engine.
@@ -111,6 +111,8 @@ def _synthesize(
         "generated": result.generated,
         "kept": len(result.data),
         "dropped": result.dropped,
+        "label_check": result.label_check,
+        "embedding_spread": result.embedding_spread,
         "seconds": result.seconds,
         "label_balance": {str(k): int(v) for k, v in result.data["label"].value_counts().items()},
     }
@@ -157,7 +159,7 @@ def _lift(
     learning_rate: float,
     test_rows: int,
     synthetic_rows: int,
-    consistency_filter: bool,
+    consistency_filter: str,
     cache: Path,
     log,
 ) -> dict[str, Any]:
@@ -332,8 +334,10 @@ class Command(BaseCommand):
         parser.add_argument("--synthetic-rows", type=int, default=192, help="LLM reviews generated per seed (0: none)")
         parser.add_argument(
             "--consistency-filter",
-            action="store_true",
-            help="keep a synthetic review only where a classifier of the real reviews' embeddings reads its label",
+            choices=("auto", "on", "off"),
+            default="auto",
+            help="keep a synthetic text only where a classifier of the real texts' embeddings reads its label "
+            "(auto, the product's default: where that classifier beats chance on held-out real rows)",
         )
         parser.add_argument("--throughput-rows", type=int, default=128, help="rows of the trainer comparison")
         parser.add_argument("--packing-examples", type=int, default=96, help="short samples of the packing run")
