@@ -4,6 +4,7 @@ Nothing is needed for local use: SQLite (WAL) and files under TESSERA_HOME (defa
 filesystem broker. DATABASE_URL switches to PostgreSQL, REDIS_URL to Redis as Celery broker and cache.
 """
 
+import base64
 import ipaddress
 import os
 import secrets
@@ -79,6 +80,25 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _signing_key_seed() -> str:
+    """The platform's Ed25519 seed for training receipts (base64 of 32 bytes) from TESSERA_SIGNING_KEY, or generated
+    once into TESSERA_HOME for the embedded setup. Every web and worker process must share it."""
+    if os.environ.get("TESSERA_SIGNING_KEY"):
+        return os.environ["TESSERA_SIGNING_KEY"]
+    key_file = TESSERA_HOME / "signing_key"
+    if not key_file.exists():
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        except FileExistsError:
+            pass
+    return key_file.read_text().strip()
+
+
+TESSERA_SIGNING_KEY = _signing_key_seed()
 DEBUG = env_bool("TESSERA_DEBUG", False)
 ALLOWED_HOSTS = env_list("TESSERA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("TESSERA_CSRF_TRUSTED_ORIGINS", [])

@@ -18,10 +18,12 @@ from marketplace.api.views import request_org
 from marketplace.errors import ApplicationError
 from marketplace.services.audit import audit_record
 from marketplace.services.jobs import job_cancel
-from training.models import TrainedModel, TrainingJob
+from training.models import TrainedModel, TrainingJob, TrainingReceipt
 from training.selectors import (
     model_get_for_org,
     model_list_for_org,
+    receipt_get_for_org,
+    receipt_list_for_org,
     training_job_get_for_org,
     training_job_list_for_org,
 )
@@ -31,6 +33,7 @@ from training.services import (
     model_card_markdown,
     model_predict,
     model_source_license_states,
+    receipt_public_key,
     training_job_create,
 )
 
@@ -84,6 +87,7 @@ class TrainingJobOutputSerializer(serializers.ModelSerializer):
 class TrainedModelOutputSerializer(serializers.ModelSerializer):
     card_markdown = serializers.SerializerMethodField()
     source_licenses = serializers.SerializerMethodField()
+    receipt = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainedModel
@@ -99,8 +103,14 @@ class TrainedModelOutputSerializer(serializers.ModelSerializer):
             "card",
             "card_markdown",
             "source_licenses",
+            "receipt",
             "created_at",
         ]
+
+    def get_receipt(self, model: TrainedModel) -> str | None:
+        """The id of the model's signed training receipt (GET /api/v1/receipts/{id}/)."""
+        receipt = TrainingReceipt.objects.filter(model=model).values_list("pk", flat=True).first()
+        return str(receipt) if receipt else None
 
     def get_source_licenses(self, model: TrainedModel) -> list[dict[str, Any]]:
         return model_source_license_states(model=model)
@@ -224,3 +234,42 @@ class TrainedModelDownloadApi(APIView):
         response = HttpResponse(archive, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="model-{model.pk}.zip"'
         return response
+
+
+class ReceiptOutputSerializer(serializers.Serializer):
+    receipt = serializers.JSONField(help_text="The signed receipt; the signature covers its canonical JSON.")
+    signature = serializers.CharField(help_text="Base64 Ed25519 signature.")
+
+
+class PublicKeyOutputSerializer(serializers.Serializer):
+    algorithm = serializers.CharField()
+    public_key = serializers.CharField(help_text="Base64 of the raw 32-byte Ed25519 public key.")
+
+
+def _receipt_body(receipt: TrainingReceipt) -> dict[str, Any]:
+    return {"receipt": receipt.payload, "signature": receipt.signature}
+
+
+class ReceiptListApi(APIView):
+    @extend_schema(responses={200: ReceiptOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """Receipts of your models and of models trained on your data."""
+        return Response([_receipt_body(r) for r in receipt_list_for_org(org=request_org(request))[:200]])
+
+
+class ReceiptDetailApi(APIView):
+    @extend_schema(responses={200: ReceiptOutputSerializer})
+    def get(self, request: Request, pk) -> Response:
+        receipt = receipt_get_for_org(org=request_org(request), pk=pk)
+        if receipt is None:
+            raise NotFound("Receipt not found.")
+        return Response(_receipt_body(receipt))
+
+
+class ReceiptPublicKeyApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: PublicKeyOutputSerializer})
+    def get(self, request: Request) -> Response:
+        """The platform's public key: verify any receipt offline with it."""
+        return Response(receipt_public_key())

@@ -70,3 +70,20 @@ class TrainedModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TrainingReceipt(models.Model):
+    """What went into a model, signed with the platform's Ed25519 key (see training.receipts): the model's
+    organisation and every provider whose data it read may fetch it and verify it offline."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    model = models.OneToOneField("training.TrainedModel", on_delete=models.CASCADE, related_name="receipt")
+    payload = models.JSONField(help_text="The signed receipt; its canonical JSON is what the signature covers.")
+    signature = models.CharField(max_length=200, help_text="Base64 Ed25519 signature.")
+    providers = models.ManyToManyField(
+        "marketplace.Organization", blank=True, related_name="training_receipts", help_text="Whose data it read."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import shutil
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from marketplace.errors import ApplicationError
 from marketplace.job_errors import JobCancelled
@@ -32,9 +34,10 @@ from marketplace.services.entitlements import (
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.services.licensing import license_state
 from marketplace.terms import terms_combine
+from training import receipts
 from training.data import MixPart, PreparedData, prepare_mix, synthetic_scaled
 from training.mixing import mix_metrics, plan_scales, train_mix
-from training.models import BaseModel, TrainedModel, TrainingJob
+from training.models import BaseModel, TrainedModel, TrainingJob, TrainingReceipt
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
 from training.trainer import TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
 
@@ -382,6 +385,7 @@ def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
     )
     training.model, training.metrics = model, metrics
     training.save(update_fields=["model", "metrics"])
+    receipt_issue(training=training, model=model, result=result, config=config)
     return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
 
 
@@ -487,6 +491,67 @@ def _register_model(
     return model
 
 
+def _signing_key():
+    return receipts.private_key_from_seed(settings.TESSERA_SIGNING_KEY)
+
+
+def receipt_public_key() -> dict[str, str]:
+    return {"algorithm": receipts.ALGORITHM, "public_key": receipts.public_key_b64(_signing_key())}
+
+
+@transaction.atomic
+def receipt_issue(
+    *, training: TrainingJob, model: TrainedModel, result: TrainResult, config: TrainConfig
+) -> TrainingReceipt:
+    """The signed receipt of a finished training job: the model, its base model, and each version it read with its
+    SHA-256, the licence it was used under, the rows read from it and the passes over them. Issued once per model
+    (a redelivered job gets the same receipt back)."""
+    existing = TrainingReceipt.objects.filter(model=model).first()
+    if existing is not None:
+        return existing
+    receipt_id = uuid.uuid4()
+    sources = [
+        {
+            "version": entry["version"],
+            "dataset": entry["dataset"],
+            "provider": entry["provider"],
+            "sha256": entry["sha256"],
+            "license": entry["license"],
+            "is_synthetic": entry["is_synthetic"],
+            "role": entry["role"],
+            "rows_read": entry.get("training_rows", 0),
+            "epochs": config.epochs if entry["role"] == "training" else 0,
+            "source_licenses": [source["license"] for source in entry["sources"]],
+        }
+        for entry in model.lineage
+    ]
+    payload = {
+        "receipt_id": str(receipt_id),
+        "issuer": "tessera",
+        "issued_at": timezone.now().isoformat(timespec="seconds"),
+        "model": {
+            "id": model.pk,
+            "name": model.name,
+            "organization": model.organization.name,
+            "base_model": model.base_model,
+            "task": model.task,
+        },
+        "training_job": training.job_id,
+        "optimizer_steps": result.steps,
+        "sources": sources,
+    }
+    receipt = TrainingReceipt.objects.create(
+        id=receipt_id, model=model, payload=payload, signature=receipts.sign(_signing_key(), payload)
+    )
+    versions = {entry["version"] for entry in model.lineage} | {
+        source["version"] for entry in model.lineage for source in entry["sources"]
+    }
+    receipt.providers.set(
+        set(DatasetVersion.objects.filter(pk__in=versions).values_list("dataset__organization", flat=True))
+    )
+    return receipt
+
+
 def model_card_markdown(model: TrainedModel) -> str:
     lines = [f"# {model.name}", "", f"Base model: `{model.base_model}` · task: {model.task}", "", "## Metrics", ""]
     lines += [f"- {key}: {value}" for key, value in model.metrics.items() if not isinstance(value, dict | list)]
@@ -550,6 +615,15 @@ def model_card_markdown(model: TrainedModel) -> str:
         + (f" — {s['revoked_reason']}" if s["revoked_reason"] else "")
         for s in states
     ] or ["- none: trained on data the organisation owns"]
+    receipt = TrainingReceipt.objects.filter(model=model).values_list("pk", flat=True).first()
+    if receipt:
+        lines += [
+            "",
+            "## Training receipt",
+            "",
+            f"Signed receipt `{receipt}`: `GET /api/v1/receipts/{receipt}/`, verified with the key at "
+            "`GET /api/v1/receipts/public-key/`.",
+        ]
     lines += ["", "## Inherited terms", ""]
     lines += [
         f"- {flag.replace('_', ' ')}: {'allowed' if allowed else 'not allowed'}"
