@@ -99,6 +99,9 @@ def _signing_key_seed() -> str:
 
 
 TESSERA_SIGNING_KEY = _signing_key_seed()
+# Webhook endpoints on private, loopback or link-local addresses are refused (server-side request forgery) unless this
+# is set, e.g. for a receiver on the same host in development.
+TESSERA_WEBHOOK_ALLOW_PRIVATE = env_bool("TESSERA_WEBHOOK_ALLOW_PRIVATE", False)
 DEBUG = env_bool("TESSERA_DEBUG", False)
 ALLOWED_HOSTS = env_list("TESSERA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("TESSERA_CSRF_TRUSTED_ORIGINS", [])

@@ -12,6 +12,7 @@ from marketplace.job_errors import JobInputError
 from marketplace.pii import chunks
 from marketplace.services.ingest import version_ingest
 from marketplace.services.jobs import JobHeld, job_sweep
+from marketplace.services.webhooks import webhook_deliver
 
 # Retries of a delivery that found its job held by a live worker, one per heartbeat timeout; the sweep covers a
 # holder that dies after these run out.
@@ -45,3 +46,9 @@ def scrub_chunks_task(folder: str) -> int:
 def jobs_sweep_task() -> dict[str, list[int]]:
     """Periodic (Celery beat): re-queue jobs whose worker went silent, fail those out of attempts."""
     return job_sweep(send=lambda name, args, queue: app.send_task(name, args=args, queue=queue))
+
+
+@shared_task(queue="cpu", acks_late=True)
+def webhook_deliver_task(delivery_id: int) -> None:
+    """One attempt to deliver a webhook event; a failed one queues the next with exponential backoff."""
+    webhook_deliver(delivery_id=delivery_id)

@@ -27,3 +27,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not memory: the worker process of the integration tests must see the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(TESSERA_HOME / "test.sqlite3")}  # noqa: F405
+
+TESSERA_WEBHOOK_ALLOW_PRIVATE = True  # the tests run their receivers on 127.0.0.1

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from marketplace.api import market
+from marketplace.api import market, webhooks
 
 urlpatterns = [
     path("listings/", market.ListingListCreateApi.as_view(), name="listing-list"),
@@ -18,4 +18,12 @@ urlpatterns = [
     path("access-requests/<int:pk>/deny/", market.AccessRequestDenyApi.as_view(), name="access-request-deny"),
     path("sales/", market.SalesApi.as_view(), name="sales"),
     path("audit/", market.AuditListApi.as_view(), name="audit"),
+    path("webhooks/", webhooks.WebhookListCreateApi.as_view(), name="webhook-list"),
+    path("webhooks/<int:pk>/", webhooks.WebhookDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<int:pk>/deliveries/", webhooks.WebhookDeliveryListApi.as_view(), name="webhook-deliveries"),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
+        webhooks.WebhookRedeliverApi.as_view(),
+        name="webhook-redeliver",
+    ),
 ]

@@ -2,6 +2,7 @@ from marketplace.models.accounts import ApiToken, Membership, Organization
 from marketplace.models.datasets import Dataset, DatasetVersion
 from marketplace.models.jobs import Job
 from marketplace.models.market import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Notification
+from marketplace.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "AccessRequest",
@@ -16,4 +17,6 @@ __all__ = [
     "Membership",
     "Notification",
     "Organization",
+    "Webhook",
+    "WebhookDelivery",
 ]

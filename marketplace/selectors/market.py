@@ -6,7 +6,16 @@ from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from marketplace.models import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Organization
+from marketplace.models import (
+    AccessRequest,
+    AuditEvent,
+    LedgerEntry,
+    License,
+    Listing,
+    Organization,
+    Webhook,
+    WebhookDelivery,
+)
 from marketplace.terms import TERM_FLAGS
 
 ORDERINGS = {"newest": "-published_at", "price": "price", "-price": "-price", "popularity": "-purchase_count"}
@@ -100,3 +109,15 @@ def audit_list_for_org(*, org: Organization) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(Q(organization=org) | Q(subject_organization=org)).select_related(
         "actor", "organization"
     )
+
+
+def webhook_list_for_org(*, org: Organization) -> QuerySet[Webhook]:
+    return Webhook.objects.filter(organization=org)
+
+
+def webhook_get_for_org(*, org: Organization, pk: int) -> Webhook | None:
+    return webhook_list_for_org(org=org).filter(pk=pk).first()
+
+
+def webhook_delivery_get_for_org(*, org: Organization, webhook_pk: int, pk: int) -> WebhookDelivery | None:
+    return WebhookDelivery.objects.filter(webhook__organization=org, webhook_id=webhook_pk, pk=pk).first()

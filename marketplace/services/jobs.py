@@ -155,12 +155,31 @@ def job_succeed(*, job: Job, message: str = "Done", result: dict[str, Any] | Non
     job.status, job.progress, job.message, job.finished_at = Job.Status.SUCCEEDED, 1.0, message, now
     job.result = result or job.result
     job.save(update_fields=["status", "progress", "message", "finished_at", "result"])
+    _announce(job)
     return job
+
+
+def _announce(job: Job) -> None:
+    from marketplace.services.webhooks import webhook_emit
+
+    webhook_emit(
+        organizations=[job.organization],
+        event_type=f"job.{job.status}",
+        data={
+            "job": job.pk,
+            "kind": job.kind,
+            "status": job.status,
+            "message": job.message,
+            "error": job.error,
+            "result": job.result,
+        },
+    )
 
 
 def job_fail(*, job: Job, error: str, message: str = "Failed") -> Job:
     job.status, job.error, job.message, job.finished_at = Job.Status.FAILED, error, message, timezone.now()
     job.save(update_fields=["status", "error", "message", "finished_at"])
+    _announce(job)
     return job
 
 

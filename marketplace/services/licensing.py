@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +16,7 @@ from marketplace.errors import ApplicationError
 from marketplace.models import AccessRequest, LedgerEntry, License, Listing, Notification, Organization
 from marketplace.services.audit import audit_record
 from marketplace.services.payments import payment_gateway
+from marketplace.services.webhooks import webhook_emit
 
 
 def license_is_active(license: License) -> bool:
@@ -94,6 +96,11 @@ def listing_purchase(
         access_request = AccessRequest.objects.create(
             listing=listing, buyer=buyer, requested_by=user, intended_use=intended_use.strip(), idempotency_key=key
         )
+        webhook_emit(
+            organizations=[listing.organization],
+            event_type="access_request.created",
+            data={"access_request": access_request.pk, "listing": listing.pk, "buyer": buyer.name},
+        )
         audit_record(
             action="access.requested",
             obj=access_request,
@@ -112,6 +119,17 @@ def listing_purchase(
         # The same key committed by a concurrent request that did not wait on the lock (another listing).
         return License.objects.get(buyer=buyer, idempotency_key=key), False
     return license, True
+
+
+def _license_data(license: License) -> dict[str, Any]:
+    return {
+        "license": license.pk,
+        "listing": license.listing_id,
+        "version": license.dataset_version_id,
+        "buyer": license.buyer.name,
+        "status": license.status,
+        "expires_at": license.expires_at.isoformat() if license.expires_at else None,
+    }
 
 
 def _grant(
@@ -171,6 +189,7 @@ def _grant(
         ]
     )
     Listing.objects.filter(pk=listing.pk).update(purchase_count=F("purchase_count") + 1)
+    webhook_emit(organizations=[buyer, listing.organization], event_type="license.granted", data=_license_data(license))
     audit_record(
         action="license.purchased",
         obj=license,
@@ -210,6 +229,17 @@ def access_request_decide(
             request=request,
         )
     access_request.save()
+    webhook_emit(
+        organizations=[access_request.buyer, listing.organization],
+        event_type="access_request.decided",
+        data={
+            "access_request": access_request.pk,
+            "listing": listing.pk,
+            "status": access_request.status,
+            "reason": access_request.reason,
+            "license": access_request.license_id,
+        },
+    )
     audit_record(
         action="access.approved" if approve else "access.denied",
         obj=access_request,
@@ -246,6 +276,11 @@ def license_revoke(
     license.status, license.revoked_at, license.revoked_reason = License.Status.REVOKED, timezone.now(), reason.strip()
     license.save(update_fields=["status", "revoked_at", "revoked_reason"])
     derivatives = license_derivative_counts(license=license)
+    webhook_emit(
+        organizations=[license.buyer, license.listing.organization],
+        event_type="license.revoked",
+        data={**_license_data(license), "reason": license.revoked_reason, "derivatives": derivatives},
+    )
     Notification.objects.create(
         organization=license.buyer,
         message=(

@@ -13,6 +13,7 @@ from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion, License, Listing, Notification, Organization
 from marketplace.services.audit import audit_record
 from marketplace.services.entitlements import Action, version_entitlement
+from marketplace.services.webhooks import webhook_emit
 from marketplace.terms import TermsError, terms_clean
 
 # Ten billion in minor units; a price must fit the 64-bit column and the ledger's sums with room to spare.
@@ -163,6 +164,11 @@ def _publish(*, listing: Listing, actor: AbstractBaseUser | None, reason: str) -
     listing.status, listing.review_reason = Listing.Status.PUBLISHED, ""
     listing.published_at = listing.published_at or timezone.now()
     listing.save(update_fields=["status", "review_reason", "published_at", "updated_at"])
+    webhook_emit(
+        organizations=[listing.organization],
+        event_type="listing.approved",
+        data={"listing": listing.pk, "title": listing.title, "reason": reason},
+    )
     audit_record(
         action="listing.approved",
         obj=listing,
@@ -186,6 +192,11 @@ def listing_reject(*, listing: Listing, operator: AbstractBaseUser | None, reaso
         raise ApplicationError("Give the provider a reason for the rejection.")
     listing.status, listing.review_reason = Listing.Status.REJECTED, reason.strip()
     listing.save(update_fields=["status", "review_reason", "updated_at"])
+    webhook_emit(
+        organizations=[listing.organization],
+        event_type="listing.rejected",
+        data={"listing": listing.pk, "title": listing.title, "reason": listing.review_reason},
+    )
     audit_record(
         action="listing.rejected",
         obj=listing,
@@ -229,6 +240,11 @@ def listing_update_version(*, listing: Listing, user: AbstractBaseUser | None, v
             link=f"/versions/{version.pk}/",
         )
         for buyer_id in set(buyers)
+    )
+    webhook_emit(
+        organizations=[listing.organization, *Organization.objects.filter(pk__in=set(buyers))],
+        event_type="version.updated",
+        data={"listing": listing.pk, "title": listing.title, "version": version.pk, "number": version.number},
     )
     audit_record(
         action="listing.version_updated",
