@@ -26,5 +26,12 @@ urlpatterns = [
     path("versions/<int:pk>/rescrub/", views.version_rescrub_view, name="version-rescrub"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke_view, name="token-revoke"),
+    path("account/webhooks/", views.webhooks_page, name="webhooks"),
+    path("account/webhooks/<int:pk>/delete/", views.webhook_delete_view, name="webhook-delete"),
+    path(
+        "account/webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
+        views.webhook_redeliver_view,
+        name="webhook-redeliver",
+    ),
     path("", include("marketplace.web.urls_market")),
 ]

@@ -18,12 +18,19 @@ from marketplace.selectors.datasets import (
     version_get_for_org,
     version_list_for_dataset,
 )
-from marketplace.selectors.market import catalog_list
+from marketplace.selectors.market import (
+    catalog_list,
+    webhook_delivery_get_for_org,
+    webhook_get_for_org,
+    webhook_list_for_org,
+)
 from marketplace.selectors.organizations import api_token_get_for_user, api_token_list_for_user, organization_for_user
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.datasets import PII_ACTIONS, dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.security import signup_guard
+from marketplace.services.webhooks import EVENTS as WEBHOOK_EVENTS
+from marketplace.services.webhooks import webhook_create, webhook_delete, webhook_redeliver
 from marketplace.web.forms import DatasetUploadForm, SignupForm, TokenForm, VersionUploadForm
 
 HOME_LISTINGS = 6  # listings in each of the home page's two rows
@@ -220,3 +227,41 @@ def version_rescrub_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("web:version", pk=version.pk)
     messages.info(request, f"Scrubbing again as v{new_version.number} with your column choices.")
     return redirect("web:version", pk=new_version.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def webhooks_page(request: HttpRequest) -> HttpResponse:
+    """Subscribe endpoints to events (the secret is shown once), read each endpoint's deliveries, redeliver."""
+    org = _org(request)
+    created = None
+    if request.method == "POST":
+        try:
+            created = webhook_create(
+                organization=org, url=request.POST.get("url", "").strip(), events=request.POST.getlist("events")
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    hooks = [(hook, hook.deliveries.all()[:20]) for hook in webhook_list_for_org(org=org)]
+    return render(request, "marketplace/webhooks.html", {"hooks": hooks, "events": WEBHOOK_EVENTS, "created": created})
+
+
+@login_required
+@require_POST
+def webhook_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    webhook = webhook_get_for_org(org=_org(request), pk=pk)
+    if webhook is None:
+        raise Http404("Webhook not found.")
+    webhook_delete(webhook=webhook)
+    return redirect("web:webhooks")
+
+
+@login_required
+@require_POST
+def webhook_redeliver_view(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    delivery = webhook_delivery_get_for_org(org=_org(request), webhook_pk=pk, pk=delivery_pk)
+    if delivery is None:
+        raise Http404("Delivery not found.")
+    webhook_redeliver(delivery=delivery)
+    messages.info(request, f"Event {delivery.event_type} queued again.")
+    return redirect("web:webhooks")

@@ -162,3 +162,31 @@ def test_webhooks_of_another_organisation_are_404_and_delete_stops_deliveries(
     with django_capture_on_commit_callbacks(execute=True):
         sent = webhooks.webhook_emit(organizations=[org_of(provider)], event_type="job.succeeded", data={})
     assert sent == 0 and end.received == []
+
+
+def test_the_webhooks_page_adds_an_endpoint_shows_its_secret_once_and_redelivers(
+    provider, receiver_factory, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    end = receiver_factory([500])
+    web = Client()
+    web.login(username=provider.username, password=PASSWORD)
+    page = web.post("/account/webhooks/", {"url": end.url, "events": ["job.succeeded"]}).content.decode()
+    hook = org_of(provider).webhooks.get()
+    assert 'id="new-webhook"' in page and hook.secret in page
+    assert hook.secret not in web.get("/account/webhooks/").content.decode()
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.webhook_emit(organizations=[org_of(provider)], event_type="job.succeeded", data={})
+    delivery = hook.deliveries.get()
+    assert delivery.status == "failed" and "Redeliver" in web.get("/account/webhooks/").content.decode()
+    end.statuses = [200]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(f"/account/webhooks/{hook.pk}/deliveries/{delivery.pk}/redeliver/")
+    delivery.refresh_from_db()
+    assert response.status_code == 302 and delivery.status == "succeeded"
+    bad = web.post("/account/webhooks/", {"url": "gopher://x", "events": ["job.succeeded"]}).content.decode()
+    assert "http(s) URL" in bad
