@@ -31,6 +31,7 @@ from training.services import (
     base_models_list,
     model_archive,
     model_card_markdown,
+    model_compress_create,
     model_predict,
     model_source_license_states,
     receipt_public_key,
@@ -88,6 +89,7 @@ class TrainedModelOutputSerializer(serializers.ModelSerializer):
     card_markdown = serializers.SerializerMethodField()
     source_licenses = serializers.SerializerMethodField()
     receipt = serializers.SerializerMethodField()
+    compressed = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = TrainedModel
@@ -104,6 +106,8 @@ class TrainedModelOutputSerializer(serializers.ModelSerializer):
             "card_markdown",
             "source_licenses",
             "receipt",
+            "teacher",
+            "compressed",
             "created_at",
         ]
 
@@ -273,3 +277,24 @@ class ReceiptPublicKeyApi(APIView):
     def get(self, request: Request) -> Response:
         """The platform's public key: verify any receipt offline with it."""
         return Response(receipt_public_key())
+
+
+class CompressInputSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    params = serializers.DictField(required=False, default=dict)
+
+
+class CompressOutputSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class TrainedModelCompressApi(APIView):
+    @extend_schema(request=CompressInputSerializer, responses={202: CompressOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Queue a smaller copy of the model (`int8`); the job's result names the new model."""
+        model = _model(request, pk)
+        data = CompressInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = model_compress_create(model=model, user=request.user, **data.validated_data)
+        return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)

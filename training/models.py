@@ -63,6 +63,14 @@ class TrainedModel(models.Model):
     source_licenses = models.ManyToManyField("marketplace.License", blank=True, related_name="derived_models")
     metrics = models.JSONField(default=dict)
     card = models.JSONField(default=dict)
+    teacher = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="compressed",
+        help_text="The model this one was compressed from.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

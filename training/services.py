@@ -34,8 +34,9 @@ from marketplace.services.entitlements import (
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.services.licensing import license_state
 from marketplace.terms import terms_combine
-from training import receipts
+from training import compression, receipts
 from training.data import MixPart, PreparedData, prepare_mix, synthetic_scaled
+from training.evaluation import classification_metrics
 from training.mixing import mix_metrics, plan_scales, train_mix
 from training.models import BaseModel, TrainedModel, TrainingJob, TrainingReceipt
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
@@ -624,6 +625,22 @@ def model_card_markdown(model: TrainedModel) -> str:
             f"Signed receipt `{receipt}`: `GET /api/v1/receipts/{receipt}/`, verified with the key at "
             "`GET /api/v1/receipts/public-key/`.",
         ]
+    summary = model.metrics.get("compression")
+    if summary:
+        small = summary["compressed"]
+        lines += [
+            "",
+            f"## Compressed ({summary['method']}) from model {summary['teacher_model']}",
+            "",
+            "| | teacher | this model |",
+            "|---|---|---|",
+            f"| size on disk (bytes) | {summary['teacher']['size_bytes']} | {small['size_bytes']} |",
+            f"| parameters | {summary['teacher']['parameters']} | {small['parameters']} |",
+            f"| predict p50, {summary['batch_rows']} rows (ms) | {summary['teacher']['predict_p50_ms']} | "
+            f"{small['predict_p50_ms']} |",
+            f"| accuracy on {summary['eval_rows']} evaluation rows | {summary['teacher']['metrics']['accuracy']} | "
+            f"{small['metrics']['accuracy']} |",
+        ]
     lines += ["", "## Inherited terms", ""]
     lines += [
         f"- {flag.replace('_', ' ')}: {'allowed' if allowed else 'not allowed'}"
@@ -711,3 +728,129 @@ def base_model_save(*, base_model: BaseModel) -> BaseModel:
         raise ApplicationError(str(exc), extra={"field": "path"}) from exc
     base_model.save()
     return base_model
+
+
+COMPRESSION_METHODS = ("int8",)
+
+
+@transaction.atomic
+def model_compress_create(
+    *, model: TrainedModel, user: AbstractBaseUser | None, method: str, params: dict[str, Any] | None = None
+) -> Job:
+    """Queue a smaller copy of `model` (int8 quantization) with the same lineage and terms, measured against it."""
+    if method not in COMPRESSION_METHODS:
+        raise ApplicationError(
+            f"Unknown compression method {method!r}; available: {', '.join(COMPRESSION_METHODS)} (distillation is "
+            "not available yet).",
+            extra={"field": "method"},
+        )
+    if params:
+        raise ApplicationError("int8 compression takes no params.", extra={"field": "params"})
+    if model.task not in compression.COMPRESSIBLE_TASKS:
+        raise ApplicationError(
+            f"{method} compression is available for {', '.join(compression.COMPRESSIBLE_TASKS)} models, not "
+            f"{model.task}.",
+            extra={"field": "method"},
+        )
+    if model.teacher_id is not None:
+        raise ApplicationError("This model is already compressed; compress its teacher instead.", status=409)
+    model_entitlement(model=model, action=Action.PREDICT)  # its data must still be usable to measure it
+    job = job_create(
+        kind=Job.Kind.COMPRESSION,
+        organization=model.organization,
+        user=user,
+        config={"model": model.pk, "method": method},
+    )
+    transaction.on_commit(lambda: _enqueue_compression(job.pk))
+    return job
+
+
+def _enqueue_compression(job_id: int) -> None:
+    from training.tasks import model_compress_task
+
+    model_compress_task.delay(job_id)
+
+
+def model_compress_run(*, job_id: int) -> Job | None:
+    return job_run(job_id=job_id, run=lambda job, progress: _compress(job=job, progress=progress))
+
+
+def _compress(*, job: Job, progress: Progress) -> JobOutcome:
+    teacher = TrainedModel.objects.select_related("organization").get(pk=job.config["model"])
+    model_entitlement(model=teacher, action=Action.PREDICT)
+    training = TrainingJob.objects.filter(model=teacher).first()
+    if training is None:
+        raise ApplicationError("The model's training job is gone, so its evaluation rows cannot be read again.")
+    output_dir = Path(settings.TESSERA_TRAINED_MODELS) / f"compress-{job.pk}"
+    progress(0.1, "Quantizing the linear layers to int8")
+    compression.quantize_int8(Path(teacher.path), output_dir)
+    progress(0.4, "Reading the teacher's evaluation rows")
+    params = training.params or {}
+    config = training_config_build(task=training.task, params=params)
+    data = _training_data(
+        training=training, config=config, validation_fraction=job_params_read(params)["validation_fraction"]
+    )
+    evaluation = data.evaluation
+    if training.task == "tabular-classification":
+        inputs = evaluation.drop(columns=[training.label_column]).to_dict("records")
+    else:
+        inputs = evaluation[training.text_column].astype(str).tolist()
+    truth = evaluation[training.label_column].astype(str).tolist()
+    measured = {}
+    for name, directory in (("teacher", Path(teacher.path)), ("compressed", output_dir)):
+        predicted = [p["label"] for p in predict(directory, inputs)]
+        labels = teacher.labels
+        metrics = classification_metrics(
+            [labels.index(t) if t in labels else -1 for t in truth], [labels.index(p) for p in predicted], labels
+        )
+        measured[name] = {"metrics": metrics, "size_bytes": compression.size_on_disk(directory)}
+    progress(0.7, "Timing predict on the same batch")
+    batch = inputs[:32]
+    for name, p50 in zip(
+        ("teacher", "compressed"), compression.latency_p50_ms([Path(teacher.path), output_dir], batch), strict=True
+    ):
+        measured[name]["predict_p50_ms"] = p50
+    from training.trainer import _load_saved
+
+    for name, directory in (("teacher", Path(teacher.path)), ("compressed", output_dir)):
+        measured[name]["parameters"] = compression.parameter_count(_load_saved(directory)[1])
+    summary = {
+        "method": job.config["method"],
+        "teacher_model": teacher.pk,
+        "size_ratio": round(measured["compressed"]["size_bytes"] / measured["teacher"]["size_bytes"], 3),
+        "speedup_p50": round(measured["teacher"]["predict_p50_ms"] / measured["compressed"]["predict_p50_ms"], 2),
+        "accuracy_change": round(
+            measured["compressed"]["metrics"]["accuracy"] - measured["teacher"]["metrics"]["accuracy"], 4
+        ),
+        "eval_rows": len(truth),
+        "batch_rows": len(batch),
+        **measured,
+    }
+    model = TrainedModel.objects.filter(path=str(output_dir), organization=teacher.organization).first()
+    if model is None:
+        card = {
+            **teacher.card,
+            "name": f"{teacher.name} ({job.config['method']})",
+            "metrics": measured["compressed"]["metrics"],
+            "compression": summary,
+        }
+        model = TrainedModel.objects.create(
+            organization=teacher.organization,
+            name=card["name"][:200],
+            base_model=teacher.base_model,
+            task=teacher.task,
+            path=str(output_dir),
+            labels=teacher.labels,
+            lineage=teacher.lineage,
+            inherited_terms=teacher.inherited_terms,
+            metrics={**measured["compressed"]["metrics"], "compression": summary},
+            card=card,
+            teacher=teacher,
+        )
+        # The same licences: a compressed model is the teacher's derivative and stops with it.
+        model.source_licenses.set(teacher.source_licenses.all())
+    return JobOutcome(
+        f"int8: {summary['size_ratio']}x the size, {summary['speedup_p50']}x faster, accuracy "
+        f"{summary['accuracy_change']:+}",
+        {"model": model.pk},
+    )

@@ -663,7 +663,19 @@ def _load_saved(model_dir: Path) -> tuple[dict, Any, Any]:
         else:  # models saved before training.json existed were text classifiers
             description = {"task": "text-classification", "labels": json.loads((model_dir / "labels.json").read_text())}
         device = _device()
-        if description["task"] == "tabular-classification":
+        if description.get("compression") == "int8":
+            from training.compression import load_quantized
+
+            # Dynamic int8 kernels run on the CPU whatever the worker has.
+            device = torch.device("cpu")
+            model = load_quantized(model_dir)
+            if description["task"] == "tabular-classification":
+                helper = TabularEncoder.from_json(json.loads((model_dir / "model" / "encoder.json").read_text()))
+            else:
+                from transformers import AutoTokenizer
+
+                helper = AutoTokenizer.from_pretrained(model_dir / "model")
+        elif description["task"] == "tabular-classification":
             from safetensors.torch import load_file
 
             encoder = TabularEncoder.from_json(json.loads((model_dir / "model" / "encoder.json").read_text()))

@@ -13,6 +13,7 @@ urlpatterns = [
     path("models/<int:pk>/", api.TrainedModelDetailApi.as_view(), name="model-detail"),
     path("models/<int:pk>/predict/", api.TrainedModelPredictApi.as_view(), name="model-predict"),
     path("models/<int:pk>/download/", api.TrainedModelDownloadApi.as_view(), name="model-download"),
+    path("models/<int:pk>/compress/", api.TrainedModelCompressApi.as_view(), name="model-compress"),
     path("receipts/", api.ReceiptListApi.as_view(), name="receipt-list"),
     path("receipts/public-key/", api.ReceiptPublicKeyApi.as_view(), name="receipt-public-key"),
     path("receipts/<uuid:pk>/", api.ReceiptDetailApi.as_view(), name="receipt-detail"),

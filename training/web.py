@@ -26,6 +26,7 @@ from training.selectors import (
 from training.services import (
     base_models_list,
     model_card_markdown,
+    model_compress_create,
     model_entitlement,
     model_predict,
     training_job_create,
@@ -184,3 +185,18 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "scalar_metrics": [(k, v) for k, v in model.metrics.items() if not isinstance(v, dict | list)],
         },
     )
+
+
+@login_required
+@require_POST
+def model_compress_view(request: HttpRequest, pk: int) -> HttpResponse:
+    model = model_get_for_org(org=_org(request), pk=pk)
+    if model is None:
+        raise Http404("Model not found.")
+    try:
+        job = model_compress_create(model=model, user=request.user, method=request.POST.get("method", "int8"))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, f"Compression queued as job {job.pk}; the smaller model appears below when it is done.")
+    return redirect("training:model", pk=pk)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<int:pk>/", web.training_job, name="job"),
     path("jobs/<int:pk>/cancel/", web.training_cancel, name="cancel"),
     path("models/<int:pk>/", web.model_detail, name="model"),
+    path("models/<int:pk>/compress/", web.model_compress_view, name="model-compress"),
 ]

@@ -9,6 +9,7 @@ class Job(models.Model):
         INGEST = "ingest", "Ingest"
         SYNTHESIS = "synthesis", "Synthesis"
         TRAINING = "training", "Training"
+        COMPRESSION = "compression", "Compression"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

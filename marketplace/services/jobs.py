@@ -24,6 +24,7 @@ JOB_TASKS = {
     Job.Kind.INGEST: ("marketplace.tasks.version_ingest_task", "cpu"),
     Job.Kind.SYNTHESIS: ("synthesis.tasks.synthesis_run_task", "gpu"),
     Job.Kind.TRAINING: ("training.tasks.training_run_task", "gpu"),
+    Job.Kind.COMPRESSION: ("training.tasks.model_compress_task", "gpu"),
 }
 # What a cancelled job's output says (an ingest's version, for one).
 CANCELLED_ERROR = "Processing was cancelled."

@@ -1,0 +1,68 @@
+from pathlib import Path
+
+from marketplace.models import Job
+from marketplace.services.licensing import listing_purchase
+from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
+from tests.training.test_services import PARAMS, REVIEWS, _train
+from training.models import TrainedModel
+
+
+def test_int8_compression_makes_a_smaller_model_with_the_teachers_lineage_terms_and_a_comparison(
+    provider, buyer, outsider, django_capture_on_commit_callbacks
+):
+    reviews = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    listing = make_listing(provider, reviews, terms={"download": False, "model_training": True, "commercial_use": True})
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="c")
+    teacher = _train(buyer, [reviews], django_capture_on_commit_callbacks, PARAMS).model
+    client = api_client_for(buyer)
+
+    url = f"/api/v1/models/{teacher.pk}/compress/"
+    assert api_client_for(outsider).post(url, {"method": "int8"}).status_code == 404
+    refused = client.post(f"/api/v1/models/{teacher.pk}/compress/", {"method": "distill"}, format="json")
+    assert refused.status_code == 400 and "int8" in refused.data["message"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/models/{teacher.pk}/compress/", {"method": "int8"}, format="json")
+    assert response.status_code == 202
+    job = client.get(f"/api/v1/jobs/{response.data['job']}/").data
+    assert job["status"] == "succeeded", job
+
+    small = TrainedModel.objects.get(pk=Job.objects.get(pk=job["id"]).result["model"])
+    assert small.teacher_id == teacher.pk and small.lineage == teacher.lineage
+    assert small.inherited_terms == teacher.inherited_terms and small.inherited_terms["download"] is False
+    assert set(small.source_licenses.all()) == set(teacher.source_licenses.all())
+    summary = small.metrics["compression"]
+    assert summary["size_ratio"] < 1 and summary["compressed"]["size_bytes"] < summary["teacher"]["size_bytes"]
+    assert summary["teacher"]["predict_p50_ms"] > 0 and summary["eval_rows"] == teacher.metrics["eval_rows"]
+    assert summary["teacher"]["metrics"]["accuracy"] == teacher.metrics["accuracy"]
+    assert (Path(small.path) / "model" / "quantized.pt").exists()
+
+    detail = client.get(f"/api/v1/models/{teacher.pk}/").data
+    assert detail["compressed"] == [small.pk]
+    card = client.get(f"/api/v1/models/{small.pk}/").data["card_markdown"]
+    assert f"## Compressed (int8) from model {teacher.pk}" in card and "predict p50" in card
+    predicted = client.post(f"/api/v1/models/{small.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
+    assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
+    # The compressed model keeps the compute-only terms: no download.
+    assert client.get(f"/api/v1/models/{small.pk}/download/").status_code == 403
+    again = client.post(f"/api/v1/models/{small.pk}/compress/", {"method": "int8"}, format="json")
+    assert again.status_code == 409
+
+
+def test_make_it_smaller_from_the_model_page_lists_the_copy_next_to_its_teacher(
+    provider, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    reviews = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    teacher = _train(provider, [reviews], django_capture_on_commit_callbacks, PARAMS).model
+    web = Client()
+    web.login(username=provider.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(f"/training/models/{teacher.pk}/compress/", {"method": "int8"})
+    assert response.status_code == 302
+    small = teacher.compressed.get()
+    page = web.get(f"/training/models/{teacher.pk}/").content.decode()
+    assert 'id="compress"' in page and f"/training/models/{small.pk}/" in page
+    assert "Compressed from" in web.get(f"/training/models/{small.pk}/").content.decode()
