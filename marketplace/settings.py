@@ -8,6 +8,7 @@ import base64
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -63,42 +64,28 @@ TESSERA_HOME = Path(os.environ.get("TESSERA_HOME", BASE_DIR / "var")).resolve()
 TESSERA_HOME.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, or generated once into TESSERA_HOME (never committed)."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    key_file = TESSERA_HOME / "secret_key"
+def _key_from_env_or_home(variable: str, file_name: str, make: Callable[[], str]) -> str:
+    """A secret from the environment, or generated once into TESSERA_HOME (never committed) for the embedded setup:
+    every web and worker process on the machine then shares it."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    key_file = TESSERA_HOME / file_name
     if not key_file.exists():
         # O_EXCL: two processes starting together must not write two different keys.
         try:
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(50))
+                handle.write(make())
         except FileExistsError:
             pass
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
-
-
-def _signing_key_seed() -> str:
-    """The platform's Ed25519 seed for training receipts (base64 of 32 bytes) from TESSERA_SIGNING_KEY, or generated
-    once into TESSERA_HOME for the embedded setup. Every web and worker process must share it."""
-    if os.environ.get("TESSERA_SIGNING_KEY"):
-        return os.environ["TESSERA_SIGNING_KEY"]
-    key_file = TESSERA_HOME / "signing_key"
-    if not key_file.exists():
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(base64.b64encode(secrets.token_bytes(32)).decode())
-        except FileExistsError:
-            pass
-    return key_file.read_text().strip()
-
-
-TESSERA_SIGNING_KEY = _signing_key_seed()
+SECRET_KEY = _key_from_env_or_home("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+# The platform's Ed25519 seed (base64 of 32 bytes) that signs training receipts (training.receipts).
+TESSERA_SIGNING_KEY = _key_from_env_or_home(
+    "TESSERA_SIGNING_KEY", "signing_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+)
 # Webhook endpoints on private, loopback or link-local addresses are refused (server-side request forgery) unless this
 # is set, e.g. for a receiver on the same host in development.
 TESSERA_WEBHOOK_ALLOW_PRIVATE = env_bool("TESSERA_WEBHOOK_ALLOW_PRIVATE", False)
