@@ -227,3 +227,19 @@ def test_a_scaled_mix_keeps_every_real_row_and_that_share_of_the_synthetic_ones(
     assert set(half.train["text"]) <= set(data.train["text"])
     assert half.validation.equals(data.validation) and half.evaluation.equals(data.evaluation)
     assert synthetic_scaled(data, 0).rows_per_version == {1: 24, 2: 0}
+
+
+def test_a_synthetic_share_must_beat_real_rows_by_more_than_the_validation_noise():
+    from training.mixing import choose_share, noise_margin
+
+    real = {"accuracy": 0.75, "loss": 0.5}
+    # On 8 validation rows one more right answer (0.125) is within the noise (about 0.22): real rows alone stay.
+    assert round(noise_margin(real, 8), 3) == 0.217
+    lucky = {1.0: {"accuracy": 0.875, "loss": 0.45}, 0.5: {"accuracy": 0.75, "loss": 0.4}, 0.0: real}
+    assert choose_share(lucky, rows=8) == 0.0
+    # On 400 rows the same gain is far beyond the noise (about 0.03); the best share past the margin wins.
+    clear = {1.0: {"accuracy": 0.86, "loss": 0.45}, 0.5: {"accuracy": 0.875, "loss": 0.4}, 0.25: {**real}, 0.0: real}
+    assert choose_share(clear, rows=400) == 0.5
+    # Causal-LM: lower validation loss by more than 1%.
+    lm = {1.0: {"loss": 2.0}, 0.5: {"loss": 2.01}, 0.0: {"loss": 2.02}}
+    assert choose_share(lm, rows=50) == 0.0 and choose_share({**lm, 1.0: {"loss": 1.9}}, rows=50) == 1.0
