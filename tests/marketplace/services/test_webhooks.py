@@ -190,3 +190,13 @@ def test_the_webhooks_page_adds_an_endpoint_shows_its_secret_once_and_redelivers
     assert response.status_code == 302 and delivery.status == "succeeded"
     bad = web.post("/account/webhooks/", {"url": "gopher://x", "events": ["job.succeeded"]}).content.decode()
     assert "http(s) URL" in bad
+
+
+def test_the_webhooks_page_is_reached_from_the_api_tokens_page(provider):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    web = Client()
+    web.login(username=provider.username, password=PASSWORD)
+    assert 'href="/account/webhooks/"' in web.get("/account/tokens/").content.decode()
