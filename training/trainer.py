@@ -707,7 +707,9 @@ def predict(model_dir: Path, inputs: list, max_length: int = 128, max_new_tokens
     causal-lm (prompts, greedy decoding)."""
     description, model, helper = _load_saved(Path(model_dir))
     labels = description["labels"]
-    device = next(model.parameters()).device
+    # An int8 MLP has no float parameters left (its Linear weights are packed): it runs on the CPU.
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     with torch.no_grad():
         if description["task"] == "causal-lm":
             return _generate(model, helper, [str(x) for x in inputs], max_new_tokens, device)
