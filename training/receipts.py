@@ -12,8 +12,7 @@ import base64
 import json
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ALGORITHM = "ed25519"
@@ -48,13 +47,3 @@ def public_key_b64(key: Ed25519PrivateKey) -> str:
 def sign(key: Ed25519PrivateKey, payload: dict[str, Any]) -> str:
     """Base64 signature of the payload's canonical JSON."""
     return base64.b64encode(key.sign(canonical_json(payload))).decode()
-
-
-def verify(public_key: str, payload: dict[str, Any], signature: str) -> bool:
-    """Whether `signature` (base64) is the platform's over this exact payload."""
-    try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key))
-        key.verify(base64.b64decode(signature), canonical_json(payload))
-    except (InvalidSignature, ValueError):
-        return False
-    return True

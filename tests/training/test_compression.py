@@ -3,7 +3,7 @@ from pathlib import Path
 from marketplace.models import Job
 from marketplace.services.licensing import listing_purchase
 from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
-from tests.training.test_services import LOANS, PARAMS, REVIEWS, _train
+from tests.training.test_services import LOANS, PARAMS, REVIEWS, _tabular_mix_job, _train
 from training.models import TrainedModel
 
 
@@ -71,21 +71,9 @@ def test_make_it_smaller_from_the_model_page_lists_the_copy_next_to_its_teacher(
 def test_a_tabular_model_compresses_and_predicts_rows(provider, django_capture_on_commit_callbacks):
     # Every layer of the MLP is Linear, so the int8 copy has no float parameters left: predict must still find its
     # device (it failed with StopIteration in the first `make run` try).
-    from training.services import training_job_create
-
     loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
-    with django_capture_on_commit_callbacks(execute=True):
-        training = training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tabular-mlp",
-            task="tabular-classification",
-            mix=[{"version": loans.pk}],
-            text_column="",
-            label_column="status",
-            params={"epochs": 2, "batch_size": 8, "learning_rate": 0.01},
-        )
-    training.refresh_from_db()
+    params = {"epochs": 2, "batch_size": 8, "learning_rate": 0.01}
+    training = _tabular_mix_job(provider, django_capture_on_commit_callbacks, [{"version": loans.pk}], params)
     client = api_client_for(provider)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/api/v1/models/{training.model.pk}/compress/", {"method": "int8"}, format="json")
