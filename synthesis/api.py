@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -72,7 +73,7 @@ class SynthesisJobDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         synthesis = synthesis_job_get_for_org(org=request_org(request), pk=pk)
         if synthesis is None:
-            raise NotFound("Synthesis job not found.")
+            raise NotFound(gettext("Synthesis job not found."))
         return Response(SynthesisJobOutputSerializer(synthesis).data)
 
 
@@ -81,9 +82,11 @@ class SynthesisJobCancelApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         synthesis = synthesis_job_get_for_org(org=request_org(request), pk=pk)
         if synthesis is None:
-            raise NotFound("Synthesis job not found.")
+            raise NotFound(gettext("Synthesis job not found."))
         if synthesis.job.is_finished:
-            raise ApplicationError(f"The job has already {synthesis.job.status}.", status=409)
+            raise ApplicationError(
+                gettext("The job has already %(status)s.") % {"status": synthesis.job.status}, status=409
+            )
         job_cancel(job=synthesis.job)
         synthesis.refresh_from_db()
         return Response(SynthesisJobOutputSerializer(synthesis).data)

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.job_errors import JobInputError
@@ -65,14 +66,18 @@ def _check_text_params(params: dict[str, Any]) -> None:
     unknown = set(params) - TEXT_PARAMS
     if unknown:
         raise ApplicationError(
-            f"Unknown params for method 'llm': {', '.join(sorted(unknown))}.", extra={"field": "params"}
+            gettext("Unknown params for method 'llm': %(items)s.") % {"items": ", ".join(sorted(unknown))},
+            extra={"field": "params"},
         )
     if params.get("mode", "generate") not in ("paraphrase", "generate"):
-        raise ApplicationError("params.mode must be 'paraphrase' or 'generate'.", extra={"field": "params"})
+        raise ApplicationError(gettext("params.mode must be 'paraphrase' or 'generate'."), extra={"field": "params"})
     if not params.get("text_column"):
-        raise ApplicationError("params.text_column names the column with the text.", extra={"field": "params"})
+        raise ApplicationError(gettext("params.text_column names the column with the text."), extra={"field": "params"})
     if params.get("model", "smollm2-135m-instruct") not in TEXT_MODELS:
-        raise ApplicationError(f"params.model must be one of: {', '.join(TEXT_MODELS)}.", extra={"field": "params"})
+        raise ApplicationError(
+            gettext("params.model must be one of: %(items)s.") % {"items": ", ".join(TEXT_MODELS)},
+            extra={"field": "params"},
+        )
     numbers = {  # name: (type, smallest allowed, largest allowed)
         "few_shot": (int, 1, 20),
         "batch_size": (int, 1, 256),
@@ -90,19 +95,27 @@ def _check_text_params(params: dict[str, Any]) -> None:
         value = params[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
             raise ApplicationError(
-                f"params.{name} must be {'an integer' if kind is int else 'a number'}.", extra={"field": "params"}
+                gettext("params.%(name)s must be %(value)s.")
+                % {"name": name, "value": "an integer" if kind is int else "a number"},
+                extra={"field": "params"},
             )
         if not low <= value <= high:
-            raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
+            raise ApplicationError(
+                gettext("params.%(name)s must be between %(low)s and %(high)s.")
+                % {"name": name, "low": low, "high": high},
+                extra={"field": "params"},
+            )
     if params.get("consistency_filter", "auto") not in ("auto", "on", "off"):
-        raise ApplicationError('params.consistency_filter must be "auto", "on" or "off".', extra={"field": "params"})
+        raise ApplicationError(
+            gettext('params.consistency_filter must be "auto", "on" or "off".'), extra={"field": "params"}
+        )
     template = params.get("template")
     if template is not None:
         try:
             template.format(text="", label="", examples="")
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise ApplicationError(
-                "The template may only use {text}, {label} and {examples}.", extra={"field": "params"}
+                gettext("The template may only use {text}, {label} and {examples}."), extra={"field": "params"}
             ) from exc
 
 
@@ -136,42 +149,53 @@ def synthesis_job_create(
     """Queue a synthesis job after checking that the organisation may derive synthetic data from every source."""
     params = params or {}
     if not sources:
-        raise ApplicationError("Name at least one source version.", extra={"field": "sources"})
+        raise ApplicationError(gettext("Name at least one source version."), extra={"field": "sources"})
     if method == "llm":
         _check_text_params(params)
     elif method not in METHODS:
         raise ApplicationError(
-            f"Unknown method {method!r}. Use one of: {', '.join(METHODS)}.", extra={"field": "method"}
+            gettext("Unknown method %(method)r. Use one of: %(items)s.")
+            % {"method": method, "items": ", ".join(METHODS)},
+            extra={"field": "method"},
         )
     if method not in ("auto", "llm") and method not in settings.TESSERA_SYNTHESIZERS:
         raise ApplicationError(
-            f"The synthesizer {method!r} is disabled on this platform (licence policy).",
+            gettext("The synthesizer %(method)r is disabled on this platform (licence policy).") % {"method": method},
             extra={"field": "method"},
             status=403,
         )
     if not 1 <= rows <= MAX_ROWS:
-        raise ApplicationError(f"rows must be between 1 and {MAX_ROWS}.", extra={"field": "rows"})
+        raise ApplicationError(
+            gettext("rows must be between 1 and %(MAX_ROWS)s.") % {"MAX_ROWS": MAX_ROWS}, extra={"field": "rows"}
+        )
     versions, lineage = [], []
     for pk in dict.fromkeys(sources):
         version = version_get_for_org(org=organization, pk=pk)
         if version is None:
-            raise ApplicationError(f"Source version {pk} not found.", extra={"field": "sources"}, status=404)
+            raise ApplicationError(
+                gettext("Source version %(pk)s not found.") % {"pk": pk}, extra={"field": "sources"}, status=404
+            )
         decision = version_entitlement(org=organization, version=version, action=Action.SYNTHESIZE)
         if not decision.allowed:
-            raise ApplicationError(f"Version {pk}: {decision.reason}", extra={"field": "sources"}, status=403)
+            raise ApplicationError(
+                gettext("Version %(pk)s: %(reason)s") % {"pk": pk, "reason": decision.reason},
+                extra={"field": "sources"},
+                status=403,
+            )
         versions.append(version)
         sources = version_source_licenses(version=version, license=decision.license)
         lineage.append(_lineage_entry(version=version, license=decision.license, sources=sources))
     columns = {tuple(c["name"] for c in v.schema) for v in versions}
     if len(columns) > 1:
         raise ApplicationError(
-            "Sources must share the same columns to be synthesized together.", extra={"field": "sources"}
+            gettext("Sources must share the same columns to be synthesized together."), extra={"field": "sources"}
         )
     names = next(iter(columns))
     for param in ("target", "text_column", "label_column"):
         if params.get(param) and params[param] not in names:
             raise ApplicationError(
-                f"params.{param} names no column of the source: {params[param]!r}. Its columns: {', '.join(names)}.",
+                gettext("params.%(param)s names no column of the source: %(value)r. Its columns: %(items)s.")
+                % {"param": param, "value": params[param], "items": ", ".join(names)},
                 extra={"field": "params"},
             )
     config = {"method": method, "rows": rows, "params": params}
@@ -221,7 +245,9 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     for version in synthesis.sources.select_related("dataset"):
         decision = version_entitlement(org=synthesis.organization, version=version, action=Action.SYNTHESIZE)
         if not decision.allowed:
-            raise ApplicationError(f"Version {version.pk}: {decision.reason}")
+            raise ApplicationError(
+                gettext("Version %(pk)s: %(reason)s") % {"pk": version.pk, "reason": decision.reason}
+            )
         with default_storage.open(version.data_path, "rb") as handle:
             frames.append(pd.read_parquet(handle))
     real = pd.concat(frames, ignore_index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -151,14 +152,14 @@ class BaseModelListApi(APIView):
 def _training(request: Request, pk: int) -> TrainingJob:
     training = training_job_get_for_org(org=request_org(request), pk=pk)
     if training is None:
-        raise NotFound("Training job not found.")
+        raise NotFound(gettext("Training job not found."))
     return training
 
 
 def _model(request: Request, pk: int) -> TrainedModel:
     model = model_get_for_org(org=request_org(request), pk=pk)
     if model is None:
-        raise NotFound("Model not found.")
+        raise NotFound(gettext("Model not found."))
     return model
 
 
@@ -199,7 +200,9 @@ class TrainingJobCancelApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         training = _training(request, pk)
         if training.job.is_finished:
-            raise ApplicationError(f"The job has already {training.job.status}.", status=409)
+            raise ApplicationError(
+                gettext("The job has already %(status)s.") % {"status": training.job.status}, status=409
+            )
         job_cancel(job=training.job)
         training.refresh_from_db()
         return Response(TrainingJobOutputSerializer(training).data)
@@ -266,7 +269,7 @@ class ReceiptDetailApi(APIView):
     def get(self, request: Request, pk) -> Response:
         receipt = receipt_get_for_org(org=request_org(request), pk=pk)
         if receipt is None:
-            raise NotFound("Receipt not found.")
+            raise NotFound(gettext("Receipt not found."))
         return Response(_receipt_body(receipt))
 
 

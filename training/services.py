@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.job_errors import JobCancelled
@@ -71,10 +72,14 @@ def base_model_resolve(name: str) -> BaseModelSpec:
         return base_model_get(name, extra)
     except KeyError as exc:
         raise ApplicationError(
-            f"Unknown base model {name!r}. See /api/v1/base-models/.", extra={"field": "base_model"}
+            gettext("Unknown base model %(name)r. See /api/v1/base-models/.") % {"name": name},
+            extra={"field": "base_model"},
         ) from exc
     except FileNotFoundError as exc:
-        raise ApplicationError(f"Base model {name!r} is unusable: {exc}", extra={"field": "base_model"}) from exc
+        raise ApplicationError(
+            gettext("Base model %(name)r is unusable: %(error)s") % {"name": name, "error": exc},
+            extra={"field": "base_model"},
+        ) from exc
 
 
 def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
@@ -82,7 +87,9 @@ def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
         raise ApplicationError(
-            f"Unknown params: {', '.join(unknown)}. Allowed: {', '.join(PARAMS)}.", extra={"field": "params"}
+            gettext("Unknown params: %(items)s. Allowed: %(items2)s.")
+            % {"items": ", ".join(unknown), "items2": ", ".join(PARAMS)},
+            extra={"field": "params"},
         )
     fields = TrainConfig.__dataclass_fields__
     values: dict[str, Any] = {}
@@ -91,17 +98,27 @@ def training_config_build(*, task: str, params: dict[str, Any]) -> TrainConfig:
             continue  # chosen from the number of training rows when the job runs (`epochs_for`)
         if name == "mix_weights":
             if value not in ("auto", "fixed"):
-                raise ApplicationError('params.mix_weights must be "auto" or "fixed".', extra={"field": "params"})
+                raise ApplicationError(
+                    gettext('params.mix_weights must be "auto" or "fixed".'), extra={"field": "params"}
+                )
             continue
         expected = type(fields[name].default if name in fields else JOB_PARAMS[name])
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not expected:
             also = ' or "auto"' if name == "epochs" else ""
-            raise ApplicationError(f"params.{name} must be a {expected.__name__}{also}.", extra={"field": "params"})
+            raise ApplicationError(
+                gettext("params.%(name)s must be a %(__name__)s%(also)s.")
+                % {"name": name, "__name__": expected.__name__, "also": also},
+                extra={"field": "params"},
+            )
         low, high = PARAM_LIMITS.get(name, (None, None))
         if low is not None and not low <= value <= high:
-            raise ApplicationError(f"params.{name} must be between {low} and {high}.", extra={"field": "params"})
+            raise ApplicationError(
+                gettext("params.%(name)s must be between %(low)s and %(high)s.")
+                % {"name": name, "low": low, "high": high},
+                extra={"field": "params"},
+            )
         if name in fields:
             values[name] = value
     return TrainConfig(task=task, **values)
@@ -126,12 +143,12 @@ def epochs_for(*, params: dict[str, Any], config: TrainConfig, rows: int) -> Tra
 
 def _required_columns(task: str, text_column: str, label_column: str) -> set[str]:
     if not label_column:
-        raise ApplicationError("label_column names the column to predict.", extra={"field": "label_column"})
+        raise ApplicationError(gettext("label_column names the column to predict."), extra={"field": "label_column"})
     if task == "tabular-classification":
         return {label_column}
     if not text_column:
         raise ApplicationError(
-            "text_column names the input text (the prompt, for causal-lm).", extra={"field": "text_column"}
+            gettext("text_column names the input text (the prompt, for causal-lm)."), extra={"field": "text_column"}
         )
     return {text_column, label_column}
 
@@ -153,8 +170,11 @@ def _check_same_columns(first: tuple[int, dict[str, str]], other: tuple[int, dic
         problems.append(f"types differ for {', '.join(clashes)}")
     if problems:
         raise ApplicationError(
-            f"Tabular training needs the same columns in every version: version {pk}, compared with version "
-            f"{first_pk}, {'; '.join(problems)}.",
+            gettext(
+                "Tabular training needs the same columns in every version: version %(pk)s, "
+                "compared with version %(first_pk)s, %(items)s."
+            )
+            % {"pk": pk, "first_pk": first_pk, "items": "; ".join(problems)},
             extra={"field": "mix"},
         )
 
@@ -179,23 +199,27 @@ def training_job_create(
     every other column as a feature. `baseline` also trains on the mix's real rows alone, to measure the lift."""
     if task not in TASKS:
         raise ApplicationError(
-            f"Task {task!r} is not available; available: {', '.join(TASKS)}.", extra={"field": "task"}
+            gettext("Task %(task)r is not available; available: %(items)s.")
+            % {"task": task, "items": ", ".join(TASKS)},
+            extra={"field": "task"},
         )
     spec = base_model_resolve(base_model)
     if task not in spec.tasks:
         raise ApplicationError(
-            f"{base_model} cannot be trained for {task}; it supports {', '.join(spec.tasks)}.", extra={"field": "task"}
+            gettext("%(base_model)s cannot be trained for %(task)s; it supports %(items)s.")
+            % {"base_model": base_model, "task": task, "items": ", ".join(spec.tasks)},
+            extra={"field": "task"},
         )
     if not mix:
-        raise ApplicationError("The mix needs at least one dataset version.", extra={"field": "mix"})
+        raise ApplicationError(gettext("The mix needs at least one dataset version."), extra={"field": "mix"})
     for item in mix:
         weight = item.get("weight", 1)
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < math.inf:
-            raise ApplicationError("Mix weights must be positive finite numbers.", extra={"field": "mix"})
+            raise ApplicationError(gettext("Mix weights must be positive finite numbers."), extra={"field": "mix"})
     evaluation = evaluation or {"holdout_fraction": 0.2}
     holdout = evaluation.get("holdout_fraction", 0.2)
     if not evaluation.get("version") and not (isinstance(holdout, int | float) and 0 < holdout < 1):
-        raise ApplicationError("eval.holdout_fraction must be between 0 and 1.", extra={"field": "eval"})
+        raise ApplicationError(gettext("eval.holdout_fraction must be between 0 and 1."), extra={"field": "eval"})
     params = dict(params or {})
     # `baseline` is a request field; it is also accepted inside params, where earlier clients sent it.
     baseline = bool(baseline or params.pop("baseline", False))
@@ -204,26 +228,35 @@ def training_job_create(
     lineage, versions = [], [item.get("version") for item in mix]
     if len(set(versions)) != len(versions):
         raise ApplicationError(
-            "Each version may appear once in the mix; use its weight instead.", extra={"field": "mix"}
+            gettext("Each version may appear once in the mix; use its weight instead."), extra={"field": "mix"}
         )
     eval_version = evaluation.get("version")
     first_schema: tuple[int, dict[str, str]] | None = None  # tabular: (version, {column: type}) of the first version
     for pk in [*versions, *([eval_version] if eval_version else [])]:
         version = version_get_for_org(org=organization, pk=pk) if isinstance(pk, int) else None
         if version is None:
-            raise ApplicationError(f"Version {pk} not found.", extra={"field": "mix"}, status=404)
+            raise ApplicationError(
+                gettext("Version %(pk)s not found.") % {"pk": pk}, extra={"field": "mix"}, status=404
+            )
         decision = version_entitlement(org=organization, version=version, action=Action.TRAIN)
         if not decision.allowed:
-            raise ApplicationError(f"Version {pk}: {decision.reason}", extra={"field": "mix"}, status=403)
+            raise ApplicationError(
+                gettext("Version %(pk)s: %(reason)s") % {"pk": pk, "reason": decision.reason},
+                extra={"field": "mix"},
+                status=403,
+            )
         sources = _source_terms(sources=version_source_licenses(version=version, license=decision.license))
         if version.is_synthetic and pk == eval_version:
             raise ApplicationError(
-                f"Version {pk} is synthetic: evaluation uses real data only.", extra={"field": "eval"}
+                gettext("Version %(pk)s is synthetic: evaluation uses real data only.") % {"pk": pk},
+                extra={"field": "eval"},
             )
         missing = columns - {c["name"] for c in version.schema}
         if missing:
             raise ApplicationError(
-                f"Version {pk} has no column {', '.join(map(repr, sorted(missing)))}.", extra={"field": "text_column"}
+                gettext("Version %(pk)s has no column %(items)s.")
+                % {"pk": pk, "items": ", ".join(map(repr, sorted(missing)))},
+                extra={"field": "text_column"},
             )
         if task == "tabular-classification":
             # Every other column is a feature: versions that disagree on them would be trained on NaN-filled
@@ -248,7 +281,7 @@ def training_job_create(
         )
     if not eval_version and all(entry["is_synthetic"] for entry in lineage):
         raise ApplicationError(
-            "Evaluation holds out real rows: add a real version to the mix or name a real eval.version.",
+            gettext("Evaluation holds out real rows: add a real version to the mix or name a real eval.version."),
             extra={"field": "eval"},
         )
     job = job_create(
@@ -316,7 +349,9 @@ def _training_data(*, training: TrainingJob, config: TrainConfig, validation_fra
         version = DatasetVersion.objects.select_related("dataset").get(pk=item["version"])
         decision = version_entitlement(org=org, version=version, action=Action.TRAIN)
         if not decision.allowed:  # checked again at the moment of use: a licence may have ended since the request
-            raise ApplicationError(f"Version {version.pk}: {decision.reason}")
+            raise ApplicationError(
+                gettext("Version %(pk)s: %(reason)s") % {"pk": version.pk, "reason": decision.reason}
+            )
         parts.append(
             MixPart(
                 frame=_columns(training, _read(version)),
@@ -329,7 +364,7 @@ def _training_data(*, training: TrainingJob, config: TrainConfig, validation_fra
     if training.evaluation.get("version"):
         eval_version = DatasetVersion.objects.get(pk=training.evaluation["version"])
         if eval_version.is_synthetic:
-            raise ApplicationError("Evaluation must use real data, not a synthetic version.")
+            raise ApplicationError(gettext("Evaluation must use real data, not a synthetic version."))
         evaluation = _columns(training, _read(eval_version))
     return prepare_mix(
         parts,
@@ -681,9 +716,11 @@ def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, A
     expected = dict if model.task == "tabular-classification" else str
     if not inputs or len(inputs) > 256 or not all(isinstance(x, expected) for x in inputs):
         kind = "objects (one per row)" if expected is dict else "strings"
-        raise ApplicationError(f"inputs must be a list of 1 to 256 {kind}.", extra={"field": "inputs"})
+        raise ApplicationError(
+            gettext("inputs must be a list of 1 to 256 %(kind)s.") % {"kind": kind}, extra={"field": "inputs"}
+        )
     if model.task == "causal-lm" and len(inputs) > 32:
-        raise ApplicationError("Text generation takes at most 32 prompts per call.", extra={"field": "inputs"})
+        raise ApplicationError(gettext("Text generation takes at most 32 prompts per call."), extra={"field": "inputs"})
     return predict(Path(model.path), inputs)
 
 
@@ -721,7 +758,9 @@ def base_models_list() -> list[dict[str, Any]]:
 def base_model_save(*, base_model: BaseModel) -> BaseModel:
     """Register (or update) an operator's local transformers directory, refusing a path that is not one."""
     if base_model.name in BASE_MODELS:
-        raise ApplicationError(f"{base_model.name!r} is a built-in base model; choose another name.")
+        raise ApplicationError(
+            gettext("%(name)r is a built-in base model; choose another name.") % {"name": base_model.name}
+        )
     try:
         directory_spec(base_model.name, base_model.path)
     except FileNotFoundError as exc:
@@ -740,20 +779,20 @@ def model_compress_create(
     """Queue a smaller copy of `model` (int8 quantization) with the same lineage and terms, measured against it."""
     if method not in COMPRESSION_METHODS:
         raise ApplicationError(
-            f"Unknown compression method {method!r}; available: {', '.join(COMPRESSION_METHODS)} (distillation is "
-            "not available yet).",
+            gettext("Unknown compression method %(method)r; available: %(items)s (distillation is not available yet).")
+            % {"method": method, "items": ", ".join(COMPRESSION_METHODS)},
             extra={"field": "method"},
         )
     if params:
-        raise ApplicationError("int8 compression takes no params.", extra={"field": "params"})
+        raise ApplicationError(gettext("int8 compression takes no params."), extra={"field": "params"})
     if model.task not in compression.COMPRESSIBLE_TASKS:
         raise ApplicationError(
-            f"{method} compression is available for {', '.join(compression.COMPRESSIBLE_TASKS)} models, not "
-            f"{model.task}.",
+            gettext("%(method)s compression is available for %(items)s models, not %(task)s.")
+            % {"method": method, "items": ", ".join(compression.COMPRESSIBLE_TASKS), "task": model.task},
             extra={"field": "method"},
         )
     if model.teacher_id is not None:
-        raise ApplicationError("This model is already compressed; compress its teacher instead.", status=409)
+        raise ApplicationError(gettext("This model is already compressed; compress its teacher instead."), status=409)
     model_entitlement(model=model, action=Action.PREDICT)  # its data must still be usable to measure it
     job = job_create(
         kind=Job.Kind.COMPRESSION,
@@ -780,7 +819,9 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
     model_entitlement(model=teacher, action=Action.PREDICT)
     training = TrainingJob.objects.filter(model=teacher).first()
     if training is None:
-        raise ApplicationError("The model's training job is gone, so its evaluation rows cannot be read again.")
+        raise ApplicationError(
+            gettext("The model's training job is gone, so its evaluation rows cannot be read again.")
+        )
     output_dir = Path(settings.TESSERA_TRAINED_MODELS) / f"compress-{job.pk}"
     progress(0.1, "Quantizing the linear layers to int8")
     compression.quantize_int8(Path(teacher.path), output_dir)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace.errors import ApplicationError
@@ -44,7 +45,9 @@ def _form_number(request: HttpRequest, name: str, label: str) -> float | None:
     try:
         return float(raw)
     except ValueError:
-        raise ApplicationError(f"{label} must be a number, not {raw[:40]!r}.") from None
+        raise ApplicationError(
+            gettext("%(label)s must be a number, not %(value)r.") % {"label": label, "value": raw[:40]}
+        ) from None
 
 
 @login_required
@@ -170,7 +173,10 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         except json.JSONDecodeError as exc:
-            messages.error(request, f'Each line must be one JSON object, e.g. {{"age": 41}} ({exc.msg}).')
+            messages.error(
+                request,
+                gettext('Each line must be one JSON object, e.g. {"age": 41} (%(error)s).') % {"error": exc.msg},
+            )
     baseline = getattr(model, "training_job", None)
     return render(
         request,
@@ -198,5 +204,9 @@ def model_compress_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.info(request, f"Compression queued as job {job.pk}; the smaller model appears below when it is done.")
+        messages.info(
+            request,
+            gettext("Compression queued as job %(id)s; the smaller model appears below when it is done.")
+            % {"id": job.pk},
+        )
     return redirect("training:model", pk=pk)

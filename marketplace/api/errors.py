@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,7 +28,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "extra": exc.extra}, status=exc.status)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("Not found. It does not exist or your organisation cannot see it.")
+        exc = exceptions.NotFound(gettext("Not found. It does not exist or your organisation cannot see it."))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
@@ -35,7 +36,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         messages = _flatten(exc.detail)
-        body = {"message": "Invalid input. " + " ".join(messages), "extra": {"fields": exc.detail}}
+        body = {"message": gettext("Invalid input.") + " " + " ".join(messages), "extra": {"fields": exc.detail}}
         response.data = body
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -41,14 +42,16 @@ class CatalogPagination(PageNumberPagination):
 def _organizations(ids: list[int]) -> list[Organization]:
     orgs = organization_list_by_pks(pks=ids)
     if len(orgs) != len(set(ids)):
-        raise ApplicationError("private_to names an organisation that does not exist.", extra={"field": "private_to"})
+        raise ApplicationError(
+            gettext("private_to names an organisation that does not exist."), extra={"field": "private_to"}
+        )
     return orgs
 
 
 def _own_version(org: Organization, pk: int) -> DatasetVersion:
     version = version_get_for_org(org=org, pk=pk)
     if version is None:
-        raise ApplicationError("Dataset version not found.", extra={"field": "dataset_version"}, status=404)
+        raise ApplicationError(gettext("Dataset version not found."), extra={"field": "dataset_version"}, status=404)
     return version
 
 
@@ -74,7 +77,7 @@ class OwnListingMixin:
     def _listing(self, request: Request, pk: int):
         listing = listing_get_for_org(org=request_org(request), pk=pk)
         if listing is None:
-            raise NotFound("Listing not found.")
+            raise NotFound(gettext("Listing not found."))
         return listing
 
 
@@ -145,7 +148,7 @@ class CatalogDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         listing = catalog_get(org=organization_for_user(user=request.user), pk=pk)
         if listing is None:
-            raise NotFound("Listing not found.")
+            raise NotFound(gettext("Listing not found."))
         return Response(ms.CatalogDetailSerializer(listing).data)
 
 
@@ -159,7 +162,7 @@ class ListingPurchaseApi(APIView):
         org = request_org(request)
         listing = catalog_get(org=org, pk=pk)
         if listing is None:
-            raise NotFound("Listing not found.")
+            raise NotFound(gettext("Listing not found."))
         data = ms.PurchaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result, created = listing_purchase(
@@ -193,7 +196,7 @@ class LicenseRevokeApi(APIView):
         org = request_org(request)
         license = license_get_for_party(org=org, pk=pk)
         if license is None:
-            raise NotFound("Licence not found.")
+            raise NotFound(gettext("Licence not found."))
         data = ms.RevokeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         revoked = license_revoke(
@@ -221,9 +224,9 @@ class AccessRequestDecideApi(APIView):
         org = request_org(request)
         access_request = access_request_list_for_org(org=org).filter(pk=pk).first()
         if access_request is None:
-            raise NotFound("Access request not found.")
+            raise NotFound(gettext("Access request not found."))
         if access_request.listing.organization_id != org.pk:
-            raise ApplicationError("Only the provider decides on access requests.", status=403)
+            raise ApplicationError(gettext("Only the provider decides on access requests."), status=403)
         data = ms.DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decided = access_request_decide(

@@ -2,6 +2,7 @@
 
 import json
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from marketplace.models import ApiToken, Dataset, DatasetVersion, Job, Organization
@@ -97,9 +98,9 @@ class JsonStringOrObjectField(serializers.JSONField):
             try:
                 data = json.loads(data)
             except json.JSONDecodeError as exc:
-                raise serializers.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+                raise serializers.ValidationError(gettext("Not valid JSON: %(msg)s.") % {"msg": exc.msg}) from exc
         if not isinstance(data, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
+            raise serializers.ValidationError(gettext("Must be a JSON object."))
         return data
 
 

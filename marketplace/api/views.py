@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -39,7 +40,9 @@ from marketplace.services.security import login_refusal, signup_guard
 def request_org(request: Request) -> Organization:
     org = organization_for_user(user=request.user)
     if org is None:
-        raise PermissionDenied("Your account belongs to no organisation. Ask an organisation owner to add you.")
+        raise PermissionDenied(
+            gettext("Your account belongs to no organisation. Ask an organisation owner to add you.")
+        )
     return org
 
 
@@ -56,7 +59,7 @@ def visible_version(request: Request, pk: int) -> tuple[Organization, DatasetVer
             request=request,
             detail={"path": request.path},
         )
-        raise NotFound("Dataset version not found. It does not exist or your organisation cannot see it.")
+        raise NotFound(gettext("Dataset version not found. It does not exist or your organisation cannot see it."))
     return org, version
 
 
@@ -123,7 +126,7 @@ class TokenCreateApi(APIView):
         data.is_valid(raise_exception=True)
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
         if user is None:
-            raise login_refusal(request) or ApplicationError("Wrong username or password.", status=400)
+            raise login_refusal(request) or ApplicationError(gettext("Wrong username or password."), status=400)
         token, key = token_create(user=user, name=data.validated_data["name"])
         return Response({"token": key, "id": token.pk})
 
@@ -140,7 +143,7 @@ class TokenRevokeApi(APIView):
     def delete(self, request: Request, pk: int) -> Response:
         token = api_token_get_for_user(user=request.user, pk=pk)
         if token is None:
-            raise NotFound("Token not found.")
+            raise NotFound(gettext("Token not found."))
         token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -180,7 +183,7 @@ class DatasetDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         dataset = dataset_get_for_org(org=request_org(request), pk=pk)
         if dataset is None:
-            raise NotFound("Dataset not found. It does not exist or your organisation cannot see it.")
+            raise NotFound(gettext("Dataset not found. It does not exist or your organisation cannot see it."))
         return Response(s.DatasetOutputSerializer(dataset).data)
 
 
@@ -192,7 +195,7 @@ class VersionCreateApi(APIView):
         org = request_org(request)
         dataset = dataset_get_for_org(org=org, pk=pk)
         if dataset is None:
-            raise NotFound("Dataset not found. It does not exist or your organisation cannot see it.")
+            raise NotFound(gettext("Dataset not found. It does not exist or your organisation cannot see it."))
         data = s.VersionUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = version_upload(
@@ -250,7 +253,10 @@ class VersionDownloadApi(APIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         fmt = request.query_params.get("format", "csv").lower()
         if fmt not in EXPORT_FORMATS:
-            raise ApplicationError(f"Unknown format {fmt!r}. Use one of: {', '.join(EXPORT_FORMATS)}.")
+            raise ApplicationError(
+                gettext("Unknown format %(fmt)r. Use one of: %(items)s.")
+                % {"fmt": fmt, "items": ", ".join(EXPORT_FORMATS)}
+            )
         org, version = visible_version(request, pk)
         decision = require_entitlement(org, version, Action.DOWNLOAD, request)
         audit_record(
@@ -287,7 +293,7 @@ class VersionRescrubApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         org, version = visible_version(request, pk)
         if version.dataset.organization_id != org.pk:
-            raise ApplicationError("Only the dataset's own organisation can scrub it again.", status=403)
+            raise ApplicationError(gettext("Only the dataset's own organisation can scrub it again."), status=403)
         data = s.VersionRescrubInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         new_version = version_rescrub(version=version, user=request.user, pii_policy=data.validated_data["pii_policy"])
@@ -313,7 +319,7 @@ class JobDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         job = job_get_for_org(org=request_org(request), pk=pk)
         if job is None:
-            raise NotFound("Job not found.")
+            raise NotFound(gettext("Job not found."))
         return Response(s.JobOutputSerializer(job).data)
 
 
@@ -322,7 +328,7 @@ class JobCancelApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         job = job_get_for_org(org=request_org(request), pk=pk)
         if job is None:
-            raise NotFound("Job not found.")
+            raise NotFound(gettext("Job not found."))
         if job.is_finished:
-            raise ApplicationError(f"The job has already {job.status}.", status=409)
+            raise ApplicationError(gettext("The job has already %(status)s.") % {"status": job.status}, status=409)
         return Response(s.JobOutputSerializer(job_cancel(job=job)).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -50,7 +51,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 def _webhook(request: Request, pk: int) -> Webhook:
     webhook = webhook_get_for_org(org=request_org(request), pk=pk)
     if webhook is None:
-        raise NotFound("Webhook not found.")
+        raise NotFound(gettext("Webhook not found."))
     return webhook
 
 
@@ -92,5 +93,5 @@ class WebhookRedeliverApi(APIView):
     def post(self, request: Request, pk: int, delivery_pk: int) -> Response:
         delivery = webhook_delivery_get_for_org(org=request_org(request), webhook_pk=pk, pk=delivery_pk)
         if delivery is None:
-            raise NotFound("Delivery not found.")
+            raise NotFound(gettext("Delivery not found."))
         return Response(WebhookDeliverySerializer(webhook_redeliver(delivery=delivery)).data, status=202)

@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Dataset(models.Model):
     class Modality(models.TextChoices):
-        TABULAR = "tabular", "Tabular"
-        TEXT = "text", "Text"
+        TABULAR = "tabular", _("Tabular")
+        TEXT = "text", _("Text")
 
     organization = models.ForeignKey("marketplace.Organization", on_delete=models.CASCADE, related_name="datasets")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -29,16 +30,16 @@ class DatasetVersion(models.Model):
     """An immutable version of a dataset: the scrubbed canonical Parquet, its schema, profile and PII report."""
 
     class Status(models.TextChoices):
-        PROCESSING = "processing", "Processing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        PROCESSING = "processing", _("Processing")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     class SourceFormat(models.TextChoices):
-        CSV = "csv", "CSV"
-        TSV = "tsv", "TSV"
-        JSONL = "jsonl", "JSON Lines"
-        PARQUET = "parquet", "Parquet"
-        SYNTHETIC = "synthetic", "Synthetic"
+        CSV = "csv", _("CSV")
+        TSV = "tsv", _("TSV")
+        JSONL = "jsonl", _("JSON Lines")
+        PARQUET = "parquet", _("Parquet")
+        SYNTHETIC = "synthetic", _("Synthetic")
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()

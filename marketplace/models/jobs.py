@@ -1,22 +1,23 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Job(models.Model):
     """One long action driven by a Celery task; the UI and API read progress from this row."""
 
     class Kind(models.TextChoices):
-        INGEST = "ingest", "Ingest"
-        SYNTHESIS = "synthesis", "Synthesis"
-        TRAINING = "training", "Training"
-        COMPRESSION = "compression", "Compression"
+        INGEST = "ingest", _("Ingest")
+        SYNTHESIS = "synthesis", _("Synthesis")
+        TRAINING = "training", _("Training")
+        COMPRESSION = "compression", _("Compression")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     organization = models.ForeignKey("marketplace.Organization", on_delete=models.CASCADE, related_name="jobs")

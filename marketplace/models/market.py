@@ -1,16 +1,17 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Listing(models.Model):
     """One dataset version offered with a price and licence terms."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PENDING_REVIEW = "pending_review", "Pending review"
-        PUBLISHED = "published", "Published"
-        REJECTED = "rejected", "Rejected"
-        UNLISTED = "unlisted", "Unlisted"
+        DRAFT = "draft", _("Draft")
+        PENDING_REVIEW = "pending_review", _("Pending review")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Rejected")
+        UNLISTED = "unlisted", _("Unlisted")
 
     organization = models.ForeignKey("marketplace.Organization", on_delete=models.CASCADE, related_name="listings")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -42,8 +43,8 @@ class Listing(models.Model):
 
 class License(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        REVOKED = "revoked", "Revoked"
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
 
     listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="licenses")
     buyer = models.ForeignKey("marketplace.Organization", on_delete=models.CASCADE, related_name="licenses")
@@ -73,9 +74,9 @@ class License(models.Model):
 
 class AccessRequest(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DENIED = "denied", "Denied"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DENIED = "denied", _("Denied")
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="access_requests")
     buyer = models.ForeignKey("marketplace.Organization", on_delete=models.CASCADE, related_name="access_requests")
@@ -99,9 +100,9 @@ class LedgerEntry(models.Model):
     """Double-entry style: the entries of one purchase sum to zero (buyer charge negative)."""
 
     class Kind(models.TextChoices):
-        BUYER_CHARGE = "buyer_charge", "Buyer charge"
-        PROVIDER_PAYOUT = "provider_payout", "Provider payout"
-        PLATFORM_FEE = "platform_fee", "Platform fee"
+        BUYER_CHARGE = "buyer_charge", _("Buyer charge")
+        PROVIDER_PAYOUT = "provider_payout", _("Provider payout")
+        PLATFORM_FEE = "platform_fee", _("Platform fee")
 
     license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="ledger_entries")
     organization = models.ForeignKey(

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.models import ApiToken, Membership, Organization
@@ -26,26 +27,27 @@ def user_register(*, username: str, password: str, email: str, organization: str
     # NFKC folds look-alike forms (full-width letters, ligatures) into one spelling, as Django's own forms do.
     username, organization = User.normalize_username(username.strip()), organization.strip()
     if not username or not organization:
-        raise ApplicationError("Username and organisation name are required.")
+        raise ApplicationError(gettext("Username and organisation name are required."))
     try:
         User.username_validator(username)
     except ValidationError as exc:
         raise ApplicationError(
-            "A username may contain letters (any language), digits and @ . + - _ only.", extra={"field": "username"}
+            gettext("A username may contain letters (any language), digits and @ . + - _ only."),
+            extra={"field": "username"},
         ) from exc
     if User.objects.filter(username__iexact=username).exists():
-        raise ApplicationError("That username is taken. Choose another one.", extra={"field": "username"})
+        raise ApplicationError(gettext("That username is taken. Choose another one."), extra={"field": "username"})
     slug = slugify(organization, allow_unicode=True)  # "北京数据" is a name, not an empty slug
     if not slug:
         raise ApplicationError(
-            "The organisation name needs at least one letter or digit.", extra={"field": "organization"}
+            gettext("The organisation name needs at least one letter or digit."), extra={"field": "organization"}
         )
     if (
         Organization.objects.filter(name__iexact=organization).exists()
         or Organization.objects.filter(slug=slug).exists()
     ):
         raise ApplicationError(
-            "An organisation with that name exists. Ask its owner to add you, or choose another name.",
+            gettext("An organisation with that name exists. Ask its owner to add you, or choose another name."),
             extra={"field": "organization"},
         )
     user = User(username=username, email=email.strip())
@@ -58,7 +60,7 @@ def user_register(*, username: str, password: str, email: str, organization: str
         user.save()
         org = Organization.objects.create(name=organization, slug=slug)
     except IntegrityError as exc:  # a concurrent sign-up took the name between our check and the insert
-        raise ApplicationError("That username or organisation was just taken. Try another.") from exc
+        raise ApplicationError(gettext("That username or organisation was just taken. Try another.")) from exc
     Membership.objects.create(user=user, organization=org, role=Membership.Role.OWNER)
     return user
 

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from marketplace.dataio import format_from_filename
 from marketplace.errors import ApplicationError
@@ -23,7 +24,7 @@ def _clean_tags(tags: list[str] | None) -> list[str]:
     if tags is None:
         return []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ApplicationError("Tags must be a list of strings.", extra={"field": "tags"})
+        raise ApplicationError(gettext("Tags must be a list of strings."), extra={"field": "tags"})
     cleaned = []
     for tag in tags:
         tag = tag.strip().lower()[:50]
@@ -42,10 +43,11 @@ def dataset_create(
     tags: list[str] | None = None,
 ) -> Dataset:
     if not title or not title.strip():
-        raise ApplicationError("A dataset needs a title.", extra={"field": "title"})
+        raise ApplicationError(gettext("A dataset needs a title."), extra={"field": "title"})
     if modality not in Dataset.Modality.values:
         raise ApplicationError(
-            f"Modality must be one of {', '.join(Dataset.Modality.values)}.", extra={"field": "modality"}
+            gettext("Modality must be one of %(items)s.") % {"items": ", ".join(Dataset.Modality.values)},
+            extra={"field": "modality"},
         )
     return Dataset.objects.create(
         organization=organization,
@@ -78,22 +80,26 @@ def version_upload(
     fmt = format_from_filename(filename)
     if fmt is None:
         raise ApplicationError(
-            f"Unsupported file type for {filename!r}. Upload a .csv, .tsv, .jsonl or .parquet file.",
+            gettext("Unsupported file type for %(filename)r. Upload a .csv, .tsv, .jsonl or .parquet file.")
+            % {"filename": filename},
             extra={"field": "file"},
         )
     max_bytes = settings.TESSERA_MAX_UPLOAD_MB * 1024 * 1024
     if upload.size is not None and upload.size > max_bytes:
         raise ApplicationError(
-            f"The file is {upload.size / 1e6:.1f} MB; the limit is {settings.TESSERA_MAX_UPLOAD_MB} MB.",
+            gettext("The file is %(value).1f MB; the limit is %(TESSERA_MAX_UPLOAD_MB)s MB.")
+            % {"value": upload.size / 1e6, "TESSERA_MAX_UPLOAD_MB": settings.TESSERA_MAX_UPLOAD_MB},
             extra={"field": "file", "limit_mb": settings.TESSERA_MAX_UPLOAD_MB},
             status=413,
         )
     if not upload.size:
-        raise ApplicationError("The uploaded file is empty.", extra={"field": "file"})
+        raise ApplicationError(gettext("The uploaded file is empty."), extra={"field": "file"})
     try:
         policy = ScrubPolicy.from_dict(pii_policy or {})
     except (TypeError, ValueError, KeyError) as exc:
-        raise ApplicationError(f"Invalid PII policy: {exc}", extra={"field": "pii_policy"}) from exc
+        raise ApplicationError(
+            gettext("Invalid PII policy: %(error)s") % {"error": exc}, extra={"field": "pii_policy"}
+        ) from exc
     # The storage API streams chunk by chunk from the temporary upload file; the raw name is never exposed.
     raw_path = default_storage.save(f"raw/{dataset.pk}/{uuid.uuid4().hex}.{fmt}", upload)
     job = job_create(kind=Job.Kind.INGEST, organization=dataset.organization, user=user, config={"format": fmt})
@@ -128,26 +134,36 @@ def version_rescrub(*, version: DatasetVersion, user: AbstractBaseUser | None, p
     """Scrub the kept raw upload of `version` again with a new policy, as a new version (versions are immutable)."""
     if not version.keep_raw or not version.raw_path or not default_storage.exists(version.raw_path):
         raise ApplicationError(
-            "The raw upload of this version was deleted after scrubbing, so it cannot be scrubbed again. "
-            "Upload the file again (tick 'keep the raw upload' to allow re-scrubbing).",
+            gettext(
+                "The raw upload of this version was deleted after scrubbing, so it cannot be "
+                "scrubbed again. Upload the file again (tick 'keep the raw upload' to allow "
+                "re-scrubbing)."
+            ),
             status=409,
         )
     columns = (pii_policy or {}).get("columns", {})
     if not isinstance(columns, dict):
-        raise ApplicationError("pii_policy.columns must map column names to actions.", extra={"field": "pii_policy"})
+        raise ApplicationError(
+            gettext("pii_policy.columns must map column names to actions."), extra={"field": "pii_policy"}
+        )
     known = {column["name"] for column in version.pii_report.get("columns", [])} or None
     for name, action in columns.items():
         if known is not None and name not in known:
-            raise ApplicationError(f"Unknown column {name!r} in the policy.", extra={"field": "pii_policy"})
+            raise ApplicationError(
+                gettext("Unknown column %(name)r in the policy.") % {"name": name}, extra={"field": "pii_policy"}
+            )
         if action not in PII_ACTIONS:
             raise ApplicationError(
-                f"Unknown action {action!r} for column {name!r}. Use one of: {', '.join(PII_ACTIONS)}.",
+                gettext("Unknown action %(action)r for column %(name)r. Use one of: %(items)s.")
+                % {"action": action, "name": name, "items": ", ".join(PII_ACTIONS)},
                 extra={"field": "pii_policy"},
             )
     try:
         policy = ScrubPolicy.from_dict(pii_policy or {})
     except (TypeError, ValueError, KeyError) as exc:
-        raise ApplicationError(f"Invalid PII policy: {exc}", extra={"field": "pii_policy"}) from exc
+        raise ApplicationError(
+            gettext("Invalid PII policy: %(error)s") % {"error": exc}, extra={"field": "pii_policy"}
+        ) from exc
     dataset = version.dataset
     job = job_create(
         kind=Job.Kind.INGEST,

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.models import AccessRequest, LedgerEntry, License, Listing, Notification, Organization
@@ -63,13 +64,13 @@ def listing_purchase(
     """Buy a licence (or file an access request where approval is required). Returns (object, created)."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 200:
-        raise ApplicationError("Send an Idempotency-Key header (up to 200 characters) with every purchase.")
+        raise ApplicationError(gettext("Send an Idempotency-Key header (up to 200 characters) with every purchase."))
     if listing.organization_id == buyer.pk:
-        raise ApplicationError("Your organisation owns this listing; there is nothing to buy.", status=409)
+        raise ApplicationError(gettext("Your organisation owns this listing; there is nothing to buy."), status=409)
     # Lock the listing row: concurrent purchases of it queue here, so a repeated key finds the first one's licence.
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     if not listing_visible_to(listing=listing, org=buyer):
-        raise ApplicationError("This listing is not available.", status=404)
+        raise ApplicationError(gettext("This listing is not available."), status=404)
 
     existing = License.objects.filter(buyer=buyer, idempotency_key=key).first()
     if existing is not None:
@@ -92,7 +93,9 @@ def listing_purchase(
                 if revoked is not None
                 else "This listing requires approval"
             )
-            raise ApplicationError(f"{why}: describe your intended use.", extra={"field": "intended_use"})
+            raise ApplicationError(
+                gettext("%(why)s: describe your intended use.") % {"why": why}, extra={"field": "intended_use"}
+            )
         access_request = AccessRequest.objects.create(
             listing=listing, buyer=buyer, requested_by=user, intended_use=intended_use.strip(), idempotency_key=key
         )
@@ -213,9 +216,11 @@ def access_request_decide(
 ) -> AccessRequest:
     access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
     if access_request.status != AccessRequest.Status.PENDING:
-        raise ApplicationError(f"The request was already {access_request.status}.", status=409)
+        raise ApplicationError(
+            gettext("The request was already %(status)s.") % {"status": access_request.status}, status=409
+        )
     if not approve and not reason.strip():
-        raise ApplicationError("Tell the buyer why the request is denied.", extra={"field": "reason"})
+        raise ApplicationError(gettext("Tell the buyer why the request is denied."), extra={"field": "reason"})
     listing = Listing.objects.select_for_update().get(pk=access_request.listing_id)
     access_request.status = AccessRequest.Status.APPROVED if approve else AccessRequest.Status.DENIED
     access_request.reason, access_request.decided_at = reason.strip(), timezone.now()
@@ -267,12 +272,18 @@ def license_revoke(
     versions and models built under it (`derived_versions`, `derived_models`) stop at their next use.
     """
     if not reason.strip():
-        raise ApplicationError("Give a reason for the revocation; the buyer sees it.", extra={"field": "reason"})
+        raise ApplicationError(
+            gettext("Give a reason for the revocation; the buyer sees it."), extra={"field": "reason"}
+        )
     license = License.objects.select_for_update().select_related("listing", "buyer").get(pk=license.pk)
     if organization is not None and license.listing.organization_id != organization.pk:
-        raise ApplicationError("Only the provider of the listing can revoke this licence.", status=403)
+        raise ApplicationError(gettext("Only the provider of the listing can revoke this licence."), status=403)
     if license.status == License.Status.REVOKED:
-        raise ApplicationError(f"Licence {license.pk} was already revoked: {license.revoked_reason}", status=409)
+        raise ApplicationError(
+            gettext("Licence %(pk)s was already revoked: %(revoked_reason)s")
+            % {"pk": license.pk, "revoked_reason": license.revoked_reason},
+            status=409,
+        )
     license.status, license.revoked_at, license.revoked_reason = License.Status.REVOKED, timezone.now(), reason.strip()
     license.save(update_fields=["status", "revoked_at", "revoked_reason"])
     derivatives = license_derivative_counts(license=license)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 
@@ -27,7 +28,7 @@ class TestGateway:
 
     def charge(self, *, amount: int, currency: str, payer_reference: str, idempotency_key: str) -> Charge:
         if "decline" in payer_reference.lower():
-            raise ApplicationError("The payment was declined by the test gateway.", status=402)
+            raise ApplicationError(gettext("The payment was declined by the test gateway."), status=402)
         reference = "test_" + uuid.uuid5(uuid.NAMESPACE_URL, f"{payer_reference}:{idempotency_key}").hex[:20]
         return Charge(reference=reference, amount=amount, currency=currency)
 

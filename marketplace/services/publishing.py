@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion, License, Listing, Notification, Organization
@@ -30,27 +31,37 @@ def clean_terms(terms: dict[str, Any] | None) -> dict[str, Any]:
 
 def _check_version(*, organization: Organization, version: DatasetVersion) -> None:
     if version.dataset.organization_id != organization.pk:
-        raise ApplicationError("You can only list dataset versions your organisation owns.", status=403)
+        raise ApplicationError(gettext("You can only list dataset versions your organisation owns."), status=403)
     if version.status != DatasetVersion.Status.READY:
-        raise ApplicationError(f"The version is {version.status}; only ready versions can be listed.")
+        raise ApplicationError(
+            gettext("The version is %(status)s; only ready versions can be listed.") % {"status": version.status}
+        )
     untreated = (version.pii_report or {}).get("residual", {}).get("untreated_identifier_columns") or []
     if untreated:
         names = ", ".join(repr(item["column"]) for item in untreated)
         raise ApplicationError(
-            f"Column(s) {names} were left as they are but look like identifier columns. Scrub again with them "
-            "hashed (or dropped), or keep them explicitly in the scrubbing policy if they identify nobody.",
+            gettext(
+                "Column(s) %(names)s were left as they are but look like identifier columns. "
+                "Scrub again with them hashed (or dropped), or keep them explicitly in the "
+                "scrubbing policy if they identify nobody."
+            )
+            % {"names": names},
             status=409,
             extra={"untreated_identifier_columns": untreated},
         )
     if version.pii_report and not version.pii_report.get("publishable", True):
         raise ApplicationError(
-            "Residual personal data in this version is above the threshold. Review the PII report, adjust the "
-            "scrubbing policy and scrub again before listing it.",
+            gettext(
+                "Residual personal data in this version is above the threshold. Review the PII "
+                "report, adjust the scrubbing policy and scrub again before listing it."
+            ),
             status=409,
         )
     decision = version_entitlement(org=organization, version=version, action=Action.LIST)
     if not decision.allowed:
-        raise ApplicationError(f"This version cannot be sold: {decision.reason}", status=403)
+        raise ApplicationError(
+            gettext("This version cannot be sold: %(reason)s") % {"reason": decision.reason}, status=403
+        )
 
 
 def _search_text(listing: Listing) -> str:
@@ -66,15 +77,17 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         not isinstance(out["price"], int) or isinstance(out["price"], bool) or not 0 <= out["price"] <= MAX_PRICE
     ):
         raise ApplicationError(
-            f"price must be a whole number of minor units (e.g. cents) from 0 to {MAX_PRICE}.", extra={"field": "price"}
+            gettext("price must be a whole number of minor units (e.g. cents) from 0 to %(MAX_PRICE)s.")
+            % {"MAX_PRICE": MAX_PRICE},
+            extra={"field": "price"},
         )
     if "currency" in out:
         out["currency"] = str(out["currency"]).upper()
         if len(out["currency"]) != 3 or not out["currency"].isalpha():
-            raise ApplicationError("currency must be a three-letter ISO code such as USD or EUR.")
+            raise ApplicationError(gettext("currency must be a three-letter ISO code such as USD or EUR."))
     if "tags" in out:
         if not isinstance(out["tags"], list) or not all(isinstance(t, str) for t in out["tags"]):
-            raise ApplicationError("tags must be a list of strings.")
+            raise ApplicationError(gettext("tags must be a list of strings."))
         out["tags"] = list(dict.fromkeys(t.strip().lower() for t in out["tags"] if t.strip()))[:20]
     return out
 
@@ -97,7 +110,7 @@ def listing_create(
 ) -> Listing:
     _check_version(organization=organization, version=dataset_version)
     if not title.strip():
-        raise ApplicationError("A listing needs a title.", extra={"field": "title"})
+        raise ApplicationError(gettext("A listing needs a title."), extra={"field": "title"})
     fields = _clean_fields(
         {
             "title": title.strip()[:200],
@@ -126,7 +139,9 @@ def listing_update(*, listing: Listing, user: AbstractBaseUser | None, **fields:
     private_to = fields.pop("private_to", None)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        raise ApplicationError(
+            gettext("These fields cannot be changed: %(items)s.") % {"items": ", ".join(sorted(unknown))}
+        )
     if listing.status == Listing.Status.PUBLISHED and {"price", "currency", "terms"} & set(fields):
         # Buyers bought under the old terms (their licences keep a snapshot); new terms get a fresh review.
         listing.status = Listing.Status.PENDING_REVIEW if not settings.TESSERA_AUTO_APPROVE else listing.status
@@ -143,7 +158,9 @@ def listing_update(*, listing: Listing, user: AbstractBaseUser | None, **fields:
 def listing_submit(*, listing: Listing, user: AbstractBaseUser | None) -> Listing:
     if listing.status not in (Listing.Status.DRAFT, Listing.Status.REJECTED, Listing.Status.UNLISTED):
         raise ApplicationError(
-            f"The listing is {listing.status}; only drafts and rejected listings can be submitted.", status=409
+            gettext("The listing is %(status)s; only drafts and rejected listings can be submitted.")
+            % {"status": listing.status},
+            status=409,
         )
     _check_version(organization=listing.organization, version=listing.dataset_version)
     if settings.TESSERA_AUTO_APPROVE:
@@ -182,14 +199,16 @@ def _publish(*, listing: Listing, actor: AbstractBaseUser | None, reason: str) -
 @transaction.atomic
 def listing_approve(*, listing: Listing, operator: AbstractBaseUser | None) -> Listing:
     if listing.status != Listing.Status.PENDING_REVIEW:
-        raise ApplicationError(f"The listing is {listing.status}, not pending review.", status=409)
+        raise ApplicationError(
+            gettext("The listing is %(status)s, not pending review.") % {"status": listing.status}, status=409
+        )
     return _publish(listing=listing, actor=operator, reason="approved by an operator")
 
 
 @transaction.atomic
 def listing_reject(*, listing: Listing, operator: AbstractBaseUser | None, reason: str) -> Listing:
     if not reason.strip():
-        raise ApplicationError("Give the provider a reason for the rejection.")
+        raise ApplicationError(gettext("Give the provider a reason for the rejection."))
     listing.status, listing.review_reason = Listing.Status.REJECTED, reason.strip()
     listing.save(update_fields=["status", "review_reason", "updated_at"])
     webhook_emit(
@@ -225,9 +244,9 @@ def listing_unlist(*, listing: Listing, user: AbstractBaseUser | None) -> Listin
 def listing_update_version(*, listing: Listing, user: AbstractBaseUser | None, version: DatasetVersion) -> Listing:
     """Publish a newer version of the same dataset under the listing; active licensees get it and are told."""
     if version.dataset_id != listing.dataset_version.dataset_id:
-        raise ApplicationError("The new version must belong to the same dataset as the listing.")
+        raise ApplicationError(gettext("The new version must belong to the same dataset as the listing."))
     if version.number <= listing.dataset_version.number:
-        raise ApplicationError("The new version must be newer than the one listed.")
+        raise ApplicationError(gettext("The new version must be newer than the one listed."))
     _check_version(organization=listing.organization, version=version)
     listing.dataset_version = version
     listing.search_text = _search_text(listing)

@@ -12,6 +12,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache as shared_cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 
@@ -79,11 +80,15 @@ def login_guard(*, request: HttpRequest | None, username: str) -> None:
     if locked_until and locked_until > time.time():
         minutes = max(1, round((locked_until - time.time()) / 60))
         raise ApplicationError(
-            f"Too many failed sign-ins for this account. Try again in about {minutes} minute(s).", status=429
+            gettext("Too many failed sign-ins for this account. Try again in about %(minutes)s minute(s).")
+            % {"minutes": minutes},
+            status=429,
         )
     address = client_ip(request) or "unknown"
     if _hit(f"login-ip:{address}", 60) > settings.TESSERA_LOGIN_ATTEMPTS_PER_MINUTE:
-        raise ApplicationError("Too many sign-in attempts from your address. Wait a minute and try again.", status=429)
+        raise ApplicationError(
+            gettext("Too many sign-in attempts from your address. Wait a minute and try again."), status=429
+        )
 
 
 def login_record(*, username: str, succeeded: bool) -> None:
@@ -102,7 +107,7 @@ def signup_guard(*, request: HttpRequest | None) -> None:
     """Sign-ups have their own limit per address, so an attack on logins never blocks new users (and vice versa)."""
     address = client_ip(request) or "unknown"
     if _hit(f"signup-ip:{address}", 3600) > settings.TESSERA_SIGNUPS_PER_HOUR:
-        raise ApplicationError("Too many sign-ups from your address. Try again in an hour.", status=429)
+        raise ApplicationError(gettext("Too many sign-ups from your address. Try again in an hour."), status=429)
 
 
 class GuardedModelBackend(ModelBackend):

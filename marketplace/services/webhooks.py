@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.models import Organization, Webhook, WebhookDelivery
@@ -55,7 +56,7 @@ def webhook_sign(*, secret: str, timestamp: int, body: bytes) -> str:
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApplicationError("The webhook URL must be an http(s) URL with a host.", extra={"field": "url"})
+        raise ApplicationError(gettext("The webhook URL must be an http(s) URL with a host."), extra={"field": "url"})
     if settings.TESSERA_WEBHOOK_ALLOW_PRIVATE:
         return
     try:
@@ -68,7 +69,8 @@ def _check_url(url: str) -> None:
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
             # Server-side request forgery: the platform's workers must not be steered at its own network.
             raise ApplicationError(
-                f"The webhook host {parts.hostname!r} resolves to a private address ({ip}); use a public endpoint.",
+                gettext("The webhook host %(hostname)r resolves to a private address (%(ip)s); use a public endpoint.")
+                % {"hostname": parts.hostname, "ip": ip},
                 extra={"field": "url"},
             )
 
@@ -77,15 +79,24 @@ def _check_url(url: str) -> None:
 def webhook_create(*, organization: Organization, url: str, events: list[str]) -> Webhook:
     """Subscribe `url` to `events`; the returned webhook carries its signing secret, which the API shows once."""
     if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
-        raise ApplicationError(f"events must be a non-empty list of: {', '.join(EVENTS)}.", extra={"field": "events"})
+        raise ApplicationError(
+            gettext("events must be a non-empty list of: %(items)s.") % {"items": ", ".join(EVENTS)},
+            extra={"field": "events"},
+        )
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
         raise ApplicationError(
-            f"Unknown events: {', '.join(unknown)}. Available: {', '.join(EVENTS)}.", extra={"field": "events"}
+            gettext("Unknown events: %(items)s. Available: %(items2)s.")
+            % {"items": ", ".join(unknown), "items2": ", ".join(EVENTS)},
+            extra={"field": "events"},
         )
     _check_url(url)
     if Webhook.objects.filter(organization=organization).count() >= MAX_WEBHOOKS_PER_ORG:
-        raise ApplicationError(f"An organisation may have at most {MAX_WEBHOOKS_PER_ORG} webhooks.", status=409)
+        raise ApplicationError(
+            gettext("An organisation may have at most %(MAX_WEBHOOKS_PER_ORG)s webhooks.")
+            % {"MAX_WEBHOOKS_PER_ORG": MAX_WEBHOOKS_PER_ORG},
+            status=409,
+        )
     return Webhook.objects.create(
         organization=organization,
         url=url,

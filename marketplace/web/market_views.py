@@ -93,9 +93,11 @@ def catalog_license(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("web:catalog-detail", pk=pk)
     if isinstance(result, AccessRequest):
-        messages.info(request, "Access requested. The provider will approve or deny it.")
+        messages.info(request, gettext("Access requested. The provider will approve or deny it."))
         return redirect("web:access-requests")
-    messages.success(request, "Licensed." if created else "You already hold an active licence for this listing.")
+    messages.success(
+        request, gettext("Licensed.") if created else gettext("You already hold an active licence for this listing.")
+    )
     return redirect("web:licenses")
 
 
@@ -178,7 +180,11 @@ def listings(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Listing '{listing.title}' saved as a draft. Submit it for review when ready.")
+            messages.success(
+                request,
+                gettext("Listing '%(title)s' saved as a draft. Submit it for review when ready.")
+                % {"title": listing.title},
+            )
             return redirect("web:listings")
     template = (
         "marketplace/market/_listing_rows.html"
@@ -198,10 +204,14 @@ def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         if action == "submit":
             listing = listing_submit(listing=listing, user=request.user)
-            messages.success(request, f"'{listing.title}' is {listing.get_status_display().lower()}.")
+            messages.success(
+                request,
+                gettext("'%(title)s' is now: %(status)s.")
+                % {"title": listing.title, "status": listing.get_status_display()},
+            )
         elif action == "unlist":
             listing_unlist(listing=listing, user=request.user)
-            messages.success(request, f"'{listing.title}' is unlisted.")
+            messages.success(request, gettext("'%(title)s' is unlisted.") % {"title": listing.title})
         else:
             raise Http404("Unknown action.")
     except ApplicationError as exc:
@@ -248,7 +258,9 @@ def sale_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(
-            request, f"Licence {license.pk} revoked. What {license.buyer.name} built under it has stopped."
+            request,
+            gettext("Licence %(id)s revoked. What %(buyer)s built under it has stopped.")
+            % {"id": license.pk, "buyer": license.buyer.name},
         )
     return redirect("web:sales")
 

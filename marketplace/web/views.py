@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from marketplace.errors import ApplicationError
@@ -63,7 +64,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.message)
         else:
             login(request, user, backend="marketplace.services.security.GuardedModelBackend")
-            messages.success(request, f"Welcome to Tessera, {user.username}.")
+            messages.success(request, gettext("Welcome to Tessera, %(name)s.") % {"name": user.username})
             return redirect("web:dashboard")
     return render(request, "marketplace/signup.html", {"form": form})
 
@@ -98,7 +99,7 @@ def dataset_new(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error("file" if exc.extra.get("field") == "file" else None, exc.message)
         else:
-            messages.info(request, "Upload received. Scrubbing runs in the background.")
+            messages.info(request, gettext("Upload received. Scrubbing runs in the background."))
             return redirect("web:version", pk=version.pk)
     return render(request, "marketplace/dataset_new.html", {"form": form})
 
@@ -141,7 +142,7 @@ def version_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect("web:version", pk=version.pk)
     else:
-        messages.error(request, "Choose a file to upload.")
+        messages.error(request, gettext("Choose a file to upload."))
     return redirect("web:dataset", pk=dataset.pk)
 
 
@@ -202,7 +203,7 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     if token is None:
         raise Http404("Token not found.")
     token_revoke(token=token)
-    messages.success(request, f"Token {token.prefix}… revoked.")
+    messages.success(request, gettext("Token %(prefix)s… revoked.") % {"prefix": token.prefix})
     return redirect("web:tokens")
 
 
@@ -225,7 +226,10 @@ def version_rescrub_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("web:version", pk=version.pk)
-    messages.info(request, f"Scrubbing again as v{new_version.number} with your column choices.")
+    messages.info(
+        request,
+        gettext("Scrubbing again as v%(number)s with your column choices.") % {"number": new_version.number},
+    )
     return redirect("web:version", pk=new_version.pk)
 
 
@@ -263,5 +267,5 @@ def webhook_redeliver_view(request: HttpRequest, pk: int, delivery_pk: int) -> H
     if delivery is None:
         raise Http404("Delivery not found.")
     webhook_redeliver(delivery=delivery)
-    messages.info(request, f"Event {delivery.event_type} queued again.")
+    messages.info(request, gettext("Event %(event)s queued again.") % {"event": delivery.event_type})
     return redirect("web:webhooks")
