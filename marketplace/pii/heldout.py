@@ -16,6 +16,7 @@ Evaluation data, not engine data: nothing under `marketplace.pii` except the ben
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import random
 import re
@@ -155,6 +156,42 @@ def measured_cell_leak_rate(scrubbed: pd.DataFrame, labels: list[HeldOutLabel], 
     return round(len(leaked) / (len(scrubbed) * len(columns)), 6) if columns else 0.0
 
 
+_PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
+
+
+def note_char_scores(original: list[str], scrubbed: list[str], values: list[list[str]]) -> dict[str, float]:
+    """Character-level recall and precision of scrubbing on notes. The identifier characters of a note are every
+    occurrence of its labelled values; the removed characters are those of the original that the scrubbed note does
+    not keep (deleted or replaced in a difflib alignment). Recall: identifier characters removed / identifier
+    characters. Precision: identifier characters removed / characters removed (an ordinary word replaced lowers it).
+    A surrogate that happens to share characters with what it replaced keeps them: both figures can then be a
+    little low."""
+    personal = removed = personal_removed = 0
+    for before, after, note_values in zip(original, scrubbed, values, strict=True):
+        mask = [False] * len(before)
+        lower = before.lower()
+        for value in note_values:
+            needle, start = value.lower(), 0
+            while needle and (start := lower.find(needle, start)) >= 0:
+                mask[start : start + len(needle)] = [True] * len(needle)
+                start += len(needle)
+        gone = [False] * len(before)
+        # A placeholder ("<PERSON>") becomes one character the note cannot hold, so no letter of it aligns with a
+        # letter of the original; a single character kept between two changes is taken as a chance alignment.
+        opcodes = difflib.SequenceMatcher(None, before, _PLACEHOLDER_RE.sub("\x00", after), autojunk=False).get_opcodes()
+        for index, (tag, i1, i2, _, _) in enumerate(opcodes):
+            flanked = 0 < index < len(opcodes) - 1 and i2 - i1 == 1
+            if tag in ("delete", "replace") or (tag == "equal" and flanked):
+                gone[i1:i2] = [True] * (i2 - i1)
+        personal += sum(mask)
+        removed += sum(gone)
+        personal_removed += sum(m and g for m, g in zip(mask, gone, strict=True))
+    return {
+        "notes_char_recall": round(personal_removed / personal, 5) if personal else 1.0,
+        "notes_char_precision": round(personal_removed / removed, 5) if removed else 1.0,
+    }
+
+
 def held_out_scores(
     original: pd.DataFrame,
     scrubbed: pd.DataFrame,
@@ -181,6 +218,15 @@ def held_out_scores(
     kept = sum(int((original[c] == scrubbed[c]).sum()) for c in safe_columns if c in scrubbed)
     words_kept = sum(_contains(str(scrubbed.at[row, note_column]), word) for row, ws in enumerate(words) for word in ws)
     words_total = sum(len(ws) for ws in words)
+    note_values: list[list[str]] = [[] for _ in range(len(original))]
+    for label in labels:
+        if label.column == note_column:
+            note_values[label.row].append(label.value)
+    chars = (
+        note_char_scores([str(v) for v in original[note_column]], [str(v) for v in scrubbed[note_column]], note_values)
+        if note_column in scrubbed
+        else {}
+    )
     return {
         "identifiers": len(labels),
         "leak_rate": round((column_hits + note_hits) / len(labels), 5),
@@ -188,6 +234,7 @@ def held_out_scores(
         "notes_leak_rate": round(note_hits / note_total, 5) if note_total else 0.0,
         "leaks_by_entity": {entity: round(h / t, 4) for entity, (h, t) in sorted(by_entity.items())},
         "notes_identifier_chars_removed": round(1 - chars_left / chars_total, 5) if chars_total else 1.0,
+        **chars,
         "safe_cells_unchanged": round(kept / (len(original) * len(safe_columns)), 5),
         "note_words_kept": round(words_kept / words_total, 5) if words_total else 1.0,
     }

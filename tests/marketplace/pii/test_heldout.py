@@ -1,7 +1,13 @@
 """The held-out benchmark's table: built from sources the engine never reads, and scored honestly."""
 
 from marketplace.pii import scrub
-from marketplace.pii.heldout import generate_clinic, held_out_scores, measured_cell_leak_rate, unlisted_names
+from marketplace.pii.heldout import (
+    generate_clinic,
+    held_out_scores,
+    measured_cell_leak_rate,
+    note_char_scores,
+    unlisted_names,
+)
 from marketplace.pii.lexicon import ordinary_words, person_names
 
 
@@ -39,3 +45,21 @@ def test_the_engine_leaves_no_identity_phone_or_card_number_of_the_generated_chi
     leaks = scores["leaks_by_entity"]
     assert leaks["CN_RESIDENT_ID"] == leaks["PHONE_NUMBER"] == leaks["CREDIT_CARD"] == 0.0, scores
     assert scores["column_leak_rate"] == 0.0 and scores["safe_cells_unchanged"] == 1.0
+
+
+def test_character_precision_counts_ordinary_words_that_were_replaced():
+    note = "Ines Okafor takes metformin; call 0171 2233445."
+    values = [["Ines Okafor", "0171 2233445"]]
+    personal = len("Ines Okafor") + len("0171 2233445")
+    exact = note_char_scores([note], ["<PERSON> takes metformin; call <PHONE_NUMBER>."], values)
+    assert exact["notes_char_recall"] == 1.0 and exact["notes_char_precision"] == 1.0
+    # The drug replaced too: every identifier character is gone, but a fifth of what was removed was not personal.
+    greedy = note_char_scores([note], ["<PERSON> takes <PERSON>; call <PHONE_NUMBER>."], values)
+    assert greedy["notes_char_recall"] == 1.0
+    assert greedy["notes_char_precision"] == round(personal / (personal + len("metformin")), 5)
+    # The phone left whole: recall falls by its share, precision stays whole.
+    partial = note_char_scores([note], ["<PERSON> takes metformin; call 0171 2233445."], values)
+    assert partial["notes_char_recall"] == round(len("Ines Okafor") / personal, 5)
+    assert partial["notes_char_precision"] == 1.0
+    untouched = held_out_scores(*generate_clinic(10, seed=1)[:1] * 2, *generate_clinic(10, seed=1)[1:])
+    assert untouched["notes_char_recall"] == 0.0 and untouched["notes_char_precision"] == 1.0
