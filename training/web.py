@@ -59,16 +59,25 @@ def training_new(request: HttpRequest) -> HttpResponse:
         try:
             mix = []
             for v in versions:
-                weight = _form_number(request, f"weight_{v.pk}", f"The weight of {v.dataset.title} v{v.number}") or 0
+                label = gettext("The weight of %(title)s v%(number)s") % {"title": v.dataset.title, "number": v.number}
+                weight = _form_number(request, f"weight_{v.pk}", label) or 0
                 if weight > 0:
                     mix.append({"version": v.pk, "weight": weight})
             epochs = request.POST.get("epochs", "").strip() or "auto"
             params: dict = {"epochs": int(epochs) if epochs.isdigit() else epochs}  # anything else: a clear 400
-            learning_rate = _form_number(request, "learning_rate", "The learning rate")
+            learning_rate = _form_number(request, "learning_rate", gettext("The learning rate"))
             if learning_rate is not None:
                 params["learning_rate"] = learning_rate
             if request.POST.get("lora"):
                 params["lora"] = True
+            if request.POST.get("mix_weights"):
+                params["mix_weights"] = request.POST["mix_weights"]
+            seeds = _form_number(request, "seeds", gettext("Seeds"))
+            if seeds is not None:
+                params["seeds"] = int(seeds) if seeds.is_integer() else seeds  # a fraction: the service's clear 400
+            validation = _form_number(request, "validation_fraction", gettext("The validation share"))
+            if validation is not None:
+                params["validation_fraction"] = validation
             training = training_job_create(
                 organization=org,
                 user=request.user,

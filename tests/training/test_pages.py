@@ -127,3 +127,33 @@ def test_the_training_form_offers_the_columns_of_the_trainable_versions_and_refu
     assert refused.status_code == 200
     assert f"Version {version.pk} has no column &#x27;x&#x27;" in refused.content.decode()
     assert not TrainingJob.objects.exists()
+
+
+def test_the_form_sets_weight_choice_seeds_and_validation_share(provider, django_capture_on_commit_callbacks):
+    from training.models import TrainingJob
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    client = Client()
+    client.login(username=provider.username, password=PASSWORD)
+    form = {"base_model": "tiny-random-bert", "text_column": "review", "label_column": "label", "epochs": "1"}
+    form[f"weight_{version.pk}"] = "1"
+    page = client.get("/training/new/").content.decode()
+    assert 'name="mix_weights"' in page and 'name="seeds"' in page and 'name="validation_fraction"' in page
+
+    for field, value, message in [
+        ("seeds", "9", "params.seeds must be between 1 and 5."),
+        ("seeds", "1.5", "params.seeds must be a int"),
+        ("validation_fraction", "0.9", "params.validation_fraction must be between 0.0 and 0.5."),
+        ("mix_weights", "best", "params.mix_weights must be &quot;auto&quot; or &quot;fixed&quot;."),
+    ]:
+        refused = client.post("/training/new/", {**form, field: value})
+        assert refused.status_code == 200 and message in refused.content.decode(), message
+    assert not TrainingJob.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(
+            "/training/new/", {**form, "mix_weights": "fixed", "seeds": "3", "validation_fraction": "0.2"}
+        )
+    assert response.status_code == 302
+    params = TrainingJob.objects.get().params
+    assert params["mix_weights"] == "fixed" and params["seeds"] == 3 and params["validation_fraction"] == 0.2
