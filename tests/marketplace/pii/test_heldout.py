@@ -61,5 +61,8 @@ def test_character_precision_counts_ordinary_words_that_were_replaced():
     partial = note_char_scores([note], ["<PERSON> takes metformin; call 0171 2233445."], values)
     assert partial["notes_char_recall"] == round(len("Ines Okafor") / personal, 5)
     assert partial["notes_char_precision"] == 1.0
+    # The full stop after an address stays where it was, whichever full stop difflib pairs it with.
+    mail = note_char_scores(["Contact: brio.n47@seznam.cz."], ["Contact: <EMAIL_ADDRESS>."], [["brio.n47@seznam.cz"]])
+    assert mail == {"notes_char_recall": 1.0, "notes_char_precision": 1.0}
     untouched = held_out_scores(*generate_clinic(10, seed=1)[:1] * 2, *generate_clinic(10, seed=1)[1:])
     assert untouched["notes_char_recall"] == 0.0 and untouched["notes_char_precision"] == 1.0

@@ -32,6 +32,13 @@ def test_the_test_names_are_on_no_list_the_engine_reads():
         ("Aigerim reported dizziness after starting Metformin.", ["Aigerim"], ["dizziness", "Metformin"]),
         ("Spoke with Bongani (the father) about the new dose.", ["Bongani"], ["the father", "new dose"]),
         ("Hi Rangi, the lab results are in. Dr. Sigurðsson reviewed them.", ["Rangi", "Sigurðsson"], ["lab results"]),
+        # The NER sweeps a sentence-initial relation word into the name: the cue stays, only the name goes.
+        (
+            "Spoke with Myelin (the partner) about the new Lisinopril dose. "
+            "Neighbour Ravioli Azubuike drove Geddy home.",
+            ["Ravioli", "Azubuike", "Geddy"],
+            ["Neighbour ", " drove"],
+        ),
     ],
 )
 def test_people_in_no_column_are_found_by_their_context(note, gone, kept):
