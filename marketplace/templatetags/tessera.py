@@ -1,4 +1,4 @@
-"""Template filters: amounts of money in the reader's language."""
+"""Template filters: amounts of money, and messages the engines wrote in English, in the reader's language."""
 
 from __future__ import annotations
 
@@ -20,3 +20,12 @@ def money(cents: int | None, currency: str = "USD") -> str:
         return format_currency(cents / 100, currency or "USD", locale=to_locale(get_language() or "en"))
     except (UnknownLocaleError, ValueError):
         return f"{currency} {cents / 100:,.2f}"
+
+
+@register.filter
+def engine_words(message: str | None) -> str:
+    """A message an engine or the job runner wrote in English (job progress, PII column reasons), in the reader's
+    language where the catalogue has it (`marketplace.web.engine_words`)."""
+    from marketplace.web.engine_words import translate
+
+    return translate(str(message or ""))

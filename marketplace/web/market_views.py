@@ -111,7 +111,8 @@ def licenses(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "license": license,
-                "state": license_state(license),
+                "state": (state := license_state(license)),
+                "state_label": {"active": _("Active"), "expired": _("Expired"), "revoked": _("Revoked")}[state],
                 "version": version,
                 "remaining": (license.expires_at - now) if license.expires_at and license.expires_at > now else None,
                 "may_download": version_entitlement(org=org, version=version, action=Action.DOWNLOAD).allowed,

@@ -64,7 +64,7 @@ def test_provider_signs_up_uploads_and_sees_a_scrubbed_preview(page, live_server
     assert page.locator("#ingest-progress").count() == 1
 
     page.wait_for_selector("#preview", timeout=180_000)
-    assert page.inner_text("#version-status-badge") == "ready"
+    assert page.inner_text("#version-status-badge") == "Ready"
     assert page.get_attribute("#ingest-progress", "value") == "1"
     preview = page.inner_text("#preview")
     for secret in ["Alice Johnson", "Bruno Keller", "Chiara Rossi", "alice.johnson@example.com", "dmitri@example.org"]:

@@ -109,5 +109,5 @@ def test_provider_revokes_a_sale_from_the_sales_page_and_the_buyer_cannot(
     license.refresh_from_db()
     page = response.content.decode()
     assert license.status == "revoked" and license.revoked_reason == "consent withdrawn"
-    assert "revoked: consent withdrawn" in page and "0 synthetic versions, 0 models" in page
+    assert "Revoked: consent withdrawn" in page and "0 synthetic versions, 0 models" in page
     assert f'action="/sales/{license.pk}/revoke/"' not in page

@@ -1,0 +1,130 @@
+"""Messages that the Django-free engines and the job runner write in English (job progress and outcomes, the PII
+report's column reasons), shown in the reader's language.
+
+The engines store plain English: a job's message is written by a worker that has no reader, and the PII report is
+data that the API serves as it is. The web layer translates at display time: each entry is the English message
+with its variable parts named in braces, and the msgid (marked for makemessages) that says the same with the same
+names. A message no entry matches is shown as it is, in English. `{{ message|engine_words }}` in a template."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from django.utils.translation import gettext, gettext_noop
+
+_ = gettext_noop
+
+MESSAGES: list[tuple[str, str]] = [
+    # The job runner (marketplace.services.jobs) and the views that cancel.
+    ("Queued", _("Queued")),
+    ("Cancelling…", _("Cancelling…")),
+    ("Cancelled", _("Cancelled")),
+    ("Cancelled before it started", _("Cancelled before it started")),
+    ("Cancelled (its worker had stopped)", _("Cancelled (its worker had stopped)")),
+    ("Cancelled; the last checkpoint is kept", _("Cancelled; the last checkpoint is kept")),
+    ("Failed", _("Failed")),
+    ("Re-queued: its worker stopped responding", _("Re-queued: its worker stopped responding")),
+    # Ingest.
+    ("Reading the file", _("Reading the file")),
+    ("Detecting personal data", _("Detecting personal data")),
+    ("Scrubbing personal data (chunk {done} of {count})", _("Scrubbing personal data (chunk %(done)s of %(count)s)")),
+    ("Profiling columns", _("Profiling columns")),
+    ("Saved", _("Saved")),
+    ("Ready: {rows} rows scrubbed", _("Ready: %(rows)s rows scrubbed")),
+    # Synthesis.
+    (
+        "Fitting {method} on the training split for the report",
+        _("Fitting %(method)s on the training split for the report"),
+    ),
+    (
+        "Too close to the real rows (DCR share {share}): fitting again with larger leaves",
+        _("Too close to the real rows (DCR share %(share)s): fitting again with larger leaves"),
+    ),
+    ("Fitting {method} on all rows", _("Fitting %(method)s on all rows")),
+    ("Trying {method} ({index}/{count})", _("Trying %(method)s (%(index)s/%(count)s)")),
+    ("Refitting {method} on all rows", _("Refitting %(method)s on all rows")),
+    ("Evaluating quality and privacy", _("Evaluating quality and privacy")),
+    ("Removing near-duplicates", _("Removing near-duplicates")),
+    ("Checking labels against the real rows", _("Checking labels against the real rows")),
+    (
+        "{rows} synthetic rows with {method} ({copies} copies of real records removed)",
+        _("%(rows)s synthetic rows with %(method)s (%(copies)s copies of real records removed)"),
+    ),
+    ("{rows} synthetic rows with {method}", _("%(rows)s synthetic rows with %(method)s")),
+    (
+        "{rows} synthetic texts kept of {generated} generated",
+        _("%(rows)s synthetic texts kept of %(generated)s generated"),
+    ),
+    # Training and compression.
+    ("{arm}: step {step}/{total} · loss {loss}", _("%(arm)s: step %(step)s/%(total)s · loss %(loss)s")),
+    ("{metric} {value} on held-out real rows", _("%(metric)s %(value)s on held-out real rows")),
+    ("Quantizing the linear layers to int8", _("Quantizing the linear layers to int8")),
+    ("Reading the teacher's evaluation rows", _("Reading the teacher's evaluation rows")),
+    ("Timing predict on the same batch", _("Timing predict on the same batch")),
+    (
+        "int8: {size}x the size, {speed}x faster, accuracy {change}",
+        _("int8: %(size)sx the size, %(speed)sx faster, accuracy %(change)s"),
+    ),
+    # The PII report's column reasons (marketplace.pii.classify and the verification in marketplace.pii.engine).
+    ("{rate} of sampled values validate", _("%(rate)s of sampled values validate")),
+    ("name-like header but numeric values", _("name-like header but numeric values")),
+    ("header '{name}' names {entity}", _("header '%(name)s' names %(entity)s")),
+    ("header '{name}' is a quasi-identifier ({entity})", _("header '%(name)s' is a quasi-identifier (%(entity)s)")),
+    ("values are phone numbers", _("values are phone numbers")),
+    (
+        "{rate} of values are distinct codes of the pattern {pattern}",
+        _("%(rate)s of values are distinct codes of the pattern %(pattern)s"),
+    ),
+    (
+        "{rate} of values are Chinese names (surname + given name)",
+        _("%(rate)s of values are Chinese names (surname + given name)"),
+    ),
+    ("{rate} of values are Chinese street addresses", _("%(rate)s of values are Chinese street addresses")),
+    ("free text: scanned cell by cell for personal data", _("free text: scanned cell by cell for personal data")),
+    ("values are person names (NER)", _("values are person names (NER)")),
+    (
+        "{rate} of values are shaped like personal names (capitalised words, not everyday vocabulary)",
+        _("%(rate)s of values are shaped like personal names (capitalised words, not everyday vocabulary)"),
+    ),
+    ("values mix several kinds of identifiers", _("values mix several kinds of identifiers")),
+    ("header '{name}' suggests {entity}, but {why}", _("header '%(name)s' suggests %(entity)s, but %(why)s")),
+    ("the values are small numbers", _("the values are small numbers")),
+    ("the values are a few repeated categories", _("the values are a few repeated categories")),
+    ("no personal data detected", _("no personal data detected")),
+    (
+        "Column '{name}' was left as it is, but {why}: it looks like an identifier column.",
+        _("Column '%(name)s' was left as it is, but %(why)s: it looks like an identifier column."),
+    ),
+    (
+        "{rate} of its {count} values are shaped like personal names",
+        _("%(rate)s of its %(count)s values are shaped like personal names"),
+    ),
+    (
+        "{rate} of its {count} values are distinct codes with digits",
+        _("%(rate)s of its %(count)s values are distinct codes with digits"),
+    ),
+]
+
+
+@cache
+def _compiled() -> list[tuple[re.Pattern[str], str]]:
+    out = []
+    for english, msgid in MESSAGES:
+        parts = re.split(r"\{(\w+)\}", english)
+        pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+        out.append((re.compile(pattern, re.DOTALL), msgid))
+    return out
+
+
+def translate(message: str, *, depth: int = 0) -> str:
+    """`message` in the active language when an entry matches it whole; a variable part that is itself an engine
+    message ("…, but the values are small numbers") is translated too. Unmatched: `message` as it is."""
+    if not message or depth > 2:
+        return message
+    for pattern, msgid in _compiled():
+        match = pattern.fullmatch(message)
+        if match is not None:
+            parts = {name: translate(value, depth=depth + 1) for name, value in match.groupdict().items()}
+            return gettext(msgid) % parts
+    return message
