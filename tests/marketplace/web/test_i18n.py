@@ -168,12 +168,22 @@ def test_every_reason_the_pii_engine_gives_on_a_mixed_table_is_in_the_catalogue(
     assert untranslated == [], untranslated
 
 
-def test_a_version_page_in_chinese_shows_the_pii_reasons_in_chinese(
-    provider, django_capture_on_commit_callbacks
-):
+def test_a_version_page_in_chinese_shows_the_pii_reasons_in_chinese(provider, django_capture_on_commit_callbacks):
     version = make_ready_version(provider, django_capture_on_commit_callbacks)
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert client.login(username=provider.username, password=PASSWORD)
     page = client.get(f"/versions/{version.pk}/").content.decode()
     assert "未检测到个人信息" in page and "100% 的抽样值通过校验" in page
     assert "no personal data detected" not in page and "of sampled values validate" not in page
+
+
+def test_chart_scripts_take_their_words_from_the_page_so_they_follow_the_language(provider):
+    """The chart scripts are static files: their legend and axis words come from data attributes the template
+    translates, and the scripts themselves hold no English label."""
+    root = Path(__file__).resolve().parents[3] / "marketplace" / "static" / "marketplace" / "js"
+    scripts = "".join(path.read_text() for path in root.glob("*.js"))
+    for english in ["Revenue per day", "real (holdout)", '"synthetic"', "training loss", '" loss"', 'text: "step"']:
+        assert english not in scripts, english
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert client.login(username=provider.username, password=PASSWORD)
+    assert 'data-word-revenue="每日收入"' in client.get("/sales/").content.decode()

@@ -26,7 +26,7 @@ document.addEventListener("DOMContentLoaded", function () {
     const title = document.createElement("div"); title.className = "label"; title.textContent = name;
     const canvas = document.createElement("canvas"); card.append(title, canvas); box.append(card);
     new Chart(canvas, {type: "bar", data: {labels: d.labels, datasets: [
-      {label: "real (holdout)", data: d.real, backgroundColor: "#8aa2e6"},
-      {label: "synthetic", data: d.synthetic, backgroundColor: "#2f5bd3"}]}, options: {plugins: {legend: {display: false}}}});
+      {label: box.dataset.wordReal, data: d.real, backgroundColor: "#8aa2e6"},
+      {label: box.dataset.wordSynthetic, data: d.synthetic, backgroundColor: "#2f5bd3"}]}, options: {plugins: {legend: {display: false}}}});
   });
 });
