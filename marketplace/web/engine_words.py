@@ -66,6 +66,74 @@ MESSAGES: list[tuple[str, str]] = [
         "int8: {size}x the size, {speed}x faster, accuracy {change}",
         _("int8: %(size)sx the size, %(speed)sx faster, accuracy %(change)s"),
     ),
+    # Synthesis warnings (synthesis.tabular).
+    (
+        "Small table ({rows} rows): every synthetic row stands near few real ones, and the privacy scores are "
+        "estimates over {holdout} held-out rows. Outputs above the DCR share target of {target} are delivered with a "
+        "warning up to {limit}, and refused above it.",
+        _(
+            "Small table (%(rows)s rows): every synthetic row stands near few real ones, and the privacy scores are "
+            "estimates over %(holdout)s held-out rows. Outputs above the DCR share target of %(target)s are delivered "
+            "with a warning up to %(limit)s, and refused above it."
+        ),
+    ),
+    (
+        "cart's rows were too close to its training rows (DCR share {share} > {target}); they were generated again "
+        "with leaves of at least {leaf} real rows (DCR share {retried}).",
+        _(
+            "cart's rows were too close to its training rows (DCR share %(share)s > %(target)s); they were generated "
+            "again with leaves of at least %(leaf)s real rows (DCR share %(retried)s)."
+        ),
+    ),
+    (
+        "{method}'s rows sit somewhat nearer the real rows it learnt from than unseen ones (DCR share {share}, target "
+        "{target}): within what chance and a small table explain, so they are delivered; check the "
+        "membership-inference score before sharing them further.",
+        _(
+            "%(method)s's rows sit somewhat nearer the real rows it learnt from than unseen ones (DCR share %(share)s, "
+            "target %(target)s): within what chance and a small table explain, so they are delivered; check the "
+            "membership-inference score before sharing them further."
+        ),
+    ),
+    # The choice of the synthetic share and the verdict against real rows alone (training.mixing, .evaluation).
+    (
+        "No share of the synthetic rows scored better on the validation rows than real rows alone by more than their "
+        "noise ({margin} on {rows} rows), so the model was trained without them.",
+        _(
+            "No share of the synthetic rows scored better on the validation rows than real rows alone by more than "
+            "their noise (%(margin)s on %(rows)s rows), so the model was trained without them."
+        ),
+    ),
+    (
+        "{share} of the synthetic rows ({count}) scored best on the validation rows, above real rows alone by more "
+        "than their noise ({margin} on {rows} rows).",
+        _(
+            "%(share)s of the synthetic rows (%(count)s) scored best on the validation rows, above real rows alone by "
+            "more than their noise (%(margin)s on %(rows)s rows)."
+        ),
+    ),
+    (
+        "The synthetic rows did not help on the validation rows, so this model was trained on the real rows alone; "
+        "it is the real-only baseline.",
+        _(
+            "The synthetic rows did not help on the validation rows, so this model was trained on the real rows "
+            "alone; it is the real-only baseline."
+        ),
+    ),
+    (
+        "The synthetic rows helped: {metric} {gain} over {fair}.",
+        _("The synthetic rows helped: %(metric)s %(gain)s over %(fair)s."),
+    ),
+    (
+        "The synthetic rows did not help: {fair} did as well or better ({metric} {gain}). Train without the synthetic "
+        "versions.",
+        _(
+            "The synthetic rows did not help: %(fair)s did as well or better (%(metric)s %(gain)s). Train without the "
+            "synthetic versions."
+        ),
+    ),
+    ("real rows alone trained for as many optimiser steps", _("real rows alone trained for as many optimiser steps")),
+    ("real rows alone", _("real rows alone")),
     # The PII report's column reasons (marketplace.pii.classify and the verification in marketplace.pii.engine).
     ("{rate} of sampled values validate", _("%(rate)s of sampled values validate")),
     ("name-like header but numeric values", _("name-like header but numeric values")),
