@@ -704,7 +704,23 @@ def _load_saved(model_dir: Path) -> tuple[dict, Any, Any]:
 
 def predict(model_dir: Path, inputs: list, max_length: int = 128, max_new_tokens: int = 64) -> list[dict[str, Any]]:
     """Use a saved model: [{label, score}] for classification (texts, or row dicts for tabular), [{text}] for
-    causal-lm (prompts, greedy decoding)."""
+    causal-lm (prompts, greedy decoding). Concurrent calls on the same model share forward passes (`batching`):
+    each caller gets its own answers, and a model runs one batch at a time."""
+    from training.batching import batcher_for
+
+    model_dir = Path(model_dir)
+    key = (str(model_dir.resolve()), max_length, max_new_tokens)
+    # Generation pads every prompt to the longest and decodes for as long as the slowest: smaller batches there.
+    description, _, _ = _load_saved(model_dir)
+    max_rows = 32 if description["task"] == "causal-lm" else 256
+
+    def run(batch: list) -> list[dict[str, Any]]:
+        return _predict_now(model_dir, batch, max_length, max_new_tokens)
+
+    return batcher_for(key, run, max_rows=max_rows)(inputs)
+
+
+def _predict_now(model_dir: Path, inputs: list, max_length: int, max_new_tokens: int) -> list[dict[str, Any]]:
     description, model, helper = _load_saved(Path(model_dir))
     labels = description["labels"]
     # An int8 MLP has no float parameters left (its Linear weights are packed): it runs on the CPU.

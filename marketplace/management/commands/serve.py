@@ -16,7 +16,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker threads")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=8,
+            help="gunicorn worker threads (concurrent predict calls on one model share forward passes)",
+        )
         parser.add_argument("--concurrency", type=int, default=1, help="Celery worker processes")
 
     def handle(self, *args, port: int, host: str, workers: int, concurrency: int, **options) -> None:

@@ -1,0 +1,85 @@
+"""Micro-batched predict: concurrent callers share forward passes, and each gets its own answers."""
+
+import threading
+import time
+
+import pytest
+
+from training.batching import MicroBatcher, _batchers
+from training.registry import BASE_MODELS
+from training.trainer import TrainConfig, predict, train_text_classifier
+
+
+def _concurrently(call, inputs: list) -> list:
+    results: list = [None] * len(inputs)
+    start = threading.Barrier(len(inputs))
+
+    def worker(index: int) -> None:
+        start.wait()
+        results[index] = call(inputs[index])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(inputs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_concurrent_callers_share_batches_and_each_gets_its_own_answers():
+    seen: list[list[int]] = []
+
+    def run(batch: list[int]) -> list[int]:
+        seen.append(list(batch))
+        time.sleep(0.05)  # a forward pass: callers arriving meanwhile queue for the next batch
+        return [x * 10 for x in batch]
+
+    batcher = MicroBatcher(run, max_rows=64, max_wait_s=0.01)
+    requests = [[i, i + 100] for i in range(16)]
+    answers = _concurrently(batcher, requests)
+    assert answers == [[i * 10, (i + 100) * 10] for i in range(16)]
+    assert max(batcher.batches) > 1 and sum(batcher.batches) == 16
+    assert sorted(x for batch in seen for x in batch) == sorted(x for r in requests for x in r)
+    assert batcher([7]) == [70] and batcher.batches[-1] == 1  # a lone caller is served on its own
+
+
+def test_a_batch_never_exceeds_its_row_limit_and_an_error_reaches_every_caller_of_its_batch():
+    sizes: list[int] = []
+
+    def run(batch: list[int]) -> list[int]:
+        sizes.append(len(batch))
+        time.sleep(0.02)
+        return batch
+
+    batcher = MicroBatcher(run, max_rows=5, max_wait_s=0.01)
+    assert _concurrently(batcher, [[i, i] for i in range(12)]) == [[i, i] for i in range(12)]
+    assert max(sizes) <= 5
+
+    def broken(batch: list[int]) -> list[int]:
+        raise ValueError("the model is gone")
+
+    failing = MicroBatcher(broken, max_wait_s=0.01)
+    errors = _concurrently(lambda x: _raised(failing, x), [[i] for i in range(6)])
+    assert errors == ["the model is gone"] * 6
+
+
+def _raised(batcher: MicroBatcher, inputs: list) -> str:
+    with pytest.raises(ValueError) as info:
+        batcher(inputs)
+    return str(info.value)
+
+
+def test_predict_under_concurrency_answers_each_caller_as_it_would_alone(tmp_path):
+    texts = ["great product, love it", "terrible, broke in a day", "works great", "awful support"] * 6
+    labels = ["great", "other", "great", "other"] * 6
+    config = TrainConfig(epochs=1, batch_size=4, learning_rate=1e-3)
+    train_text_classifier(BASE_MODELS["tiny-random-bert"], texts, labels, texts[:4], labels[:4], tmp_path, config)
+    queries = [[f"review number {i}: {'love it' if i % 2 else 'broke'}"] for i in range(12)]
+    alone = [predict(tmp_path, query) for query in queries]
+    together = _concurrently(lambda query: predict(tmp_path, query), queries)
+    # Padding to a batch's longest text changes the arithmetic, not the answer: same labels, scores to 1e-3.
+    assert [[p["label"] for p in answer] for answer in together] == [[p["label"] for p in answer] for answer in alone]
+    pairs = zip([a[0]["score"] for a in together], [a[0]["score"] for a in alone], strict=True)
+    assert all(abs(x - y) < 1e-3 for x, y in pairs)
+    batcher = _batchers[(str(tmp_path.resolve()), 128, 64)]
+    assert max(batcher.batches) > 1  # the concurrent calls did share forward passes
