@@ -14,6 +14,7 @@ import json
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,122 @@ def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15)
             predict(model_dir, inputs)
             times[index].append(1000 * (time.perf_counter() - started))
     return [round(statistics.median(values), 2) for values in times]
+
+
+# layers None: a third of the teacher's transformer layers (2 of MiniLM's 6), at least one.
+DISTILL_DEFAULTS = {"layers": None, "epochs": 6, "temperature": 2.0, "learning_rate": 1e-4, "hard_label_weight": 0.5}
+DISTILLABLE_TASKS = ("text-classification",)
+
+
+def _student_from_teacher(teacher: torch.nn.Module, layers: int) -> torch.nn.Module:
+    """A copy of `teacher` with `layers` of its transformer layers, evenly spaced and always the last one, with its
+    embeddings, pooler and classifier: initialised from the teacher, as DistilBERT was from BERT."""
+    import copy
+
+    student = copy.deepcopy(teacher).to("cpu")
+    encoder = getattr(student.base_model, "encoder", None)
+    if not isinstance(getattr(encoder, "layer", None), torch.nn.ModuleList):
+        raise JobInputError("Distillation needs a BERT-style encoder (encoder.layer); this teacher has none.")
+    total = len(encoder.layer)
+    if not 1 <= layers < total:
+        raise JobInputError(f"params.layers must be between 1 and {total - 1} for a teacher of {total} layers.")
+    keep = sorted({round(i * (total - 1) / max(layers - 1, 1)) for i in range(layers)} | {total - 1})[-layers:]
+    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in keep])
+    student.config.num_hidden_layers = layers
+    return student
+
+
+def distill(
+    teacher_dir: Path,
+    output_dir: Path,
+    texts: list[str],
+    labels: list[str] | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    batch_size: int = 16,
+    max_length: int = 128,
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Train a smaller student (fewer transformer layers, initialised from the teacher) on the teacher's soft labels
+    over `texts` (the teacher's training rows): KL divergence between the softened distributions (temperature T,
+    scaled by T², Hinton et al. 2015), plus cross-entropy on the true labels weighted `hard_label_weight` where they
+    are given. `on_step(step, total)` is called before each optimiser step (progress; it may raise to stop).
+    Writes a model `trainer.predict` loads like any other; returns the student's KL against the teacher on `texts`
+    before and after, and its settings."""
+    import torch.nn.functional as F
+    from transformers import AutoTokenizer
+
+    from training.trainer import _load_saved
+
+    options = {**DISTILL_DEFAULTS, **(params or {})}
+    description = json.loads((teacher_dir / RUN_FILE).read_text())
+    if description["task"] not in DISTILLABLE_TASKS:
+        raise JobInputError(
+            f"Distillation is available for {', '.join(DISTILLABLE_TASKS)} models, not {description['task']}."
+        )
+    if not texts:
+        raise JobInputError("Distillation needs the teacher's training texts, and none could be read.")
+    _, teacher, _ = _load_saved(teacher_dir)
+    teacher = _cpu_copy(teacher)
+    tokenizer = AutoTokenizer.from_pretrained(teacher_dir / "model")
+    torch.manual_seed(seed)
+    total_layers = len(getattr(getattr(teacher.base_model, "encoder", None), "layer", []))
+    options["layers"] = int(options["layers"] or max(1, total_layers // 3))
+    student = _student_from_teacher(teacher, options["layers"])
+    names = description["labels"]
+    targets = torch.tensor([names.index(y) if y in names else -1 for y in labels]) if labels is not None else None
+    encoded = [
+        tokenizer(texts[i : i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        for i in range(0, len(texts), batch_size)
+    ]
+    temperature = float(options["temperature"])
+    with torch.no_grad():
+        teacher_logits = [teacher(**batch).logits for batch in encoded]
+
+    def kl_to_teacher() -> float:
+        student.eval()
+        with torch.no_grad():
+            total = sum(
+                F.kl_div(
+                    F.log_softmax(student(**batch).logits / temperature, dim=-1),
+                    F.softmax(soft / temperature, dim=-1),
+                    reduction="sum",
+                ).item()
+                for batch, soft in zip(encoded, teacher_logits, strict=True)
+            )
+        return float(f"{total / len(texts):.4g}")
+
+    before = kl_to_teacher()
+    optimizer = torch.optim.AdamW(student.parameters(), lr=float(options["learning_rate"]))
+    generator = torch.Generator().manual_seed(seed)
+    steps, total = 0, int(options["epochs"]) * len(encoded)
+    for _ in range(int(options["epochs"])):
+        student.train()
+        for index in torch.randperm(len(encoded), generator=generator).tolist():
+            if on_step is not None:
+                on_step(steps, total)
+            batch, soft = encoded[index], teacher_logits[index]
+            logits = student(**batch).logits
+            loss = (temperature**2) * F.kl_div(
+                F.log_softmax(logits / temperature, dim=-1),
+                F.softmax(soft / temperature, dim=-1),
+                reduction="batchmean",
+            )
+            if targets is not None and options["hard_label_weight"] > 0:
+                hard = targets[index * batch_size : index * batch_size + len(logits)]
+                if (hard >= 0).any():
+                    loss = loss + options["hard_label_weight"] * F.cross_entropy(logits[hard >= 0], hard[hard >= 0])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+    after = kl_to_teacher()
+    target = output_dir / "model"
+    target.mkdir(parents=True, exist_ok=True)
+    student.eval().save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    shutil.copy2(teacher_dir / "labels.json", output_dir / "labels.json")
+    settings = {**options, "teacher_layers": total_layers, "steps": steps, "rows": len(texts)}
+    (output_dir / RUN_FILE).write_text(json.dumps({**description, "compression": "distill", "distill": settings}))
+    return {"kl_to_teacher_before": before, "kl_to_teacher_after": after, **settings}

@@ -676,6 +676,15 @@ def model_card_markdown(model: TrainedModel) -> str:
             f"| accuracy on {summary['eval_rows']} evaluation rows | {summary['teacher']['metrics']['accuracy']} | "
             f"{small['metrics']['accuracy']} |",
         ]
+        if distilled := summary.get("distill"):
+            lines += [
+                "",
+                f"A student of {distilled['layers']} of the teacher's {distilled['teacher_layers']} transformer "
+                f"layers, initialised from them and trained for {distilled['steps']} steps on the teacher's soft "
+                f"labels (temperature {distilled['temperature']}) over its {distilled['rows']} training rows, with "
+                f"the true labels weighted {distilled['hard_label_weight']}. Its KL divergence from the teacher on "
+                f"those rows went from {distilled['kl_to_teacher_before']} to {distilled['kl_to_teacher_after']}.",
+            ]
     lines += ["", "## Inherited terms", ""]
     lines += [
         f"- {flag.replace('_', ' ')}: {'allowed' if allowed else 'not allowed'}"
@@ -769,7 +778,40 @@ def base_model_save(*, base_model: BaseModel) -> BaseModel:
     return base_model
 
 
-COMPRESSION_METHODS = ("int8",)
+COMPRESSION_METHODS = ("int8", "distill")
+# distill's params: (type, low, high), checked before the job is queued.
+DISTILL_PARAMS = {
+    "layers": (int, 1, 11),
+    "epochs": (int, 1, 20),
+    "temperature": (float, 1.0, 10.0),
+    "learning_rate": (float, 1e-6, 1e-2),
+    "hard_label_weight": (float, 0.0, 1.0),
+}
+
+
+def _compression_params(method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    if method == "int8":
+        if params:
+            raise ApplicationError(gettext("int8 compression takes no params."), extra={"field": "params"})
+        return {}
+    clean = {}
+    for name, value in (params or {}).items():
+        if name not in DISTILL_PARAMS:
+            raise ApplicationError(
+                gettext("Unknown params: %(items)s. Allowed: %(items2)s.")
+                % {"items": name, "items2": ", ".join(DISTILL_PARAMS)},
+                extra={"field": "params"},
+            )
+        kind, low, high = DISTILL_PARAMS[name]
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if not numeric or (kind is int and not float(value).is_integer()) or not low <= value <= high:
+            raise ApplicationError(
+                gettext("params.%(name)s must be between %(low)s and %(high)s.")
+                % {"name": name, "low": low, "high": high},
+                extra={"field": "params"},
+            )
+        clean[name] = kind(value)
+    return clean
 
 
 @transaction.atomic
@@ -779,16 +821,16 @@ def model_compress_create(
     """Queue a smaller copy of `model` (int8 quantization) with the same lineage and terms, measured against it."""
     if method not in COMPRESSION_METHODS:
         raise ApplicationError(
-            gettext("Unknown compression method %(method)r; available: %(items)s (distillation is not available yet).")
+            gettext("Unknown compression method %(method)r; available: %(items)s.")
             % {"method": method, "items": ", ".join(COMPRESSION_METHODS)},
             extra={"field": "method"},
         )
-    if params:
-        raise ApplicationError(gettext("int8 compression takes no params."), extra={"field": "params"})
-    if model.task not in compression.COMPRESSIBLE_TASKS:
+    clean = _compression_params(method, params)
+    tasks = compression.DISTILLABLE_TASKS if method == "distill" else compression.COMPRESSIBLE_TASKS
+    if model.task not in tasks:
         raise ApplicationError(
             gettext("%(method)s compression is available for %(items)s models, not %(task)s.")
-            % {"method": method, "items": ", ".join(compression.COMPRESSIBLE_TASKS), "task": model.task},
+            % {"method": method, "items": ", ".join(tasks), "task": model.task},
             extra={"field": "method"},
         )
     if model.teacher_id is not None:
@@ -798,7 +840,7 @@ def model_compress_create(
         kind=Job.Kind.COMPRESSION,
         organization=model.organization,
         user=user,
-        config={"model": model.pk, "method": method},
+        config={"model": model.pk, "method": method, "params": clean},
     )
     transaction.on_commit(lambda: _enqueue_compression(job.pk))
     return job
@@ -823,14 +865,33 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
             gettext("The model's training job is gone, so its evaluation rows cannot be read again.")
         )
     output_dir = Path(settings.TESSERA_TRAINED_MODELS) / f"compress-{job.pk}"
-    progress(0.1, "Quantizing the linear layers to int8")
-    compression.quantize_int8(Path(teacher.path), output_dir)
-    progress(0.4, "Reading the teacher's evaluation rows")
+    method = job.config["method"]
     params = training.params or {}
     config = training_config_build(task=training.task, params=params)
+    progress(0.05, "Reading the teacher's training and evaluation rows")
     data = _training_data(
         training=training, config=config, validation_fraction=job_params_read(params)["validation_fraction"]
     )
+    distilled: dict[str, Any] = {}
+    if method == "distill":
+        progress(0.1, "Training a smaller student on the teacher's soft labels")
+        rows = data.train
+        distilled = compression.distill(
+            Path(teacher.path),
+            output_dir,
+            rows[training.text_column].astype(str).tolist(),
+            rows[training.label_column].astype(str).tolist(),
+            params=job.config.get("params") or {},
+            seed=config.seed,
+            max_length=config.max_length,
+            on_step=lambda step, total: progress(
+                0.1 + 0.5 * step / max(total, 1), f"Distilling: step {step + 1}/{total}"
+            ),
+        )
+    else:
+        progress(0.1, "Quantizing the linear layers to int8")
+        compression.quantize_int8(Path(teacher.path), output_dir)
+    progress(0.6, "Measuring both models on the teacher's evaluation rows")
     evaluation = data.evaluation
     if training.task == "tabular-classification":
         inputs = evaluation.drop(columns=[training.label_column]).to_dict("records")
@@ -856,7 +917,8 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
     for name, directory in (("teacher", Path(teacher.path)), ("compressed", output_dir)):
         measured[name]["parameters"] = compression.parameter_count(_load_saved(directory)[1])
     summary = {
-        "method": job.config["method"],
+        "method": method,
+        **({"distill": distilled} if distilled else {}),
         "teacher_model": teacher.pk,
         "size_ratio": round(measured["compressed"]["size_bytes"] / measured["teacher"]["size_bytes"], 3),
         "speedup_p50": round(measured["teacher"]["predict_p50_ms"] / measured["compressed"]["predict_p50_ms"], 2),
@@ -891,7 +953,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
         # The same licences: a compressed model is the teacher's derivative and stops with it.
         model.source_licenses.set(teacher.source_licenses.all())
     return JobOutcome(
-        f"int8: {summary['size_ratio']}x the size, {summary['speedup_p50']}x faster, accuracy "
+        f"{method}: {summary['size_ratio']}x the size, {summary['speedup_p50']}x faster, accuracy "
         f"{summary['accuracy_change']:+}",
         {"model": model.pk},
     )

@@ -60,11 +60,14 @@ MESSAGES: list[tuple[str, str]] = [
     ("{arm}: step {step}/{total} · loss {loss}", _("%(arm)s: step %(step)s/%(total)s · loss %(loss)s")),
     ("{metric} {value} on held-out real rows", _("%(metric)s %(value)s on held-out real rows")),
     ("Quantizing the linear layers to int8", _("Quantizing the linear layers to int8")),
-    ("Reading the teacher's evaluation rows", _("Reading the teacher's evaluation rows")),
+    ("Reading the teacher's training and evaluation rows", _("Reading the teacher's training and evaluation rows")),
+    ("Training a smaller student on the teacher's soft labels", _("Training a smaller student on the teacher's soft labels")),
+    ("Distilling: step {step}/{total}", _("Distilling: step %(step)s/%(total)s")),
+    ("Measuring both models on the teacher's evaluation rows", _("Measuring both models on the teacher's evaluation rows")),
     ("Timing predict on the same batch", _("Timing predict on the same batch")),
     (
-        "int8: {size}x the size, {speed}x faster, accuracy {change}",
-        _("int8: %(size)sx the size, %(speed)sx faster, accuracy %(change)s"),
+        "{method}: {size}x the size, {speed}x faster, accuracy {change}",
+        _("%(method)s: %(size)sx the size, %(speed)sx faster, accuracy %(change)s"),
     ),
     # Synthesis warnings (synthesis.tabular).
     (

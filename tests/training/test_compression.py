@@ -18,8 +18,8 @@ def test_int8_compression_makes_a_smaller_model_with_the_teachers_lineage_terms_
 
     url = f"/api/v1/models/{teacher.pk}/compress/"
     assert api_client_for(outsider).post(url, {"method": "int8"}).status_code == 404
-    refused = client.post(f"/api/v1/models/{teacher.pk}/compress/", {"method": "distill"}, format="json")
-    assert refused.status_code == 400 and "int8" in refused.data["message"]
+    refused = client.post(f"/api/v1/models/{teacher.pk}/compress/", {"method": "prune"}, format="json")
+    assert refused.status_code == 400 and "int8, distill" in refused.data["message"]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/api/v1/models/{teacher.pk}/compress/", {"method": "int8"}, format="json")
     assert response.status_code == 202
@@ -83,3 +83,51 @@ def test_a_tabular_model_compresses_and_predicts_rows(provider, django_capture_o
     rows = [{"income": 9, "home": "own"}, {"income": 0, "home": "rent"}]
     predicted = client.post(f"/api/v1/models/{small.pk}/predict/", {"inputs": rows}, format="json")
     assert predicted.status_code == 200 and len(predicted.data["predictions"]) == 2
+
+
+def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_same_lineage_and_terms(
+    provider, buyer, django_capture_on_commit_callbacks
+):
+    reviews = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    listing = make_listing(provider, reviews, terms={"download": False, "model_training": True, "commercial_use": True})
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="d")
+    # A teacher trained long enough to be sure of itself, so that a layer less changes what it says.
+    confident = {"epochs": 6, "batch_size": 4, "learning_rate": 0.005}
+    teacher = _train(buyer, [reviews], django_capture_on_commit_callbacks, confident).model
+    client = api_client_for(buyer)
+    url = f"/api/v1/models/{teacher.pk}/compress/"
+    for body, field in [
+        ({"method": "prune"}, "method"),
+        ({"method": "distill", "params": {"layers": 0}}, "params"),
+        ({"method": "distill", "params": {"epochs": 2.5}}, "params"),
+        ({"method": "distill", "params": {"width": 8}}, "params"),
+        ({"method": "int8", "params": {"epochs": 2}}, "params"),
+    ]:
+        refused = client.post(url, body, format="json")
+        assert refused.status_code == 400 and refused.data["extra"]["field"] == field, (body, refused.data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url,
+            {"method": "distill", "params": {"epochs": 4, "learning_rate": 0.005, "hard_label_weight": 0}},
+            format="json",
+        )
+    assert response.status_code == 202
+    job = client.get(f"/api/v1/jobs/{response.data['job']}/").data
+    assert job["status"] == "succeeded", job
+
+    student = TrainedModel.objects.get(pk=Job.objects.get(pk=job["id"]).result["model"])
+    assert student.teacher_id == teacher.pk and student.lineage == teacher.lineage
+    assert student.inherited_terms == teacher.inherited_terms
+    assert set(student.source_licenses.all()) == set(teacher.source_licenses.all())
+    summary = student.metrics["compression"]
+    distilled = summary["distill"]
+    # tiny-random-bert has 2 transformer layers: the student keeps one, and learnt to be nearer its teacher.
+    assert distilled["teacher_layers"] == 2 and distilled["layers"] == 1 and distilled["steps"] > 0
+    assert distilled["kl_to_teacher_after"] < distilled["kl_to_teacher_before"]
+    assert summary["compressed"]["parameters"] < summary["teacher"]["parameters"]
+    assert summary["eval_rows"] == teacher.metrics["eval_rows"]
+    card = client.get(f"/api/v1/models/{student.pk}/").data["card_markdown"]
+    assert f"## Compressed (distill) from model {teacher.pk}" in card and "A student of 1 of the teacher's 2" in card
+    predicted = client.post(f"/api/v1/models/{student.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
+    assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
+    assert client.get(f"/api/v1/models/{student.pk}/download/").status_code == 403
