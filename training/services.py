@@ -56,6 +56,8 @@ PARAM_LIMITS = {
     "validations": (1, 1000),
     "seeds": (1, 5),
     "validation_fraction": (0.0, 0.5),
+    "processes": (1, 8),
+    "dropout": (-1.0, 0.9),
 }
 HEADLINE = {"text-classification": "accuracy", "tabular-classification": "accuracy", "causal-lm": "perplexity"}
 

@@ -62,6 +62,8 @@ class TrainConfig:
     group_by_length: bool = True  # text-classification: batch rows of similar length together (less padding)
     early_stopping: bool = True  # score the validation rows during the run and keep the best-scoring weights
     validations: int = 10  # how many times per run the validation rows are scored (evenly spaced, and at the end)
+    processes: int = 1  # data-parallel processes (torch.distributed: gloo on CPU, NCCL on GPU); classification only
+    dropout: float = -1.0  # negative: the model's own dropout; 0-0.9: every dropout layer set to it
 
 
 # `epochs: "auto"` (the API's default): the usual 3 passes, more on small data, fewer on large data.
@@ -121,12 +123,56 @@ class _Run:
     labels: list[str]  # classification label names; [] for causal-lm
     encoder: TabularEncoder | None  # tabular column transforms
     device: torch.device
+    forward: torch.nn.Module | None = None  # the model wrapped for data-parallel steps (DistributedDataParallel)
 
 
 def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of this process in a data-parallel run; (0, 1) outside one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _agreed(flag: bool, device: torch.device) -> bool:
+    """The first process's `flag`, the same in every process (cancellation is decided once, for all)."""
+    rank, world = _world()
+    if world == 1:
+        return flag
+    import torch.distributed as dist
+
+    value = torch.tensor([int(flag)], device=device)
+    dist.broadcast(value, 0)
+    return bool(value.item())
+
+
+def _shard(batch: dict, rank: int, world: int) -> dict:
+    """This process's rows of a global batch (contiguous, as equal as the rows allow). A batch with fewer rows than
+    processes is taken whole by every process: the averaged gradient is then the whole batch's."""
+    rows = len(batch["labels"]) if "labels" in batch else 0
+    if world == 1 or rows < world:
+        return batch
+    index = torch.tensor_split(torch.arange(rows), world)[rank]
+    return {k: v[index] if torch.is_tensor(v) and v.dim() and len(v) == rows else v for k, v in batch.items()}
+
+
+def _across_processes(loss: float, tokens: int, device: torch.device) -> tuple[float, list[int]]:
+    """The mean loss over the processes, and each process's tokens of this step."""
+    import torch.distributed as dist
+
+    world = dist.get_world_size()
+    values = torch.tensor([loss], device=device)
+    dist.all_reduce(values)
+    gathered = [torch.zeros(1, dtype=torch.long, device=device) for _ in range(world)]
+    dist.all_gather(gathered, torch.tensor([tokens], dtype=torch.long, device=device))
+    return float(values.item()) / world, [int(t.item()) for t in gathered]
 
 
 def _device() -> torch.device:
@@ -159,6 +205,13 @@ def train(
         raise JobInputError(f"{spec.name} cannot be trained for {config.task}; it supports {', '.join(spec.tasks)}.")
     if data.train.empty:
         raise JobInputError("There are no training rows.")
+    rank, world = _world()
+    if config.processes > 1 and world == 1:
+        if config.task == "causal-lm":
+            raise JobInputError("Data-parallel training (processes > 1) is available for classification only.")
+        from training.distributed import launch
+
+        return launch(spec, data, output_dir, config, cache_dir=cache_dir, event=event, should_cancel=should_cancel)
     event = event or (lambda payload: None)
     should_cancel = should_cancel or (lambda: False)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +223,10 @@ def train(
 
     _seed(config.seed)
     run = _setup_model(spec, data, config, cache_dir)
+    if config.dropout >= 0:
+        for module in run.model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = config.dropout
     batches = _setup_data(run, data.train, data, config)
     total_steps = len(batches) * config.epochs
     if config.max_steps:
@@ -177,18 +234,32 @@ def train(
     optimizer, scheduler = _setup_optimizer(run.model, config, total_steps)
     tracker = _BestTracker.for_run(data, config, total_steps)
     step, losses = _load_checkpoint(output_dir, run.model, optimizer, scheduler, config, fingerprint, tracker)
+    if world > 1:
+        # Every process holds the whole model and a slice of every global batch; backward averages the gradients,
+        # so each takes the same optimiser step as one process on the whole batch would.
+        from torch.nn.parallel import DistributedDataParallel
+
+        run.forward = DistributedDataParallel(run.model)
 
     run.model.train()
     started, tokens, first_step = time.monotonic(), 0, step
+    process_tokens = [0] * world
     while step < total_steps:
-        if should_cancel():
-            _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint, tracker)
+        if _agreed(should_cancel() if rank == 0 else False, run.device):
+            if rank == 0:
+                _save_checkpoint(
+                    output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint, tracker
+                )
             raise JobCancelled(f"cancelled at step {step}; its checkpoint is on disk", step=step)
         # The batch order of each epoch depends on the seed and the epoch only, so a resumed run sees the same
         # batches in the same order as an uninterrupted one.
         epoch, index = divmod(step, len(batches))
         order = np.random.default_rng(config.seed + epoch).permutation(len(batches))
-        loss, batch_tokens = _loss_step(run, batches[order[index]], optimizer, scheduler, config)
+        loss, batch_tokens = _loss_step(run, _shard(batches[order[index]], rank, world), optimizer, scheduler, config)
+        if world > 1:
+            loss, by_process = _across_processes(loss, batch_tokens, run.device)
+            batch_tokens = sum(by_process)
+            process_tokens = [a + b for a, b in zip(process_tokens, by_process, strict=True)]
         losses.append(loss)
         tokens += batch_tokens
         step += 1
@@ -204,12 +275,18 @@ def train(
         elapsed = time.monotonic() - started
         payload["tokens_per_s"] = round(tokens / elapsed, 1) if elapsed else 0.0
         payload["eta_s"] = round(elapsed / (step - first_step) * (total_steps - step), 1)
-        event(payload)
-        if step % config.checkpoint_every == 0 and step < total_steps:
+        if world > 1:
+            payload["processes"] = world
+            payload["tokens_per_s_by_process"] = [round(t / elapsed, 1) if elapsed else 0.0 for t in process_tokens]
+        if rank == 0:
+            event(payload)
+        if rank == 0 and step % config.checkpoint_every == 0 and step < total_steps:
             _save_checkpoint(output_dir, run.model, optimizer, scheduler, step, losses, config, fingerprint, tracker)
     seconds = time.monotonic() - started
 
     tracker.restore_best(run.model)
+    if rank > 0:  # the first process evaluates and writes the model, the card's figures and the result
+        return TrainResult(steps=step, losses=losses, metrics={}, tokens_per_s=0.0, labels=run.labels)
     metrics = _evaluate(run, data.evaluation, data, config)
     _save_model(run, spec, output_dir, config, fingerprint)
     (output_dir / CHECKPOINT).unlink(missing_ok=True)
@@ -365,7 +442,7 @@ def _loss_step(run: _Run, batch: dict, optimizer, scheduler, config: TrainConfig
             labels = inputs.pop("labels")
             loss = _causal_lm_loss(run.model, inputs, labels, reduction="mean")
         else:
-            loss = run.model(**inputs).loss
+            loss = (run.forward or run.model)(**inputs).loss
     loss.backward()
     torch.nn.utils.clip_grad_norm_([p for p in run.model.parameters() if p.requires_grad], config.max_grad_norm)
     optimizer.step()

@@ -1,0 +1,153 @@
+"""Data-parallel training: one `trainer.train` run on N processes with torch.distributed.
+
+`launch` is what `train` calls when `config.processes > 1`: it writes the run's inputs into a folder and starts
+PyTorch's standard launcher (`python -m torch.distributed.run --standalone --nproc_per_node N`), which starts N
+copies of this module's `main`. Each joins the process group (gloo on CPU, NCCL on GPU, one device per process),
+runs `train` on its slice of every global batch, and the gradients are averaged, so every process takes the step
+one process would take on the whole batch. The first process writes the events, checkpoints, model and result; the
+launching process relays its events to the caller and passes a cancellation on through a file. A subprocess rather
+than `multiprocessing`: Celery's pool processes are daemonic and may not fork children of their own.
+
+Django-free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from marketplace.job_errors import JobCancelled, JobInputError
+
+JOB_FILE, EVENTS_FILE, LOG_FILE = "job.pkl", "events.jsonl", "log"
+CANCEL_FILE, CANCELLED_FILE, INPUT_ERROR_FILE = "cancel", "cancelled", "input-error"
+
+
+def launch(
+    spec: Any,
+    data: Any,
+    output_dir: Path,
+    config: Any,
+    *,
+    cache_dir: Path | None,
+    event: Callable[[dict[str, Any]], None] | None,
+    should_cancel: Callable[[], bool] | None,
+) -> Any:
+    """Run `train(spec, data, output_dir, config)` on `config.processes` processes and return its result."""
+    from training.trainer import data_fingerprint, finished_result
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=".data-parallel-", dir=output_dir.parent))
+    try:
+        with (workdir / JOB_FILE).open("wb") as handle:
+            pickle.dump(
+                {"spec": spec, "data": data, "output_dir": output_dir, "config": config, "cache_dir": cache_dir},
+                handle,
+            )
+        threads = max(1, (os.cpu_count() or 1) // config.processes)
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={config.processes}",
+            "-m",
+            "training.distributed",
+            str(workdir),
+        ]
+        with (workdir / LOG_FILE).open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            relayed = 0
+            while True:
+                finished = process.poll() is not None
+                relayed = _relay(workdir / EVENTS_FILE, relayed, event)
+                if finished:
+                    break
+                if should_cancel is not None and should_cancel():
+                    (workdir / CANCEL_FILE).touch()
+                time.sleep(0.2)
+        if (workdir / CANCELLED_FILE).exists():
+            raise JobCancelled((workdir / CANCELLED_FILE).read_text(), step=int((workdir / "step").read_text()))
+        if (workdir / INPUT_ERROR_FILE).exists():
+            raise JobInputError((workdir / INPUT_ERROR_FILE).read_text())
+        if process.returncode != 0:
+            tail = (workdir / LOG_FILE).read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"data-parallel training failed (exit {process.returncode}): {tail}")
+        result = finished_result(output_dir, config, data_fingerprint(data))
+        if result is None:
+            raise RuntimeError("data-parallel training ended without writing its result")
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _relay(path: Path, done: int, event: Callable[[dict[str, Any]], None] | None) -> int:
+    """Pass the events written since the last call to `event`; returns how many lines are relayed in all."""
+    if not path.exists():
+        return done
+    text = path.read_text()
+    lines = text.splitlines()
+    complete = lines if text.endswith("\n") else lines[:-1]  # a line being written waits for the next call
+    for line in complete[done:]:
+        if event is not None:
+            event(json.loads(line))
+    return len(complete)
+
+
+def main(workdir: Path) -> None:
+    import torch
+    import torch.distributed as dist
+
+    from training.trainer import train
+
+    with (workdir / JOB_FILE).open("rb") as handle:
+        job = pickle.load(handle)  # our own file, written by `launch` just before
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank()
+    events = (workdir / EVENTS_FILE).open("a") if rank == 0 else None
+
+    def event(payload: dict[str, Any]) -> None:
+        assert events is not None
+        events.write(json.dumps(payload) + "\n")
+        events.flush()
+
+    try:
+        try:
+            train(
+                job["spec"],
+                job["data"],
+                job["output_dir"],
+                job["config"],
+                cache_dir=job["cache_dir"],
+                event=event,
+                should_cancel=lambda: (workdir / CANCEL_FILE).exists(),
+            )
+        except JobCancelled as exc:  # every process stops at the same step (the first one decides)
+            if rank == 0:
+                (workdir / "step").write_text(str(exc.step or 0))
+                (workdir / CANCELLED_FILE).write_text(str(exc))
+        # The others wait while the first writes the model: a process that leaves the group early aborts gloo.
+        dist.barrier()
+    except JobInputError as exc:  # the person's to fix (e.g. a loss that diverged): said as such, not as a crash
+        if rank == 0:
+            (workdir / INPUT_ERROR_FILE).write_text(str(exc))
+        raise
+    finally:
+        if events is not None:
+            events.close()
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
