@@ -130,7 +130,7 @@ def test_inherited_terms_are_the_most_restrictive():
         ({"params": {"epochs": 0}}, "params.epochs must be between 1 and 100"),
         ({"params": {"learning_rate": "fast"}}, "params.learning_rate must be a float"),
         ({"params": {"epochs": "many"}}, 'params.epochs must be a int or "auto"'),
-        ({"params": {"dropout": 0.3}}, "Unknown params: dropout"),
+        ({"params": {"momentum": 0.3}}, "Unknown params: momentum"),
         ({"params": {"mix_weights": "some"}}, 'params.mix_weights must be "auto" or "fixed"'),
         ({"params": {"seeds": 9}}, "params.seeds must be between 1 and 5"),
         ({"params": {"validation_fraction": 0.9}}, "params.validation_fraction must be between 0.0 and 0.5"),
