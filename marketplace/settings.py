@@ -203,6 +203,14 @@ LOGOUT_REDIRECT_URL = "web:home"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind TLS in production (see the README's deployment section): redirect plain HTTP, send HSTS, and trust the
+# reverse proxy's X-Forwarded-Proto to know a request came over HTTPS. Off by default: `make run` serves plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("TESSERA_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("TESSERA_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TESSERA_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("TESSERA_HSTS_PRELOAD", False)
+if env_bool("TESSERA_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 # Cookies go over HTTPS only unless debugging. Browsers treat http://localhost as secure, so `make run` works as it
 # is; serving plain HTTP to other hosts needs TESSERA_SECURE_COOKIES=0 (and should not be done).

@@ -115,6 +115,7 @@ class CatalogListApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
+        operation_id="v1_catalog_list",
         parameters=[
             OpenApiParameter(name, str, required=False)
             for name in (
