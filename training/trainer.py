@@ -269,6 +269,7 @@ def train(
             "epoch": epoch,
             "loss": round(loss, 5),
             "learning_rate": scheduler.get_last_lr()[0],
+            "device": str(run.device),  # where this run trains: "cuda" on a GPU worker, else "cpu"
         }
         if tracker.due(step):
             payload["validation"] = tracker.record(step, _validate(run, tracker.rows, data, config), run.model)

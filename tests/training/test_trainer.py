@@ -100,7 +100,17 @@ def test_cancel_stops_before_the_next_step_and_reports_progress_events(tmp_path)
             should_cancel=lambda: len(events) == 2,
         )
     assert [e["step"] for e in events] == [1, 2] and events[0]["total_steps"] == 12
-    assert set(events[0]) == {"step", "total_steps", "epoch", "loss", "learning_rate", "tokens_per_s", "eta_s"}
+    assert set(events[0]) == {
+        "step",
+        "total_steps",
+        "epoch",
+        "loss",
+        "learning_rate",
+        "tokens_per_s",
+        "eta_s",
+        "device",
+    }
+    assert events[0]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert not (tmp_path / "model").exists()
 
 
