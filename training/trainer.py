@@ -668,18 +668,31 @@ def _class_takes_logits_to_keep(model_class: type) -> bool:  # asked once per cl
     return "logits_to_keep" in inspect.signature(model_class.forward).parameters
 
 
-def _text_logits(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32) -> torch.Tensor:
-    out = []
-    for start in range(0, len(texts), batch_size):
-        encoded = tokenizer(
-            texts[start : start + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-        ).to(device)
+def _text_logits(
+    model, tokenizer, texts: list[str], max_length: int, device, batch_size: int | None = None
+) -> torch.Tensor:
+    """Logits of `texts` in their order. They are run shortest first, in chunks of similar length, so that a short
+    text is not padded to a long one's length: padding costs as much compute as a real token, and a micro-batch of
+    concurrent requests mixes lengths. Chunks of 8 rows on a CPU (a bigger batch buys it almost nothing once the
+    lengths are sorted), 64 on a GPU."""
+    if not texts:
+        return torch.zeros((0, 0))
+    batch_size = batch_size or (8 if torch.device(device).type == "cpu" else 64)
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+    out: list[torch.Tensor] = []
+    for start in range(0, len(order), batch_size):
+        chunk = [{"input_ids": ids[i]} for i in order[start : start + batch_size]]
+        encoded = tokenizer.pad(chunk, return_tensors="pt").to(device)
         with _autocast(device):
             out.append(model(**encoded).logits.float().cpu())
-    return torch.cat(out) if out else torch.zeros((0, 0))
+    logits = torch.cat(out)
+    restored = torch.empty_like(logits)
+    restored[torch.tensor(order)] = logits
+    return restored
 
 
-def _text_predict_ids(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int = 32):
+def _text_predict_ids(model, tokenizer, texts: list[str], max_length: int, device, batch_size: int | None = None):
     if not texts:
         return []
     scores, ids = torch.softmax(_text_logits(model, tokenizer, texts, max_length, device, batch_size), dim=-1).max(-1)
