@@ -1,5 +1,6 @@
-"""Messages that the Django-free engines and the job runner write in English (job progress and outcomes, the PII
-report's column reasons), shown in the reader's language.
+"""Messages that the Django-free engines, the job runner and the services write and store in English (job progress
+and outcomes, the PII report's column reasons, synthesis warnings, verdicts, notifications), shown in the reader's
+language.
 
 The engines store plain English: a job's message is written by a worker that has no reader, and the PII report is
 data that the API serves as it is. The web layer translates at display time: each entry is the English message
@@ -61,13 +62,29 @@ MESSAGES: list[tuple[str, str]] = [
     ("{metric} {value} on held-out real rows", _("%(metric)s %(value)s on held-out real rows")),
     ("Quantizing the linear layers to int8", _("Quantizing the linear layers to int8")),
     ("Reading the teacher's training and evaluation rows", _("Reading the teacher's training and evaluation rows")),
-    ("Training a smaller student on the teacher's soft labels", _("Training a smaller student on the teacher's soft labels")),
+    (
+        "Training a smaller student on the teacher's soft labels",
+        _("Training a smaller student on the teacher's soft labels"),
+    ),
     ("Distilling: step {step}/{total}", _("Distilling: step %(step)s/%(total)s")),
-    ("Measuring both models on the teacher's evaluation rows", _("Measuring both models on the teacher's evaluation rows")),
+    (
+        "Measuring both models on the teacher's evaluation rows",
+        _("Measuring both models on the teacher's evaluation rows"),
+    ),
     ("Timing predict on the same batch", _("Timing predict on the same batch")),
     (
         "{method}: {size}x the size, {speed}x faster, accuracy {change}",
         _("%(method)s: %(size)sx the size, %(speed)sx faster, accuracy %(change)s"),
+    ),
+    # Notifications (marketplace.services.publishing and .licensing), stored when the event happens.
+    ("'{title}' was updated to version {number}.", _("'%(title)s' was updated to version %(number)s.")),
+    (
+        "Your licence {id} for '{title}' was revoked: {reason}. {versions} synthetic version(s) and {models} "
+        "model(s) built under it can no longer be used.",
+        _(
+            "Your licence %(id)s for '%(title)s' was revoked: %(reason)s. %(versions)s synthetic version(s) and "
+            "%(models)s model(s) built under it can no longer be used."
+        ),
     ),
     # Synthesis warnings (synthesis.tabular).
     (

@@ -211,3 +211,16 @@ def test_the_verdicts_and_warnings_the_engines_write_today_are_in_the_catalogue(
     ]
     with translation.override("zh-hans"):
         assert [message for message in written if translate(message) == message] == []
+
+
+def test_a_revocation_notification_reads_in_chinese(provider, buyer, django_capture_on_commit_callbacks):
+    from marketplace.services.licensing import license_revoke, listing_purchase
+    from tests.conftest import org_of
+
+    listing = make_listing(provider, make_ready_version(provider, django_capture_on_commit_callbacks), title="Tables")
+    license, _ = listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="zh")
+    license_revoke(license=license, reason="consent withdrawn", operator=provider, organization=org_of(provider))
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert client.login(username=buyer.username, password=PASSWORD)
+    page = client.get("/licenses/").content.decode()
+    assert "您对“Tables”的许可" in page and "已被撤销：consent withdrawn" in page and "was revoked" not in page
