@@ -53,7 +53,9 @@ def launch(
                 handle,
             )
         threads = max(1, (os.cpu_count() or 1) // config.processes)
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+        root = str(Path(__file__).resolve().parents[1])  # the processes import `training` from wherever they start
+        path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH", "")]))
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
         command = [
             sys.executable,
             "-m",
