@@ -113,6 +113,18 @@ def stable_key(text: str) -> int:
     return (zlib.crc32(data) << 32) | zlib.adler32(data)
 
 
+_word_keys: dict[str, int] = {}  # keys of single words, which repeat: every Han character of a note is one word
+
+
+def _word_key(word: str) -> int:
+    key = _word_keys.get(word)
+    if key is None:
+        if len(_word_keys) >= 200_000:
+            _word_keys.clear()
+        key = _word_keys[word] = stable_key(word)
+    return key
+
+
 def _members(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which `keys` are in `sorted_keys`, and where."""
     if not sorted_keys.size:
@@ -138,6 +150,9 @@ class KnownIdentifiers:
         self._keys = np.zeros(0, dtype=np.uint64)  # sorted keys of whole lower-case values
         self._codes = np.zeros(0, dtype=np.uint8)  # their entity, an index into _entities
         self._first = np.zeros(0, dtype=np.uint64)  # sorted keys of the values' first words
+        # the most words of a value starting with each first word: only phrases that long are tried from it (a
+        # surname character starts names of 2-4 characters, not 24-character addresses)
+        self._first_words = np.zeros(0, dtype=np.uint8)
         # First words that are everyday words ("main", "john"): any other everyday word in a text starts no value,
         # so it is not hashed and looked up (most words of a note are everyday words).
         self._ordinary_firsts: set[str] = set()
@@ -165,21 +180,26 @@ class KnownIdentifiers:
             first = words[0].group(0)
             if first in lexicon.ordinary_words():
                 self._ordinary_firsts.add(first)
-            self._pending.append((stable_key(phrase), self._entities.index(entity), stable_key(first)))
-            self.max_words = max(self.max_words, min(len(words), MAX_PHRASE_WORDS))
+            length = min(len(words), MAX_PHRASE_WORDS)
+            self._pending.append((stable_key(phrase), self._entities.index(entity), stable_key(first), length))
+            self.max_words = max(self.max_words, length)
             if len(self._pending) >= _COMPACT_EVERY:
                 self._compact()
 
     def _compact(self) -> None:
         if not self._pending:
             return
-        keys, codes, first = zip(*self._pending, strict=True)
+        keys, codes, first, lengths = zip(*self._pending, strict=True)
         self._pending = []
         all_keys = np.concatenate([self._keys, np.array(keys, dtype=np.uint64)])
         all_codes = np.concatenate([self._codes, np.array(codes, dtype=np.uint8)])
         self._keys, index = np.unique(all_keys, return_index=True)  # the first entity seen for a value wins
         self._codes = all_codes[index]
-        self._first = np.unique(np.concatenate([self._first, np.array(first, dtype=np.uint64)]))
+        all_first = np.concatenate([self._first, np.array(first, dtype=np.uint64)])
+        all_lengths = np.concatenate([self._first_words, np.array(lengths, dtype=np.uint8)])
+        self._first, inverse = np.unique(all_first, return_inverse=True)
+        self._first_words = np.zeros(len(self._first), dtype=np.uint8)
+        np.maximum.at(self._first_words, inverse, all_lengths)
 
     def __getstate__(self) -> dict:
         self._compact()
@@ -207,18 +227,19 @@ class KnownIdentifiers:
         # Whole values start at a word whose key is a known first word: only there are longer phrases tried.
         ordinary, firsts = lexicon.ordinary_words(), self._ordinary_firsts
         first_keys = [
-            0 if (word := lower[s:e]) in ordinary and word not in firsts else stable_key(word)
+            0 if (word := lower[s:e]) in ordinary and word not in firsts else _word_key(word)
             for lower, words in zip(lowers, bounds, strict=True)
             for s, e in words
         ]
-        starts, _ = _members(self._first, np.array(first_keys, dtype=np.uint64))
+        starts, first_at = _members(self._first, np.array(first_keys, dtype=np.uint64))
         candidates: list[int] = []
         where: list[tuple[int, int, int]] = []
         flat = 0
         for index, (lower, words) in enumerate(zip(lowers, bounds, strict=True)):
             for position in np.flatnonzero(starts[flat : flat + len(words)]):
                 start = words[position][0]
-                for _, end in words[position : position + self.max_words]:
+                longest = int(self._first_words[first_at[flat + position]])
+                for _, end in words[position : position + longest]:
                     candidates.append(stable_key(lower[start:end]))
                     where.append((index, start, end))
             flat += len(words)

@@ -149,3 +149,18 @@ def test_segmentation_leaves_sentences_without_names_as_they_are(note):
     from marketplace.pii import chinese
 
     assert [note[s:e] for s, e, entity in chinese.text_spans(note) if entity == "PERSON"] == []
+
+
+def test_known_values_that_share_a_first_character_are_found_in_text_whatever_their_length():
+    """Phrases are tried from a known first word only as far as the longest value starting with it: a surname
+    character that starts both a two-character name and a long address finds both, and a text without them nothing."""
+    from marketplace.pii.text import KnownIdentifiers
+
+    known = KnownIdentifiers()
+    known.add("张伟", "PERSON")
+    known.add("张家口市桥东区胜利北路12号", "ADDRESS")
+    known.add("+86 138 1234 5678", "PHONE_NUMBER")
+    text = "患者张伟住在张家口市桥东区胜利北路12号，电话+86 138 1234 5678。张先生明天复查。"
+    spans = known.spans(text)
+    assert {text[s.start : s.end] for s in spans} >= {"张伟", "张家口市桥东区胜利北路12号", "+86 138 1234 5678"}
+    assert known.spans("张先生明天复查。") == []
