@@ -843,7 +843,8 @@ def _choose(scored: list[dict[str, Any]], dcr_share_limit: float) -> tuple[dict[
         (c for c in scored if c["dcr_share"] > dcr_share_limit and _utility(c) > _utility(best)),
         key=lambda c: -_utility(c),
     )
+    reason += "."
     if passed_over:
         names = ", ".join(f"{c['method']} ({c['quality']:.3f}, DCR share {c['dcr_share']:.3f})" for c in passed_over)
-        reason += f"; passed over as too close to its training rows (DCR share above {dcr_share_limit:.2f}): {names}"
-    return best, reason + "."
+        reason += f" Passed over as too close to their training rows (DCR share above {dcr_share_limit:.2f}): {names}."
+    return best, reason

@@ -115,6 +115,34 @@ MESSAGES: list[tuple[str, str]] = [
             "membership-inference score before sharing them further."
         ),
     ),
+    # Why a synthesizer was chosen (synthesis.tabular._choose, _describe), and a named one.
+    ("{method} was requested.", _("%(method)s was requested.")),
+    (
+        "{choice} Passed over as too close to their training rows (DCR share above {limit}): {names}.",
+        _("%(choice)s Passed over as too close to their training rows (DCR share above %(limit)s): %(names)s."),
+    ),
+    (
+        "{described} on the holdout (DCR share {share}), ahead of {second} ({quality}, TSTR {tstr}×).",
+        _("%(described)s on the holdout (DCR share %(share)s), ahead of %(second)s (%(quality)s, TSTR %(tstr)s×)."),
+    ),
+    (
+        "{described} on the holdout (DCR share {share}), ahead of {second} ({quality}).",
+        _("%(described)s on the holdout (DCR share %(share)s), ahead of %(second)s (%(quality)s)."),
+    ),
+    ("{described} on the holdout (DCR share {share}).", _("%(described)s on the holdout (DCR share %(share)s).")),
+    (
+        "{method} scored {quality} and TSTR {tstr}× real-trained",
+        _("%(method)s scored %(quality)s and TSTR %(tstr)s× real-trained"),
+    ),
+    ("{method} scored {quality}", _("%(method)s scored %(quality)s")),
+    (
+        "No candidate kept its DCR share at or below {limit}; {method} has the lowest ({share}) and scored {quality} "
+        "on the holdout.",
+        _(
+            "No candidate kept its DCR share at or below %(limit)s; %(method)s has the lowest (%(share)s) and scored "
+            "%(quality)s on the holdout."
+        ),
+    ),
     # The choice of the synthetic share and the verdict against real rows alone (training.mixing, .evaluation).
     (
         "No share of the synthetic rows scored better on the validation rows than real rows alone by more than their "

@@ -265,8 +265,8 @@ def test_auto_passes_over_the_best_candidate_when_it_is_too_close_to_its_trainin
         ("tvae", 0.52),
     ]
     assert result.reason == (
-        "gaussian_copula scored 0.850 on the holdout (DCR share 0.500), ahead of tvae (0.800); passed over as too "
-        "close to its training rows (DCR share above 0.55): cart (0.950, DCR share 0.700)."
+        "gaussian_copula scored 0.850 on the holdout (DCR share 0.500), ahead of tvae (0.800). Passed over as too "
+        "close to their training rows (DCR share above 0.55): cart (0.950, DCR share 0.700)."
     )
 
 

@@ -201,13 +201,23 @@ def test_the_verdicts_and_warnings_the_engines_write_today_are_in_the_catalogue(
     from django.utils import translation
 
     from marketplace.web.engine_words import translate
-    from synthesis.tabular import _closeness_warning
+    from synthesis.tabular import _choose, _closeness_warning
+
+    def _candidate(method, quality, dcr_share, tstr_ratio=None):
+        return {"method": method, "quality": quality, "dcr_share": dcr_share, "tstr_ratio": tstr_ratio}
+
     from training.evaluation import compare_to_baseline
 
     written = [
         compare_to_baseline({"accuracy": 0.8}, {"accuracy": 0.7}, headline="accuracy")["verdict"],
         compare_to_baseline({"accuracy": 0.7}, {"accuracy": 0.8}, headline="accuracy", steps={"a": 1})["verdict"],
         _closeness_warning("cart", 0.571, 0.55),
+        # auto's reasons: a winner with a runner-up (with and without TSTR), one passed over, none private enough.
+        _choose([_candidate("cart", 0.91, 0.5, 0.97), _candidate("tvae", 0.8, 0.49, 0.9)], 0.55)[1],
+        _choose([_candidate("cart", 0.91, 0.5), _candidate("tvae", 0.8, 0.49), _candidate("ctgan", 0.99, 0.7)], 0.55)[
+            1
+        ],
+        _choose([_candidate("cart", 0.91, 0.6)], 0.55)[1],
     ]
     with translation.override("zh-hans"):
         assert [message for message in written if translate(message) == message] == []
