@@ -93,11 +93,12 @@ _batchers: dict[Hashable, MicroBatcher] = {}
 _batchers_lock = threading.Lock()
 
 
-def batcher_for(key: Hashable, run: Callable[[list[Any]], list[Any]], **options: Any) -> MicroBatcher:
-    """The one batcher of `key` (a model directory and its call options) in this process, made on first use."""
+def batcher_for(key: Hashable, make: Callable[[], MicroBatcher]) -> MicroBatcher:
+    """The one batcher of `key` (a model directory and its call options) in this process, made by `make` on first
+    use only: what a batcher needs to know about its model is looked up once, not on every call."""
     with _batchers_lock:
         if key not in _batchers:
             if len(_batchers) >= 32:
                 _batchers.pop(next(iter(_batchers)))
-            _batchers[key] = MicroBatcher(run, **options)
+            _batchers[key] = make()
         return _batchers[key]

@@ -68,7 +68,7 @@ def launch(
         ]
         with (workdir / LOG_FILE).open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-            relayed = 0
+            relayed = 0  # bytes of the events file passed on
             while True:
                 finished = process.poll() is not None
                 relayed = _relay(workdir / EVENTS_FILE, relayed, event)
@@ -92,17 +92,19 @@ def launch(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _relay(path: Path, done: int, event: Callable[[dict[str, Any]], None] | None) -> int:
-    """Pass the events written since the last call to `event`; returns how many lines are relayed in all."""
+def _relay(path: Path, offset: int, event: Callable[[dict[str, Any]], None] | None) -> int:
+    """Pass the events appended since byte `offset` to `event`; returns the offset after the last complete line (a
+    line being written waits for the next call). Only the new bytes are read, however long the run."""
     if not path.exists():
-        return done
-    text = path.read_text()
-    lines = text.splitlines()
-    complete = lines if text.endswith("\n") else lines[:-1]  # a line being written waits for the next call
-    for line in complete[done:]:
+        return offset
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        new = handle.read()
+    complete = new[: new.rfind(b"\n") + 1]
+    for line in complete.splitlines():
         if event is not None:
             event(json.loads(line))
-    return len(complete)
+    return offset + len(complete)
 
 
 def main(workdir: Path) -> None:

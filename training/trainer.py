@@ -797,18 +797,18 @@ def predict(model_dir: Path, inputs: list, max_length: int = 128, max_new_tokens
     """Use a saved model: [{label, score}] for classification (texts, or row dicts for tabular), [{text}] for
     causal-lm (prompts, greedy decoding). Concurrent calls on the same model share forward passes (`batching`):
     each caller gets its own answers, and a model runs one batch at a time."""
-    from training.batching import batcher_for
+    from training.batching import MicroBatcher, batcher_for
 
     model_dir = Path(model_dir)
-    key = (str(model_dir.resolve()), max_length, max_new_tokens)
-    # Generation pads every prompt to the longest and decodes for as long as the slowest: smaller batches there.
-    description, _, _ = _load_saved(model_dir)
-    max_rows = 32 if description["task"] == "causal-lm" else 256
 
-    def run(batch: list) -> list[dict[str, Any]]:
-        return _predict_now(model_dir, batch, max_length, max_new_tokens)
+    def make() -> MicroBatcher:
+        # Generation pads every prompt to the longest and decodes for as long as the slowest: smaller batches there.
+        generates = _load_saved(model_dir)[0]["task"] == "causal-lm"
+        return MicroBatcher(
+            lambda batch: _predict_now(model_dir, batch, max_length, max_new_tokens), max_rows=32 if generates else 256
+        )
 
-    return batcher_for(key, run, max_rows=max_rows)(inputs)
+    return batcher_for((str(model_dir.resolve()), max_length, max_new_tokens), make)(inputs)
 
 
 def _predict_now(model_dir: Path, inputs: list, max_length: int, max_new_tokens: int) -> list[dict[str, Any]]:
