@@ -288,7 +288,10 @@ TESSERA_JOB_MAX_ATTEMPTS = env_int("TESSERA_JOB_MAX_ATTEMPTS", 3)
 # How often Celery beat runs the sweep that re-queues jobs whose worker went silent.
 TESSERA_JOB_SWEEP_INTERVAL_S = env_int("TESSERA_JOB_SWEEP_INTERVAL_S", 60)
 CELERY_BEAT_SCHEDULE = {
-    "jobs-sweep": {"task": "marketplace.tasks.jobs_sweep_task", "schedule": float(TESSERA_JOB_SWEEP_INTERVAL_S)}
+    "jobs-sweep": {"task": "marketplace.tasks.jobs_sweep_task", "schedule": float(TESSERA_JOB_SWEEP_INTERVAL_S)},
+    # Daily: bill last month's metered usage (idempotent, so late usage is billed by a later day's run).
+    "billing-run": {"task": "marketplace.tasks.billing_run_task", "schedule": 24 * 3600.0},
+    "license-expiries": {"task": "marketplace.tasks.license_expiries_task", "schedule": 300.0},
 }
 TESSERA_INGEST_CHUNK_ROWS = env_int("TESSERA_INGEST_CHUNK_ROWS", 20_000)
 # Uploads of at least this many chunks are scrubbed by this many other `cpu` workers too (0: never fan out). They

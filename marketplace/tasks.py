@@ -10,6 +10,7 @@ from django.conf import settings
 from marketplace.celery import app
 from marketplace.job_errors import JobInputError
 from marketplace.pii import chunks
+from marketplace.services.billing import billing_run, license_expiries_announce, previous_period
 from marketplace.services.ingest import version_ingest
 from marketplace.services.jobs import JobHeld, job_sweep
 from marketplace.services.webhooks import webhook_deliver
@@ -52,3 +53,15 @@ def jobs_sweep_task() -> dict[str, list[int]]:
 def webhook_deliver_task(delivery_id: int) -> None:
     """One attempt to deliver a webhook event; a failed one queues the next with exponential backoff."""
     webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(queue="cpu")
+def billing_run_task(period: str | None = None) -> dict[str, Any]:
+    """Periodic (Celery beat, daily): bill last month's metered usage; repeated runs bill only what is left."""
+    return billing_run(period=period or previous_period()).to_dict()
+
+
+@shared_task(queue="cpu")
+def license_expiries_task() -> list[int]:
+    """Periodic (Celery beat): announce the licences whose term ran out (webhook `license.expired`), once each."""
+    return license_expiries_announce()

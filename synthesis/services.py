@@ -20,10 +20,11 @@ from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.job_errors import JobInputError
-from marketplace.models import Dataset, DatasetVersion, Job, License, Organization
+from marketplace.models import Dataset, DatasetVersion, Job, License, Organization, UsageRecord
 from marketplace.pii import scan
 from marketplace.pii.text import TextScrubber
 from marketplace.selectors.datasets import version_get_for_org
+from marketplace.services.billing import usage_record_job_reads
 from marketplace.services.datasets import dataset_create
 from marketplace.services.entitlements import Action, version_entitlement, version_source_licenses
 from marketplace.services.ingest import version_store_frame
@@ -214,6 +215,28 @@ def _enqueue(job_id: int) -> None:
     synthesis_run_task.delay(job_id)
 
 
+def _usage_record(*, synthesis: SynthesisJob, job: Job) -> None:
+    """What the job used of each licensed source: every row of it read, and the synthetic rows made from it."""
+    output = DatasetVersion.objects.filter(pk=synthesis.output_version_id).first()
+    rows = dict(synthesis.sources.values_list("pk", "row_count"))
+    reads = []
+    for source in synthesis.lineage.get("sources", []):
+        if not source.get("license"):
+            continue
+        version, license = source["version"], source["license"]
+        reads.append({"version": version, "license": license, "rows": rows.get(version) or 0})
+        if output is not None and output.row_count:
+            kind = UsageRecord.Kind.SYNTHETIC_ROWS
+            reads.append({"version": version, "license": license, "rows": output.row_count, "kind": kind})
+    usage_record_job_reads(
+        job=job,
+        reads=reads,
+        subject_kind="synthetic_version",
+        subject_id=output.pk if output else None,
+        subject_name=f"{output.dataset.title} v{output.number}" if output else "",
+    )
+
+
 def synthesis_run(*, job_id: int) -> SynthesisJob | None:
     """Run a queued synthesis job through the job runner; safe to deliver twice (the claim lets one run, and a
     retried job finishes its own output version instead of making another)."""
@@ -224,9 +247,11 @@ def synthesis_run(*, job_id: int) -> SynthesisJob | None:
     def run(job: Job, progress: Progress) -> JobOutcome:
         workdir = Path(tempfile.mkdtemp(prefix=f"synthesis-{job.pk}-", dir=settings.FILE_UPLOAD_TEMP_DIR))
         try:
-            return _run(synthesis=synthesis, job=job, workdir=workdir, progress=progress)
+            outcome = _run(synthesis=synthesis, job=job, workdir=workdir, progress=progress)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        _usage_record(synthesis=synthesis, job=job)
+        return outcome
 
     if job_run(job_id=job_id, run=run) is None:
         return None  # finished or cancelled before this delivery

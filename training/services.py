@@ -26,6 +26,7 @@ from marketplace.errors import ApplicationError
 from marketplace.job_errors import JobCancelled
 from marketplace.models import DatasetVersion, Job, License, Organization
 from marketplace.selectors.datasets import version_get_for_org
+from marketplace.services.billing import usage_record_job_reads
 from marketplace.services.entitlements import (
     Action,
     derivative_entitlement,
@@ -424,6 +425,7 @@ def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
     training.model, training.metrics = model, metrics
     training.save(update_fields=["model", "metrics"])
     receipt_issue(training=training, model=model, result=result, config=config)
+    _usage_record(training=training, model=model, config=config)
     return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
 
 
@@ -527,6 +529,31 @@ def _register_model(
     )
     model.source_licenses.set({source["license"] for entry in lineage for source in entry["sources"]})
     return model
+
+
+def _usage_record(*, training: TrainingJob, model: TrainedModel, config: TrainConfig) -> None:
+    """The rows of each licensed version that went into the model: its rows in the mix (weights counted) times the
+    passes over them. The arms measured only to choose the mix are not counted; the delivered model's rows are."""
+    usage_record_job_reads(
+        job=training.job,
+        reads=[
+            {
+                "version": entry["version"],
+                "license": entry["license"],
+                "rows": entry.get("training_rows", 0) * config.epochs,
+                "detail": {
+                    "training_rows": entry.get("training_rows", 0),
+                    "epochs": config.epochs,
+                    "share_of_training_rows": entry.get("share_of_training_rows"),
+                },
+            }
+            for entry in model.lineage
+            if entry["role"] == "training"
+        ],
+        subject_kind="model",
+        subject_id=model.pk,
+        subject_name=model.name,
+    )
 
 
 def _signing_key():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -48,6 +50,11 @@ def _organizations(ids: list[int]) -> list[Organization]:
     return orgs
 
 
+def _plain(value: Any) -> Any:
+    """Validated nested data as plain dicts (what the JSON fields store)."""
+    return {key: _plain(item) for key, item in value.items()} if isinstance(value, dict) else value
+
+
 def _own_version(org: Organization, pk: int) -> DatasetVersion:
     version = version_get_for_org(org=org, pk=pk)
     if version is None:
@@ -69,6 +76,7 @@ class ListingListCreateApi(APIView):
         version = _own_version(org, fields.pop("dataset_version"))
         fields["private_to"] = _organizations(fields.pop("private_to"))
         fields["terms"] = dict(fields.get("terms") or {})
+        fields["pricing"] = _plain(fields.get("pricing") or {})
         listing = listing_create(organization=org, user=request.user, dataset_version=version, **fields)
         return Response(ms.ListingOutputSerializer(listing).data, status=status.HTTP_201_CREATED)
 
@@ -99,6 +107,8 @@ class ListingDetailApi(OwnListingMixin, APIView):
             fields["private_to"] = _organizations(fields["private_to"])
         if "terms" in fields:
             fields["terms"] = dict(fields["terms"])
+        if "pricing" in fields:
+            fields["pricing"] = _plain(fields["pricing"])
         if fields:
             listing = listing_update(listing=listing, user=request.user, **fields)
         return Response(ms.ListingOutputSerializer(listing).data)
@@ -127,6 +137,8 @@ class CatalogListApi(APIView):
                 "model_training",
                 "commercial_use",
                 "tag",
+                "plan",
+                "trial",
                 "ordering",
                 "page",
                 "page_size",
@@ -172,6 +184,7 @@ class ListingPurchaseApi(APIView):
             listing=listing,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             intended_use=data.validated_data["intended_use"],
+            trial=data.validated_data["trial"],
             request=request,
         )
         if isinstance(result, AccessRequest):

@@ -5,7 +5,7 @@ import nh3
 from rest_framework import serializers
 
 from marketplace.models import AccessRequest, AuditEvent, License, Listing
-from marketplace.services.licensing import license_state
+from marketplace.services.licensing import license_state, listing_plan_words
 from marketplace.services.publishing import MAX_PRICE
 
 MAX_ID = 2**63 - 1  # primary keys are 64-bit: a larger id is a 400, not a database error
@@ -54,6 +54,24 @@ class TermsSerializer(serializers.Serializer):
     duration_days = serializers.IntegerField(allow_null=True, required=False, default=None, min_value=1)
 
 
+class MeteredPricingSerializer(serializers.Serializer):
+    per_1k_rows = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0, help_text="Minor units.")
+    per_gb = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0, help_text="Minor units per GB.")
+    monthly_cap = serializers.IntegerField(min_value=1, max_value=MAX_PRICE, allow_null=True, required=False)
+
+
+class TrialSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=365, allow_null=True, required=False)
+    rows = serializers.IntegerField(min_value=1, max_value=MAX_PRICE, allow_null=True, required=False)
+
+
+class PricingSerializer(serializers.Serializer):
+    """Metered prices (per 1,000 rows read by jobs, per GB downloaded, optional monthly cap) and a trial offer."""
+
+    metered = MeteredPricingSerializer(required=False, allow_null=True)
+    trial = TrialSerializer(required=False, allow_null=True)
+
+
 class ListingInputSerializer(serializers.Serializer):
     dataset_version = serializers.IntegerField()
     title = serializers.CharField(max_length=200)
@@ -63,6 +81,7 @@ class ListingInputSerializer(serializers.Serializer):
     price = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0)
     currency = serializers.CharField(max_length=3, default="USD")
     terms = TermsSerializer(required=False)
+    pricing = PricingSerializer(required=False)
     requires_approval = serializers.BooleanField(default=False)
     private_to = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, default=list, max_length=100
@@ -77,6 +96,7 @@ class ListingPatchSerializer(serializers.Serializer):
     price = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False)
     currency = serializers.CharField(max_length=3, required=False)
     terms = TermsSerializer(required=False)
+    pricing = PricingSerializer(required=False)
     requires_approval = serializers.BooleanField(required=False)
     private_to = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=100
@@ -100,6 +120,8 @@ class ListingOutputSerializer(serializers.ModelSerializer):
             "price",
             "currency",
             "terms",
+            "pricing",
+            "plan_kind",
             "requires_approval",
             "private_to",
             "status",
@@ -119,6 +141,7 @@ class CatalogListSerializer(serializers.ModelSerializer):
     provider = serializers.CharField(source="organization.name")
     modality = serializers.CharField(source="dataset_version.dataset.modality")
     row_count = serializers.IntegerField(source="dataset_version.row_count")
+    plan_words = serializers.SerializerMethodField()
 
     class Meta:
         model = Listing
@@ -130,6 +153,10 @@ class CatalogListSerializer(serializers.ModelSerializer):
             "price",
             "currency",
             "terms",
+            "pricing",
+            "plan_kind",
+            "has_trial",
+            "plan_words",
             "requires_approval",
             "provider",
             "modality",
@@ -137,6 +164,9 @@ class CatalogListSerializer(serializers.ModelSerializer):
             "purchase_count",
             "published_at",
         ]
+
+    def get_plan_words(self, listing: Listing) -> list[str]:
+        return listing_plan_words(listing)
 
 
 class CatalogDetailSerializer(CatalogListSerializer):
@@ -173,6 +203,7 @@ class CatalogDetailSerializer(CatalogListSerializer):
 
 class PurchaseInputSerializer(serializers.Serializer):
     intended_use = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    trial = serializers.BooleanField(default=False, help_text="Start the listing's trial (once per organisation).")
 
 
 class LicenseOutputSerializer(serializers.ModelSerializer):
@@ -195,6 +226,10 @@ class LicenseOutputSerializer(serializers.ModelSerializer):
             "expires_at",
             "revoked_reason",
             "intended_use",
+            "plan",
+            "is_trial",
+            "trial_rows",
+            "metered_suspended_reason",
             "created_at",
         ]
 

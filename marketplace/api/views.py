@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth import authenticate
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -20,7 +22,7 @@ from rest_framework.views import APIView
 from marketplace.api import serializers as s
 from marketplace.dataio import EXPORT_FORMATS, export_stream
 from marketplace.errors import ApplicationError
-from marketplace.models import DatasetVersion, Organization
+from marketplace.models import DatasetVersion, Organization, UsageRecord
 from marketplace.selectors.datasets import dataset_get_for_org, dataset_list_for_org, version_get_for_org
 from marketplace.selectors.jobs import job_get_for_org, job_list_for_org
 from marketplace.selectors.organizations import (
@@ -31,6 +33,7 @@ from marketplace.selectors.organizations import (
 )
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.audit import audit_record
+from marketplace.services.billing import usage_record
 from marketplace.services.datasets import dataset_create, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.jobs import job_cancel
@@ -259,7 +262,7 @@ class VersionDownloadApi(APIView):
             )
         org, version = visible_version(request, pk)
         decision = require_entitlement(org, version, Action.DOWNLOAD, request)
-        audit_record(
+        event = audit_record(
             action="version.downloaded",
             obj=version,
             actor=request.user,
@@ -268,18 +271,40 @@ class VersionDownloadApi(APIView):
             request=request,
             detail={"format": fmt, "license": decision.license.pk if decision.license else None},
         )
-        return version_download_response(version, fmt)
+        usage = None
+        if decision.license is not None:  # a licensed download is metered by the bytes it delivered
+
+            def usage(sent: int, license=decision.license) -> None:
+                usage_record(
+                    key=f"download:{event.pk}",
+                    license=license,
+                    version=version,
+                    kind=UsageRecord.Kind.BYTES_DOWNLOADED,
+                    quantity=sent,
+                    subject_kind="download",
+                    subject_name=fmt,
+                )
+
+        return version_download_response(version, fmt, usage=usage)
 
 
-def version_download_response(version: DatasetVersion, fmt: str) -> StreamingHttpResponse:
-    """Stream the scrubbed data; the storage handle closes when the response is closed."""
+def version_download_response(
+    version: DatasetVersion, fmt: str, *, usage: Callable[[int], None] | None = None
+) -> StreamingHttpResponse:
+    """Stream the scrubbed data; the storage handle closes when the response is closed, and `usage` then learns how
+    many bytes went out (a stream the client broke off counts what it received)."""
     handle = default_storage.open(version.data_path, "rb")
 
     def body():
+        sent = 0
         try:
-            yield from export_stream(handle, fmt)
+            for chunk in export_stream(handle, fmt):
+                sent += len(chunk)
+                yield chunk
         finally:
             handle.close()
+            if usage is not None and sent:
+                usage(sent)
 
     response = StreamingHttpResponse(body(), content_type=CONTENT_TYPES[fmt])
     filename = f"dataset-{version.dataset_id}-v{version.number}.{fmt}"

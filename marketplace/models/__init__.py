@@ -1,4 +1,5 @@
 from marketplace.models.accounts import ApiToken, Membership, Organization
+from marketplace.models.billing import Invoice, InvoiceLine, UsageRecord
 from marketplace.models.datasets import Dataset, DatasetVersion
 from marketplace.models.jobs import Job
 from marketplace.models.market import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Notification
@@ -10,6 +11,8 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
+    "Invoice",
+    "InvoiceLine",
     "Job",
     "LedgerEntry",
     "License",
@@ -17,6 +20,7 @@ __all__ = [
     "Membership",
     "Notification",
     "Organization",
+    "UsageRecord",
     "Webhook",
     "WebhookDelivery",
 ]

@@ -24,6 +24,11 @@ class Listing(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     # {download, synthetic_derivatives, model_training, commercial_use: bool, duration_days: int | None}
     terms = models.JSONField(default=dict)
+    # {"metered": {per_1k_rows, per_gb, monthly_cap} | None, "trial": {days, rows} | None}; see marketplace.pricing.
+    pricing = models.JSONField(default=dict, blank=True)
+    # Derived from price, terms and pricing by the publishing service, so the catalogue can filter on them.
+    plan_kind = models.CharField(max_length=20, default="free", db_index=True)
+    has_trial = models.BooleanField(default=False)
     requires_approval = models.BooleanField(default=False)
     private_to = models.ManyToManyField("marketplace.Organization", blank=True, related_name="private_offers")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
@@ -60,6 +65,13 @@ class License(models.Model):
     idempotency_key = models.CharField(max_length=200)
     intended_use = models.TextField(blank=True)
     payment_reference = models.CharField(max_length=100, blank=True)
+    plan = models.JSONField(default=dict, blank=True, help_text="Snapshot of the listing's pricing plan at purchase.")
+    is_trial = models.BooleanField(default=False)
+    trial_rows = models.PositiveBigIntegerField(null=True, blank=True, help_text="Rows a trial may read; empty: any.")
+    metered_suspended_reason = models.TextField(
+        blank=True, help_text="Set when an invoice could not be charged: metered use stops until it is paid."
+    )
+    expiry_announced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +123,9 @@ class LedgerEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         help_text="Empty for the platform's own account.",
+    )
+    invoice = models.ForeignKey(
+        "marketplace.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.BigIntegerField(help_text="Signed integer minor units.")

@@ -49,6 +49,11 @@ def catalog_list(*, org: Organization | None, params: dict[str, str]) -> QuerySe
             listings = listings.filter(**{f"terms__{term}": wanted})
     if params.get("tag"):
         listings = listings.filter(search_text__contains=params["tag"].lower())
+    if params.get("plan"):
+        listings = listings.filter(plan_kind__in=params["plan"].split(","))
+    trial = _truthy(params.get("trial"))
+    if trial is not None:
+        listings = listings.filter(has_trial=trial)
     ordering = ORDERINGS.get(params.get("ordering") or "newest", "-published_at")
     return listings.distinct().order_by(ordering, "-pk")
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from django.db.models import Q
 
 from marketplace.models import DatasetVersion, License, Listing, Organization
-from marketplace.services.licensing import license_is_active, license_state, listing_visible_to
+from marketplace.services.licensing import license_is_active, license_state, license_use_refusal, listing_visible_to
 from marketplace.terms import term_refusal
 
 
@@ -30,6 +30,8 @@ ACTION_TERMS: dict[Action, tuple[str, ...]] = {
     Action.TRAIN: ("model_training",),
     Action.LIST: ("commercial_use", "synthetic_derivatives"),
 }
+# Actions that read the licensed rows themselves, and so are metered (and stop with a suspended or spent licence).
+READING_ACTIONS = frozenset({Action.DOWNLOAD, Action.SYNTHESIZE, Action.TRAIN})
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,11 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
         return upstream
     terms = ACTION_TERMS.get(action, ())
     allowing = [license for license in active if all(license.terms.get(term) for term in terms)]
+    if action in READING_ACTIONS and allowing:
+        usable = [license for license in allowing if license_use_refusal(license) is None]
+        if not usable:
+            return Entitlement(False, license_use_refusal(allowing[0]) or "", allowing[0])
+        allowing = usable
     if allowing:
         words = " and ".join(term.replace("_", " ") for term in terms) or "it"
         return Entitlement(True, f"Licence {allowing[0].pk} allows {words}.", allowing[0])

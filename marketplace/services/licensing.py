@@ -8,13 +8,22 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
-from marketplace.models import AccessRequest, LedgerEntry, License, Listing, Notification, Organization
+from marketplace.models import (
+    AccessRequest,
+    LedgerEntry,
+    License,
+    Listing,
+    Notification,
+    Organization,
+    UsageRecord,
+)
+from marketplace.pricing import plan_snapshot
 from marketplace.services.audit import audit_record
 from marketplace.services.payments import payment_gateway
 from marketplace.services.webhooks import webhook_emit
@@ -33,6 +42,26 @@ def license_state(license: License) -> str:
     return "active" if license_is_active(license) else "expired"
 
 
+def license_use_refusal(license: License) -> str | None:
+    """Why an active licence may not be used to read more rows now, or None: its metered use is suspended (an
+    unpaid invoice), or it is a trial whose rows are used up."""
+    if license.metered_suspended_reason:
+        return f"Metered use of licence {license.pk} is suspended: {license.metered_suspended_reason}"
+    if license.is_trial and license.trial_rows is not None:
+        used = (
+            UsageRecord.objects.filter(license=license, kind=UsageRecord.Kind.ROWS_READ).aggregate(n=Sum("quantity"))[
+                "n"
+            ]
+            or 0
+        )
+        if used >= license.trial_rows:
+            return (
+                f"The trial licence {license.pk} covered {license.trial_rows:,} rows and {used:,} have been read; "
+                "buy the listing to go on."
+            )
+    return None
+
+
 def listing_visible_to(*, listing: Listing, org: Organization | None) -> bool:
     if org is not None and listing.organization_id == org.pk:
         return True
@@ -42,10 +71,107 @@ def listing_visible_to(*, listing: Listing, org: Organization | None) -> bool:
     return not private or (org is not None and org.pk in private)
 
 
+def _trial_start(
+    *,
+    listing: Listing,
+    buyer: Organization,
+    user: AbstractBaseUser | None,
+    idempotency_key: str,
+    request: HttpRequest | None,
+) -> License:
+    offer = (listing.pricing or {}).get("trial")
+    if not offer:
+        raise ApplicationError(gettext("This listing offers no trial."), extra={"field": "trial"}, status=409)
+    earlier = License.objects.filter(buyer=buyer, listing=listing, is_trial=True).first()
+    if earlier is not None:
+        raise ApplicationError(
+            gettext("Your organisation already had this listing's trial (licence %(pk)s); a trial is offered once.")
+            % {"pk": earlier.pk},
+            extra={"field": "trial", "license": earlier.pk},
+            status=409,
+        )
+    if listing.requires_approval:
+        raise ApplicationError(
+            gettext("This listing requires the provider's approval; ask for access instead of a trial."),
+            extra={"field": "trial"},
+            status=409,
+        )
+    license = License.objects.create(
+        listing=listing,
+        buyer=buyer,
+        created_by=user,
+        dataset_version=listing.dataset_version,
+        terms=dict(listing.terms),
+        price=0,
+        currency=listing.currency,
+        expires_at=timezone.now() + timedelta(days=offer["days"]) if offer.get("days") else None,
+        idempotency_key=idempotency_key,
+        plan={**listing_plan(listing), "kind": "trial"},
+        is_trial=True,
+        trial_rows=offer.get("rows"),
+    )
+    webhook_emit(organizations=[buyer, listing.organization], event_type="license.granted", data=_license_data(license))
+    audit_record(
+        action="license.trial_started",
+        obj=license,
+        actor=user,
+        organization=buyer,
+        subject_organization=listing.organization,
+        request=request,
+        detail={"listing": listing.pk, "trial": offer},
+    )
+    return license
+
+
+def plan_words(plan: dict[str, Any]) -> list[str]:
+    """A plan in plain words, one phrase per part, in the reader's language: what the catalogue and licences show."""
+    from marketplace.templatetags.tessera import money
+
+    currency = plan.get("currency") or "USD"
+    words = []
+    base, days = plan.get("base_fee") or 0, plan.get("duration_days")
+    if base and days:
+        words.append(gettext("%(price)s for %(days)s days") % {"price": money(base, currency), "days": days})
+    elif base:
+        words.append(gettext("%(price)s once") % {"price": money(base, currency)})
+    metered = plan.get("metered")
+    if metered:
+        if metered.get("per_1k_rows"):
+            words.append(gettext("%(price)s per 1,000 rows used") % {"price": money(metered["per_1k_rows"], currency)})
+        if metered.get("per_gb"):
+            words.append(gettext("%(price)s per GB downloaded") % {"price": money(metered["per_gb"], currency)})
+        if metered.get("monthly_cap"):
+            words.append(gettext("at most %(price)s a month") % {"price": money(metered["monthly_cap"], currency)})
+    if not words:
+        words.append(gettext("Free"))
+    trial = plan.get("trial")
+    if trial:
+        limits = []
+        if trial.get("days"):
+            limits.append(gettext("%(days)s days") % {"days": trial["days"]})
+        if trial.get("rows"):
+            limits.append(gettext("%(rows)s rows") % {"rows": f"{trial['rows']:,}"})
+        words.append(gettext("free trial: %(limits)s") % {"limits": ", ".join(limits)})
+    return words
+
+
+def listing_plan_words(listing: Listing) -> list[str]:
+    return plan_words(listing_plan(listing))
+
+
+def listing_plan(listing: Listing) -> dict[str, Any]:
+    return plan_snapshot(
+        price=listing.price,
+        currency=listing.currency,
+        duration_days=listing.terms.get("duration_days"),
+        pricing=listing.pricing,
+    )
+
+
 def _active_license(*, buyer: Organization, listing: Listing) -> License | None:
     now = timezone.now()
     return (
-        License.objects.filter(buyer=buyer, listing=listing, status=License.Status.ACTIVE)
+        License.objects.filter(buyer=buyer, listing=listing, status=License.Status.ACTIVE, is_trial=False)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
@@ -59,9 +185,11 @@ def listing_purchase(
     listing: Listing,
     idempotency_key: str,
     intended_use: str = "",
+    trial: bool = False,
     request: HttpRequest | None = None,
 ) -> tuple[License | AccessRequest, bool]:
-    """Buy a licence (or file an access request where approval is required). Returns (object, created)."""
+    """Buy a licence (or file an access request where approval is required), or start the listing's trial (once per
+    buyer organisation). Returns (object, created)."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 200:
         raise ApplicationError(gettext("Send an Idempotency-Key header (up to 200 characters) with every purchase."))
@@ -78,8 +206,10 @@ def listing_purchase(
     pending = AccessRequest.objects.filter(buyer=buyer, idempotency_key=key).first()
     if pending is not None:
         return pending, False
+    if trial:
+        return _trial_start(listing=listing, buyer=buyer, user=user, idempotency_key=key, request=request), True
     active = _active_license(buyer=buyer, listing=listing)
-    if active is not None:
+    if active is not None and not active.is_trial:
         return active, False
 
     revoked = (
@@ -131,6 +261,7 @@ def _license_data(license: License) -> dict[str, Any]:
         "version": license.dataset_version_id,
         "buyer": license.buyer.name,
         "status": license.status,
+        "plan": license.plan.get("kind"),
         "expires_at": license.expires_at.isoformat() if license.expires_at else None,
     }
 
@@ -164,6 +295,7 @@ def _grant(
         idempotency_key=idempotency_key,
         intended_use=intended_use,
         payment_reference=reference,
+        plan=listing_plan(listing),
     )
     fee = listing.price * settings.TESSERA_PLATFORM_FEE_BPS // 10_000
     LedgerEntry.objects.bulk_create(

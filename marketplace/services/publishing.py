@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 
 from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion, License, Listing, Notification, Organization
+from marketplace.pricing import plan_kind
 from marketplace.services.audit import audit_record
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.webhooks import webhook_emit
@@ -19,7 +20,17 @@ from marketplace.terms import TermsError, terms_clean
 
 # Ten billion in minor units; a price must fit the 64-bit column and the ledger's sums with room to spare.
 MAX_PRICE = 10**12
-EDITABLE_FIELDS = ("title", "summary", "description", "tags", "price", "currency", "terms", "requires_approval")
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "description",
+    "tags",
+    "price",
+    "currency",
+    "terms",
+    "pricing",
+    "requires_approval",
+)
 
 
 def clean_terms(terms: dict[str, Any] | None) -> dict[str, Any]:
@@ -69,8 +80,73 @@ def _search_text(listing: Listing) -> str:
     return " ".join([listing.title, listing.summary, listing.description, " ".join(listing.tags), columns]).lower()
 
 
+def _whole(value: Any, *, field: str, low: int, high: int = MAX_PRICE, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ApplicationError(
+            gettext("%(field)s must be a whole number from %(low)s to %(high)s.")
+            % {"field": field, "low": low, "high": high},
+            extra={"field": field},
+        )
+    return value
+
+
+def pricing_clean(raw: Any) -> dict[str, Any]:
+    """A listing's metered prices and trial offer, checked; see marketplace.pricing for what they mean."""
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, dict) or set(raw) - {"metered", "trial"}:
+        raise ApplicationError(
+            gettext("pricing is an object with the keys metered and trial."), extra={"field": "pricing"}
+        )
+    out: dict[str, Any] = {"metered": None, "trial": None}
+    metered = raw.get("metered")
+    if metered:
+        if not isinstance(metered, dict) or set(metered) - {"per_1k_rows", "per_gb", "monthly_cap"}:
+            raise ApplicationError(
+                gettext("pricing.metered takes per_1k_rows, per_gb and monthly_cap."),
+                extra={"field": "pricing.metered"},
+            )
+        out["metered"] = {
+            "per_1k_rows": _whole(metered.get("per_1k_rows", 0), field="pricing.metered.per_1k_rows", low=0),
+            "per_gb": _whole(metered.get("per_gb", 0), field="pricing.metered.per_gb", low=0),
+            "monthly_cap": _whole(
+                metered.get("monthly_cap"), field="pricing.metered.monthly_cap", low=1, allow_none=True
+            ),
+        }
+        if not out["metered"]["per_1k_rows"] and not out["metered"]["per_gb"]:
+            raise ApplicationError(
+                gettext("A metered plan needs a price per 1,000 rows or per GB (or both)."),
+                extra={"field": "pricing.metered"},
+            )
+    trial = raw.get("trial")
+    if trial:
+        if not isinstance(trial, dict) or set(trial) - {"days", "rows"}:
+            raise ApplicationError(gettext("pricing.trial takes days and rows."), extra={"field": "pricing.trial"})
+        out["trial"] = {
+            "days": _whole(trial.get("days"), field="pricing.trial.days", low=1, high=365, allow_none=True),
+            "rows": _whole(trial.get("rows"), field="pricing.trial.rows", low=1, allow_none=True),
+        }
+        if out["trial"]["days"] is None and out["trial"]["rows"] is None:
+            raise ApplicationError(
+                gettext("A trial is limited by days, by rows, or both."), extra={"field": "pricing.trial"}
+            )
+    return out
+
+
+def _derive_plan(listing: Listing) -> None:
+    pricing = listing.pricing or {}
+    listing.plan_kind = plan_kind(
+        price=listing.price, duration_days=listing.terms.get("duration_days"), metered=pricing.get("metered")
+    )
+    listing.has_trial = bool(pricing.get("trial"))
+
+
 def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
+    if "pricing" in out:
+        out["pricing"] = pricing_clean(out["pricing"])
     if "terms" in out:
         out["terms"] = clean_terms(out["terms"])
     if "price" in out and (
@@ -105,6 +181,7 @@ def listing_create(
     price: int = 0,
     currency: str = "USD",
     terms: dict[str, Any] | None = None,
+    pricing: dict[str, Any] | None = None,
     requires_approval: bool = False,
     private_to: list[Organization] | None = None,
 ) -> Listing:
@@ -120,10 +197,12 @@ def listing_create(
             "price": price,
             "currency": currency,
             "terms": terms or {},
+            "pricing": pricing or {},
             "requires_approval": requires_approval,
         }
     )
     listing = Listing(organization=organization, created_by=user, dataset_version=dataset_version, **fields)
+    _derive_plan(listing)
     listing.search_text = _search_text(listing)
     listing.save()
     if private_to:
@@ -142,11 +221,12 @@ def listing_update(*, listing: Listing, user: AbstractBaseUser | None, **fields:
         raise ApplicationError(
             gettext("These fields cannot be changed: %(items)s.") % {"items": ", ".join(sorted(unknown))}
         )
-    if listing.status == Listing.Status.PUBLISHED and {"price", "currency", "terms"} & set(fields):
+    if listing.status == Listing.Status.PUBLISHED and {"price", "currency", "terms", "pricing"} & set(fields):
         # Buyers bought under the old terms (their licences keep a snapshot); new terms get a fresh review.
         listing.status = Listing.Status.PENDING_REVIEW if not settings.TESSERA_AUTO_APPROVE else listing.status
     for key, value in _clean_fields(fields).items():
         setattr(listing, key, value)
+    _derive_plan(listing)
     listing.search_text = _search_text(listing)
     listing.save()
     if private_to is not None:

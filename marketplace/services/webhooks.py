@@ -32,6 +32,7 @@ from marketplace.models import Organization, Webhook, WebhookDelivery
 
 EVENTS = (
     "license.granted",
+    "license.expired",
     "license.revoked",
     "access_request.created",
     "access_request.decided",
@@ -40,6 +41,8 @@ EVENTS = (
     "version.updated",
     "job.succeeded",
     "job.failed",
+    "usage.recorded",
+    "invoice.issued",
 )
 MAX_WEBHOOKS_PER_ORG = 20
 MAX_ATTEMPTS = 6  # the first attempt and five retries
