@@ -161,7 +161,7 @@ def _listing_facts(request: Request, pk: int) -> ListingFacts:
         summary=listing.summary,
         description=listing.description,
         provider=listing.organization.name,
-        url=request.build_absolute_uri(reverse("catalog-detail", args=[listing.pk])),
+        url=request.build_absolute_uri(reverse("web:catalog-detail", args=[listing.pk])),
         download_url=request.build_absolute_uri(reverse("api:version-download", args=[version.pk])) + "?format=parquet",
         version_id=version.pk,
         version_number=version.number,

@@ -2,6 +2,7 @@
 
 import markdown
 import nh3
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from marketplace.models import AccessRequest, AuditEvent, License, Listing
@@ -54,18 +55,33 @@ class TermsSerializer(serializers.Serializer):
     duration_days = serializers.IntegerField(allow_null=True, required=False, default=None, min_value=1)
 
 
-class MeteredPricingSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know, so a misspelt price is an error rather than a free listing."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    key: [gettext("Unknown field; expected one of: %(fields)s.") % {"fields": ", ".join(self.fields)}]
+                    for key in unknown
+                }
+            )
+        return super().to_internal_value(data)
+
+
+class MeteredPricingSerializer(StrictSerializer):
     per_1k_rows = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0, help_text="Minor units.")
     per_gb = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0, help_text="Minor units per GB.")
     monthly_cap = serializers.IntegerField(min_value=1, max_value=MAX_PRICE, allow_null=True, required=False)
 
 
-class TrialSerializer(serializers.Serializer):
+class TrialSerializer(StrictSerializer):
     days = serializers.IntegerField(min_value=1, max_value=365, allow_null=True, required=False)
     rows = serializers.IntegerField(min_value=1, max_value=MAX_PRICE, allow_null=True, required=False)
 
 
-class PricingSerializer(serializers.Serializer):
+class PricingSerializer(StrictSerializer):
     """Metered prices (per 1,000 rows read by jobs, per GB downloaded, optional monthly cap) and a trial offer."""
 
     metered = MeteredPricingSerializer(required=False, allow_null=True)

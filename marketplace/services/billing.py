@@ -242,9 +242,7 @@ def _invoice_buyer(*, buyer_id: int, period: str, start: datetime, end: datetime
             invoice.total = total
             invoice.save(update_fields=["total"])
             invoices.append(invoice)
-    for invoice in invoices:
-        invoice_charge(invoice=invoice)
-    return invoices
+    return [invoice_charge(invoice=invoice) for invoice in invoices]
 
 
 def _invoice_line(*, invoice: Invoice, license: License, records: list[UsageRecord], period: str) -> int:

@@ -102,7 +102,7 @@ def pricing_clean(raw: Any) -> dict[str, Any]:
         )
     out: dict[str, Any] = {"metered": None, "trial": None}
     metered = raw.get("metered")
-    if metered:
+    if metered is not None:
         if not isinstance(metered, dict) or set(metered) - {"per_1k_rows", "per_gb", "monthly_cap"}:
             raise ApplicationError(
                 gettext("pricing.metered takes per_1k_rows, per_gb and monthly_cap."),
@@ -121,7 +121,7 @@ def pricing_clean(raw: Any) -> dict[str, Any]:
                 extra={"field": "pricing.metered"},
             )
     trial = raw.get("trial")
-    if trial:
+    if trial is not None:
         if not isinstance(trial, dict) or set(trial) - {"days", "rows"}:
             raise ApplicationError(gettext("pricing.trial takes days and rows."), extra={"field": "pricing.trial"})
         out["trial"] = {
