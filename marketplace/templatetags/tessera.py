@@ -29,3 +29,11 @@ def engine_words(message: str | None) -> str:
     from marketplace.web.engine_words import translate
 
     return translate(str(message or ""))
+
+
+@register.filter
+def plan_words(listing) -> list[str]:
+    """A listing's pricing plan in plain words, in the reader's language."""
+    from marketplace.services.licensing import listing_plan_words
+
+    return listing_plan_words(listing)

@@ -17,6 +17,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from marketplace.api.market_serializers import render_markdown
 from marketplace.errors import ApplicationError
 from marketplace.models import AccessRequest, DatasetVersion
+from marketplace.selectors.billing import (
+    invoice_get_for_buyer,
+    invoice_list_for_buyer,
+    royalties_for_provider,
+    usage_list_for_org,
+)
 from marketplace.selectors.datasets import version_list_ready_for_org
 from marketplace.selectors.market import (
     access_request_list_for_org,
@@ -30,12 +36,27 @@ from marketplace.selectors.market import (
     sales_for_provider,
 )
 from marketplace.selectors.organizations import organization_for_user
+from marketplace.services.billing import invoice_retry
 from marketplace.services.entitlements import Action, version_entitlement
-from marketplace.services.licensing import access_request_decide, license_revoke, license_state, listing_purchase
+from marketplace.services.licensing import (
+    access_request_decide,
+    license_revoke,
+    license_state,
+    listing_plan_words,
+    listing_purchase,
+)
 from marketplace.services.publishing import MAX_PRICE, listing_create, listing_submit, listing_unlist
 from marketplace.terms import MAX_DURATION_DAYS, TERM_FLAGS, TERMS
 from marketplace.web.term_words import terms_in_words
 from marketplace.web.views import _org
+
+PLAN_LABELS = {
+    "free": _("Free"),
+    "one_off": _("One-off price"),
+    "subscription": _("Subscription"),
+    "metered": _("Metered"),
+    "base_plus_metered": _("Base fee plus metered"),
+}
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -48,7 +69,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "marketplace/market/catalog.html",
-        {"listings": listings, "q": request.GET, "term_filters": term_filters},
+        {"listings": listings, "q": request.GET, "term_filters": term_filters, "plan_kinds": PLAN_LABELS.items()},
     )
 
 
@@ -67,8 +88,10 @@ def catalog_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "terms": terms_in_words(listing.terms),
             "description_html": render_markdown(listing.description),
             "idempotency_key": uuid.uuid4().hex,
-            "license": next((lic for lic in licenses if license_state(lic) == "active"), None),
+            "license": next((lic for lic in licenses if license_state(lic) == "active" and not lic.is_trial), None),
             "is_owner": org is not None and listing.organization_id == org.pk,
+            "plan_words": listing_plan_words(listing),
+            "had_trial": any(lic.is_trial for lic in licenses),
         },
     )
 
@@ -87,6 +110,7 @@ def catalog_license(request: HttpRequest, pk: int) -> HttpResponse:
             listing=listing,
             idempotency_key=request.POST.get("idempotency_key", ""),
             intended_use=request.POST.get("intended_use", ""),
+            trial=request.POST.get("trial") == "1",
             request=request,
         )
     except ApplicationError as exc:
@@ -142,7 +166,52 @@ class ListingForm(forms.Form):
         label=_("Duration days"),
         help_text=_("Empty = perpetual"),
     )
+    per_1k_rows = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_PRICE,
+        label=_("Metered: price per 1,000 rows used"),
+        help_text=_("In cents; rows read by buyers' synthesis and training jobs, billed monthly"),
+    )
+    per_gb = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_PRICE,
+        label=_("Metered: price per GB downloaded"),
+        help_text=_("In cents"),
+    )
+    monthly_cap = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PRICE,
+        label=_("Metered: monthly cap"),
+        help_text=_("In cents; empty = no cap"),
+    )
+    trial_days = forms.IntegerField(
+        required=False, min_value=1, max_value=365, label=_("Free trial: days"), help_text=_("Empty = no trial")
+    )
+    trial_rows = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PRICE,
+        label=_("Free trial: rows"),
+        help_text=_("Rows a trial may read; empty = any"),
+    )
     requires_approval = forms.BooleanField(required=False, label=_("Buyers must request access"))
+
+    def pricing(self) -> dict:
+        """The form's metered prices and trial as the listing's `pricing`."""
+        data = self.cleaned_data
+        pricing: dict = {}
+        if data.get("per_1k_rows") or data.get("per_gb"):
+            pricing["metered"] = {
+                "per_1k_rows": data.get("per_1k_rows") or 0,
+                "per_gb": data.get("per_gb") or 0,
+                "monthly_cap": data.get("monthly_cap"),
+            }
+        if data.get("trial_days") or data.get("trial_rows"):
+            pricing["trial"] = {"days": data.get("trial_days"), "rows": data.get("trial_rows")}
+        return pricing
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -177,6 +246,7 @@ def listings(request: HttpRequest) -> HttpResponse:
                 currency=data["currency"],
                 requires_approval=data["requires_approval"],
                 terms={key: data[key] for key in TERM_FLAGS} | {"duration_days": data["duration_days"]},
+                pricing=form.pricing(),
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -231,6 +301,7 @@ def sales(request: HttpRequest) -> HttpResponse:
         {
             "totals": data["totals"],
             "sales": data["sales"][:200],
+            "royalties": royalties_for_provider(org=org),
             "accesses": accesses,
             "chart": {
                 "labels": [d["date"] for d in data["by_day"]],
@@ -293,3 +364,36 @@ def access_requests(request: HttpRequest) -> HttpResponse:
             "org": org,
         },
     )
+
+
+@login_required
+def billing(request: HttpRequest) -> HttpResponse:
+    """The buyer's metered usage and invoices, with a way to pay a failed one."""
+    org = _org(request)
+    return render(
+        request,
+        "marketplace/market/billing.html",
+        {
+            "invoices": invoice_list_for_buyer(org=org)[:100],
+            "usage": usage_list_for_org(org=org, role="buyer")[:200],
+            "suspended": license_list_for_buyer(org=org).exclude(metered_suspended_reason=""),
+        },
+    )
+
+
+@login_required
+@require_POST
+def invoice_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = invoice_get_for_buyer(org=_org(request), pk=pk)
+    if invoice is None:
+        raise Http404("Invoice not found.")
+    try:
+        invoice = invoice_retry(invoice=invoice)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if invoice.status == "paid":
+            messages.success(request, gettext("Invoice %(number)s is paid.") % {"number": invoice.number})
+        else:
+            messages.error(request, invoice.failure_reason)
+    return redirect("web:billing")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("listings/", views.listings, name="listings"),
     path("listings/<int:pk>/<str:action>/", views.listing_action, name="listing-action"),
     path("sales/", views.sales, name="sales"),
+    path("billing/", views.billing, name="billing"),
+    path("billing/invoices/<int:pk>/retry/", views.invoice_retry_view, name="invoice-retry"),
     path("sales/<int:pk>/revoke/", views.sale_revoke, name="sale-revoke"),
     path("access-requests/", views.access_requests, name="access-requests"),
 ]
