@@ -295,3 +295,70 @@ def test_usage_and_invoices_are_private_to_their_parties(three_providers, buyer,
     assert api_client_for(outsider).get(f"/api/v1/invoices/{invoice.pk}/").status_code == 404
     assert api_client_for(three_providers[1][0]).get("/api/v1/royalties/").data == []
     assert api_client_for(None).get("/api/v1/usage/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "role, expected",
+    [("anonymous", 401), ("outsider", 404), ("provider_member", 404), ("provider", 404), ("buyer", 200)],
+)
+def test_only_the_buyer_pays_its_failed_invoice(
+    request, provider, provider_member, buyer, outsider, monkeypatch, django_capture_on_commit_callbacks, role, expected
+):
+    from marketplace.errors import ApplicationError
+    from marketplace.services import payments
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=_reviews(20))
+    listing = _publish(provider, version, pricing={"metered": {"per_1k_rows": 100}})
+    license = License.objects.get(pk=_buy(buyer, listing["id"], "r")["id"])
+    usage_record(key="r", license=license, version=version, kind="rows_read", quantity=2000, subject_kind="model")
+
+    def declined(self, **kwargs):
+        raise ApplicationError("Card expired.", status=402)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(payments.TestGateway, "charge", declined)
+        billing_run(period=_period())
+    invoice = Invoice.objects.get()
+    assert invoice.status == "failed"
+
+    user = None if role == "anonymous" else request.getfixturevalue(role)
+    response = api_client_for(user).post(f"/api/v1/invoices/{invoice.pk}/retry/")
+    assert response.status_code == expected
+    invoice.refresh_from_db()
+    license.refresh_from_db()
+    if expected == 200:
+        assert invoice.status == "paid" and license.metered_suspended_reason == ""
+    else:
+        assert (
+            invoice.status == "failed" and invoice.attempts == 1 and "Card expired." in license.metered_suspended_reason
+        )
+        assert not LedgerEntry.objects.filter(invoice=invoice).exists()
+
+
+def test_a_synthesis_job_across_two_providers_records_the_rows_it_read_from_each_and_the_rows_it_made(
+    three_providers, buyer, django_capture_on_commit_callbacks
+):
+    from synthesis.services import synthesis_job_create
+
+    sources = three_providers[:2]
+    for user, _, listing in sources:
+        _buy(buyer, listing["id"], f"s-{user.username}")
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(buyer), user=buyer, sources=[v.pk for _, v, _ in sources], method="cart", rows=50
+        )
+    synthesis.refresh_from_db()
+    assert synthesis.job.status == "succeeded", synthesis.job.error
+    output = synthesis.output_version
+    records = {(r.dataset_version_id, r.kind): r for r in UsageRecord.objects.filter(job=synthesis.job)}
+    assert set(records) == {(v.pk, kind) for _, v, _ in sources for kind in ("rows_read", "synthetic_rows")}
+    for _, version, _ in sources:
+        assert records[(version.pk, "rows_read")].quantity == version.row_count
+        assert records[(version.pk, "rows_read")].billable
+        made = records[(version.pk, "synthetic_rows")]
+        assert made.quantity == output.row_count and not made.billable and made.subject_id == output.pk
+    # The provider's royalties name the synthetic version built from its rows.
+    royalties = api_client_for(sources[0][0]).get("/api/v1/royalties/").data
+    assert [(r["built"], r["id"], r["rows"]) for r in royalties] == [
+        ("synthetic_version", output.pk, sources[0][1].row_count)
+    ]
