@@ -24,6 +24,9 @@ def test_demo_seeds_every_kind_of_listing_licence_job_and_model_and_is_idempoten
     names = {c["name"]: c for c in covid.dataset_version.pii_report["columns"]}
     assert names["fake_first_name"]["kind"] == "direct_identifier"
     assert covid.price > 0 and listings["Fine food product reviews"].price == 0
+    assert (
+        listings["Fine food product reviews"].plan_kind == "metered" and listings["Fine food product reviews"].has_trial
+    )
     assert listings["Fine food product reviews"].dataset_version.dataset.modality == "text"
     assert listings["Consumer credit applications"].terms["download"] is False
     assert listings["Palmer Archipelago penguins"].requires_approval

@@ -79,6 +79,7 @@ class DemoTable:
     buyer_action: str = "license"  # "license" or "request"
     pii_policy: dict[str, Any] | None = None  # the provider's overrides of the scrubber's column decisions
     currency: str = "USD"
+    pricing: dict[str, Any] | None = None  # metered prices and a trial (marketplace.pricing)
 
 
 TABLES = [
@@ -112,6 +113,9 @@ TABLES = [
         tags=["reviews", "text", "sentiment"],
         summary="Product reviews labelled great or other: train a sentiment classifier or write more reviews.",
         price=0,
+        # Free to license, metered by use: the demo buyer's text model and synthetic reviews show up as usage, and a
+        # billing run (`manage.py billing_run --period YYYY-MM`) turns them into an invoice.
+        pricing={"metered": {"per_1k_rows": 50, "per_gb": 0, "monthly_cap": 5000}, "trial": {"days": 14, "rows": None}},
         terms=FULL_NON_COMMERCIAL | {"commercial_use": True},
         # Product codes (Amazon ASINs) look like identifiers, rightly, but they name products, not people: the
         # provider keeps them explicitly, which is how a provider releases a column the verification holds back.
@@ -274,6 +278,7 @@ class Command(BaseCommand):
             price=table.price,
             currency=table.currency,
             terms=table.terms,
+            pricing=table.pricing,
             requires_approval=table.requires_approval,
         )
         listing = listing_submit(listing=listing, user=provider)
