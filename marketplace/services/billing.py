@@ -198,6 +198,18 @@ def billing_run(*, period: str) -> BillingSummary:
     return summary
 
 
+def billing_run_open(*, now: datetime | None = None) -> list[BillingSummary]:
+    """Bill every period that has unbilled metered usage, the current month included (month to date): what an
+    operator's `billing_run` without `--period` does. Later usage of the current month goes to a later invoice."""
+    now = now or timezone.now()
+    months = (
+        UsageRecord.objects.filter(billable=True, invoice__isnull=True, created_at__lte=now)
+        .datetimes("created_at", "month", tzinfo=UTC)
+        .distinct()
+    )
+    return [billing_run(period=month.strftime("%Y-%m")) for month in sorted(set(months))]
+
+
 def _invoice_buyer(*, buyer_id: int, period: str, start: datetime, end: datetime) -> list[Invoice]:
     with transaction.atomic():
         # Locking the records serialises concurrent runs: the second waits, then finds them billed.

@@ -1,23 +1,26 @@
-"""`manage.py billing_run [--period YYYY-MM]`: bill the metered usage of a period (default: last month). Safe to
-repeat; Celery beat runs the same service daily for the previous month."""
+"""`manage.py billing_run [--period YYYY-MM]`: bill the metered usage of a period, or, without `--period`, of every
+period with unbilled usage up to now (the current month to date included). Safe to repeat; Celery beat runs the
+service daily for the previous month."""
 
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.errors import ApplicationError
-from marketplace.services.billing import billing_run, previous_period
+from marketplace.services.billing import billing_run, billing_run_open
 
 
 class Command(BaseCommand):
-    help = "Turn a period's metered usage into invoices, charge them and post the ledger entries (idempotent)."
+    help = "Turn metered usage into invoices, charge them and post the ledger entries (idempotent); prints JSON."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--period", default=None, help="YYYY-MM (default: the previous calendar month)")
+        parser.add_argument(
+            "--period", default=None, help="YYYY-MM (default: every period with unbilled usage, up to now)"
+        )
 
     def handle(self, *args, period: str | None, **options) -> None:
         try:
-            summary = billing_run(period=period or previous_period())
+            summaries = [billing_run(period=period)] if period else billing_run_open()
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(json.dumps(summary.to_dict()))
+        self.stdout.write(json.dumps({"periods": [summary.to_dict() for summary in summaries]}))

@@ -362,3 +362,85 @@ def test_a_synthesis_job_across_two_providers_records_the_rows_it_read_from_each
     assert [(r["built"], r["id"], r["rows"]) for r in royalties] == [
         ("synthetic_version", output.pk, sources[0][1].row_count)
     ]
+
+
+def test_the_billing_command_bills_every_open_period_and_prints_json(three_providers, buyer):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _, version, listing = three_providers[0]
+    license = License.objects.get(pk=_buy(buyer, listing["id"], "cmd")["id"])
+    usage_record(key="c1", license=license, version=version, kind="rows_read", quantity=1000, subject_kind="model")
+    old = usage_record(key="c0", license=license, version=version, kind="rows_read", quantity=500, subject_kind="model")
+    UsageRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+
+    out = StringIO()
+    call_command("billing_run", stdout=out)
+    periods = json.loads(out.getvalue())["periods"]
+    assert [(p["period"], p["paid"], p["records_billed"]) for p in periods] == [
+        ((timezone.now() - timedelta(days=40)).strftime("%Y-%m"), 1, 1),
+        (_period(), 1, 1),
+    ]
+    again = StringIO()
+    call_command("billing_run", stdout=again)
+    assert json.loads(again.getvalue()) == {"periods": []}
+    with pytest.raises(Exception, match="YYYY-MM"):
+        call_command("billing_run", "--period", "2026-13")
+
+
+def test_base_plus_metered_charges_the_base_at_purchase_and_the_use_at_billing(
+    provider, buyer, django_capture_on_commit_callbacks
+):
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=_reviews(30))
+    listing = _publish(provider, version, price=2500, pricing={"metered": {"per_1k_rows": 40}})
+    license = License.objects.get(pk=_buy(buyer, listing["id"], "bm")["id"])
+    assert license.plan["kind"] == "base_plus_metered"
+    base = LedgerEntry.objects.filter(license=license, invoice__isnull=True)
+    assert sorted(e.amount for e in base) == [-2500, 375, 2125]
+    usage_record(key="bm", license=license, version=version, kind="rows_read", quantity=25_000, subject_kind="model")
+    billing_run(period=_period())
+    invoice = Invoice.objects.get()
+    assert invoice.total == 1000 and sum(e.amount for e in LedgerEntry.objects.filter(license=license)) == 0
+
+
+def test_usage_and_invoices_reach_a_real_webhook_receiver_signed(
+    three_providers, buyer, django_capture_on_commit_callbacks
+):
+    import hashlib
+    import hmac
+    import json
+
+    from tests.marketplace.services.test_webhooks import Receiver
+
+    receiver = Receiver([200])
+    try:
+        hook = (
+            api_client_for(buyer)
+            .post(
+                "/api/v1/webhooks/",
+                {"url": receiver.url, "events": ["usage.recorded", "invoice.issued"]},
+                format="json",
+            )
+            .data
+        )
+        _, version, listing = three_providers[0]
+        license = License.objects.get(pk=_buy(buyer, listing["id"], "wh")["id"])
+        with django_capture_on_commit_callbacks(execute=True):
+            usage_record(
+                key="wh", license=license, version=version, kind="rows_read", quantity=4000, subject_kind="model"
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            billing_run(period=_period())
+    finally:
+        receiver.close()
+    events = []
+    for headers, body in receiver.received:
+        parts = dict(item.split("=", 1) for item in headers["Tessera-Signature"].split(","))
+        expected = hmac.new(hook["secret"].encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(expected, parts["v1"])
+        events.append(json.loads(body))
+    assert [e["type"] for e in events] == ["usage.recorded", "invoice.issued"]
+    assert events[0]["data"]["quantity"] == 4000 and events[1]["data"]["total"] == 480
+    assert events[1]["data"]["status"] == "paid" and events[1]["data"]["lines"][0]["rows"] == 4000
