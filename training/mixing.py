@@ -3,9 +3,10 @@
 A mix with synthetic rows trains several arms on the same real rows: the mix as weighted, smaller shares of its
 synthetic rows, and real rows alone (share 0). Every arm takes as many optimiser steps as the mix as weighted took
 and is early-stopped on the same validation rows (real rows that neither train nor evaluate), so the arms compare
-fairly. A share with synthetic rows is delivered only when it beats real rows alone on the validation rows by more
-than their noise (one standard error), the best such share winning; otherwise the model is real rows alone. So a
-default model is never worse on validation than real-only, and is not chosen on a few lucky validation rows. Extra
+fairly. A share with synthetic rows is delivered only when it is as accurate as real rows alone on the validation
+rows and its loss is lower row by row by more than one standard error of the paired differences, the best such
+share winning; otherwise the model is real rows alone. So a default model is never worse on validation than
+real-only, and is not chosen on a few lucky validation rows. Extra
 seeds retrain the chosen share and real rows alone to put an interval on the lift. The evaluation rows only report.
 
 Django-free: the service passes `train_arm`, which trains one arm (with the job's events, progress and cancel).
@@ -96,6 +97,7 @@ def train_mix(
         chosen = choose_share(
             {s: results[arm_name(s, scales)].validation["best"] for s in scales},
             rows=results[arm_name(0.0, scales)].validation["rows"],
+            row_losses={s: results[arm_name(s, scales)].validation.get("best_row_losses") for s in scales},
         )
     # Extra seeds measure the spread of the chosen share's lift (of the whole mix when real rows alone were chosen).
     for i in range(1, seeds):
@@ -116,20 +118,42 @@ def noise_margin(real: dict[str, Any], rows: int) -> float:
     return math.sqrt(2 * p * (1 - p) / rows)
 
 
-def choose_share(best: dict[float, dict[str, Any]], *, rows: int) -> float:
+def paired_gain(real: list[float] | None, share: list[float] | None) -> dict[str, float] | None:
+    """How much lower a share's loss is than real rows alone's on the same validation rows, row by row: the mean of
+    the per-row differences and its standard error. Pairing removes what the two models share (which rows are easy),
+    so a real difference shows on a dozen rows where two accuracies would differ by noise alone."""
+    if not real or not share or len(real) != len(share) or len(real) < 2:
+        return None
+    differences = [r - s for r, s in zip(real, share, strict=True)]
+    n = len(differences)
+    mean = sum(differences) / n
+    variance = sum((d - mean) ** 2 for d in differences) / (n - 1)
+    return {"mean": mean, "standard_error": math.sqrt(variance / n), "rows": n}
+
+
+def choose_share(
+    best: dict[float, dict[str, Any]], *, rows: int, row_losses: dict[float, list[float] | None] | None = None
+) -> float:
     """The share of synthetic rows to deliver, from each share's best validation metrics (share 0: real rows alone).
 
-    Do no harm: a share other than 0 is delivered only when it beats real rows alone by more than the validation rows'
-    noise (`noise_margin`); among those, the best validation score wins, ties going to fewer synthetic rows."""
+    Do no harm: a share other than 0 is delivered only when it is believed better than real rows alone on the
+    validation rows. With each row's loss (classification), that is: no lower accuracy, and a loss lower row by row
+    by more than one standard error of the paired differences (`paired_gain`). Without them (causal-LM), the share's
+    score must beat real rows alone's by more than the validation rows' noise (`noise_margin`). Among the shares
+    believed, the best validation score wins, ties going to fewer synthetic rows."""
     real = best[0.0]
     margin = noise_margin(real, rows)
+    row_losses = row_losses or {}
 
-    def beats_real(metrics: dict[str, Any]) -> bool:
+    def beats_real(share: float, metrics: dict[str, Any]) -> bool:
+        gain = paired_gain(row_losses.get(0.0), row_losses.get(share))
+        if gain is not None and "accuracy" in real:
+            return metrics["accuracy"] >= real["accuracy"] and gain["mean"] > max(gain["standard_error"], 0.0)
         if "accuracy" in real:
             return metrics["accuracy"] - real["accuracy"] > margin
         return real["loss"] - metrics["loss"] > margin
 
-    winners = [share for share, metrics in best.items() if share > 0 and beats_real(metrics)]
+    winners = [share for share, metrics in best.items() if share > 0 and beats_real(share, metrics)]
     if not winners:
         return 0.0
     return max(winners, key=lambda share: (validation_score(best[share]), -share))
@@ -150,9 +174,11 @@ def mix_metrics(outcome: MixOutcome, *, headline: str) -> dict[str, Any]:
 
 
 def _selection(outcome: MixOutcome) -> dict[str, Any]:
+    real = outcome.results[arm_name(0.0, outcome.scales)].validation
     candidates = []
     for scale in outcome.scales:
         result = outcome.results[arm_name(scale, outcome.scales)]
+        gain = paired_gain(real.get("best_row_losses"), result.validation.get("best_row_losses"))
         candidates.append(
             {
                 "synthetic_share": scale,
@@ -160,15 +186,31 @@ def _selection(outcome: MixOutcome) -> dict[str, Any]:
                 "steps": result.steps,
                 "best_step": result.validation.get("best_step"),
                 "validation": result.validation.get("best"),
+                "loss_gain_over_real": (
+                    {key: round(gain[key], 5) for key in ("mean", "standard_error")} if gain and scale else None
+                ),
             }
         )
     chosen = outcome.chosen_scale
-    real = outcome.results[arm_name(0.0, outcome.scales)].validation
     margin = round(noise_margin(real["best"], real["rows"]), 4)
-    if chosen == 0:
+    paired = bool(real.get("best_row_losses")) and "accuracy" in real["best"]
+    if chosen == 0 and paired:
+        reason = (
+            "No share of the synthetic rows was as accurate as real rows alone on the validation rows with a loss "
+            f"lower row by row by more than its standard error ({real['rows']} rows), so the model was trained "
+            "without them."
+        )
+    elif chosen == 0:
         reason = (
             "No share of the synthetic rows scored better on the validation rows than real rows alone by more than "
             f"their noise ({margin} on {real['rows']} rows), so the model was trained without them."
+        )
+    elif paired:
+        gain = next(c["loss_gain_over_real"] for c in candidates if c["synthetic_share"] == chosen)
+        reason = (
+            f"{chosen:g} of the synthetic rows ({round(outcome.synthetic_rows * chosen)}) scored best on the "
+            "validation rows: as accurate as real rows alone or more, with a loss lower row by row by "
+            f"{gain['mean']} (standard error {gain['standard_error']}, {real['rows']} rows)."
         )
     else:
         reason = (

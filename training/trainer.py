@@ -515,6 +515,9 @@ def _load_checkpoint(
     return int(state["step"]), list(state["losses"])
 
 
+ROW_LOSSES = "_row_losses"  # key of the per-row validation losses `_validate` hands the tracker (never stored as is)
+
+
 def validation_score(metrics: dict[str, Any]) -> tuple[float, ...]:
     """What early stopping and the choice of mix weights maximise: accuracy, then lower loss to break its ties (a
     few dozen validation rows give accuracy in coarse steps); lower loss alone for causal-lm."""
@@ -535,6 +538,9 @@ class _BestTracker:
     best: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     weights: dict[str, torch.Tensor] | None = None
+    # Each validation row's loss at the best step (classification): the choice of mix weights compares arms row by
+    # row on the same rows, which is far less noisy than comparing their accuracies.
+    best_row_losses: list[float] | None = None
 
     @classmethod
     def for_run(cls, data: TrainData, config: TrainConfig, total_steps: int) -> _BestTracker:
@@ -547,9 +553,10 @@ class _BestTracker:
         return bool(self.every) and (step % self.every == 0 or step == self.total_steps)
 
     def record(self, step: int, metrics: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+        row_losses = metrics.pop(ROW_LOSSES, None)
         self.history.append({"step": step, **metrics})
         if not self.best or validation_score(metrics) > validation_score(self.best):
-            self.best_step, self.best = step, metrics
+            self.best_step, self.best, self.best_row_losses = step, metrics, row_losses
             self.weights = {name: tensor.clone() for name, tensor in _trainable_state(model).items()}
         return metrics
 
@@ -566,15 +573,22 @@ class _BestTracker:
             "best_step": self.best_step,
             "best": self.best,
             "history": self.history,
+            "best_row_losses": self.best_row_losses,
         }
 
     def state(self) -> dict[str, Any]:
-        return {"best_step": self.best_step, "best": self.best, "history": self.history, "weights": self.weights}
+        return {
+            "best_step": self.best_step,
+            "best": self.best,
+            "history": self.history,
+            "weights": self.weights,
+            "best_row_losses": self.best_row_losses,
+        }
 
     def load(self, state: dict[str, Any] | None) -> None:
         if state and self.every:
             self.best_step, self.best, self.history = state["best_step"], state["best"], state["history"]
-            self.weights = state["weights"]
+            self.weights, self.best_row_losses = state["weights"], state.get("best_row_losses")
 
 
 def _validate(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConfig) -> dict[str, float]:
@@ -593,9 +607,14 @@ def _validate(run: _Run, frame: pd.DataFrame, data: TrainData, config: TrainConf
                 texts = frame[data.input_column].astype(str).tolist()
                 logits = _text_logits(run.model, run.tokenizer, texts, config.max_length, run.device)
             known = truth >= 0
-            loss = torch.nn.functional.cross_entropy(logits[known], truth[known]) if known.any() else torch.tensor(0.0)
+            rows = torch.nn.functional.cross_entropy(logits[known], truth[known], reduction="none")
+            loss = rows.mean() if known.any() else torch.tensor(0.0)
             accuracy = (logits.argmax(dim=-1) == truth).float().mean()
-            return {"accuracy": round(float(accuracy), 4), "loss": round(float(loss), 5)}
+            return {
+                "accuracy": round(float(accuracy), 4),
+                "loss": round(float(loss), 5),
+                ROW_LOSSES: [round(float(x), 5) for x in rows],
+            }
     finally:
         run.model.train()
 

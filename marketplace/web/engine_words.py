@@ -153,6 +153,22 @@ MESSAGES: list[tuple[str, str]] = [
         ),
     ),
     (
+        "No share of the synthetic rows was as accurate as real rows alone on the validation rows with a loss lower "
+        "row by row by more than its standard error ({rows} rows), so the model was trained without them.",
+        _(
+            "No share of the synthetic rows was as accurate as real rows alone on the validation rows with a loss "
+            "lower row by row by more than its standard error (%(rows)s rows), so the model was trained without them."
+        ),
+    ),
+    (
+        "{share} of the synthetic rows ({count}) scored best on the validation rows: as accurate as real rows alone "
+        "or more, with a loss lower row by row by {gain} (standard error {error}, {rows} rows).",
+        _(
+            "%(share)s of the synthetic rows (%(count)s) scored best on the validation rows: as accurate as real rows "
+            "alone or more, with a loss lower row by row by %(gain)s (standard error %(error)s, %(rows)s rows)."
+        ),
+    ),
+    (
         "{share} of the synthetic rows ({count}) scored best on the validation rows, above real rows alone by more "
         "than their noise ({margin} on {rows} rows).",
         _(
@@ -229,8 +245,12 @@ def _compiled() -> list[tuple[re.Pattern[str], str]]:
     for english, msgid in MESSAGES:
         parts = re.split(r"\{(\w+)\}", english)
         pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
-        out.append((re.compile(pattern, re.DOTALL), msgid))
-    return out
+        literal = sum(len(part) for part in parts[::2])
+        out.append((literal, re.compile(pattern, re.DOTALL), msgid))
+    # The most specific entry first: a short pattern such as "{method} scored {quality}" also matches a long message
+    # that happens to contain " scored ", and would translate only its frame.
+    out.sort(key=lambda entry: -entry[0])
+    return [(pattern, msgid) for _, pattern, msgid in out]
 
 
 def translate(message: str, *, depth: int = 0) -> str:

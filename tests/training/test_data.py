@@ -243,3 +243,27 @@ def test_a_synthetic_share_must_beat_real_rows_by_more_than_the_validation_noise
     # Causal-LM: lower validation loss by more than 1%.
     lm = {1.0: {"loss": 2.0}, 0.5: {"loss": 2.01}, 0.0: {"loss": 2.02}}
     assert choose_share(lm, rows=50) == 0.0 and choose_share({**lm, 1.0: {"loss": 1.9}}, rows=50) == 1.0
+
+
+def test_a_synthetic_share_is_believed_on_a_few_rows_when_its_loss_is_lower_row_by_row_beyond_the_noise():
+    from training.mixing import choose_share, paired_gain
+
+    real = {"accuracy": 0.75, "loss": 0.5}
+    same_accuracy = {"accuracy": 0.75, "loss": 0.42}
+    # Ten validation rows: the share's loss is lower on nearly every row, by a steady amount.
+    real_rows = [0.3, 0.9, 0.2, 0.6, 0.4, 0.8, 0.5, 0.3, 0.7, 0.3]
+    better_rows = [x - 0.08 + 0.01 * (i % 3) for i, x in enumerate(real_rows)]
+    gain = paired_gain(real_rows, better_rows)
+    assert gain["mean"] > gain["standard_error"] > 0 and gain["rows"] == 10
+    best = {1.0: same_accuracy, 0.5: same_accuracy, 0.25: same_accuracy, 0.0: real}
+    losses = {1.0: better_rows, 0.5: real_rows, 0.25: real_rows, 0.0: real_rows}
+    assert choose_share(best, rows=10, row_losses=losses) == 1.0
+    # The unpaired rule would have kept real rows alone: equal accuracies are within the noise.
+    assert choose_share(best, rows=10) == 0.0
+    # A lower mean loss that comes from one row (the others worse) is noise: real rows alone stay.
+    one_lucky = [x + 0.02 for x in real_rows[:-1]] + [real_rows[-1] - 0.5]
+    assert paired_gain(real_rows, one_lucky)["mean"] > 0
+    assert choose_share(best, rows=10, row_losses={**losses, 1.0: one_lucky}) == 0.0
+    # Do no harm: a lower loss with fewer right answers on validation is not delivered.
+    worse_accuracy = {**best, 1.0: {"accuracy": 0.7, "loss": 0.42}}
+    assert choose_share(worse_accuracy, rows=10, row_losses=losses) == 0.0

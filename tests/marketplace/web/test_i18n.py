@@ -234,3 +234,33 @@ def test_a_revocation_notification_reads_in_chinese(provider, buyer, django_capt
     assert client.login(username=buyer.username, password=PASSWORD)
     page = client.get("/licenses/").content.decode()
     assert "您对“Tables”的许可" in page and "已被撤销：consent withdrawn" in page and "was revoked" not in page
+
+
+def test_the_mix_selection_reasons_translate_whole_not_by_a_shorter_pattern_they_contain():
+    """Written by `training.mixing._selection`: each of its reasons contains " scored ", which a short entry
+    ("{method} scored {quality}") also matches; the whole reason must be translated, with no English left."""
+    from django.utils import translation
+
+    from marketplace.web.engine_words import translate
+    from training.mixing import MIX_SCALES, MixOutcome, _selection
+    from training.trainer import TrainResult
+
+    def result(accuracy, rows):
+        validation = {"rows": len(rows), "best_step": 4, "best": {"accuracy": accuracy, "loss": sum(rows) / len(rows)}}
+        return TrainResult(
+            labels=["a", "b"], steps=8, metrics={}, tokens_per_s=1.0, validation={**validation, "best_row_losses": rows}
+        )
+
+    real = [0.5, 0.7, 0.4, 0.6, 0.5, 0.8, 0.4, 0.6]
+    better = [x - 0.1 for x in real]
+    reasons = []
+    for chosen, rows in ((1.0, better), (0.0, real)):
+        results = {"augmented": result(0.75, rows), "mix-0.5": result(0.75, real), "mix-0.25": result(0.75, real)}
+        results["baseline"] = result(0.75, real)
+        outcome = MixOutcome(results, MIX_SCALES, chosen, True, 1, 96)
+        reasons.append(_selection(outcome)["reason"])
+    with translation.override("zh-hans"):
+        translated = [translate(reason) for reason in reasons]
+    assert all(
+        reason != words and "scored" not in words and "rows" not in words for reason, words in zip(reasons, translated)
+    )
