@@ -262,5 +262,6 @@ def test_the_mix_selection_reasons_translate_whole_not_by_a_shorter_pattern_they
     with translation.override("zh-hans"):
         translated = [translate(reason) for reason in reasons]
     assert all(
-        reason != words and "scored" not in words and "rows" not in words for reason, words in zip(reasons, translated)
+        reason != words and "scored" not in words and "rows" not in words
+        for reason, words in zip(reasons, translated, strict=True)
     )
