@@ -79,6 +79,7 @@ def test_a_buyer_sees_usage_and_a_failed_invoice_and_pays_it_and_the_provider_se
     )
     billing_run(period=timezone.now().strftime("%Y-%m"))
     client = _login(payer)
+    assert 'href="/billing/"' in client.get("/licenses/").content.decode()
     page = client.get("/billing/").content.decode()
     assert "Metered use of licence" not in page  # the banner states the invoice, not the entitlement wording
     assert "could not be charged" in page and "Pay now" in page and "$20.00" in page and "Churn model" in page
