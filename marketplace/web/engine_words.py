@@ -236,6 +236,176 @@ MESSAGES: list[tuple[str, str]] = [
         "{rate} of its {count} values are distinct codes with digits",
         _("%(rate)s of its %(count)s values are distinct codes with digits"),
     ),
+    # Job and version failures (job.error, version.error): what the engines and the job runner write.
+    (
+        "Processing was cancelled.",
+        _("Processing was cancelled."),
+    ),
+    (
+        "The {kind} job failed unexpectedly ({error}).",
+        _("The %(kind)s job failed unexpectedly (%(error)s)."),
+    ),
+    (
+        "Column {index} has no name in the header row. Give every column a name.",
+        _("Column %(index)s has no name in the header row. Give every column a name."),
+    ),
+    (
+        "Column name {name} appears twice in the header row. Column names must be unique.",
+        _("Column name %(name)s appears twice in the header row. Column names must be unique."),
+    ),
+    (
+        "Unsupported format {fmt}. Upload CSV, TSV, JSONL or Parquet.",
+        _("Unsupported format %(fmt)s. Upload CSV, TSV, JSONL or Parquet."),
+    ),
+    (
+        "The file is empty: expected a header row followed by data rows.",
+        _("The file is empty: expected a header row followed by data rows."),
+    ),
+    (
+        "The header row is not valid UTF-8. Save the file as UTF-8 and upload again.",
+        _("The header row is not valid UTF-8. Save the file as UTF-8 and upload again."),
+    ),
+    (
+        "Line 2 has more fields than the header ({count}). Check for an unquoted delimiter or a missing header name.",
+        _(
+            "Line 2 has more fields than the header (%(count)s). Check for an unquoted delimiter or a "
+            "missing header name."
+        ),
+    ),
+    (
+        "The file has a header row but no data rows.",
+        _("The file has a header row but no data rows."),
+    ),
+    (
+        "Line {line} has {saw} fields but the header has {expected}. Check for an unquoted "
+        "delimiter or a missing value on that line.",
+        _(
+            "Line %(line)s has %(saw)s fields but the header has %(expected)s. Check for an unquoted "
+            "delimiter or a missing value on that line."
+        ),
+    ),
+    (
+        "The file could not be parsed: {detail}",
+        _("The file could not be parsed: %(detail)s"),
+    ),
+    (
+        "The file is not valid UTF-8 (byte {start} of a read block). Save it as UTF-8 and upload again.",
+        _("The file is not valid UTF-8 (byte %(start)s of a read block). Save it as UTF-8 and upload again."),
+    ),
+    (
+        "Line {line} is not valid UTF-8. Save the file as UTF-8 and upload again.",
+        _("Line %(line)s is not valid UTF-8. Save the file as UTF-8 and upload again."),
+    ),
+    (
+        "Line {line}, column {column}: invalid JSON ({detail}).",
+        _("Line %(line)s, column %(column)s: invalid JSON (%(detail)s)."),
+    ),
+    (
+        "Line {line}: expected a JSON object per line, got {kind}.",
+        _("Line %(line)s: expected a JSON object per line, got %(kind)s."),
+    ),
+    (
+        "The file is empty: expected one JSON object per line.",
+        _("The file is empty: expected one JSON object per line."),
+    ),
+    (
+        "The file is not a readable Parquet file: {detail}",
+        _("The file is not a readable Parquet file: %(detail)s"),
+    ),
+    (
+        "The Parquet file has no rows.",
+        _("The Parquet file has no rows."),
+    ),
+    (
+        "At least 10 real rows are needed to synthesize a table.",
+        _("At least 10 real rows are needed to synthesize a table."),
+    ),
+    (
+        "The synthesizer {method} is not enabled on this platform.",
+        _("The synthesizer %(method)s is not enabled on this platform."),
+    ),
+    (
+        "{method} produced rows closer to the real rows it learnt from than to real rows it never "
+        "saw (DCR share {share}, limit {limit}): delivering them would disclose real records. Use "
+        "method 'auto', which passes over such synthesizers, or a larger source table.",
+        _(
+            "%(method)s produced rows closer to the real rows it learnt from than to real rows it never"
+            " saw (DCR share %(share)s, limit %(limit)s): delivering them would disclose real records. "
+            "Use method 'auto', which passes over such synthesizers, or a larger source table."
+        ),
+    ),
+    (
+        "Every synthesizer produced rows closer to the real rows it learnt from than to real rows "
+        "it never saw (lowest DCR share {share}, by {method}; limit {limit}): delivering them would"
+        " disclose real records. A larger source table gives the synthesizers more to generalise "
+        "from.",
+        _(
+            "Every synthesizer produced rows closer to the real rows it learnt from than to real rows "
+            "it never saw (lowest DCR share %(share)s, by %(method)s; limit %(limit)s): delivering them"
+            " would disclose real records. A larger source table gives the synthesizers more to "
+            "generalise from."
+        ),
+    ),
+    (
+        "Every row {method} produced copied a real record, so nothing can be delivered. Try method "
+        "'auto', or a larger source table.",
+        _(
+            "Every row %(method)s produced copied a real record, so nothing can be delivered. Try "
+            "method 'auto', or a larger source table."
+        ),
+    ),
+    (
+        "Every generated text was filtered out ({dropped}); try more rows or another template.",
+        _("Every generated text was filtered out (%(dropped)s); try more rows or another template."),
+    ),
+    (
+        "The source has no text column {column}.",
+        _("The source has no text column %(column)s."),
+    ),
+    (
+        "The source has no label column {column}.",
+        _("The source has no label column %(column)s."),
+    ),
+    (
+        "The source has no text to learn from.",
+        _("The source has no text to learn from."),
+    ),
+    (
+        "No synthesizer could model this table: {details}",
+        _("No synthesizer could model this table: %(details)s"),
+    ),
+    (
+        "Evaluation needs real rows: add a real (non-synthetic) version or an evaluation version.",
+        _("Evaluation needs real rows: add a real (non-synthetic) version or an evaluation version."),
+    ),
+    (
+        "The mix has no real training rows to train a real-only baseline on.",
+        _("The mix has no real training rows to train a real-only baseline on."),
+    ),
+    (
+        "There are no training rows.",
+        _("There are no training rows."),
+    ),
+    (
+        "The training loss became {value}; lower the learning rate.",
+        _("The training loss became %(value)s; lower the learning rate."),
+    ),
+    (
+        "Tabular classification needs at least one feature column besides the label.",
+        _("Tabular classification needs at least one feature column besides the label."),
+    ),
+    (
+        "Data-parallel training (processes > 1) is available for classification only.",
+        _("Data-parallel training (processes > 1) is available for classification only."),
+    ),
+    (
+        "Distillation needs the teacher's training texts, and none could be read.",
+        _("Distillation needs the teacher's training texts, and none could be read."),
+    ),
+    (
+        "Version {pk}: {reason}",
+        _("Version %(pk)s: %(reason)s"),
+    ),
 ]
 
 

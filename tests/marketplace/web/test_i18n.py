@@ -265,3 +265,55 @@ def test_the_mix_selection_reasons_translate_whole_not_by_a_shorter_pattern_they
         reason != words and "scored" not in words and "rows" not in words
         for reason, words in zip(reasons, translated, strict=True)
     )
+
+
+def test_the_failures_engines_write_into_jobs_and_versions_are_shown_in_chinese(
+    provider, django_capture_on_commit_callbacks
+):
+    """Raised by the real engine code; a change of wording there without a catalogue entry fails here. The version
+    page shows a failed upload's reason in the reader's language."""
+    import io
+
+    import pandas as pd
+    from django.utils import translation
+
+    from marketplace.dataio import iter_chunks
+    from marketplace.job_errors import JobInputError
+    from marketplace.web.engine_words import translate
+    from synthesis.tabular import TabularConfig, synthesize_table
+
+    def raised(call) -> str:
+        try:
+            call()
+        except JobInputError as exc:
+            return str(exc)
+        raise AssertionError("no error raised")
+
+    def read(content: bytes, fmt: str):
+        return lambda: list(iter_chunks(io.BytesIO(content), fmt, 100))
+
+    written = [
+        raised(read(b"a,a\n1,2\n", "csv")),
+        raised(read(b"", "csv")),
+        raised(read(b"a,b\n", "csv")),
+        raised(read(b"a,b\n1,2\n3,4,5\n6,7\n", "csv")),
+        raised(read(b'{"a": 1}\n[1]\n', "jsonl")),
+        raised(read(b"not parquet", "parquet")),
+        raised(lambda: synthesize_table(pd.DataFrame({"a": range(5)}), TabularConfig(method="cart", rows=5))),
+    ]
+    with translation.override("zh-hans"):
+        untranslated = [message for message in written if translate(message) == message]
+    assert untranslated == []
+
+    from marketplace.services.datasets import dataset_create, version_upload
+    from tests.conftest import org_of, upload_file
+
+    dataset = dataset_create(organization=org_of(provider), user=provider, title="Broken")
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_upload(dataset=dataset, user=provider, upload=upload_file("a,a\n1,2\n"))
+    version.refresh_from_db()
+    assert version.status == "failed" and "appears twice" in version.error
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert client.login(username=provider.username, password=PASSWORD)
+    page = client.get(f"/versions/{version.pk}/").content.decode()
+    assert "在表头中出现了两次" in page and "appears twice" not in page
