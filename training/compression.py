@@ -2,10 +2,11 @@
 compares with its teacher's (size on disk, parameters, predict latency). Django-free.
 
 int8 uses PyTorch's own dynamic quantization (`torch.ao.quantization.quantize_dynamic`): every Linear layer's weights
-are stored as int8 with a per-tensor scale and its activations quantized on the fly, which needs no calibration data
-and runs on any x86 or ARM CPU through fbgemm/qnnpack; ONNX Runtime would add an export step and a second runtime for
-the same kernels. The word embeddings (half of MiniLM's bytes) are not Linear layers: they are stored as float16 and
-widened back when the model loads, which halves them on disk without touching the int8 arithmetic.
+are stored as int8 with a scale per output channel (a per-tensor scale lets one large row coarsen every other row's
+steps) and its activations quantized on the fly, which needs no calibration data and runs on any x86 or ARM CPU
+through fbgemm/qnnpack; ONNX Runtime would add an export step and a second runtime for the same kernels. The word
+embeddings (half of MiniLM's bytes) are not Linear layers: they are stored as int8 with a scale per token row (the
+lookup touches one row per token, so each row keeps its own range) and widened back to float when the model loads.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from marketplace.job_errors import JobInputError
 from training.trainer import RUN_FILE, predict
 
 QUANTIZED_FILE = "quantized.pt"
+EMBEDDINGS_FILE = "embeddings-int8.pt"  # the word embeddings as int8 rows and a float scale per row
 COMPRESSIBLE_TASKS = ("text-classification", "tabular-classification")
 
 
 def quantize_int8(teacher_dir: Path, output_dir: Path) -> None:
     """Write an int8 copy of the saved model in `teacher_dir` into `output_dir`, loadable by `trainer.predict`."""
-    from torch.ao.quantization import quantize_dynamic
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     description = json.loads((teacher_dir / RUN_FILE).read_text())
     if description["task"] not in COMPRESSIBLE_TASKS:
@@ -40,18 +42,32 @@ def quantize_int8(teacher_dir: Path, output_dir: Path) -> None:
 
     _, model, _ = _load_saved(teacher_dir)
     model = _cpu_copy(model)
-    quantized = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    embeddings = quantized.get_input_embeddings() if hasattr(quantized, "get_input_embeddings") else None
-    if embeddings is not None:
-        embeddings.half()
+    quantized = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
     target = output_dir / "model"
     target.mkdir(parents=True, exist_ok=True)
+    embeddings = quantized.get_input_embeddings() if hasattr(quantized, "get_input_embeddings") else None
+    if embeddings is not None:
+        rows, scales = quantize_rows(embeddings.weight.detach())
+        torch.save({"rows": rows, "scales": scales}, target / EMBEDDINGS_FILE)
+        # The pickled model keeps an empty weight of the right width; `load_quantized` puts the rows back.
+        embeddings.weight = torch.nn.Parameter(embeddings.weight.new_empty(0, rows.shape[1]), requires_grad=False)
     torch.save(quantized, target / QUANTIZED_FILE)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "encoder.json"):
         if (teacher_dir / "model" / name).exists():
             shutil.copy2(teacher_dir / "model" / name, target / name)
     shutil.copy2(teacher_dir / "labels.json", output_dir / "labels.json")
     (output_dir / RUN_FILE).write_text(json.dumps({**description, "compression": "int8"}))
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 per row: each row divided by its own scale (its largest magnitude / 127) and rounded."""
+    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+    rows = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
+    return rows, scales.float()
+
+
+def dequantize_rows(rows: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    return rows.float() * scales[:, None]
 
 
 def _cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -64,7 +80,12 @@ def load_quantized(model_dir: Path) -> torch.nn.Module:
     """The int8 model of a compressed model directory (our own file, so unpickling it is safe)."""
     model = torch.load(model_dir / "model" / QUANTIZED_FILE, map_location="cpu", weights_only=False)
     embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    if embeddings is not None:
+    stored = model_dir / "model" / EMBEDDINGS_FILE
+    if embeddings is not None and stored.exists():
+        packed = torch.load(stored, map_location="cpu", weights_only=True)
+        weight = dequantize_rows(packed["rows"], packed["scales"])
+        embeddings.weight = torch.nn.Parameter(weight, requires_grad=False)
+    elif embeddings is not None:  # a copy made before int8 embeddings: float16 rows
         embeddings.float()
     return model.eval()
 

@@ -131,3 +131,17 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
     predicted = client.post(f"/api/v1/models/{student.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
     assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
     assert client.get(f"/api/v1/models/{student.pk}/download/").status_code == 403
+
+
+def test_int8_rows_keep_each_embedding_row_within_half_a_step_of_its_own_scale():
+    import torch
+
+    from training.compression import dequantize_rows, quantize_rows
+
+    weight = torch.randn(50, 16) * torch.logspace(-3, 1, 50)[:, None]  # rows of very different ranges
+    rows, scales = quantize_rows(weight)
+    assert rows.dtype == torch.int8 and scales.shape == (50,)
+    error = (dequantize_rows(rows, scales) - weight).abs().amax(dim=1)
+    assert bool((error <= scales / 2 + 1e-7).all())
+    # A per-tensor scale would have rounded the small rows to zero; per row, each keeps its shape.
+    assert bool((rows.abs().amax(dim=1) == 127).all())
