@@ -29,6 +29,8 @@ def _truthy(value: str | None) -> bool | None:
 
 def catalog_list(*, org: Organization | None, params: dict[str, str]) -> QuerySet[Listing]:
     """Published listings the caller may see, searched, filtered and ordered; a fixed number of queries."""
+    # PostgreSQL refuses NUL characters in text (a 500 from a query string); no title or tag holds one anyway.
+    params = {key: str(params.get(key) or "").replace("\x00", "") for key in params}
     listings = Listing.objects.filter(status=Listing.Status.PUBLISHED).select_related(
         "organization", "dataset_version", "dataset_version__dataset"
     )

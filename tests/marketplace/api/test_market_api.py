@@ -258,3 +258,18 @@ def test_the_schema_describes_the_catalogue_as_the_paginated_object_it_answers(p
     answered = api_client_for(None).get("/api/v1/catalog/").json()
     assert set(component["properties"]) == set(answered) == {"count", "next", "previous", "results"}
     assert component["properties"]["results"]["type"] == "array"
+
+
+def test_a_nul_character_in_catalogue_filters_is_ignored_not_a_server_error(
+    provider, django_capture_on_commit_callbacks
+):
+    """PostgreSQL refuses NUL in text; schemathesis found a search with one answering 500."""
+    from tests.conftest import api_client_for, make_listing, make_ready_version
+
+    make_listing(provider, make_ready_version(provider, django_capture_on_commit_callbacks), title="Customer table")
+    response = api_client_for(None).get(
+        "/api/v1/catalog/", {"search": "cust\x00omer", "plan": "free\x00", "tag": "\x00"}
+    )
+    assert response.status_code == 200 and response.data["count"] == 1  # the NULs are dropped
+    found = api_client_for(None).get("/api/v1/catalog/", {"search": "\x00customer", "plan": "free"})
+    assert found.status_code == 200 and [r["title"] for r in found.data["results"]] == ["Customer table"]
