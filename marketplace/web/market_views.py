@@ -302,6 +302,7 @@ def sales(request: HttpRequest) -> HttpResponse:
             "totals": data["totals"],
             "sales": data["sales"][:200],
             "royalties": royalties_for_provider(org=org),
+            "usage": usage_list_for_org(org=org, role="provider")[:200],
             "accesses": accesses,
             "chart": {
                 "labels": [d["date"] for d in data["by_day"]],

@@ -94,4 +94,5 @@ def test_a_buyer_sees_usage_and_a_failed_invoice_and_pays_it_and_the_provider_se
 
     sales = _login(provider).get("/sales/").content.decode()
     assert "Churn model" in sales and "20000" in sales and "Decline Corp" in sales
+    assert sales.count("Churn model") == 2  # in the rows per model, and in the usage of the provider's data
     assert _login(provider).post(f"/billing/invoices/{invoice_id}/retry/").status_code == 404
