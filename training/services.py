@@ -618,19 +618,37 @@ def receipt_issue(
 
 
 def model_card_markdown(model: TrainedModel) -> str:
-    lines = [f"# {model.name}", "", f"Base model: `{model.base_model}` · task: {model.task}", "", "## Metrics", ""]
+    """The model card as Markdown, in the active language (the API's Accept-Language, the page's language); the
+    figures, names and hashes are the same in every language. Verdicts the engines wrote in English are translated
+    through the same catalogue as the pages."""
+    from marketplace.web.engine_words import translate
+
+    _ = gettext
+    lines = [
+        f"# {model.name}",
+        "",
+        _("Base model: %(base)s · task: %(task)s") % {"base": f"`{model.base_model}`", "task": model.task},
+        "",
+        "## " + _("Metrics"),
+        "",
+    ]
     lines += [f"- {key}: {value}" for key, value in model.metrics.items() if not isinstance(value, dict | list)]
     stopping = model.metrics.get("early_stopping")
     if stopping:
         lines += [
             "",
-            f"Early stopping: the weights of step {stopping['best_step']}, the best on {stopping['rows']} validation "
-            "rows (real rows used neither to train nor to evaluate), are this model's.",
+            _(
+                "Early stopping: the weights of step %(step)s, the best on %(rows)s validation rows (real rows used "
+                "neither to train nor to evaluate), are this model's."
+            )
+            % {"step": stopping["best_step"], "rows": stopping["rows"]},
         ]
     selection = model.metrics.get("mix_selection")
     if selection:
-        lines += ["", "## Share of the synthetic rows, chosen on validation rows", "", selection["reason"], ""]
-        lines += ["| synthetic share | synthetic rows | steps | best step | validation |", "|---|---|---|---|---|"]
+        lines += ["", "## " + _("Share of the synthetic rows, chosen on validation rows"), ""]
+        lines += [translate(selection["reason"]), ""]
+        header = (_("synthetic share"), _("synthetic rows"), _("steps"), _("best step"), _("validation"))
+        lines += ["| " + " | ".join(header) + " |", "|---|---|---|---|---|"]
         lines += [
             f"| {c['synthetic_share']:g} | {c['synthetic_rows']} | {c['steps']} | {c['best_step']} | "
             + " · ".join(f"{name} {value}" for name, value in (c["validation"] or {}).items())
@@ -639,84 +657,106 @@ def model_card_markdown(model: TrainedModel) -> str:
         ]
     comparison = model.metrics.get("baseline")
     if comparison:
-        lines += [
-            "",
-            "## Lift from synthetic data",
-            "",
-            "| metric | augmented | real only | lift |",
-            "|---|---|---|---|",
-        ]
+        header = (_("metric"), _("augmented"), _("real only"), _("lift"))
+        lines += ["", "## " + _("Lift from synthetic data"), "", "| " + " | ".join(header) + " |", "|---|---|---|---|"]
         lines += [
             f"| {name} | {comparison['augmented'][name]} | {comparison['real_only'][name]} | {lift:+} |"
             for name, lift in comparison["lift"].items()
         ]
         if comparison.get("verdict"):
-            lines += ["", comparison["verdict"]]
+            lines += ["", translate(comparison["verdict"])]
         seeds = comparison.get("over_seeds")
         if seeds and seeds.get("lift_ci95"):
             low, high = seeds["lift_ci95"]
             lines += [
                 "",
-                f"Over {seeds['seeds']} seeds, {seeds['synthetic_share']:g} of the synthetic rows against real rows "
-                f"alone: lift {seeds['lift_mean']:+} (95% interval {low:+} to {high:+}).",
+                _(
+                    "Over %(seeds)s seeds, %(share)s of the synthetic rows against real rows alone: lift %(mean)s "
+                    "(95%% interval %(low)s to %(high)s)."
+                )
+                % {
+                    "seeds": seeds["seeds"],
+                    "share": f"{seeds['synthetic_share']:g}",
+                    "mean": f"{seeds['lift_mean']:+}",
+                    "low": f"{low:+}",
+                    "high": f"{high:+}",
+                },
             ]
-    lines += [
-        "",
-        "## Lineage",
-        "",
-        "| version | dataset | provider | SHA-256 | licence | synthetic | share |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    header = (_("version"), _("dataset"), _("provider"), "SHA-256", _("licence"), _("synthetic"), _("share"))
+    lines += ["", "## " + _("Lineage"), "", "| " + " | ".join(header) + " |", "|---|---|---|---|---|---|---|"]
+    owned, yes, no = _("owned"), _("yes"), _("no")
     for entry in model.lineage:
         lines.append(
             f"| {entry['version']} | {entry['dataset']} | {entry['provider']} | `{entry['sha256']}` | "
-            f"{entry['license'] or 'owned'} | {'yes' if entry['is_synthetic'] else 'no'} | "
+            f"{entry['license'] or owned} | {yes if entry['is_synthetic'] else no} | "
             f"{entry.get('share_of_training_rows', 0):.1%} |"
         )
-    lines += ["", "## Source licences", ""]
+    lines += ["", "## " + _("Source licences"), ""]
     states = model_source_license_states(model=model)
+    state_words = {"active": _("active"), "expired": _("expired"), "revoked": _("revoked")}
     lines += [
-        f"- licence {s['license']} ({s['listing']}, {s['provider']}): {s['state']}"
+        "- "
+        + _("licence %(pk)s (%(listing)s, %(provider)s): %(state)s")
+        % {"pk": s["license"], "listing": s["listing"], "provider": s["provider"], "state": state_words[s["state"]]}
         + (f" — {s['revoked_reason']}" if s["revoked_reason"] else "")
         for s in states
-    ] or ["- none: trained on data the organisation owns"]
+    ] or ["- " + _("none: trained on data the organisation owns")]
     receipt = TrainingReceipt.objects.filter(model=model).values_list("pk", flat=True).first()
     if receipt:
         lines += [
             "",
-            "## Training receipt",
+            "## " + _("Training receipt"),
             "",
-            f"Signed receipt `{receipt}`: `GET /api/v1/receipts/{receipt}/`, verified with the key at "
-            "`GET /api/v1/receipts/public-key/`.",
+            _("Signed receipt %(receipt)s: %(get)s, verified with the key at %(key)s.")
+            % {
+                "receipt": f"`{receipt}`",
+                "get": f"`GET /api/v1/receipts/{receipt}/`",
+                "key": "`GET /api/v1/receipts/public-key/`",
+            },
         ]
     summary = model.metrics.get("compression")
     if summary:
         small = summary["compressed"]
+        size, parameters = _("size on disk (bytes)"), _("parameters")
+        latency = _("predict p50, %(rows)s rows (ms)") % {"rows": summary["batch_rows"]}
+        accuracy = _("accuracy on %(rows)s evaluation rows") % {"rows": summary["eval_rows"]}
         lines += [
             "",
-            f"## Compressed ({summary['method']}) from model {summary['teacher_model']}",
+            "## "
+            + _("Compressed (%(method)s) from model %(teacher)s")
+            % {"method": summary["method"], "teacher": summary["teacher_model"]},
             "",
-            "| | teacher | this model |",
+            "| | " + _("teacher") + " | " + _("this model") + " |",
             "|---|---|---|",
-            f"| size on disk (bytes) | {summary['teacher']['size_bytes']} | {small['size_bytes']} |",
-            f"| parameters | {summary['teacher']['parameters']} | {small['parameters']} |",
-            f"| predict p50, {summary['batch_rows']} rows (ms) | {summary['teacher']['predict_p50_ms']} | "
-            f"{small['predict_p50_ms']} |",
-            f"| accuracy on {summary['eval_rows']} evaluation rows | {summary['teacher']['metrics']['accuracy']} | "
-            f"{small['metrics']['accuracy']} |",
+            f"| {size} | {summary['teacher']['size_bytes']} | {small['size_bytes']} |",
+            f"| {parameters} | {summary['teacher']['parameters']} | {small['parameters']} |",
+            f"| {latency} | {summary['teacher']['predict_p50_ms']} | {small['predict_p50_ms']} |",
+            f"| {accuracy} | {summary['teacher']['metrics']['accuracy']} | {small['metrics']['accuracy']} |",
         ]
         if distilled := summary.get("distill"):
             lines += [
                 "",
-                f"A student of {distilled['layers']} of the teacher's {distilled['teacher_layers']} transformer "
-                f"layers, initialised from them and trained for {distilled['steps']} steps on the teacher's soft "
-                f"labels (temperature {distilled['temperature']}) over its {distilled['rows']} training rows, with "
-                f"the true labels weighted {distilled['hard_label_weight']}. Its KL divergence from the teacher on "
-                f"those rows went from {distilled['kl_to_teacher_before']} to {distilled['kl_to_teacher_after']}.",
+                _(
+                    "A student of %(layers)s of the teacher's %(teacher_layers)s transformer layers, initialised from "
+                    "them and trained for %(steps)s steps on the teacher's soft labels (temperature %(temperature)s) "
+                    "over its %(rows)s training rows, with the true labels weighted %(hard)s. Its KL divergence from "
+                    "the teacher on those rows went from %(before)s to %(after)s."
+                )
+                % {
+                    "layers": distilled["layers"],
+                    "teacher_layers": distilled["teacher_layers"],
+                    "steps": distilled["steps"],
+                    "temperature": distilled["temperature"],
+                    "rows": distilled["rows"],
+                    "hard": distilled["hard_label_weight"],
+                    "before": distilled["kl_to_teacher_before"],
+                    "after": distilled["kl_to_teacher_after"],
+                },
             ]
-    lines += ["", "## Inherited terms", ""]
+    lines += ["", "## " + _("Inherited terms"), ""]
+    granted, refused = _("allowed"), _("not allowed")
     lines += [
-        f"- {flag.replace('_', ' ')}: {'allowed' if allowed else 'not allowed'}"
+        f"- {flag.replace('_', ' ')}: {granted if allowed else refused}"
         for flag, allowed in model.inherited_terms.items()
     ]
     return "\n".join(lines) + "\n"

@@ -317,3 +317,26 @@ def test_the_failures_engines_write_into_jobs_and_versions_are_shown_in_chinese(
     assert client.login(username=provider.username, password=PASSWORD)
     page = client.get(f"/versions/{version.pk}/").content.decode()
     assert "在表头中出现了两次" in page and "appears twice" not in page
+
+
+def test_the_model_card_follows_the_readers_language(provider, buyer, django_capture_on_commit_callbacks):
+    from marketplace.services.licensing import listing_purchase
+    from tests.conftest import api_client_for, org_of
+    from tests.training.test_services import PARAMS, REVIEWS, _train
+
+    reviews = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=make_listing(provider, reviews), idempotency_key="c")
+    training = _train(buyer, [reviews], django_capture_on_commit_callbacks, PARAMS)
+    path = f"/api/v1/models/{training.model.pk}/"
+
+    english = api_client_for(buyer).get(path).data["card_markdown"]
+    chinese = api_client_for(buyer).get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").data["card_markdown"]
+    assert "## Lineage" in english and "## Inherited terms" in english and "## Training receipt" in english
+    for heading in ("## 指标", "## 数据血缘", "## 来源许可", "## 训练凭证", "## 继承的条款"):
+        assert heading in chinese
+    assert "## Lineage" not in chinese and "allowed" not in chinese and "licence" not in chinese
+    # The figures and hashes are the same in both.
+    assert reviews.sha256 in chinese and str(training.model.pk) in chinese
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert client.login(username=buyer.username, password=PASSWORD)
+    assert "## 数据血缘" in client.get(f"/training/models/{training.model.pk}/").content.decode()
