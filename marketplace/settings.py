@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -183,8 +184,37 @@ STATIC_URL = "/static/"
 STATIC_ROOT = TESSERA_HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("TESSERA_MEDIA_ROOT", TESSERA_HOME / "media"))
+
+
+# Where uploads, kept raw copies and the canonical Parquet of every version live: a local folder by default, or an
+# S3-compatible store with TESSERA_STORAGE_URL=s3://bucket/prefix (TESSERA_S3_ENDPOINT_URL for a non-AWS server;
+# region and credentials from the usual AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+def storage_from_url(url: str, *, endpoint_url: str = "") -> dict:
+    """The STORAGES["default"] entry for a TESSERA_STORAGE_URL."""
+    if not url:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"TESSERA_STORAGE_URL must be empty (local files) or s3://bucket/prefix, not {url!r}"
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": parts.netloc,
+            "location": parts.path.strip("/"),
+            "endpoint_url": endpoint_url or None,
+            "file_overwrite": False,  # a name is never reused: each artifact keeps its own key
+            "default_acl": None,
+            "querystring_expire": 300,  # presigned URLs live five minutes
+            "max_memory_size": 8 * 1024 * 1024,  # reads spill to a temporary file beyond this
+        },
+    }
+
+
+TESSERA_STORAGE_URL = os.environ.get("TESSERA_STORAGE_URL", "")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_from_url(TESSERA_STORAGE_URL, endpoint_url=os.environ.get("TESSERA_S3_ENDPOINT_URL", "")),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Serve static files straight from the apps in local use, so `make run` needs no collectstatic step to be correct.

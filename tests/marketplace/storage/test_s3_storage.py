@@ -1,0 +1,80 @@
+"""The storage layer against a real S3-compatible server over HTTP: uploads, kept raw copies and canonical Parquet
+live in the bucket, nothing under the local media folder, and downloads and jobs read them back."""
+
+import io
+
+import pandas as pd
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
+
+from marketplace.settings import storage_from_url
+from tests.conftest import CUSTOMERS_CSV, api_client_for, make_listing, org_of, upload_file
+from tests.marketplace.storage.conftest import bucket_keys
+
+
+def test_the_storage_url_selects_local_files_or_an_s3_bucket_and_refuses_anything_else():
+    assert storage_from_url("")["BACKEND"].endswith("FileSystemStorage")
+    s3 = storage_from_url("s3://data-bucket/tessera/prod", endpoint_url="http://minio:9000")
+    assert s3["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert (s3["OPTIONS"]["bucket_name"], s3["OPTIONS"]["location"]) == ("data-bucket", "tessera/prod")
+    assert s3["OPTIONS"]["endpoint_url"] == "http://minio:9000" and s3["OPTIONS"]["file_overwrite"] is False
+    for bad in ("gs://bucket", "s3://", "/srv/data"):
+        with pytest.raises(ImproperlyConfigured, match="TESSERA_STORAGE_URL"):
+            storage_from_url(bad)
+
+
+def test_an_upload_is_scrubbed_into_the_bucket_and_a_licensed_buyer_downloads_it_from_there(
+    s3_store, provider, buyer, settings, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    client = api_client_for(provider)
+    dataset = client.post("/api/v1/datasets/", {"title": "Customers"}, format="json").data
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            f"/api/v1/datasets/{dataset['id']}/versions/",
+            {"file": upload_file(CUSTOMERS_CSV), "keep_raw": "true"},
+            format="multipart",
+        )
+    assert created.status_code == 202, created.data
+    version = client.get(f"/api/v1/versions/{created.data['id']}/").data
+    assert version["status"] == "ready", version
+
+    keys = bucket_keys(s3_store)
+    assert any(key.startswith("artifacts/raw/") for key in keys)  # the raw copy, kept for re-scrubbing
+    assert any(key.endswith(".parquet") for key in keys)
+    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))  # nothing on the local disk
+
+    from marketplace.models import DatasetVersion
+
+    stored = DatasetVersion.objects.get(pk=version["id"])
+    assert not stored.data_path.startswith("/") and f"artifacts/{stored.data_path}" in keys
+    with default_storage.open(stored.data_path, "rb") as handle:
+        frame = pd.read_parquet(handle)
+    assert len(frame) == stored.row_count and "Alice Johnson" not in frame.to_csv()
+
+    make_listing(provider, stored)
+    from marketplace.services.licensing import listing_purchase
+
+    listing = stored.listings.get()
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="s3")
+    response = api_client_for(buyer).get(f"/api/v1/versions/{stored.pk}/download/?format=csv")
+    body = b"".join(response.streaming_content)
+    assert response.status_code == 200
+    assert pd.read_csv(io.BytesIO(body)).shape == frame.shape
+
+
+def test_a_training_job_reads_its_versions_from_the_bucket(
+    s3_store, provider, buyer, django_capture_on_commit_callbacks
+):
+    from marketplace.services.licensing import listing_purchase
+    from tests.conftest import make_ready_version
+    from tests.training.test_services import PARAMS, REVIEWS, _train
+
+    reviews = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
+    assert f"artifacts/{reviews.data_path}" in bucket_keys(s3_store)
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=make_listing(provider, reviews), idempotency_key="t")
+    training = _train(buyer, [reviews], django_capture_on_commit_callbacks, PARAMS)
+    assert training.job.status == "succeeded", training.job.error
+    assert training.model.lineage[0]["training_rows"] > 0
