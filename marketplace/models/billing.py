@@ -39,6 +39,7 @@ class Invoice(models.Model):
     new invoice with the next `sequence`."""
 
     class Status(models.TextChoices):
+        ISSUED = "issued", _("Issued, not yet charged")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Payment failed")
 
@@ -47,7 +48,7 @@ class Invoice(models.Model):
     sequence = models.PositiveIntegerField(default=1)
     currency = models.CharField(max_length=3)
     total = models.BigIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
     payment_reference = models.CharField(max_length=100, blank=True)
     failure_reason = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=1)

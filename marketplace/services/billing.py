@@ -187,14 +187,18 @@ def billing_run(*, period: str) -> BillingSummary:
         .values_list("buyer_id", flat=True)
         .distinct()
     )
+    # Invoices of the period left uncharged (their run stopped between issuing and charging) are charged first; the
+    # gateway's idempotency key (the invoice number) makes a charge that did go through count once.
+    invoices = [invoice_charge(invoice=i) for i in Invoice.objects.filter(period=period, status=Invoice.Status.ISSUED)]
     for buyer_id in sorted(set(buyers)):
-        for invoice in _invoice_buyer(buyer_id=buyer_id, period=period, start=start, end=end):
-            summary.invoices.append(invoice.pk)
-            summary.records_billed += invoice.usage_records.count()
-            if invoice.status == Invoice.Status.PAID:
-                summary.paid += 1
-            else:
-                summary.failed += 1
+        invoices += _invoice_buyer(buyer_id=buyer_id, period=period, start=start, end=end)
+    for invoice in invoices:
+        summary.invoices.append(invoice.pk)
+        summary.records_billed += invoice.usage_records.count()
+        if invoice.status == Invoice.Status.PAID:
+            summary.paid += 1
+        else:
+            summary.failed += 1
     return summary
 
 
@@ -207,7 +211,9 @@ def billing_run_open(*, now: datetime | None = None) -> list[BillingSummary]:
         .datetimes("created_at", "month", tzinfo=UTC)
         .distinct()
     )
-    return [billing_run(period=month.strftime("%Y-%m")) for month in sorted(set(months))]
+    periods = {month.strftime("%Y-%m") for month in months}
+    periods |= set(Invoice.objects.filter(status=Invoice.Status.ISSUED).values_list("period", flat=True))
+    return [billing_run(period=period) for period in sorted(periods)]
 
 
 def _invoice_buyer(*, buyer_id: int, period: str, start: datetime, end: datetime) -> list[Invoice]:
@@ -243,7 +249,7 @@ def _invoice_buyer(*, buyer_id: int, period: str, start: datetime, end: datetime
                 sequence=sequence,
                 currency=currency,
                 total=0,
-                status=Invoice.Status.PAID,
+                status=Invoice.Status.ISSUED,
             )
             total = 0
             for license_id in license_ids:

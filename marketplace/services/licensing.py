@@ -90,7 +90,9 @@ def _trial_start(
             extra={"field": "trial", "license": earlier.pk},
             status=409,
         )
-    if listing.requires_approval:
+    revoked = License.objects.filter(buyer=buyer, listing=listing, status=License.Status.REVOKED).exists()
+    if listing.requires_approval or revoked:
+        # A revoked buyer must not get the data back through a trial: the provider decides, as for a purchase.
         raise ApplicationError(
             gettext("This listing requires the provider's approval; ask for access instead of a trial."),
             extra={"field": "trial"},

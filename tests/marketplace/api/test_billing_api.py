@@ -444,3 +444,42 @@ def test_usage_and_invoices_reach_a_real_webhook_receiver_signed(
     assert [e["type"] for e in events] == ["usage.recorded", "invoice.issued"]
     assert events[0]["data"]["quantity"] == 4000 and events[1]["data"]["total"] == 480
     assert events[1]["data"]["status"] == "paid" and events[1]["data"]["lines"][0]["rows"] == 4000
+
+
+def test_an_invoice_left_uncharged_by_a_stopped_run_is_charged_once_by_the_next_run(
+    three_providers, buyer, monkeypatch
+):
+    from marketplace.services import billing
+
+    _, version, listing = three_providers[0]
+    license = License.objects.get(pk=_buy(buyer, listing["id"], "stop")["id"])
+    usage_record(key="s", license=license, version=version, kind="rows_read", quantity=10_000, subject_kind="model")
+    with monkeypatch.context() as patch:  # the run stops after issuing the invoice, before charging it
+        patch.setattr(billing, "invoice_charge", lambda *, invoice: invoice)
+        billing_run(period=_period())
+    invoice = Invoice.objects.get()
+    assert invoice.status == "issued" and not LedgerEntry.objects.filter(invoice=invoice).exists()
+    assert not License.objects.get(pk=license.pk).metered_suspended_reason
+
+    summary = billing.billing_run_open()
+    invoice.refresh_from_db()
+    assert [s.to_dict()["invoices"] for s in summary] == [[invoice.pk]] and invoice.status == "paid"
+    assert sum(e.amount for e in LedgerEntry.objects.filter(invoice=invoice)) == 0
+    assert LedgerEntry.objects.filter(invoice=invoice, kind="buyer_charge").get().amount == -1200
+    assert billing.billing_run_open() == []
+
+
+def test_a_buyer_whose_licence_was_revoked_cannot_start_a_trial_to_get_the_data_back(
+    provider, buyer, django_capture_on_commit_callbacks
+):
+    from marketplace.services.licensing import license_revoke
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=_reviews(20))
+    listing = _publish(provider, version, pricing={"trial": {"days": 7}})
+    bought = License.objects.get(pk=_buy(buyer, listing["id"], "paid")["id"])
+    license_revoke(license=bought, operator=provider, reason="misuse", organization=org_of(provider))
+    refused = api_client_for(buyer).post(
+        f"/api/v1/listings/{listing['id']}/purchase/", {"trial": True}, format="json", HTTP_IDEMPOTENCY_KEY="again"
+    )
+    assert refused.status_code == 409 and "approval" in refused.data["message"]
+    assert License.objects.filter(buyer=org_of(buyer)).count() == 1
