@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.storage import default_storage
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -426,6 +427,7 @@ def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
     training.save(update_fields=["model", "metrics"])
     receipt_issue(training=training, model=model, result=result, config=config)
     _usage_record(training=training, model=model, config=config)
+    model_publish(local_dir=Path(model.path))
     return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
 
 
@@ -799,7 +801,72 @@ def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, A
         )
     if model.task == "causal-lm" and len(inputs) > 32:
         raise ApplicationError(gettext("Text generation takes at most 32 prompts per call."), extra={"field": "inputs"})
-    return predict(Path(model.path), inputs)
+    return predict(model_local_dir(model), inputs)
+
+
+MODEL_STORE_PREFIX = "models"  # where model files live in the store: models/<job-N or compress-N>/...
+_MODEL_FILE_SKIPPED = {"checkpoint.pt", "events.jsonl"}  # resumable state stays with the worker that trains
+
+
+def _store_is_local() -> bool:
+    return isinstance(default_storage, FileSystemStorage)
+
+
+def _model_store_name(local_dir: Path) -> str:
+    """The model folder's name in the store, from its own folder names (job-N[/arm] or compress-N), so that hosts
+    whose TESSERA_TRAINED_MODELS differ still agree."""
+    parts = local_dir.parts
+    start = next(i for i in range(len(parts) - 1, -1, -1) if parts[i].startswith(("job-", "compress-")))
+    return "/".join((MODEL_STORE_PREFIX, *parts[start:]))
+
+
+def model_publish(*, local_dir: Path) -> int:
+    """Copy a finished model's files into the store when it is not this machine's disk (TESSERA_STORAGE_URL), so a
+    web or worker process on another host can predict with it, compress it or serve its download; returns how many
+    files were written."""
+    if _store_is_local():
+        return 0
+    name = _model_store_name(local_dir)
+    written = 0
+    for file in sorted(local_dir.rglob("*")):
+        if not file.is_file() or file.name in _MODEL_FILE_SKIPPED:
+            continue
+        key = f"{name}/{file.relative_to(local_dir).as_posix()}"
+        if default_storage.exists(key):
+            default_storage.delete(key)  # a redelivered job publishes its files again
+        with file.open("rb") as handle:
+            default_storage.save(key, File(handle))
+        written += 1
+    return written
+
+
+def model_local_dir(model: TrainedModel) -> Path:
+    """The model's folder on this machine: as trained here, or fetched from the store into the same place (a
+    folder that another host trained). Fetched into a temporary sibling and renamed, so a half copy is never used."""
+    local = Path(model.path)
+    if local.exists() or _store_is_local():
+        return local
+    name = _model_store_name(local)
+    staging = local.with_name(f".{local.name}-{uuid.uuid4().hex[:8]}")
+
+    def fetch(prefix: str, target: Path) -> int:
+        folders, files = default_storage.listdir(prefix)
+        target.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for file in files:
+            with default_storage.open(f"{prefix}/{file}", "rb") as source, (target / file).open("wb") as out:
+                shutil.copyfileobj(source, out, 1024 * 1024)
+            count += 1
+        return count + sum(fetch(f"{prefix}/{folder}", target / folder) for folder in folders)
+
+    if fetch(name, staging) == 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ApplicationError(gettext("The model's files are not on this machine nor in the store."), status=409)
+    try:
+        staging.rename(local)
+    except OSError:  # another request fetched it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return local
 
 
 def model_archive(*, model: TrainedModel) -> bytes:
@@ -807,7 +874,7 @@ def model_archive(*, model: TrainedModel) -> bytes:
     model_entitlement(model=model, action=Action.DOWNLOAD)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        root = Path(model.path)
+        root = model_local_dir(model)
         for file in sorted(root.rglob("*")):
             if file.is_file() and file.name != "checkpoint.pt":
                 archive.write(file, file.relative_to(root))
@@ -934,6 +1001,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
             gettext("The model's training job is gone, so its evaluation rows cannot be read again.")
         )
     output_dir = Path(settings.TESSERA_TRAINED_MODELS) / f"compress-{job.pk}"
+    teacher_dir = model_local_dir(teacher)
     method = job.config["method"]
     params = training.params or {}
     config = training_config_build(task=training.task, params=params)
@@ -946,7 +1014,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
         progress(0.1, "Training a smaller student on the teacher's soft labels")
         rows = data.train
         distilled = compression.distill(
-            Path(teacher.path),
+            teacher_dir,
             output_dir,
             rows[training.text_column].astype(str).tolist(),
             rows[training.label_column].astype(str).tolist(),
@@ -959,7 +1027,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
         )
     else:
         progress(0.1, "Quantizing the linear layers to int8")
-        compression.quantize_int8(Path(teacher.path), output_dir)
+        compression.quantize_int8(teacher_dir, output_dir)
     progress(0.6, "Measuring both models on the teacher's evaluation rows")
     evaluation = data.evaluation
     if training.task == "tabular-classification":
@@ -968,7 +1036,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
         inputs = evaluation[training.text_column].astype(str).tolist()
     truth = evaluation[training.label_column].astype(str).tolist()
     measured = {}
-    for name, directory in (("teacher", Path(teacher.path)), ("compressed", output_dir)):
+    for name, directory in (("teacher", teacher_dir), ("compressed", output_dir)):
         predicted = [p["label"] for p in predict(directory, inputs)]
         labels = teacher.labels
         metrics = classification_metrics(
@@ -978,12 +1046,12 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
     progress(0.7, "Timing predict on the same batch")
     batch = inputs[:32]
     for name, p50 in zip(
-        ("teacher", "compressed"), compression.latency_p50_ms([Path(teacher.path), output_dir], batch), strict=True
+        ("teacher", "compressed"), compression.latency_p50_ms([teacher_dir, output_dir], batch), strict=True
     ):
         measured[name]["predict_p50_ms"] = p50
     from training.trainer import _load_saved
 
-    for name, directory in (("teacher", Path(teacher.path)), ("compressed", output_dir)):
+    for name, directory in (("teacher", teacher_dir), ("compressed", output_dir)):
         measured[name]["parameters"] = compression.parameter_count(_load_saved(directory)[1])
     summary = {
         "method": method,
@@ -1021,6 +1089,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
         )
         # The same licences: a compressed model is the teacher's derivative and stops with it.
         model.source_licenses.set(teacher.source_licenses.all())
+    model_publish(local_dir=output_dir)
     return JobOutcome(
         f"{method}: {summary['size_ratio']}x the size, {summary['speedup_p50']}x faster, accuracy "
         f"{summary['accuracy_change']:+}",

@@ -78,3 +78,22 @@ def test_a_training_job_reads_its_versions_from_the_bucket(
     training = _train(buyer, [reviews], django_capture_on_commit_callbacks, PARAMS)
     assert training.job.status == "succeeded", training.job.error
     assert training.model.lineage[0]["training_rows"] > 0
+
+    # The model's files went to the store: a process on another host (here: this one with the folder gone) fetches
+    # them on first use, and predicts the same labels.
+    import shutil
+    from pathlib import Path
+
+    from training.services import model_predict
+
+    keys = bucket_keys(s3_store)
+    assert any(key.startswith(f"artifacts/models/job-{training.job_id}/") for key in keys)
+    assert not any(key.endswith("checkpoint.pt") for key in keys)
+    texts = ["great value, love it", "broke after a week"]
+    before = model_predict(model=training.model, inputs=texts)
+    shutil.rmtree(training.model.path)
+    assert not Path(training.model.path).exists()
+    after = api_client_for(buyer).post(f"/api/v1/models/{training.model.pk}/predict/", {"inputs": texts}, format="json")
+    assert after.status_code == 200, after.data
+    assert [p["label"] for p in after.data["predictions"]] == [p["label"] for p in before]
+    assert Path(training.model.path).exists()
