@@ -207,6 +207,8 @@ def storage_from_url(url: str, *, endpoint_url: str = "") -> dict:
             "file_overwrite": False,  # a name is never reused: each artifact keeps its own key
             "default_acl": None,
             "querystring_expire": 300,  # presigned URLs live five minutes
+            "signature_version": "s3v4",  # what every current S3-compatible store accepts (v2 is legacy)
+            "addressing_style": "path",  # bucket in the path: works for MinIO, Ceph and local endpoints too
             "max_memory_size": 8 * 1024 * 1024,  # reads spill to a temporary file beyond this
         },
     }

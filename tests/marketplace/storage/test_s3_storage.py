@@ -97,3 +97,32 @@ def test_a_training_job_reads_its_versions_from_the_bucket(
     assert after.status_code == 200, after.data
     assert [p["label"] for p in after.data["predictions"]] == [p["label"] for p in before]
     assert Path(training.model.path).exists()
+
+
+def test_a_parquet_download_redirects_to_a_short_lived_signed_url_after_the_entitlement_check(
+    s3_store, provider, buyer, outsider, django_capture_on_commit_callbacks
+):
+    import urllib.request
+
+    from marketplace.models import AuditEvent, UsageRecord
+    from marketplace.services.licensing import listing_purchase
+    from tests.conftest import make_ready_version
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks)
+    listing = make_listing(provider, version, pricing={"metered": {"per_gb": 100}})
+    path = f"/api/v1/versions/{version.pk}/download/?format=parquet"
+    assert api_client_for(outsider).get(path).status_code in (403, 404)  # no licence: no URL handed out
+    listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="p")
+
+    response = api_client_for(buyer).get(path)
+    assert response.status_code == 302 and "X-Amz-Signature" in response["Location"]
+    assert "X-Amz-Expires=300" in response["Location"]
+    with urllib.request.urlopen(response["Location"]) as fetched:
+        body = fetched.read()
+    with default_storage.open(version.data_path, "rb") as handle:
+        assert body == handle.read()
+    assert AuditEvent.objects.filter(action="version.downloaded", organization=org_of(buyer)).count() == 1
+    assert UsageRecord.objects.get(kind="bytes_downloaded").quantity == len(body)
+    # redirect=0 streams it through the web process instead.
+    streamed = api_client_for(buyer).get(path + "&redirect=0")
+    assert streamed.status_code == 200 and b"".join(streamed.streaming_content) == body
