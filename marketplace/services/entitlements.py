@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 
 from marketplace.models import DatasetVersion, License, Listing, Organization
 from marketplace.services.licensing import license_is_active, license_state, license_use_refusal, listing_visible_to
@@ -30,6 +31,8 @@ ACTION_TERMS: dict[Action, tuple[str, ...]] = {
     Action.TRAIN: ("model_training",),
     Action.LIST: ("commercial_use", "synthetic_derivatives"),
 }
+# The derivative kinds `derivative_entitlement` names, for the translation catalogue.
+WHAT_WORDS = (gettext_noop("model"), gettext_noop("version"), gettext_noop("synthetic version"))
 # Actions that read the licensed rows themselves, and so are metered (and stop with a suspended or spent licence).
 READING_ACTIONS = frozenset({Action.DOWNLOAD, Action.SYNTHESIZE, Action.TRAIN})
 
@@ -59,22 +62,30 @@ def derivative_entitlement(*, sources: Iterable[License], action: Action, what: 
     """
     sources = list(sources)
     if action == Action.VIEW:
-        return Entitlement(True, f"Your organisation owns this {what}.")
+        return Entitlement(True, gettext("Your organisation owns this %(what)s.") % {"what": gettext(what)})
     for source in sources:
         if not license_is_active(source):
-            return Entitlement(False, f"This {what} was built under {_inactive_reason(source)}", source)
+            reason = gettext("This %(what)s was built under %(licence)s") % {
+                "what": gettext(what),
+                "licence": _inactive_reason(source),
+            }
+            return Entitlement(False, reason, source)
     for term in ACTION_TERMS.get(action, ()):
         for source in sources:
             if not source.terms.get(term):
-                return Entitlement(
-                    False,
-                    f"This {what} was built under licence {source.pk} ({_listing_title(source)}), which does not "
-                    f"allow {term_refusal(term)}; its derivatives inherit that term.",
-                    source,
-                )
+                reason = gettext(
+                    "This %(what)s was built under licence %(pk)s (%(title)s), which does not allow %(refusal)s; its "
+                    "derivatives inherit that term."
+                ) % {
+                    "what": gettext(what),
+                    "pk": source.pk,
+                    "title": _listing_title(source),
+                    "refusal": gettext(term_refusal(term)),
+                }
+                return Entitlement(False, reason, source)
     if sources:
-        return Entitlement(True, f"Every source licence of this {what} allows it.")
-    return Entitlement(True, f"Your organisation owns this {what}.")
+        return Entitlement(True, gettext("Every source licence of this %(what)s allows it.") % {"what": gettext(what)})
+    return Entitlement(True, gettext("Your organisation owns this %(what)s.") % {"what": gettext(what)})
 
 
 def version_entitlement(*, org: Organization, version: DatasetVersion, action: Action) -> Entitlement:
@@ -83,11 +94,15 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
     ready = version.status == DatasetVersion.Status.READY
     if version.dataset.organization_id == org.pk:
         if action != Action.VIEW and not ready:
-            return Entitlement(False, f"This version is {version.status}; it can be used once it is ready.")
+            return Entitlement(
+                False,
+                gettext("This version is %(status)s; it can be used once it is ready.")
+                % {"status": str(version.get_status_display()).lower()},
+            )
         what = "synthetic version" if version.is_synthetic else "version"
         return derivative_entitlement(sources=_built_under(version), action=action, what=what)
     if action == Action.LIST:
-        return Entitlement(False, "You can only list dataset versions your organisation owns.")
+        return Entitlement(False, gettext("You can only list dataset versions your organisation owns."))
     licenses = _licenses_covering(org=org, version=version)
     active = [license for license in licenses if license_is_active(license)]
     if action in (Action.VIEW, Action.PREVIEW):
@@ -96,15 +111,15 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
         )
         if active or listed:
             return Entitlement(
-                True, "Listed in the catalogue." if listed else "Licensed.", active[0] if active else None
+                True,
+                gettext("Listed in the catalogue.") if listed else gettext("Licensed."),
+                active[0] if active else None,
             )
-        if licenses:
-            return Entitlement(False, f"You hold {_inactive_reason(licenses[0])}", licenses[0])
-        return Entitlement(False, "Your organisation has no licence for this dataset version.")
     if not active:
         if licenses:
-            return Entitlement(False, f"You hold {_inactive_reason(licenses[0])}", licenses[0])
-        return Entitlement(False, "Your organisation has no licence for this dataset version.")
+            reason = gettext("You hold %(licence)s") % {"licence": _inactive_reason(licenses[0])}
+            return Entitlement(False, reason, licenses[0])
+        return Entitlement(False, gettext("Your organisation has no licence for this dataset version."))
     # A listed derivative (e.g. a provider's synthetic version) stops when a licence it was built under stops.
     upstream = derivative_entitlement(sources=_built_under(version), action=Action.PREDICT, what="version")
     if not upstream.allowed:
@@ -120,7 +135,11 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
         words = " and ".join(term.replace("_", " ") for term in terms) or "it"
         return Entitlement(True, f"Licence {allowing[0].pk} allows {words}.", allowing[0])
     refused = next(term for term in terms if not active[0].terms.get(term))
-    return Entitlement(False, f"Your licence ({active[0].pk}) does not allow {term_refusal(refused)}.", active[0])
+    reason = gettext("Your licence (%(pk)s) does not allow %(refusal)s.") % {
+        "pk": active[0].pk,
+        "refusal": gettext(term_refusal(refused)),
+    }
+    return Entitlement(False, reason, active[0])
 
 
 def version_source_licenses(*, version: DatasetVersion, license: License | None) -> list[License]:
@@ -145,8 +164,13 @@ def _listing_title(license: License) -> str:
 def _inactive_reason(license: License) -> str:
     """Completes "Your ..." / "... was built under ...": which licence, what happened, and what to do."""
     if license_state(license) == "revoked":
-        return f"licence {license.pk} ({_listing_title(license)}), which was revoked: {license.revoked_reason}"
-    return (
-        f"licence {license.pk} ({_listing_title(license)}), which expired on {license.expires_at:%Y-%m-%d %H:%M} UTC. "
-        "Renew it to continue."
-    )
+        return gettext("licence %(pk)s (%(title)s), which was revoked: %(reason)s") % {
+            "pk": license.pk,
+            "title": _listing_title(license),
+            "reason": license.revoked_reason,
+        }
+    return gettext("licence %(pk)s (%(title)s), which expired on %(date)s UTC. Renew it to continue.") % {
+        "pk": license.pk,
+        "title": _listing_title(license),
+        "date": f"{license.expires_at:%Y-%m-%d %H:%M}",
+    }

@@ -46,7 +46,10 @@ def license_use_refusal(license: License) -> str | None:
     """Why an active licence may not be used to read more rows now, or None: its metered use is suspended (an
     unpaid invoice), or it is a trial whose rows are used up."""
     if license.metered_suspended_reason:
-        return f"Metered use of licence {license.pk} is suspended: {license.metered_suspended_reason}"
+        return gettext("Metered use of licence %(pk)s is suspended: %(reason)s") % {
+            "pk": license.pk,
+            "reason": license.metered_suspended_reason,
+        }
     if license.is_trial and license.trial_rows is not None:
         used = (
             UsageRecord.objects.filter(license=license, kind=UsageRecord.Kind.ROWS_READ).aggregate(n=Sum("quantity"))[
@@ -55,10 +58,9 @@ def license_use_refusal(license: License) -> str | None:
             or 0
         )
         if used >= license.trial_rows:
-            return (
-                f"The trial licence {license.pk} covered {license.trial_rows:,} rows and {used:,} have been read; "
-                "buy the listing to go on."
-            )
+            return gettext(
+                "The trial licence %(pk)s covered %(rows)s rows and %(used)s have been read; buy the listing to go on."
+            ) % {"pk": license.pk, "rows": f"{license.trial_rows:,}", "used": f"{used:,}"}
     return None
 
 

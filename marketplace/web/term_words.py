@@ -23,6 +23,11 @@ SENTENCES = (
     gettext_noop("Commercial use allowed"),
     gettext_noop("Non-commercial use only"),
     gettext_noop("commercial"),
+    # What a refusal says a licence does not allow (`Term.refusal`), completed by the entitlement services.
+    gettext_noop("downloading the data (it is compute-only)"),
+    gettext_noop("generating synthetic data from it"),
+    gettext_noop("training models on it"),
+    gettext_noop("commercial use"),
 )
 
 

@@ -340,3 +340,23 @@ def test_the_model_card_follows_the_readers_language(provider, buyer, django_cap
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert client.login(username=buyer.username, password=PASSWORD)
     assert "## 数据血缘" in client.get(f"/training/models/{training.model.pk}/").content.decode()
+
+
+def test_an_entitlement_refusal_answers_in_the_clients_language(provider, buyer, django_capture_on_commit_callbacks):
+    from marketplace.services.licensing import listing_purchase
+    from tests.conftest import api_client_for, org_of
+
+    version = make_ready_version(provider, django_capture_on_commit_callbacks)
+    terms = {"download": False, "synthetic_derivatives": True, "model_training": True, "commercial_use": True}
+    license, _ = listing_purchase(
+        buyer=org_of(buyer), user=buyer, listing=make_listing(provider, version, terms=terms), idempotency_key="zh"
+    )
+    path = f"/api/v1/versions/{version.pk}/download/?format=csv"
+    english = api_client_for(buyer).get(path)
+    chinese = api_client_for(buyer).get(path, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert english.status_code == chinese.status_code == 403
+    assert (
+        english.data["message"]
+        == f"Your licence ({license.pk}) does not allow downloading the data (it is compute-only)."
+    )
+    assert chinese.data["message"] == f"您的许可（{license.pk}）不允许下载数据（仅限平台内计算）。"
