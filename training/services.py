@@ -816,8 +816,8 @@ def _model_store_name(local_dir: Path) -> str:
     """The model folder's name in the store, from its own folder names (job-N[/arm] or compress-N), so that hosts
     whose TESSERA_TRAINED_MODELS differ still agree."""
     parts = local_dir.parts
-    start = next(i for i in range(len(parts) - 1, -1, -1) if parts[i].startswith(("job-", "compress-")))
-    return "/".join((MODEL_STORE_PREFIX, *parts[start:]))
+    starts = [i for i, part in enumerate(parts) if part.startswith(("job-", "compress-"))]
+    return "/".join((MODEL_STORE_PREFIX, *parts[starts[-1] if starts else len(parts) - 1 :]))
 
 
 def model_publish(*, local_dir: Path) -> int:
