@@ -23,6 +23,11 @@ from training.data import PreparedData, synthetic_scaled
 from training.evaluation import compare_to_baseline, lift_interval
 from training.trainer import TrainConfig, TrainResult, validation_score
 
+# Fewest validation rows on which the paired comparison is trusted: the standard error of a handful of differences
+# is itself a guess (at 32 reviews, 5 validation rows believed a share that lost 9 points on the test rows), so
+# fewer rows fall back to the accuracy margin (`noise_margin`), which then keeps real rows alone unless the gain is
+# large.
+PAIRED_MIN_ROWS = 8
 # Shares of the synthetic rows tried when the weights are chosen (`mix_weights: "auto"`), the mix as weighted first.
 MIX_SCALES = (1.0, 0.5, 0.25, 0.0)
 
@@ -122,7 +127,7 @@ def paired_gain(real: list[float] | None, share: list[float] | None) -> dict[str
     """How much lower a share's loss is than real rows alone's on the same validation rows, row by row: the mean of
     the per-row differences and its standard error. Pairing removes what the two models share (which rows are easy),
     so a real difference shows on a dozen rows where two accuracies would differ by noise alone."""
-    if not real or not share or len(real) != len(share) or len(real) < 2:
+    if not real or not share or len(real) != len(share) or len(real) < PAIRED_MIN_ROWS:
         return None
     differences = [r - s for r, s in zip(real, share, strict=True)]
     n = len(differences)
@@ -137,9 +142,10 @@ def choose_share(
     """The share of synthetic rows to deliver, from each share's best validation metrics (share 0: real rows alone).
 
     Do no harm: a share other than 0 is delivered only when it is believed better than real rows alone on the
-    validation rows. With each row's loss (classification), that is: no lower accuracy, and a loss lower row by row
-    by more than one standard error of the paired differences (`paired_gain`). Without them (causal-LM), the share's
-    score must beat real rows alone's by more than the validation rows' noise (`noise_margin`). Among the shares
+    validation rows. With each row's loss (classification) on at least PAIRED_MIN_ROWS rows, that is: no lower
+    accuracy, and a loss lower row by row by more than one standard error of the paired differences (`paired_gain`).
+    Otherwise (fewer rows, or causal-LM), the share's score must beat real rows alone's by more than the validation
+    rows' noise (`noise_margin`). Among the shares
     believed, the best validation score wins, ties going to fewer synthetic rows."""
     real = best[0.0]
     margin = noise_margin(real, rows)
@@ -193,7 +199,7 @@ def _selection(outcome: MixOutcome) -> dict[str, Any]:
         )
     chosen = outcome.chosen_scale
     margin = round(noise_margin(real["best"], real["rows"]), 4)
-    paired = bool(real.get("best_row_losses")) and "accuracy" in real["best"]
+    paired = len(real.get("best_row_losses") or ()) >= PAIRED_MIN_ROWS and "accuracy" in real["best"]
     if chosen == 0 and paired:
         reason = (
             "No share of the synthetic rows was as accurate as real rows alone on the validation rows with a loss "

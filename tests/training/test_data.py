@@ -267,3 +267,15 @@ def test_a_synthetic_share_is_believed_on_a_few_rows_when_its_loss_is_lower_row_
     # Do no harm: a lower loss with fewer right answers on validation is not delivered.
     worse_accuracy = {**best, 1.0: {"accuracy": 0.7, "loss": 0.42}}
     assert choose_share(worse_accuracy, rows=10, row_losses=losses) == 0.0
+
+
+def test_on_fewer_validation_rows_than_the_paired_minimum_the_accuracy_margin_decides():
+    from training.mixing import PAIRED_MIN_ROWS, choose_share, paired_gain
+
+    real_rows = [0.3, 0.9, 0.2, 0.6, 0.4]
+    better_rows = [x - 0.1 for x in real_rows]  # lower on every row
+    assert len(real_rows) < PAIRED_MIN_ROWS and paired_gain(real_rows, better_rows) is None
+    same = {"accuracy": 0.8, "loss": 0.4}
+    best = {1.0: same, 0.5: same, 0.25: same, 0.0: {"accuracy": 0.8, "loss": 0.5}}
+    losses = {1.0: better_rows, 0.5: real_rows, 0.25: real_rows, 0.0: real_rows}
+    assert choose_share(best, rows=5, row_losses=losses) == 0.0
