@@ -18,7 +18,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -28,6 +28,7 @@ from marketplace.job_errors import JobCancelled
 from marketplace.models import DatasetVersion, Job, License, Organization
 from marketplace.selectors.datasets import version_get_for_org
 from marketplace.services.billing import usage_record_job_reads
+from marketplace.services.datasets import storage_is_local
 from marketplace.services.entitlements import (
     Action,
     derivative_entitlement,
@@ -808,10 +809,6 @@ MODEL_STORE_PREFIX = "models"  # where model files live in the store: models/<jo
 _MODEL_FILE_SKIPPED = {"checkpoint.pt", "events.jsonl"}  # resumable state stays with the worker that trains
 
 
-def _store_is_local() -> bool:
-    return isinstance(default_storage, FileSystemStorage)
-
-
 def _model_store_name(local_dir: Path) -> str:
     """The model folder's name in the store, from its own folder names (job-N[/arm] or compress-N), so that hosts
     whose TESSERA_TRAINED_MODELS differ still agree."""
@@ -824,7 +821,7 @@ def model_publish(*, local_dir: Path) -> int:
     """Copy a finished model's files into the store when it is not this machine's disk (TESSERA_STORAGE_URL), so a
     web or worker process on another host can predict with it, compress it or serve its download; returns how many
     files were written."""
-    if _store_is_local():
+    if storage_is_local():
         return 0
     name = _model_store_name(local_dir)
     written = 0
@@ -844,7 +841,7 @@ def model_local_dir(model: TrainedModel) -> Path:
     """The model's folder on this machine: as trained here, or fetched from the store into the same place (a
     folder that another host trained). Fetched into a temporary sibling and renamed, so a half copy is never used."""
     local = Path(model.path)
-    if local.exists() or _store_is_local():
+    if local.exists() or storage_is_local():
         return local
     name = _model_store_name(local)
     staging = local.with_name(f".{local.name}-{uuid.uuid4().hex[:8]}")

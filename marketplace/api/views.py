@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth import authenticate
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils.translation import gettext
@@ -34,7 +34,7 @@ from marketplace.selectors.organizations import (
 from marketplace.services.accounts import token_create, token_revoke, user_register
 from marketplace.services.audit import audit_record
 from marketplace.services.billing import usage_record
-from marketplace.services.datasets import dataset_create, version_rescrub, version_upload
+from marketplace.services.datasets import dataset_create, storage_is_local, version_rescrub, version_upload
 from marketplace.services.entitlements import Action, version_entitlement
 from marketplace.services.jobs import job_cancel
 from marketplace.services.security import login_refusal, signup_guard
@@ -280,42 +280,28 @@ class VersionDownloadApi(APIView):
             request=request,
             detail={"format": fmt, "license": decision.license.pk if decision.license else None},
         )
-        if fmt == "parquet" and _presigns() and request.query_params.get("redirect", "1") != "0":
-            # The store serves the canonical Parquet itself, byte for byte, through a URL signed for five minutes;
-            # the entitlement was checked and the access audited above. Metered as the whole file.
-            if decision.license is not None:
+
+        def meter(sent: int, how: str) -> None:
+            """A licensed download is metered by the bytes it delivered (the owner's own data is not)."""
+            if decision.license is not None and sent:
                 usage_record(
                     key=f"download:{event.pk}",
                     license=decision.license,
                     version=version,
                     kind=UsageRecord.Kind.BYTES_DOWNLOADED,
-                    quantity=default_storage.size(version.data_path),
+                    quantity=sent,
                     subject_kind="download",
-                    subject_name="parquet (presigned)",
+                    subject_name=how,
                 )
+
+        if fmt == "parquet" and not storage_is_local() and request.query_params.get("redirect", "1") != "0":
+            # The store serves the canonical Parquet itself, byte for byte, through a URL signed for five minutes;
+            # the entitlement was checked and the access audited above. Metered as the whole file.
+            meter(default_storage.size(version.data_path), "parquet (presigned)")
             response = HttpResponseRedirect(default_storage.url(version.data_path))
             response["Cache-Control"] = "no-store"
             return response
-        usage = None
-        if decision.license is not None:  # a licensed download is metered by the bytes it delivered
-
-            def usage(sent: int, license=decision.license) -> None:
-                usage_record(
-                    key=f"download:{event.pk}",
-                    license=license,
-                    version=version,
-                    kind=UsageRecord.Kind.BYTES_DOWNLOADED,
-                    quantity=sent,
-                    subject_kind="download",
-                    subject_name=fmt,
-                )
-
-        return version_download_response(version, fmt, usage=usage)
-
-
-def _presigns() -> bool:
-    """Whether the store can hand out short-lived signed URLs (S3); the local disk cannot."""
-    return not isinstance(default_storage, FileSystemStorage)
+        return version_download_response(version, fmt, usage=lambda sent: meter(sent, fmt))
 
 
 def version_download_response(

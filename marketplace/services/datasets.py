@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
@@ -185,3 +185,9 @@ def version_rescrub(*, version: DatasetVersion, user: AbstractBaseUser | None, p
     )
     transaction.on_commit(lambda: _enqueue_ingest(job.pk))
     return new_version
+
+
+def storage_is_local() -> bool:
+    """Whether artifacts live on this machine's disk (no TESSERA_STORAGE_URL): then nothing is copied to a store and
+    no signed URL can be handed out."""
+    return isinstance(default_storage, FileSystemStorage)

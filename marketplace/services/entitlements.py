@@ -127,9 +127,10 @@ def version_entitlement(*, org: Organization, version: DatasetVersion, action: A
     terms = ACTION_TERMS.get(action, ())
     allowing = [license for license in active if all(license.terms.get(term) for term in terms)]
     if action in READING_ACTIONS and allowing:
-        usable = [license for license in allowing if license_use_refusal(license) is None]
+        refusals = [license_use_refusal(license) for license in allowing]
+        usable = [license for license, refusal in zip(allowing, refusals, strict=True) if refusal is None]
         if not usable:
-            return Entitlement(False, license_use_refusal(allowing[0]) or "", allowing[0])
+            return Entitlement(False, refusals[0], allowing[0])
         allowing = usable
     if allowing:
         words = " and ".join(term.replace("_", " ") for term in terms) or "it"

@@ -114,15 +114,8 @@ def _trial_start(
         is_trial=True,
         trial_rows=offer.get("rows"),
     )
-    webhook_emit(organizations=[buyer, listing.organization], event_type="license.granted", data=_license_data(license))
-    audit_record(
-        action="license.trial_started",
-        obj=license,
-        actor=user,
-        organization=buyer,
-        subject_organization=listing.organization,
-        request=request,
-        detail={"listing": listing.pk, "trial": offer},
+    _announce_grant(
+        license=license, user=user, request=request, action="license.trial_started", detail={"trial": offer}
     )
     return license
 
@@ -258,6 +251,28 @@ def listing_purchase(
     return license, True
 
 
+def _announce_grant(
+    *,
+    license: License,
+    user: AbstractBaseUser | None,
+    request: HttpRequest | None,
+    action: str,
+    detail: dict[str, Any],
+) -> None:
+    """A new licence, bought or a trial: `license.granted` to both parties and one audit event."""
+    provider = license.listing.organization
+    webhook_emit(organizations=[license.buyer, provider], event_type="license.granted", data=_license_data(license))
+    audit_record(
+        action=action,
+        obj=license,
+        actor=user,
+        organization=license.buyer,
+        subject_organization=provider,
+        request=request,
+        detail={"listing": license.listing_id, **detail},
+    )
+
+
 def _license_data(license: License) -> dict[str, Any]:
     return {
         "license": license.pk,
@@ -328,15 +343,12 @@ def _grant(
         ]
     )
     Listing.objects.filter(pk=listing.pk).update(purchase_count=F("purchase_count") + 1)
-    webhook_emit(organizations=[buyer, listing.organization], event_type="license.granted", data=_license_data(license))
-    audit_record(
-        action="license.purchased",
-        obj=license,
-        actor=user,
-        organization=buyer,
-        subject_organization=listing.organization,
+    _announce_grant(
+        license=license,
+        user=user,
         request=request,
-        detail={"listing": listing.pk, "price": listing.price, "currency": listing.currency},
+        action="license.purchased",
+        detail={"price": listing.price, "currency": listing.currency},
     )
     return license
 
