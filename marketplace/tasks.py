@@ -1,7 +1,6 @@
-"""Celery tasks: thin wrappers that take primary keys (or an ingest's chunk folder) and call a service."""
+"""Celery tasks: thin wrappers that take primary keys and call a service."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from celery import Task, shared_task
@@ -9,9 +8,9 @@ from django.conf import settings
 
 from marketplace.celery import app
 from marketplace.job_errors import JobInputError
-from marketplace.pii import chunks
 from marketplace.services.billing import billing_run, license_expiries_announce, previous_period
 from marketplace.services.ingest import version_ingest
+from marketplace.services.ingest_chunks import chunks_work
 from marketplace.services.jobs import JobHeld, job_sweep
 from marketplace.services.webhooks import webhook_deliver
 
@@ -34,11 +33,12 @@ def version_ingest_task(self: Task, job_id: int) -> None:
 
 
 @shared_task(queue="cpu", acks_late=True, reject_on_worker_lost=True)
-def scrub_chunks_task(folder: str) -> int:
-    """Help an ingest: scrub its waiting chunks with its fitted scrubber until none is left. A chunk whose input is at
-    fault (over its time budget) is recorded in the folder, where the ingest job reads it and fails the version."""
+def scrub_chunks_task(job_id: int) -> int:
+    """Help ingest job `job_id`: scrub its waiting chunks (from the store) with its fitted scrubber until none is
+    left. A chunk whose input is at fault (over its time budget) is marked failed, and the ingest job fails the
+    version with its reason."""
     try:
-        return chunks.work(Path(folder), stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S)
+        return chunks_work(job_id=job_id, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S)
     except JobInputError:
         return 0
 

@@ -1,7 +1,7 @@
 from marketplace.models.accounts import ApiToken, Membership, Organization
 from marketplace.models.billing import Invoice, InvoiceLine, UsageRecord
 from marketplace.models.datasets import Dataset, DatasetVersion
-from marketplace.models.jobs import Job
+from marketplace.models.jobs import IngestChunk, Job
 from marketplace.models.market import AccessRequest, AuditEvent, LedgerEntry, License, Listing, Notification
 from marketplace.models.webhooks import Webhook, WebhookDelivery
 
@@ -11,6 +11,7 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
+    "IngestChunk",
     "Invoice",
     "InvoiceLine",
     "Job",

@@ -45,3 +45,35 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}
+
+
+class IngestChunk(models.Model):
+    """One chunk of an ingest's scrub, shared through the store so that `cpu` workers on any host scrub it.
+
+    The chunk's cells, the fitted scrubber and the scrubbed output are objects in the store (`marketplace.services.
+    ingest_chunks`); this row is the claim. A worker takes a chunk by a conditional update (waiting, or claimed so
+    long ago that its worker is presumed dead, becomes claimed with a new token), so no chunk is scrubbed twice at
+    once on any database; only the holder of the current token can mark it done."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        CLAIMED = "claimed", _("Claimed")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="ingest_chunks")
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    source_name = models.CharField(max_length=500, help_text="The chunk's cells in the store.")
+    scrubber_name = models.CharField(max_length=500, help_text="The fitted scrubber every worker uses, in the store.")
+    claim = models.CharField(max_length=32, blank=True, help_text="The current claim's token; outputs carry it.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the worker that claimed it last.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="ingest_chunk_job_index")]
+        indexes = [models.Index(fields=["job", "status"])]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id} ({self.status})"

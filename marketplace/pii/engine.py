@@ -518,7 +518,7 @@ def transform_parallel(scrubber: Scrubber, chunks: list[pd.DataFrame], processes
     once, up front, so every chunk gets the same treatment); the parent's report includes every chunk.
 
     For command-line and benchmark use: a Celery prefork worker cannot fork children of its own (ingest fans chunks
-    out as Celery tasks instead, see `marketplace.pii.chunks`)."""
+    out as Celery tasks instead, see `marketplace.services.ingest_chunks`)."""
     import multiprocessing
 
     global _WORKER_SCRUBBER

@@ -2,8 +2,9 @@
 
 Passes over the raw file (it is read, never loaded whole, so memory is bounded by the chunk size):
 1. classify columns on a sample, collect known identifier values (`Scrubber.fit` / `observe`) and queue the chunks,
-2. scrub the chunks (large uploads: fanned out to other `cpu` workers as `scrub_chunks_task`, see
-   `marketplace.pii.chunks`) and gather them in order into a string Parquet, narrowing column types as it goes,
+2. scrub the chunks (large uploads: fanned out to other `cpu` workers as `scrub_chunks_task`, through the store and
+   claims in the database, see `marketplace.services.ingest_chunks`) and gather them in order into a string Parquet,
+   narrowing column types as it goes,
 3. cast the scrubbed strings to the inferred types, profile them and write the canonical Parquet.
 Everything lands under `versions/<version>/job-<job>/`, so a re-run after a killed worker starts clean and the
 version only points at its outputs once they are complete.
@@ -41,7 +42,7 @@ from marketplace.dataio import (
 from marketplace.job_errors import JobInputError
 from marketplace.models import DatasetVersion, Job
 from marketplace.pii import Scrubber, ScrubPolicy
-from marketplace.pii import chunks as pii_chunks
+from marketplace.services import ingest_chunks
 from marketplace.services.jobs import CANCELLED_ERROR, JobOutcome, Progress, job_run
 
 logger = logging.getLogger(__name__)
@@ -93,11 +94,15 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
                 outputs = _run_ingest(version=version, job=job, workdir=workdir, report=progress)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
+            workers = outputs.pop("chunk_workers")
             for key, value in outputs.items():
                 setattr(version, key, value)
             version.status, version.error, version.ready_at = DatasetVersion.Status.READY, "", timezone.now()
             version.save()
-        return JobOutcome(f"Ready: {version.row_count} rows scrubbed", {"version": version.pk})
+        else:
+            workers = job.result.get("chunk_workers", {})
+        result = {"version": version.pk, "chunk_workers": workers}
+        return JobOutcome(f"Ready: {version.row_count} rows scrubbed", result)
 
     def on_stop(job: Job, error: str) -> None:
         version_settle_failed(job=job, error=error or CANCELLED_ERROR)
@@ -121,22 +126,23 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
 
     # Pass 1: classify once on a sample, collect identifier values for propagation into free text, and queue the
     # chunks (as Parquet) for pass 2.
+    # The chunks travel through the store, so that workers on other hosts can take them (a re-run starts clean).
     report(0.02, "Reading the file")
-    folder = workdir / "chunks"
-    sample, count = None, 0
+    ingest_chunks.chunks_clear(job=job)
+    sample, names = None, []
     for chunk in _chunks(version, lambda f: report(0.02 + 0.18 * f, "Detecting personal data")):
         if sample is None:
             sample = chunk.head(SAMPLE_ROWS)
             scrubber.fit(sample)
         scrubber.observe(chunk)
-        pii_chunks.add_chunk(folder, count, chunk)
-        count += 1
+        names.append(ingest_chunks.chunk_put(job=job, index=len(names), frame=chunk))
     if sample is None or sample.empty:
         raise ParseError("The file has no data rows.")
+    count = len(names)
 
     # Pass 2: scrub the chunks, here and, for large uploads, in other `cpu` workers at the same time, every one with
     # the same fitted scrubber; then gather them in order into a string Parquet, narrowing each column's type.
-    pii_chunks.publish_scrubber(folder, scrubber)
+    ingest_chunks.chunks_open(job=job, scrubber=scrubber, names=names)
     helpers = (
         min(settings.TESSERA_INGEST_FANOUT, count - 1) if count >= settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS else 0
     )
@@ -144,13 +150,13 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         from marketplace.tasks import scrub_chunks_task
 
         for _ in range(helpers):
-            scrub_chunks_task.delay(str(folder))
-    while (done := len(pii_chunks.finished(folder))) < count:
-        if (reason := pii_chunks.failure(folder)) is not None:  # another worker found the input at fault
+            scrub_chunks_task.delay(job.pk)
+    while (done := ingest_chunks.chunks_done(job=job)) < count:
+        if (reason := ingest_chunks.chunks_failure(job=job)) is not None:  # another worker found the input at fault
             raise JobInputError(reason)
         report(0.2 + 0.6 * done / count, f"Scrubbing personal data (chunk {done + 1} of {count})")
-        scrubbed = pii_chunks.work(
-            folder, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1, scrubber=scrubber
+        scrubbed = ingest_chunks.chunks_work(
+            job_id=job.pk, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1, scrubber=scrubber
         )
         if not scrubbed:
             time.sleep(0.2)  # the chunks left are being scrubbed by other workers
@@ -161,7 +167,7 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
     columns: list[str] | None = None
     try:
         for index in range(count):
-            out, state = pii_chunks.output(folder, index)
+            out, state = ingest_chunks.chunk_output(job=job, index=index)
             scrubber.absorb(state)
             if columns is None:
                 columns = list(out.columns)
@@ -176,7 +182,8 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
     finally:
         if writer is not None:
             writer.close()
-    shutil.rmtree(folder, ignore_errors=True)
+    workers = ingest_chunks.chunks_workers(job=job)
+    ingest_chunks.chunks_clear(job=job)
     assert columns is not None
     pii_report = scrubber.report().to_dict()
 
@@ -186,7 +193,7 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         version=version, job=job, strings_path=scrubbed_path, columns=columns, types=inference.types(), workdir=workdir
     )
     report(0.95, "Saved")
-    return {**outputs, "pii_report": pii_report}
+    return {**outputs, "pii_report": pii_report, "chunk_workers": workers}
 
 
 def version_store_strings(
@@ -268,6 +275,7 @@ def version_settle_failed(*, job: Job, error: str) -> None:
     """The version of an ingest job that ended failed or cancelled: its half-written output and raw upload removed
     (unless kept for re-scrubbing), and the reason on the version."""
     version = DatasetVersion.objects.filter(job=job, status=DatasetVersion.Status.PROCESSING).first()
+    ingest_chunks.chunks_clear(job=job)
     if version is not None:
         _cleanup_outputs(version=version, job=job)
         version.status, version.error = DatasetVersion.Status.FAILED, error

@@ -1,5 +1,6 @@
 """A real Celery worker in another process runs ingest: over Redis when REDIS_URL is set, else the embedded broker."""
 
+import os
 import time
 
 import pytest
@@ -22,30 +23,33 @@ def test_real_worker_ingests_an_upload_end_to_end(celery_worker_process, provide
     assert celery_worker_process.poll() is None
 
 
-def test_real_worker_scrubs_the_chunks_an_ingest_shares(celery_worker_process, settings):
+def test_real_worker_scrubs_the_chunks_an_ingest_shares(celery_worker_process, provider):
     import pandas as pd
 
+    from marketplace.models import Job
     from marketplace.pii import Scrubber, ScrubPolicy
-    from marketplace.pii import chunks as pii_chunks
     from marketplace.pii.benchdata import generate_customers
+    from marketplace.services import ingest_chunks
+    from marketplace.services.jobs import job_create
     from marketplace.tasks import scrub_chunks_task
 
     frame = generate_customers(90, seed=2)[0].astype(object)
     scrubber = Scrubber(policy=ScrubPolicy(), salt=b"dataset-secret")
     scrubber.fit(frame)
     scrubber.observe(frame)
-    folder = settings.TESSERA_HOME / "tmp" / "ingest-test" / "chunks"
+    job = job_create(kind=Job.Kind.INGEST, organization=org_of(provider), user=provider)
     parts = [frame.iloc[start : start + 30] for start in (0, 30, 60)]
-    for index, part in enumerate(parts):
-        pii_chunks.add_chunk(folder, index, part)
-    pii_chunks.publish_scrubber(folder, scrubber)
+    names = [ingest_chunks.chunk_put(job=job, index=i, frame=part) for i, part in enumerate(parts)]
+    ingest_chunks.chunks_open(job=job, scrubber=scrubber, names=names)
 
-    scrub_chunks_task.delay(str(folder))  # to the worker process, over the broker
+    scrub_chunks_task.delay(job.pk)  # to the worker process, over the broker
     deadline = time.monotonic() + 120
-    while pii_chunks.finished(folder) != {0, 1, 2} and time.monotonic() < deadline:
+    while ingest_chunks.chunks_done(job=job) < 3 and time.monotonic() < deadline:
         time.sleep(0.5)
 
-    assert pii_chunks.finished(folder) == {0, 1, 2}
-    got = pd.concat([pii_chunks.output(folder, i)[0] for i in range(3)]).reset_index(drop=True)
+    assert ingest_chunks.chunks_done(job=job) == 3
+    got = pd.concat([ingest_chunks.chunk_output(job=job, index=i)[0] for i in range(3)]).reset_index(drop=True)
     expected = pd.concat([scrubber.transform(part) for part in parts]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, expected)
+    (worker,) = ingest_chunks.chunks_workers(job=job)
+    assert worker.rsplit(":", 1)[1] != str(os.getpid())  # scrubbed in the worker's process, not here

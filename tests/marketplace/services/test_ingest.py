@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.files.storage import default_storage
 
-from marketplace.models import DatasetVersion, Job
+from marketplace.models import DatasetVersion, IngestChunk, Job
 from marketplace.pii.benchdata import generate_customers
 from marketplace.services.datasets import dataset_create, version_upload
 from marketplace.services.ingest import version_ingest
@@ -184,8 +184,8 @@ def test_large_upload_fans_chunks_out_to_other_workers_with_the_same_result(
     helped = []
     original = tasks.scrub_chunks_task.delay
 
-    def delay(folder):
-        result = original(folder)
+    def delay(job_id):
+        result = original(job_id)
         helped.append(result.result)  # an EagerResult: the task has already run
         return result
 
@@ -202,7 +202,9 @@ def test_large_upload_fans_chunks_out_to_other_workers_with_the_same_result(
     with default_storage.open(fanned.data_path, "rb") as a, default_storage.open(alone.data_path, "rb") as b:
         pd.testing.assert_frame_equal(pq.read_table(a).to_pandas(), pq.read_table(b).to_pandas())
     assert fanned.pii_report == alone.pii_report and fanned.row_count == 150
-    assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))  # no chunk folder is left behind
+    assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))  # no work folder is left behind
+    assert not IngestChunk.objects.exists() and not default_storage.exists(f"ingest/job-{fanned.job_id}")
+    assert list(fanned.job.result["chunk_workers"].values()) == [8]  # host:pid of the (eager) helper
 
 
 def test_a_jsonl_key_first_seen_after_the_first_chunk_is_kept_and_scrubbed(
@@ -242,7 +244,7 @@ def test_a_cell_over_the_limit_fails_the_version_with_a_message_and_keeps_nothin
 def test_a_chunk_over_its_time_budget_in_a_helper_worker_fails_the_version(
     dataset, provider, django_capture_on_commit_callbacks, settings, monkeypatch
 ):
-    """The helper that hits the budget records why in the chunk folder; the ingest job reads it and fails the
+    """The helper that hits the budget records why on the chunk; the ingest job reads it and fails the
     version with that message, instead of waiting for the chunk forever or handing it to the next worker."""
     from marketplace.pii import engine
 
@@ -263,3 +265,4 @@ def test_a_chunk_over_its_time_budget_in_a_helper_worker_fails_the_version(
     assert version.status == DatasetVersion.Status.FAILED
     assert "longer than its time budget of 5 s" in version.error
     assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))
+    assert not IngestChunk.objects.exists() and not default_storage.exists(f"ingest/job-{version.job_id}")

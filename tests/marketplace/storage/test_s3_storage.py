@@ -126,3 +126,51 @@ def test_a_parquet_download_redirects_to_a_short_lived_signed_url_after_the_enti
     # redirect=0 streams it through the web process instead.
     streamed = api_client_for(buyer).get(path + "&redirect=0")
     assert streamed.status_code == 200 and b"".join(streamed.streaming_content) == body
+
+
+def test_a_fanned_out_ingest_passes_its_chunks_through_the_bucket_and_leaves_none(
+    s3_store, provider, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The chunks, the fitted scrubber and the scrubbed outputs are objects in the bucket (a helper on another host
+    reads them from there); the assembled version equals an ingest that was not fanned out."""
+    from pathlib import Path
+
+    from marketplace import tasks
+    from marketplace.models import DatasetVersion, IngestChunk
+    from marketplace.pii.benchdata import generate_customers
+    from marketplace.services.datasets import dataset_create, version_upload
+
+    seen_by_helper = []
+    original = tasks.scrub_chunks_task.delay
+
+    def delay(job_id):
+        seen_by_helper.append(bucket_keys(s3_store))
+        return original(job_id)
+
+    monkeypatch.setattr(tasks.scrub_chunks_task, "delay", delay)
+    settings.TESSERA_INGEST_CHUNK_ROWS = 25
+    settings.TESSERA_INGEST_FANOUT, settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS = 2, 3
+    content = generate_customers(100, seed=11)[0].to_csv(index=False)
+    dataset = dataset_create(organization=org_of(provider), user=provider, title="Customers")
+    versions = []
+    for fanout in (2, 0):
+        settings.TESSERA_INGEST_FANOUT = fanout
+        with django_capture_on_commit_callbacks(execute=True):
+            version = version_upload(dataset=dataset, user=provider, upload=upload_file(content))
+        versions.append(DatasetVersion.objects.get(pk=version.pk))
+    fanned, alone = versions
+
+    prefix = f"artifacts/ingest/job-{fanned.job_id}/"
+    assert {k.removeprefix(prefix) for k in seen_by_helper[0] if k.startswith(prefix)} == {
+        "scrubber.pkl",
+        "chunk-000000.parquet",
+        "chunk-000001.parquet",
+        "chunk-000002.parquet",
+        "chunk-000003.parquet",
+    }
+    assert fanned.status == alone.status == "ready" and fanned.pii_report == alone.pii_report
+    with default_storage.open(fanned.data_path, "rb") as a, default_storage.open(alone.data_path, "rb") as b:
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+    assert not any("/ingest/" in key for key in bucket_keys(s3_store))  # nothing of the scrub is left
+    assert not IngestChunk.objects.exists()
+    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
