@@ -32,13 +32,16 @@ def version_ingest_task(self: Task, job_id: int) -> None:
     job_task_run(self, version_ingest, job_id)
 
 
-@shared_task(queue="cpu", acks_late=True, reject_on_worker_lost=True)
-def scrub_chunks_task(job_id: int) -> int:
-    """Help ingest job `job_id`: scrub its waiting chunks (from the store) with its fitted scrubber until none is
-    left. A chunk whose input is at fault (over its time budget) is marked failed, and the ingest job fails the
-    version with its reason."""
+@shared_task(bind=True, queue="cpu", acks_late=True, reject_on_worker_lost=True)
+def scrub_chunks_task(self: Task, job_id: int) -> int:
+    """Help ingest job `job_id`: collect the identifiers of its chunks, then scrub them (from the store), until the
+    scrub has none left. A chunk whose input is at fault (over its time budget) is marked failed, and the ingest job
+    fails the version with its reason. Run eagerly (tests), a helper runs inside the ingest's own call, so it takes
+    what is there and never waits for more."""
     try:
-        return chunks_work(job_id=job_id, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S)
+        return chunks_work(
+            job_id=job_id, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, wait=not self.request.is_eager
+        )
     except JobInputError:
         return 0
 

@@ -48,12 +48,17 @@ class Job(models.Model):
 
 
 class IngestChunk(models.Model):
-    """One chunk of an ingest's scrub, shared through the store so that `cpu` workers on any host scrub it.
+    """One chunk of an ingest, shared through the store so that `cpu` workers on any host collect its identifiers
+    (stage `collect`) and then scrub it (stage `scrub`).
 
     The chunk's cells, the fitted scrubber and the scrubbed output are objects in the store (`marketplace.services.
     ingest_chunks`); this row is the claim. A worker takes a chunk by a conditional update (waiting, or claimed so
     long ago that its worker is presumed dead, becomes claimed with a new token), so no chunk is scrubbed twice at
     once on any database; only the holder of the current token can mark it done."""
+
+    class Stage(models.TextChoices):
+        COLLECT = "collect", _("Collecting identifiers")
+        SCRUB = "scrub", _("Scrubbing")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("Waiting")
@@ -63,9 +68,12 @@ class IngestChunk(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="ingest_chunks")
     index = models.PositiveIntegerField()
+    stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.SCRUB)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
     source_name = models.CharField(max_length=500, help_text="The chunk's cells in the store.")
-    scrubber_name = models.CharField(max_length=500, help_text="The fitted scrubber every worker uses, in the store.")
+    scrubber_name = models.CharField(
+        max_length=500, help_text="The scrubber this stage uses, in the store: decisions so far, or fitted in full."
+    )
     claim = models.CharField(max_length=32, blank=True, help_text="The current claim's token; outputs carry it.")
     claimed_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the worker that claimed it last.")

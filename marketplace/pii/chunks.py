@@ -1,6 +1,6 @@
-"""How the chunks of one scrub travel between workers: string cells as Parquet bytes, the fitted scrubber and a
-chunk's report counts as pickles. Nothing here knows about Django, the store or Celery: the ingest service
-(`marketplace.services.ingest_chunks`) keeps these bytes in the store and the claims in the database.
+"""How the chunks of one scrub travel between workers: string cells as Parquet bytes; the scrubber, a chunk's
+collected identifiers and its report counts as pickles. Nothing here knows about Django, the store or Celery: the
+ingest service (`marketplace.services.ingest_chunks`) keeps these bytes in the store and the claims in the database.
 
 Pickles are read only from the platform's own store, never from an upload.
 """
@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from marketplace.pii.engine import Scrubber
+from marketplace.pii.text import KnownIdentifiers
 
 
 def frame_bytes(frame: pd.DataFrame) -> bytes:
@@ -47,4 +48,12 @@ def state_bytes(state: dict[str, Any]) -> bytes:
 
 
 def state_from_bytes(data: bytes) -> dict[str, Any]:
+    return pickle.loads(data)
+
+
+def known_bytes(known: KnownIdentifiers) -> bytes:
+    return pickle.dumps(known, protocol=5)
+
+
+def known_from_bytes(data: bytes) -> KnownIdentifiers:
     return pickle.loads(data)

@@ -152,20 +152,37 @@ class Scrubber:
         Once a caller has observed every chunk up front, `transform` no longer collects each chunk again. A column
         with no value in the sample the decisions were made on (a JSON key first seen late in the file) is decided
         on the first observed chunk that has values, before anything is transformed."""
+        self.observe_columns(chunk)
+        self._collect(chunk, self.known)
+
+    def observe_columns(self, chunk: pd.DataFrame) -> None:
+        """The first half of `observe`, cheap and in file order: decide the columns first seen with values in this
+        chunk. After it, this chunk's identifiers can be collected anywhere (`collect_known`), because no later
+        decision concerns a column that has values here."""
         self._observed_up_front = True
         self._require_fit(chunk)
         for name in chunk.columns:
             decision = self.decisions.get(str(name))
             if (decision is None or decision.evidence.get("values") == 0) and chunk[name].notna().any():
                 self._decide(str(name), chunk[name])
-        self._collect(chunk)
 
-    def _collect(self, chunk: pd.DataFrame) -> None:
+    def collect_known(self, chunk: pd.DataFrame) -> KnownIdentifiers:
+        """The second half of `observe`, for another worker: this chunk's identifier values, to be merged into the
+        scrubber that reports with `absorb_known`, in chunk order."""
+        known = KnownIdentifiers()
+        self._collect(chunk, known)
+        return known
+
+    def absorb_known(self, known: KnownIdentifiers) -> None:
+        self.known.merge(known)
+
+    def _collect(self, chunk: pd.DataFrame, known: KnownIdentifiers | None = None) -> None:
         self._require_fit(chunk)
+        known = self.known if known is None else known
         for name, decision in self.decisions.items():
             if decision.kind == DIRECT and decision.entity in PROPAGATED and name in chunk:
                 for value in chunk[name].dropna().unique():
-                    self.known.add(str(value), decision.entity, stopwords=self._stopwords)
+                    known.add(str(value), decision.entity, stopwords=self._stopwords)
 
     # -- scrubbing -----------------------------------------------------------------------------------------------
     def transform(self, chunk: pd.DataFrame) -> pd.DataFrame:

@@ -191,15 +191,45 @@ class KnownIdentifiers:
             return
         keys, codes, first, lengths = zip(*self._pending, strict=True)
         self._pending = []
-        all_keys = np.concatenate([self._keys, np.array(keys, dtype=np.uint64)])
-        all_codes = np.concatenate([self._codes, np.array(codes, dtype=np.uint8)])
+        self._append(
+            np.array(keys, dtype=np.uint64),
+            np.array(codes, dtype=np.uint8),
+            np.array(first, dtype=np.uint64),
+            np.array(lengths, dtype=np.uint8),
+        )
+
+    def _append(self, keys: np.ndarray, codes: np.ndarray, first: np.ndarray, lengths: np.ndarray) -> None:
+        """Add values seen after every value held: for a value held already, the entity seen first stays."""
+        all_keys = np.concatenate([self._keys, keys])
+        all_codes = np.concatenate([self._codes, codes])
         self._keys, index = np.unique(all_keys, return_index=True)  # the first entity seen for a value wins
         self._codes = all_codes[index]
-        all_first = np.concatenate([self._first, np.array(first, dtype=np.uint64)])
-        all_lengths = np.concatenate([self._first_words, np.array(lengths, dtype=np.uint8)])
+        all_first = np.concatenate([self._first, first])
+        all_lengths = np.concatenate([self._first_words, lengths])
         self._first, inverse = np.unique(all_first, return_inverse=True)
         self._first_words = np.zeros(len(self._first), dtype=np.uint8)
         np.maximum.at(self._first_words, inverse, all_lengths)
+
+    def merge(self, later: KnownIdentifiers) -> None:
+        """Add what `later` collected as if this one had seen its values after its own: chunks collected by other
+        workers, merged in chunk order, give the same identifiers as one pass over the file."""
+        self._compact()
+        later._compact()
+        for word, entity in later.tokens.items():
+            self.tokens.setdefault(word, entity)
+        for word, entity in later.short_tokens.items():
+            self.short_tokens.setdefault(word, entity)
+        self.max_words = max(self.max_words, later.max_words)
+        self._ordinary_firsts |= later._ordinary_firsts
+        if not later._keys.size:
+            return
+        for entity in later._entities:
+            if entity not in self._entities:
+                self._entities.append(entity)
+        codes = np.array([self._entities.index(e) for e in later._entities], dtype=np.uint8)[later._codes]
+        # `later` keeps one (key, first key, length) per value but its first-word table only the longest length per
+        # first key: both are added whole, which gives the same first-word lengths (a maximum).
+        self._append(later._keys, codes, later._first, later._first_words)
 
     def __getstate__(self) -> dict:
         self._compact()

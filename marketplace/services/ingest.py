@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import shutil
 import tempfile
 import time
@@ -40,7 +41,7 @@ from marketplace.dataio import (
     preview_rows,
 )
 from marketplace.job_errors import JobInputError
-from marketplace.models import DatasetVersion, Job
+from marketplace.models import DatasetVersion, IngestChunk, Job
 from marketplace.pii import Scrubber, ScrubPolicy
 from marketplace.services import ingest_chunks
 from marketplace.services.jobs import CANCELLED_ERROR, JobOutcome, Progress, job_run
@@ -94,14 +95,16 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
                 outputs = _run_ingest(version=version, job=job, workdir=workdir, report=progress)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
-            workers = outputs.pop("chunk_workers")
+            workers, seconds = outputs.pop("chunk_workers"), outputs.pop("seconds")
             for key, value in outputs.items():
                 setattr(version, key, value)
             version.status, version.error, version.ready_at = DatasetVersion.Status.READY, "", timezone.now()
             version.save()
         else:
-            workers = job.result.get("chunk_workers", {})
-        result = {"version": version.pk, "chunk_workers": workers}
+            workers, seconds = job.result.get("chunk_workers", {}), job.result.get("seconds", {})
+        # How the work went: which workers scrubbed how many chunks, and each pass's seconds (read and detect, scrub,
+        # gather in order, type and store), for operators and `bench_ingest`.
+        result = {"version": version.pk, "chunk_workers": workers, "seconds": seconds}
         return JobOutcome(f"Ready: {version.row_count} rows scrubbed", result)
 
     def on_stop(job: Job, error: str) -> None:
@@ -127,40 +130,59 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
     # Pass 1: classify once on a sample, collect identifier values for propagation into free text, and queue the
     # chunks (as Parquet) for pass 2.
     # The chunks travel through the store, so that workers on other hosts can take them (a re-run starts clean).
+    # Each column is decided as it first has values, in file order; the identifiers of a chunk are collected here
+    # until helpers are sent, then by whichever worker claims the chunk, and merged in chunk order.
     report(0.02, "Reading the file")
+    clock = {"started": time.perf_counter()}
     ingest_chunks.chunks_clear(job=job)
-    sample, names = None, []
+    sample, names, helpers = None, [], 0
+    decisions, decisions_name, snapshots = b"", "", 0
+    stale_after = settings.TESSERA_INGEST_STALE_CHUNK_S
     for chunk in _chunks(version, lambda f: report(0.02 + 0.18 * f, "Detecting personal data")):
         if sample is None:
             sample = chunk.head(SAMPLE_ROWS)
             scrubber.fit(sample)
-        scrubber.observe(chunk)
-        names.append(ingest_chunks.chunk_put(job=job, index=len(names), frame=chunk))
+        index = len(names)
+        names.append(ingest_chunks.chunk_put(job=job, index=index, frame=chunk))
+        scrubber.observe_columns(chunk)
+        if not helpers:
+            scrubber.absorb_known(scrubber.collect_known(chunk))
+            helpers = _send_helpers(job, chunks=len(names))
+            continue
+        if (now := pickle.dumps((scrubber.decisions, scrubber.actions))) != decisions:  # a column was decided
+            snapshots += 1
+            decisions = now
+            decisions_name = ingest_chunks.decisions_put(job=job, scrubber=scrubber, number=snapshots)
+        ingest_chunks.chunk_collect_open(job=job, index=index, name=names[-1], decisions_name=decisions_name)
+        helpers += _send_helpers(job, chunks=len(names), sent=helpers)
+        if ingest_chunks.chunks_waiting(job=job) > 1:  # the helpers are behind: collect one here as well
+            ingest_chunks.chunks_work(job_id=job.pk, stale_after=stale_after, max_chunks=1, scrubber=scrubber)
     if sample is None or sample.empty:
         raise ParseError("The file has no data rows.")
     count = len(names)
+    while True:
+        total, collected = ingest_chunks.chunks_collected(job=job)
+        if collected >= total:
+            break
+        report(0.2, f"Collecting identifiers (chunk {collected + 1} of {total})")
+        if not ingest_chunks.chunks_work(job_id=job.pk, stale_after=stale_after, max_chunks=1, scrubber=scrubber):
+            time.sleep(0.2)  # the chunks left are being collected by other workers
+    for known in ingest_chunks.chunks_known(job=job):
+        scrubber.absorb_known(known)
+    collectors = ingest_chunks.chunks_workers(job=job, stage=IngestChunk.Stage.COLLECT)
+    clock["read"] = time.perf_counter()
 
-    # Pass 2: scrub the chunks, here and, for large uploads, in other `cpu` workers at the same time, every one with
-    # the same fitted scrubber; then gather them in order into a string Parquet, narrowing each column's type.
+    # Pass 2: scrub the chunks, here and, for large uploads, in the other `cpu` workers at the same time, every one
+    # with the same fitted scrubber; then gather them in order into a string Parquet, narrowing each column's type.
     ingest_chunks.chunks_open(job=job, scrubber=scrubber, names=names)
-    helpers = (
-        min(settings.TESSERA_INGEST_FANOUT, count - 1) if count >= settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS else 0
-    )
-    if helpers > 0:
-        from marketplace.tasks import scrub_chunks_task
-
-        for _ in range(helpers):
-            scrub_chunks_task.delay(job.pk)
     while (done := ingest_chunks.chunks_done(job=job)) < count:
         if (reason := ingest_chunks.chunks_failure(job=job)) is not None:  # another worker found the input at fault
             raise JobInputError(reason)
         report(0.2 + 0.6 * done / count, f"Scrubbing personal data (chunk {done + 1} of {count})")
-        scrubbed = ingest_chunks.chunks_work(
-            job_id=job.pk, stale_after=settings.TESSERA_INGEST_STALE_CHUNK_S, max_chunks=1, scrubber=scrubber
-        )
+        scrubbed = ingest_chunks.chunks_work(job_id=job.pk, stale_after=stale_after, max_chunks=1, scrubber=scrubber)
         if not scrubbed:
             time.sleep(0.2)  # the chunks left are being scrubbed by other workers
-
+    clock["scrubbed"] = time.perf_counter()
     scrubbed_path = workdir / "scrubbed.parquet"
     inference = TypeInference()
     writer: pq.ParquetWriter | None = None
@@ -182,10 +204,11 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
     finally:
         if writer is not None:
             writer.close()
-    workers = ingest_chunks.chunks_workers(job=job)
+    workers = {"collect": collectors, "scrub": ingest_chunks.chunks_workers(job=job)}
     ingest_chunks.chunks_clear(job=job)
     assert columns is not None
     pii_report = scrubber.report().to_dict()
+    clock["gathered"] = time.perf_counter()
 
     # Pass 3: cast, profile and write the canonical Parquet.
     report(0.82, "Profiling columns")
@@ -193,7 +216,31 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         version=version, job=job, strings_path=scrubbed_path, columns=columns, types=inference.types(), workdir=workdir
     )
     report(0.95, "Saved")
-    return {**outputs, "pii_report": pii_report, "chunk_workers": workers}
+    clock["stored"] = time.perf_counter()
+    seconds = {
+        phase: round(clock[end] - clock[start], 2)
+        for phase, start, end in (
+            ("read", "started", "read"),
+            ("scrub", "read", "scrubbed"),
+            ("gather", "scrubbed", "gathered"),
+            ("store", "gathered", "stored"),
+        )
+    }
+    return {**outputs, "pii_report": pii_report, "chunk_workers": workers, "seconds": seconds}
+
+
+def _send_helpers(job: Job, *, chunks: int, sent: int = 0) -> int:
+    """Ask other `cpu` workers to help with a large upload once it is known to be large: up to
+    TESSERA_INGEST_FANOUT helpers, never more than the chunks read so far minus one; returns how many were sent."""
+    if chunks < settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS:
+        return 0
+    more = min(settings.TESSERA_INGEST_FANOUT, chunks - 1) - sent
+    if more > 0:
+        from marketplace.tasks import scrub_chunks_task
+
+        for _ in range(more):
+            scrub_chunks_task.delay(job.pk)
+    return max(more, 0)
 
 
 def version_store_strings(

@@ -1,19 +1,26 @@
-"""The chunks of one ingest's scrub, shared through the store and claimed in the database, so that `cpu` workers on
-any host scrub them with the same fitted scrubber: a worker needs the database, the broker and the store, and no
+"""The chunks of one ingest, shared through the store and claimed in the database, so that `cpu` workers on any host
+share both of its passes over the data: collecting the identifiers of every chunk (so that they are found again in
+the free text of every other chunk), then scrubbing. A worker needs the database, the broker and the store, and no
 folder shared with the others.
 
-    store  ingest/job-<id>/scrubber.pkl                  the fitted scrubber: column decisions and known identifiers
-           ingest/job-<id>/chunk-000007.parquet          chunk 7's cells (strings)
-           ingest/job-<id>/out-000007-<claim>.parquet    its scrubbed cells, written by the claim's holder
+    store  ingest/job-<id>/chunk-000007.parquet          chunk 7's cells (strings)
+           ingest/job-<id>/decisions-0001.pkl            the scrubber's column decisions as the file was read so far
+           ingest/job-<id>/known-000007-<claim>.pkl      the identifiers collected from chunk 7
+           ingest/job-<id>/scrubber.pkl                  the fitted scrubber: decisions and every identifier
+           ingest/job-<id>/out-000007-<claim>.parquet    chunk 7's scrubbed cells
            ingest/job-<id>/out-000007-<claim>.pkl        its counts for the report
-    db     IngestChunk(job, index 7, status, claim, claimed_at, worker)
+    db     IngestChunk(job, index 7, stage collect|scrub, status, claim, claimed_at, worker)
+
+The ingest job reads the file once, in order, deciding each column as it first has values; a chunk's identifiers can
+then be collected anywhere, because no later decision concerns a column that has values in it. The collected
+identifiers are merged in chunk order (the same as one pass), the full scrubber is published, and every chunk moves
+to the scrub stage. Chunks read before any helper was sent are collected by the ingest job as it reads.
 
 A chunk is claimed by a conditional update (`waiting`, or `claimed` longer than `stale_after` seconds ago because
-its worker died, becomes `claimed` with a new token), so no chunk is scrubbed twice at once; it becomes `done` only
+its worker died, becomes `claimed` with a new token), so no chunk is worked on twice at once; it becomes `done` only
 through the token that claimed it, so a worker presumed dead that wakes up later finds its claim gone and deletes
-what it wrote. The coordinator (the ingest job) claims chunks too, so the scrub ends even when no other worker is
-free. A chunk whose input is at fault (over its time budget) is marked `failed` with the reason, and every worker
-stops claiming that scrub's chunks.
+what it wrote. The ingest job claims chunks too, so the work ends even when no other worker is free. A chunk whose
+input is at fault (over its time budget) is marked `failed` with the reason, and every worker stops.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,9 +46,10 @@ from marketplace.job_errors import JobInputError
 from marketplace.models import IngestChunk, Job
 from marketplace.pii import Scrubber
 from marketplace.pii import chunks as codec
+from marketplace.pii.text import KnownIdentifiers
 from marketplace.services.datasets import storage_is_local
 
-Status = IngestChunk.Status
+Status, Stage = IngestChunk.Status, IngestChunk.Stage
 
 
 def _prefix(job_id: int) -> str:
@@ -70,6 +80,10 @@ def _output_names(job_id: int, index: int, claim: str) -> tuple[str, str]:
     return f"{stem}.parquet", f"{stem}.pkl"
 
 
+def _known_name(job_id: int, index: int, claim: str) -> str:
+    return f"{_prefix(job_id)}/known-{index:06d}-{claim}.pkl"
+
+
 def chunks_clear(*, job: Job) -> None:
     """Remove every chunk of `job`'s scrub: its rows and its objects (a re-run starts clean; a finished one leaves
     nothing behind). A worker still holding a claim finds it gone and deletes what it writes."""
@@ -91,12 +105,50 @@ def chunk_put(*, job: Job, index: int, frame: pd.DataFrame) -> str:
     return _put(f"{_prefix(job.pk)}/chunk-{index:06d}.parquet", codec.frame_bytes(frame))
 
 
+def decisions_put(*, job: Job, scrubber: Scrubber, number: int) -> str:
+    """Publish the scrubber's column decisions as they stand (number `number`), for collecting the chunks read
+    since; returns the name in the store."""
+    return _put(f"{_prefix(job.pk)}/decisions-{number:04d}.pkl", codec.scrubber_bytes(scrubber))
+
+
+def chunk_collect_open(*, job: Job, index: int, name: str, decisions_name: str) -> None:
+    """Make stored chunk `index` claimable for collecting its identifiers with the decisions `decisions_name`."""
+    IngestChunk.objects.create(
+        job=job, index=index, stage=Stage.COLLECT, source_name=name, scrubber_name=decisions_name
+    )
+
+
+def chunks_waiting(*, job: Job) -> int:
+    return IngestChunk.objects.filter(job=job, status=Status.WAITING).count()
+
+
+def chunks_collected(*, job: Job) -> tuple[int, int]:
+    """How many chunks are in the collect stage, and how many of them are collected."""
+    rows = IngestChunk.objects.filter(job=job, stage=Stage.COLLECT)
+    return rows.count(), rows.filter(status=Status.DONE).count()
+
+
+def chunks_known(*, job: Job) -> Iterator[KnownIdentifiers]:
+    """The identifiers collected from each chunk of the collect stage, in chunk order (merge them in this order)."""
+    for index, claim in (
+        IngestChunk.objects.filter(job=job, stage=Stage.COLLECT, status=Status.DONE)
+        .order_by("index")
+        .values_list("index", "claim")
+    ):
+        yield codec.known_from_bytes(_get(_known_name(job.pk, index, claim)))
+
+
 def chunks_open(*, job: Job, scrubber: Scrubber, names: list[str]) -> None:
-    """Publish the fitted scrubber and make the stored chunks `names` (in order) claimable."""
+    """Publish the fitted scrubber (decisions and every identifier) and make every stored chunk `names` (in order)
+    claimable for scrubbing: the chunks collected by workers move on to the scrub stage, the others get rows."""
     scrubber_name = _put(f"{_prefix(job.pk)}/scrubber.pkl", codec.scrubber_bytes(scrubber))
+    rows = IngestChunk.objects.filter(job=job)
+    rows.update(stage=Stage.SCRUB, status=Status.WAITING, claim="", claimed_at=None, scrubber_name=scrubber_name)
+    have = set(rows.values_list("index", flat=True))
     IngestChunk.objects.bulk_create(
-        IngestChunk(job=job, index=index, source_name=name, scrubber_name=scrubber_name)
+        IngestChunk(job=job, index=index, stage=Stage.SCRUB, source_name=name, scrubber_name=scrubber_name)
         for index, name in enumerate(names)
+        if index not in have
     )
 
 
@@ -129,45 +181,78 @@ def chunk_claim(*, job_id: int, stale_after: float) -> IngestChunk | None:
 
 
 def chunks_work(
-    *, job_id: int, stale_after: float = 600.0, max_chunks: int | None = None, scrubber: Scrubber | None = None
+    *,
+    job_id: int,
+    stale_after: float = 600.0,
+    max_chunks: int | None = None,
+    scrubber: Scrubber | None = None,
+    wait: bool = False,
 ) -> int:
-    """Scrub waiting chunks of `job_id`'s scrub until none is left (or `max_chunks` are done); returns how many
-    this call scrubbed. `scrubber` is the published one when the caller holds it (the coordinator); otherwise it
-    is read from the store on the first claim. A chunk whose input is at fault is marked failed and the
-    JobInputError raised. Returns quietly when the scrub was cleared (the ingest ended) under it."""
+    """Work on claimable chunks of `job_id`'s ingest, collecting or scrubbing as each chunk's stage asks, until the
+    scrub has no chunk left to take (or `max_chunks` are done); returns how many this call did.
+
+    `scrubber` is the ingest job's own (the coordinator, which passes `max_chunks` and waits itself); a helper reads
+    the published ones from the store and, with `wait`, waits while the ingest is still reading or merging, as long
+    as the job runs and something moved within `stale_after` seconds. A chunk whose input is at fault is marked
+    failed and the JobInputError raised. Returns quietly when the ingest was cleared (it ended) under it."""
     done = 0
+    published: dict[str, Scrubber] = {}
+    idle_since = time.monotonic()
     while max_chunks is None or done < max_chunks:
         chunk = chunk_claim(job_id=job_id, stale_after=stale_after)
         if chunk is None:
-            break
+            if not wait or not _helper_should_wait(job_id, idle_since, stale_after):
+                break
+            time.sleep(0.2)
+            continue
         try:
-            if scrubber is None:
-                scrubber = codec.scrubber_from_bytes(_get(chunk.scrubber_name))
+            if scrubber is not None:
+                own = scrubber
+            elif chunk.scrubber_name in published:
+                own = published[chunk.scrubber_name]
+            else:
+                own = published[chunk.scrubber_name] = codec.scrubber_from_bytes(_get(chunk.scrubber_name))
             cells = codec.frame_from_bytes(_get(chunk.source_name))
         except FileNotFoundError:
             if IngestChunk.objects.filter(pk=chunk.pk).exists():
                 raise
             break  # the ingest ended and cleared its chunks
-        try:
-            out, state = scrubber.transform_chunk(cells)
-        except JobInputError as exc:  # no other worker would do better: every worker learns to stop
-            IngestChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).update(status=Status.FAILED, error=str(exc))
-            raise
-        out_name, state_name = _output_names(job_id, chunk.index, chunk.claim)
-        written = [_put(out_name, codec.frame_bytes(out)), _put(state_name, codec.state_bytes(state))]
-        if written != [out_name, state_name]:  # the claim token makes the names new: a store that renamed them
-            for name in written:  # would leave the reader looking for objects that are not there
+        if chunk.stage == Stage.COLLECT:
+            written = [_put(_known_name(job_id, chunk.index, chunk.claim), codec.known_bytes(own.collect_known(cells)))]
+            expected = [_known_name(job_id, chunk.index, chunk.claim)]
+        else:
+            try:
+                out, state = own.transform_chunk(cells)
+            except JobInputError as exc:  # no other worker would do better: every worker learns to stop
+                IngestChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).update(status=Status.FAILED, error=str(exc))
+                raise
+            expected = list(_output_names(job_id, chunk.index, chunk.claim))
+            written = [_put(expected[0], codec.frame_bytes(out)), _put(expected[1], codec.state_bytes(state))]
+        if written != expected:  # the claim token makes the names new: a store that renamed them would leave the
+            for name in written:  # reader looking for objects that are not there
                 _delete(name)
             raise RuntimeError(f"The store saved chunk {chunk.index}'s output under other names: {written}")
-        marked = IngestChunk.objects.filter(pk=chunk.pk, claim=chunk.claim, status=Status.CLAIMED).update(
-            status=Status.DONE
-        )
+        marked = IngestChunk.objects.filter(
+            pk=chunk.pk, claim=chunk.claim, stage=chunk.stage, status=Status.CLAIMED
+        ).update(status=Status.DONE)
         if not marked:  # presumed dead and taken over, or the scrub was cleared: this copy is not the one read
             for name in written:
                 _delete(name)
             continue
         done += 1
+        idle_since = time.monotonic()
     return done
+
+
+def _helper_should_wait(job_id: int, idle_since: float, stale_after: float) -> bool:
+    """Whether a helper with nothing to claim should wait for more: while the ingest job runs and is still reading
+    or merging (chunks in the collect stage, or none yet), and something moved within `stale_after` seconds."""
+    if time.monotonic() - idle_since > stale_after:
+        return False
+    if not Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).exists():
+        return False
+    rows = IngestChunk.objects.filter(job_id=job_id)
+    return not rows.exists() or rows.filter(stage=Stage.COLLECT).exists()
 
 
 def chunks_failure(*, job: Job) -> str | None:
@@ -176,17 +261,18 @@ def chunks_failure(*, job: Job) -> str | None:
 
 
 def chunks_done(*, job: Job) -> int:
-    return IngestChunk.objects.filter(job=job, status=Status.DONE).count()
+    """How many chunks are scrubbed."""
+    return IngestChunk.objects.filter(job=job, stage=Stage.SCRUB, status=Status.DONE).count()
 
 
 def chunk_output(*, job: Job, index: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The scrubbed cells and the report counts of chunk `index` (done)."""
-    chunk = IngestChunk.objects.get(job=job, index=index, status=Status.DONE)
+    chunk = IngestChunk.objects.get(job=job, index=index, stage=Stage.SCRUB, status=Status.DONE)
     out_name, state_name = _output_names(job.pk, index, chunk.claim)
     return codec.frame_from_bytes(_get(out_name)), codec.state_from_bytes(_get(state_name))
 
 
-def chunks_workers(*, job: Job) -> dict[str, int]:
-    """How many chunks each worker (host:pid) scrubbed, for the job's result."""
-    done = IngestChunk.objects.filter(job=job, status=Status.DONE).values_list("worker", flat=True)
+def chunks_workers(*, job: Job, stage: str = Stage.SCRUB) -> dict[str, int]:
+    """How many chunks each worker (host:pid) scrubbed (or collected), for the job's result."""
+    done = IngestChunk.objects.filter(job=job, stage=stage, status=Status.DONE).values_list("worker", flat=True)
     return dict(Counter(done).most_common())

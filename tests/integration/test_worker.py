@@ -53,3 +53,34 @@ def test_real_worker_scrubs_the_chunks_an_ingest_shares(celery_worker_process, p
     pd.testing.assert_frame_equal(got, expected)
     (worker,) = ingest_chunks.chunks_workers(job=job)
     assert worker.rsplit(":", 1)[1] != str(os.getpid())  # scrubbed in the worker's process, not here
+
+
+def test_two_real_workers_share_one_ingest_collecting_and_scrubbing_its_chunks(transactional_db, provider, settings):
+    """One worker runs the ingest job, the other answers its call for help: both collect identifiers and both scrub
+    chunks (each claims by a row update; the chunks travel through the store), and the version is the same as one
+    worker alone would make."""
+    from marketplace.celery import app
+    from marketplace.models import DatasetVersion
+    from marketplace.pii.benchdata import generate_customers
+    from tests.conftest import start_worker, stop_worker
+
+    content = generate_customers(3000, seed=12)[0].to_csv(index=False)
+    env = {"TESSERA_INGEST_FANOUT": "1", "TESSERA_INGEST_FANOUT_MIN_CHUNKS": "3"}
+    app.conf.task_always_eager = False
+    workers = [start_worker(settings, env=env), start_worker(settings, env=env)]
+    try:
+        dataset = dataset_create(organization=org_of(provider), user=provider, title="Customers")
+        version = version_upload(dataset=dataset, user=provider, upload=upload_file(content))
+        version = wait_for_version(version.pk, timeout=300)
+    finally:
+        app.conf.task_always_eager = True
+        for worker in workers:
+            stop_worker(worker)
+
+    assert version.status == "ready", version.error
+    assert version.row_count == 3000
+    shared = version.job.result["chunk_workers"]
+    assert sum(shared["scrub"].values()) == 60
+    assert len(shared["scrub"]) == 2 and sum(shared["collect"].values()) == 57, shared  # chunks 0-2: read first
+    stored = DatasetVersion.objects.get(pk=version.pk)
+    assert stored.pii_report["rows"] == 3000

@@ -12,6 +12,13 @@ from marketplace.services.ingest import version_ingest
 from tests.conftest import CUSTOMERS_CSV, org_of, parquet_bytes, upload_file
 
 
+def _me() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @pytest.fixture
 def dataset(provider):
     return dataset_create(organization=org_of(provider), user=provider, title="Customers", tags=["crm"])
@@ -196,15 +203,18 @@ def test_large_upload_fans_chunks_out_to_other_workers_with_the_same_result(
     settings.TESSERA_INGEST_FANOUT = 0
     alone = _ingest(dataset, provider, content, django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
 
-    # Eager tasks run as they are sent: the first helper scrubs all 8 chunks, the second finds none left.
-    assert helped == [8, 0]
+    # Eager tasks run inside the ingest's call as they are sent (after the third chunk is read, before any chunk is
+    # claimable), so they find nothing and do not wait; the ingest collects and scrubs through the same claims.
+    # Real helpers sharing the work: tests/integration/test_worker.py.
+    assert helped == [0, 0]
+    assert fanned.job.result["chunk_workers"]["collect"] == {_me(): 5}  # chunks 0-2 were read before helpers
+    assert fanned.job.result["chunk_workers"]["scrub"] == {_me(): 8}
     assert fanned.status == alone.status == DatasetVersion.Status.READY
     with default_storage.open(fanned.data_path, "rb") as a, default_storage.open(alone.data_path, "rb") as b:
         pd.testing.assert_frame_equal(pq.read_table(a).to_pandas(), pq.read_table(b).to_pandas())
     assert fanned.pii_report == alone.pii_report and fanned.row_count == 150
     assert not list((settings.TESSERA_HOME / "tmp").glob("ingest-*"))  # no work folder is left behind
     assert not IngestChunk.objects.exists() and not default_storage.exists(f"ingest/job-{fanned.job_id}")
-    assert list(fanned.job.result["chunk_workers"].values()) == [8]  # host:pid of the (eager) helper
 
 
 def test_a_jsonl_key_first_seen_after_the_first_chunk_is_kept_and_scrubbed(

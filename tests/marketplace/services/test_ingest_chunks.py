@@ -141,3 +141,58 @@ def test_a_chunk_over_its_time_budget_fails_the_scrub_for_every_worker(job, monk
     assert isinstance(raised.value, JobInputError)
     assert "longer than its time budget" in ingest_chunks.chunks_failure(job=job)
     assert ingest_chunks.chunks_work(job_id=job.pk) == 0 and ingest_chunks.chunks_done(job=job) == 0 and count == 2
+
+
+def test_identifiers_collected_by_other_workers_and_merged_in_order_equal_one_pass(job):
+    """The collect stage: chunks read with the decisions so far, collected by whichever worker claims them (here:
+    helpers that read the published decisions from the store), merged in chunk order."""
+    frame = generate_customers(200, seed=8)[0].astype(object)
+    single = _fitted(frame)  # observed every chunk itself
+
+    coordinator = Scrubber(policy=ScrubPolicy(), salt=b"dataset-secret")
+    coordinator.fit(frame.head(200))
+    names = []
+    for index, start in enumerate(range(0, len(frame), 40)):
+        part = frame.iloc[start : start + 40]
+        names.append(ingest_chunks.chunk_put(job=job, index=index, frame=part))
+        coordinator.observe_columns(part)
+        if index == 0:  # read before any helper was sent: collected by the ingest itself
+            coordinator.absorb_known(coordinator.collect_known(part))
+            continue
+        decisions = ingest_chunks.decisions_put(job=job, scrubber=coordinator, number=1)
+        ingest_chunks.chunk_collect_open(job=job, index=index, name=names[-1], decisions_name=decisions)
+    assert ingest_chunks.chunks_collected(job=job) == (4, 0)
+    # Helpers collect in reverse order of arrival; nothing waits (wait=False), and scrubbing has not opened yet.
+    assert ingest_chunks.chunks_work(job_id=job.pk, max_chunks=3) == 3
+    assert ingest_chunks.chunks_work(job_id=job.pk) == 1
+    assert ingest_chunks.chunks_collected(job=job) == (4, 4) and ingest_chunks.chunks_done(job=job) == 0
+
+    for known in ingest_chunks.chunks_known(job=job):
+        coordinator.absorb_known(known)
+    coordinator.known._compact()
+    single.known._compact()
+    assert coordinator.known._keys.tolist() == single.known._keys.tolist() and len(single.known._keys) > 1000
+    assert coordinator.known.tokens == single.known.tokens
+
+    ingest_chunks.chunks_open(job=job, scrubber=coordinator, names=names)
+    assert ingest_chunks.chunks_work(job_id=job.pk) == 5
+    got = pd.concat([ingest_chunks.chunk_output(job=job, index=i)[0] for i in range(5)], ignore_index=True)
+    expected = pd.concat([single.transform(frame.iloc[s : s + 40]) for s in range(0, len(frame), 40)])
+    pd.testing.assert_frame_equal(got, expected.reset_index(drop=True))
+
+
+def test_a_waiting_helper_stops_when_the_ingest_is_no_longer_running(job):
+    frame = generate_customers(40, seed=4)[0].astype(object)
+    scrubber = _fitted(frame)
+    name = ingest_chunks.chunk_put(job=job, index=0, frame=frame)
+    decisions = ingest_chunks.decisions_put(job=job, scrubber=scrubber, number=1)
+    ingest_chunks.chunk_collect_open(job=job, index=0, name=name, decisions_name=decisions)
+    IngestChunk.objects.filter(job=job).update(status=IngestChunk.Status.CLAIMED, claimed_at=timezone.now())
+
+    # The only chunk is another worker's and the job is queued, not running: a waiting helper does not wait.
+    assert ingest_chunks.chunks_work(job_id=job.pk, wait=True) == 0
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING)
+    # Running and still reading: it waits, takes the chunk over once its claim is older than stale_after (its
+    # worker died), and stops once nothing else moved for that long.
+    assert ingest_chunks.chunks_work(job_id=job.pk, wait=True, stale_after=0.5) == 1
+    assert ingest_chunks.chunks_collected(job=job) == (1, 1)
