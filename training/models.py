@@ -54,7 +54,10 @@ class TrainedModel(models.Model):
     name = models.CharField(max_length=200)
     base_model = models.CharField(max_length=100)
     task = models.CharField(max_length=50)
-    path = models.CharField(max_length=500, help_text="Directory under TESSERA_HOME/models.")
+    path = models.CharField(
+        max_length=500,
+        help_text="The model's folder under TESSERA_TRAINED_MODELS (job-N or compress-N), the same on every host.",
+    )
     labels = models.JSONField(default=list)
     lineage = models.JSONField(default=list)
     inherited_terms = models.JSONField(default=dict)

@@ -428,7 +428,7 @@ def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
     training.save(update_fields=["model", "metrics"])
     receipt_issue(training=training, model=model, result=result, config=config)
     _usage_record(training=training, model=model, config=config)
-    model_publish(local_dir=Path(model.path))
+    model_publish(local_dir=model_dir(model))
     return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
 
 
@@ -490,7 +490,9 @@ def _register_model(
     config: TrainConfig,
 ) -> TrainedModel:
     """The model row and its card; a redelivered job that already registered its model gets the same row back."""
-    existing = TrainedModel.objects.filter(path=str(output_dir), organization=training.organization).first()
+    existing = TrainedModel.objects.filter(
+        path=model_folder_name(output_dir), organization=training.organization
+    ).first()
     if existing is not None:
         return existing
     total = sum(data_counts.values()) or 1
@@ -523,7 +525,7 @@ def _register_model(
         name=card["name"],
         base_model=training.base_model,
         task=training.task,
-        path=str(output_dir),
+        path=model_folder_name(output_dir),
         labels=result.labels,
         lineage=lineage,
         inherited_terms=inherited,
@@ -837,10 +839,26 @@ def model_publish(*, local_dir: Path) -> int:
     return written
 
 
+def model_folder_name(local_dir: Path) -> str:
+    """What `TrainedModel.path` holds: the folder relative to TESSERA_TRAINED_MODELS (job-N[/arm] or compress-N),
+    the same name on every host whatever its folders; an absolute path only for a folder outside it."""
+    try:
+        return local_dir.relative_to(settings.TESSERA_TRAINED_MODELS).as_posix()
+    except ValueError:
+        return str(local_dir)
+
+
+def model_dir(model: TrainedModel) -> Path:
+    """Where the model's folder is, or will be once fetched, on this machine."""
+    path = Path(model.path)
+    return path if path.is_absolute() else Path(settings.TESSERA_TRAINED_MODELS) / path
+
+
 def model_local_dir(model: TrainedModel) -> Path:
-    """The model's folder on this machine: as trained here, or fetched from the store into the same place (a
-    folder that another host trained). Fetched into a temporary sibling and renamed, so a half copy is never used."""
-    local = Path(model.path)
+    """The model's folder on this machine: as trained here, or fetched from the store into this machine's models
+    folder (a folder that another host trained). Fetched into a temporary sibling and renamed, so a half copy is
+    never used."""
+    local = model_dir(model)
     if local.exists() or storage_is_local():
         return local
     name = _model_store_name(local)
@@ -1063,7 +1081,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
         "batch_rows": len(batch),
         **measured,
     }
-    model = TrainedModel.objects.filter(path=str(output_dir), organization=teacher.organization).first()
+    model = TrainedModel.objects.filter(path=model_folder_name(output_dir), organization=teacher.organization).first()
     if model is None:
         card = {
             **teacher.card,
@@ -1076,7 +1094,7 @@ def _compress(*, job: Job, progress: Progress) -> JobOutcome:
             name=card["name"][:200],
             base_model=teacher.base_model,
             task=teacher.task,
-            path=str(output_dir),
+            path=model_folder_name(output_dir),
             labels=teacher.labels,
             lineage=teacher.lineage,
             inherited_terms=teacher.inherited_terms,

@@ -1,10 +1,9 @@
-from pathlib import Path
-
 from marketplace.models import Job
 from marketplace.services.licensing import listing_purchase
 from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
 from tests.training.test_services import LOANS, PARAMS, REVIEWS, _tabular_mix_job, _train
 from training.models import TrainedModel
+from training.services import model_dir
 
 
 def test_int8_compression_makes_a_smaller_model_with_the_teachers_lineage_terms_and_a_comparison(
@@ -34,7 +33,7 @@ def test_int8_compression_makes_a_smaller_model_with_the_teachers_lineage_terms_
     assert summary["size_ratio"] < 1 and summary["compressed"]["size_bytes"] < summary["teacher"]["size_bytes"]
     assert summary["teacher"]["predict_p50_ms"] > 0 and summary["eval_rows"] == teacher.metrics["eval_rows"]
     assert summary["teacher"]["metrics"]["accuracy"] == teacher.metrics["accuracy"]
-    assert (Path(small.path) / "model" / "quantized.pt").exists()
+    assert (model_dir(small) / "model" / "quantized.pt").exists()
 
     detail = client.get(f"/api/v1/models/{teacher.pk}/").data
     assert detail["compressed"] == [small.pk]
