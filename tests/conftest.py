@@ -204,3 +204,47 @@ def make_listing(user, version, *, publish: bool = True, **fields):
         if listing.status == "pending_review":
             listing = listing_approve(listing=listing, operator=None)
     return listing
+
+
+def _s3_free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible server over HTTP: the one named by TESSERA_TEST_S3_ENDPOINT (`.ci/run` starts one), or a
+    moto server (a dev dependency that `make test` installs) started here for the session. The tests speak to it
+    with the same client code as production (django-storages and boto3)."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    endpoint = os.environ.get("TESSERA_TEST_S3_ENDPOINT", "")
+    if endpoint:
+        yield endpoint
+        return
+    port = _s3_free_port()
+    server = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(endpoint, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the moto S3 server did not start")
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

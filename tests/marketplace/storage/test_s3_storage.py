@@ -66,7 +66,7 @@ def test_an_upload_is_scrubbed_into_the_bucket_and_a_licensed_buyer_downloads_it
 
 
 def test_a_training_job_reads_its_versions_from_the_bucket(
-    s3_store, provider, buyer, django_capture_on_commit_callbacks
+    s3_store, provider, buyer, django_capture_on_commit_callbacks, settings, tmp_path
 ):
     from marketplace.services.licensing import listing_purchase
     from tests.conftest import make_ready_version
@@ -82,21 +82,22 @@ def test_a_training_job_reads_its_versions_from_the_bucket(
     # The model's files went to the store: a process on another host (here: this one with the folder gone) fetches
     # them on first use, and predicts the same labels.
     import shutil
-    from pathlib import Path
 
-    from training.services import model_predict
+    from training.services import model_dir, model_predict
 
     keys = bucket_keys(s3_store)
     assert any(key.startswith(f"artifacts/models/job-{training.job_id}/") for key in keys)
     assert not any(key.endswith("checkpoint.pt") for key in keys)
     texts = ["great value, love it", "broke after a week"]
     before = model_predict(model=training.model, inputs=texts)
-    shutil.rmtree(training.model.path)
-    assert not Path(training.model.path).exists()
+    # The row names the folder, not this host's path to it: another host keeps its models elsewhere.
+    assert training.model.path == f"job-{training.job_id}"
+    shutil.rmtree(model_dir(training.model))
+    settings.TESSERA_TRAINED_MODELS = tmp_path / "another-host" / "trained"
     after = api_client_for(buyer).post(f"/api/v1/models/{training.model.pk}/predict/", {"inputs": texts}, format="json")
     assert after.status_code == 200, after.data
     assert [p["label"] for p in after.data["predictions"]] == [p["label"] for p in before]
-    assert Path(training.model.path).exists()
+    assert any((tmp_path / "another-host" / "trained" / f"job-{training.job_id}").rglob("*.safetensors"))
 
 
 def test_a_parquet_download_redirects_to_a_short_lived_signed_url_after_the_entitlement_check(
@@ -135,19 +136,19 @@ def test_a_fanned_out_ingest_passes_its_chunks_through_the_bucket_and_leaves_non
     reads them from there); the assembled version equals an ingest that was not fanned out."""
     from pathlib import Path
 
-    from marketplace import tasks
     from marketplace.models import DatasetVersion, IngestChunk
     from marketplace.pii.benchdata import generate_customers
+    from marketplace.services import ingest_chunks
     from marketplace.services.datasets import dataset_create, version_upload
 
-    seen_by_helper = []
-    original = tasks.scrub_chunks_task.delay
+    seen = {}
+    original = ingest_chunks.chunks_known
 
-    def delay(job_id):
-        seen_by_helper.append(bucket_keys(s3_store))
-        return original(job_id)
+    def chunks_known(*, job):  # when every chunk is collected: what the workers exchanged is in the bucket
+        seen.setdefault("collected", bucket_keys(s3_store))  # the fanned-out ingest comes first
+        return original(job=job)
 
-    monkeypatch.setattr(tasks.scrub_chunks_task, "delay", delay)
+    monkeypatch.setattr(ingest_chunks, "chunks_known", chunks_known)
     settings.TESSERA_INGEST_CHUNK_ROWS = 25
     settings.TESSERA_INGEST_FANOUT, settings.TESSERA_INGEST_FANOUT_MIN_CHUNKS = 2, 3
     content = generate_customers(100, seed=11)[0].to_csv(index=False)
@@ -161,13 +162,10 @@ def test_a_fanned_out_ingest_passes_its_chunks_through_the_bucket_and_leaves_non
     fanned, alone = versions
 
     prefix = f"artifacts/ingest/job-{fanned.job_id}/"
-    assert {k.removeprefix(prefix) for k in seen_by_helper[0] if k.startswith(prefix)} == {
-        "scrubber.pkl",
-        "chunk-000000.parquet",
-        "chunk-000001.parquet",
-        "chunk-000002.parquet",
-        "chunk-000003.parquet",
-    }
+    exchanged = sorted(k.removeprefix(prefix) for k in seen["collected"] if k.startswith(prefix))
+    # Chunks 0-2 were read before helpers were sent; chunk 3 was collected through the store, with the decisions.
+    assert exchanged[:5] == [f"chunk-00000{i}.parquet" for i in range(4)] + ["decisions-0001.pkl"]
+    assert len(exchanged) == 6 and exchanged[5].startswith("known-000003-")
     assert fanned.status == alone.status == "ready" and fanned.pii_report == alone.pii_report
     with default_storage.open(fanned.data_path, "rb") as a, default_storage.open(alone.data_path, "rb") as b:
         pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
