@@ -28,6 +28,7 @@ FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "parquet": None}
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 DISTINCT_CAP = 100_000  # exact distinct counts up to this many values per column, then reported as a lower bound
 TOP_VALUES = 5
+TOP_KEPT = 50_000  # candidate top values counted per column; past it only the 10,000 most frequent are kept
 
 
 class ParseError(JobInputError):
@@ -422,7 +423,10 @@ class ColumnProfiler:
                     self.sums[column] += float(present.sum())
                     self.counts[column] += int(len(present))
             if kind in ("string", "boolean"):
-                self.top.setdefault(column, Counter()).update(present.astype(str).value_counts().head(1000).to_dict())
+                top = self.top.setdefault(column, Counter())
+                top.update(present.astype(str).value_counts().head(1000).to_dict())
+                if len(top) > TOP_KEPT:  # near-unique columns would hold a value per row: keep the leaders only
+                    self.top[column] = Counter(dict(top.most_common(TOP_KEPT // 5)))
 
     def profile(self) -> list[dict[str, Any]]:
         columns = []

@@ -176,6 +176,11 @@ class Scrubber:
     def absorb_known(self, known: KnownIdentifiers) -> None:
         self.known.merge(known)
 
+    def release_known(self) -> None:
+        """Free the collected identifiers once every chunk is scrubbed: the report does not need them, and a
+        million-row upload holds hundreds of megabytes of them while its Parquet is gathered and profiled."""
+        self.known = KnownIdentifiers()
+
     def _collect(self, chunk: pd.DataFrame, known: KnownIdentifiers | None = None) -> None:
         self._require_fit(chunk)
         known = self.known if known is None else known

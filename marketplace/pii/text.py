@@ -125,6 +125,23 @@ def _word_key(word: str) -> int:
     return key
 
 
+def _held(sorted_keys: np.ndarray, keys: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Which `keys` (with their `searchsorted` positions) are in `sorted_keys` already."""
+    if not sorted_keys.size:
+        return np.zeros(len(keys), dtype=bool)
+    return sorted_keys[np.minimum(positions, len(sorted_keys) - 1)] == keys
+
+
+def _insert_new(
+    sorted_keys: np.ndarray, keys: np.ndarray, values: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`sorted_keys` with the sorted, distinct `keys` it lacks inserted in order, and its aligned values with theirs
+    (values[0] is aligned with sorted_keys, values[1] with keys); keys held already keep their value."""
+    positions = np.searchsorted(sorted_keys, keys)
+    new = ~_held(sorted_keys, keys, positions)
+    return np.insert(sorted_keys, positions[new], keys[new]), np.insert(values[0], positions[new], values[1][new])
+
+
 def _members(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which `keys` are in `sorted_keys`, and where."""
     if not sorted_keys.size:
@@ -199,16 +216,23 @@ class KnownIdentifiers:
         )
 
     def _append(self, keys: np.ndarray, codes: np.ndarray, first: np.ndarray, lengths: np.ndarray) -> None:
-        """Add values seen after every value held: for a value held already, the entity seen first stays."""
-        all_keys = np.concatenate([self._keys, keys])
-        all_codes = np.concatenate([self._codes, codes])
-        self._keys, index = np.unique(all_keys, return_index=True)  # the first entity seen for a value wins
-        self._codes = all_codes[index]
-        all_first = np.concatenate([self._first, first])
-        all_lengths = np.concatenate([self._first_words, lengths])
-        self._first, inverse = np.unique(all_first, return_inverse=True)
-        self._first_words = np.zeros(len(self._first), dtype=np.uint8)
-        np.maximum.at(self._first_words, inverse, all_lengths)
+        """Add values seen after every value held: for a value held already, the entity seen first stays.
+
+        The new values are sorted on their own and inserted into the sorted arrays, so the transient memory is the
+        size of the arrays once, not several sorted copies of everything held (a million-row upload holds ~7M)."""
+        keys, index = np.unique(keys, return_index=True)  # within the new values, the first seen wins
+        codes = codes[index]
+        self._keys, self._codes = _insert_new(self._keys, keys, (self._codes, codes))
+        first, inverse = np.unique(first, return_inverse=True)
+        longest = np.zeros(len(first), dtype=np.uint8)
+        np.maximum.at(longest, inverse, lengths)
+        positions = np.searchsorted(self._first, first)
+        held = _held(self._first, first, positions)
+        if held.any():
+            at = positions[held]
+            self._first_words[at] = np.maximum(self._first_words[at], longest[held])
+        self._first = np.insert(self._first, positions[~held], first[~held])
+        self._first_words = np.insert(self._first_words, positions[~held], longest[~held])
 
     def merge(self, later: KnownIdentifiers) -> None:
         """Add what `later` collected as if this one had seen its values after its own: chunks collected by other

@@ -1,10 +1,11 @@
 """Ingest: parse an upload in chunks, scrub personal data, infer types, profile, write canonical Parquet.
 
 Passes over the raw file (it is read, never loaded whole, so memory is bounded by the chunk size):
-1. classify columns on a sample, collect known identifier values (`Scrubber.fit` / `observe`) and queue the chunks,
-2. scrub the chunks (large uploads: fanned out to other `cpu` workers as `scrub_chunks_task`, through the store and
-   claims in the database, see `marketplace.services.ingest_chunks`) and gather them in order into a string Parquet,
-   narrowing column types as it goes,
+1. classify columns on a sample and as they first have values, store the chunks and collect their identifier values
+   (`Scrubber.fit`, `observe_columns`, `collect_known`),
+2. scrub the chunks and gather them in order into a string Parquet, narrowing column types as it goes. For large
+   uploads other `cpu` workers (`scrub_chunks_task`) collect and scrub chunks too, through the store and claims in
+   the database (`marketplace.services.ingest_chunks`),
 3. cast the scrubbed strings to the inferred types, profile them and write the canonical Parquet.
 Everything lands under `versions/<version>/job-<job>/`, so a re-run after a killed worker starts clean and the
 version only points at its outputs once they are complete.
@@ -127,9 +128,8 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         chunk_time_budget_s=settings.TESSERA_INGEST_CHUNK_TIME_S or None,
     )
 
-    # Pass 1: classify once on a sample, collect identifier values for propagation into free text, and queue the
-    # chunks (as Parquet) for pass 2.
-    # The chunks travel through the store, so that workers on other hosts can take them (a re-run starts clean).
+    # Pass 1: classify on a sample, store the chunks (as Parquet, through the store, so that workers on other hosts
+    # can take them; a re-run starts clean) and collect their identifier values for propagation into free text.
     # Each column is decided as it first has values, in file order; the identifiers of a chunk are collected here
     # until helpers are sent, then by whichever worker claims the chunk, and merged in chunk order.
     report(0.02, "Reading the file")
@@ -183,6 +183,7 @@ def _run_ingest(*, version: DatasetVersion, job: Job, workdir: Path, report: Cal
         if not scrubbed:
             time.sleep(0.2)  # the chunks left are being scrubbed by other workers
     clock["scrubbed"] = time.perf_counter()
+    scrubber.release_known()
     scrubbed_path = workdir / "scrubbed.parquet"
     inference = TypeInference()
     writer: pq.ParquetWriter | None = None

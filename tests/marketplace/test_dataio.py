@@ -111,3 +111,18 @@ def test_rows_beyond_the_cap_stop_a_text_file_too():
     content = b"a\n" + b"1\n" * 500
     with pytest.raises(ParseError, match="more than 200 rows"):
         list(iter_chunks(io.BytesIO(content), "csv", 100, IngestLimits(max_rows_per_byte=0.1, min_rows_cap=200)))
+
+
+def test_the_profiler_keeps_the_top_values_of_a_near_unique_column_without_a_counter_per_row(monkeypatch):
+    """A column of distinct strings (scrubbed e-mails, notes) would give its top-values counter a key per row; past
+    TOP_KEPT candidates only the most frequent are kept, and the real leaders are still reported."""
+    from marketplace import dataio
+
+    monkeypatch.setattr(dataio, "TOP_KEPT", 500)
+    profiler = dataio.ColumnProfiler(types={"email": "string"})
+    for chunk in range(20):
+        values = [f"user{chunk}-{i}@example.org" for i in range(200)] + ["shared@example.org"] * 7
+        profiler.update(pd.DataFrame({"email": values}))
+        assert len(profiler.top["email"]) <= 500
+    (column,) = profiler.profile()
+    assert column["top_values"][0] == {"value": "shared@example.org", "count": 140}

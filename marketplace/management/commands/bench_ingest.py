@@ -212,15 +212,18 @@ class Command(BaseCommand):
             if version.row_count != rows:
                 raise CommandError(f"The {count}-worker arm's version holds {version.row_count} rows, not {rows}.")
             chunk_workers = version.job.result.get("chunk_workers", {})
-            return {
+            arm = {
                 "seconds": round(seconds, 1),
                 "rows_per_s": round(rows / seconds, 1),
                 "peak_rss_mb": max(_peak_rss_mb(process.pid) for process, _ in workers),
-                "chunks": sum(chunk_workers.values()),
-                "workers_that_scrubbed": len(chunk_workers),
+                "chunks": sum(chunk_workers.get("scrub", {}).values()),
+                "workers_that_collected": len(chunk_workers.get("collect", {})),
+                "workers_that_scrubbed": len(chunk_workers.get("scrub", {})),
                 "pass_seconds": version.job.result.get("seconds", {}),
                 "rss_mb_by_pass": by_pass,
             }
+            self.stderr.write(f"bench_ingest: {count} worker(s): {json.dumps(arm)}")
+            return arm
         finally:
             _stop_workers(workers)
 

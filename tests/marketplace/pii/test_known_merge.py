@@ -64,3 +64,35 @@ def test_a_scrubber_that_absorbs_chunks_collected_elsewhere_scrubs_like_one_that
     pd.testing.assert_frame_equal(got, expected)
     names = "|".join(re.escape(name) for name in frame["full_name"].head(20))
     assert not got["notes"].str.contains(names, regex=True).any()
+
+
+def test_inserting_new_values_into_the_sorted_arrays_matches_re_sorting_everything():
+    """`_append` inserts a batch into the sorted arrays instead of re-sorting all of them (a million-row upload holds
+    ~7M values): the same keys, entities (first seen wins) and first-word lengths (longest wins) as re-sorting."""
+
+    def resorted(state, keys, codes, first, lengths):
+        held_keys, held_codes, held_first, held_lengths = state
+        all_keys, all_codes = np.concatenate([held_keys, keys]), np.concatenate([held_codes, codes])
+        held_keys, index = np.unique(all_keys, return_index=True)
+        all_first, all_lengths = np.concatenate([held_first, first]), np.concatenate([held_lengths, lengths])
+        held_first, inverse = np.unique(all_first, return_inverse=True)
+        longest = np.zeros(len(held_first), dtype=np.uint8)
+        np.maximum.at(longest, inverse, all_lengths)
+        return held_keys, all_codes[index], held_first, longest
+
+    rng = np.random.default_rng(0)
+    known = KnownIdentifiers()
+    state = (np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.uint64), np.zeros(0, np.uint8))
+    for _ in range(30):
+        n = int(rng.integers(0, 500))
+        batch = (
+            rng.integers(0, 2000, n).astype(np.uint64),
+            rng.integers(0, 4, n).astype(np.uint8),
+            rng.integers(0, 800, n).astype(np.uint64),
+            rng.integers(1, 24, n).astype(np.uint8),
+        )
+        known._append(*batch)
+        state = resorted(state, *batch)
+        got = (known._keys, known._codes, known._first, known._first_words)
+        assert all(np.array_equal(a, b) for a, b in zip(got, state, strict=True))
+    assert len(known._keys) > 1000
