@@ -44,7 +44,7 @@ from training.evaluation import classification_metrics
 from training.mixing import mix_metrics, plan_scales, train_mix
 from training.models import BaseModel, TrainedModel, TrainingJob, TrainingReceipt
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
-from training.trainer import TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
+from training.trainer import CHECKPOINT, TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
 
 logger = logging.getLogger(__name__)
 # Params of the job rather than of one run: how the mix weights are set, how many seeds, the validation share.
@@ -429,6 +429,7 @@ def _run(*, training: TrainingJob, job: Job, progress: Progress) -> JobOutcome:
     receipt_issue(training=training, model=model, result=result, config=config)
     _usage_record(training=training, model=model, config=config)
     model_publish(local_dir=model_dir(model))
+    _checkpoints_forget(root)
     return JobOutcome(f"{headline} {result.metrics[headline]} on held-out real rows", {"model": model.pk})
 
 
@@ -444,9 +445,14 @@ def _train_one(
     cancel: dict[str, bool],
     report: Callable[[float, str], None],
 ) -> TrainResult:
-    """One arm of a job: its step events go to the job's loss curve under `name`, its progress to the job."""
+    """One arm of a job: its step events go to the job's loss curve under `name`, its progress to the job. With an
+    S3 store its checkpoints go to the store as they are written, so a worker on another host that takes the job over
+    resumes from the last one instead of starting again."""
+    checkpoints = _CheckpointSync(directory)
+    checkpoints.fetch()
 
     def on_event(payload: dict[str, Any]) -> None:
+        checkpoints.publish()
         payload = {**payload, "run": name}
         if events and events[-1].get("run") == name and events[-1]["step"] >= payload["step"]:
             # Resumed from a checkpoint behind the last recorded step: the steps after it are being redone.
@@ -476,8 +482,66 @@ def _train_one(
             event=on_event,
             should_cancel=lambda: cancel["requested"],
         )
-    finally:  # cancelled or failed runs keep their loss curve too
+    finally:  # cancelled or failed runs keep their loss curve too, and their last checkpoint
         TrainingJob.objects.filter(pk=training.pk).update(events=events[-2000:])
+        checkpoints.publish()
+
+
+def _checkpoints_forget(root: Path) -> int:
+    """Delete the stored checkpoints of a finished job's runs (`root` and its arms); returns how many."""
+    if storage_is_local():
+        return 0
+
+    def walk(prefix: str) -> int:
+        try:
+            folders, files = default_storage.listdir(prefix)
+        except FileNotFoundError:
+            return 0
+        gone = 0
+        for file in files:
+            if file == CHECKPOINT:
+                default_storage.delete(f"{prefix}/{file}")
+                gone += 1
+        return gone + sum(walk(f"{prefix}/{folder}") for folder in folders)
+
+    return walk(_model_store_name(root))
+
+
+class _CheckpointSync:
+    """A training run's checkpoint (`training.trainer.CHECKPOINT`) mirrored in the store, when it is not this disk:
+    published whenever the trainer wrote a newer one, fetched before a run that has none locally."""
+
+    def __init__(self, directory: Path) -> None:
+        self.local = directory / CHECKPOINT
+        self.key = f"{_model_store_name(directory)}/{CHECKPOINT}"
+        self.published_mtime = 0.0
+
+    def fetch(self) -> bool:
+        if storage_is_local() or self.local.exists() or not default_storage.exists(self.key):
+            return False
+        self.local.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.local.with_name(f".{CHECKPOINT}.{uuid.uuid4().hex[:8]}")
+        with default_storage.open(self.key, "rb") as source, staging.open("wb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+        staging.replace(self.local)
+        self.published_mtime = self.local.stat().st_mtime
+        return True
+
+    def publish(self) -> bool:
+        if storage_is_local():
+            return False
+        try:
+            mtime = self.local.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if mtime <= self.published_mtime:
+            return False
+        if default_storage.exists(self.key):
+            default_storage.delete(self.key)
+        with self.local.open("rb") as handle:
+            default_storage.save(self.key, File(handle))
+        self.published_mtime = mtime
+        return True
 
 
 def _register_model(
@@ -808,7 +872,9 @@ def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, A
 
 
 MODEL_STORE_PREFIX = "models"  # where model files live in the store: models/<job-N or compress-N>/...
-_MODEL_FILE_SKIPPED = {"checkpoint.pt", "events.jsonl"}  # resumable state stays with the worker that trains
+# Not part of a finished model: a running job's checkpoint travels on its own (`_CheckpointSync`) and is forgotten
+# once the job has its model.
+_MODEL_FILE_SKIPPED = {CHECKPOINT, "events.jsonl"}
 
 
 def _model_store_name(local_dir: Path) -> str:

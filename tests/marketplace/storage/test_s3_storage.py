@@ -172,3 +172,32 @@ def test_a_fanned_out_ingest_passes_its_chunks_through_the_bucket_and_leaves_non
     assert not any("/ingest/" in key for key in bucket_keys(s3_store))  # nothing of the scrub is left
     assert not IngestChunk.objects.exists()
     assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+
+
+def test_a_running_jobs_checkpoint_goes_to_the_bucket_and_another_host_resumes_from_it(s3_store, settings, tmp_path):
+    """The trainer's checkpoint is published whenever a newer one is written; a worker on another host (its own
+    models folder) that takes the job over fetches it before training; a finished job's checkpoints are forgotten."""
+    import os
+
+    from training.services import _checkpoints_forget, _CheckpointSync
+
+    settings.TESSERA_TRAINED_MODELS = tmp_path / "host-a"
+    first = settings.TESSERA_TRAINED_MODELS / "job-7" / "mix-0.5"
+    first.mkdir(parents=True)
+    (first / "checkpoint.pt").write_bytes(b"step 50")
+    sync = _CheckpointSync(first)
+    assert sync.publish() is True and sync.publish() is False  # only a newer checkpoint is sent again
+    key = "artifacts/models/job-7/mix-0.5/checkpoint.pt"
+    assert key in bucket_keys(s3_store)
+    (first / "checkpoint.pt").write_bytes(b"step 100")
+    os.utime(first / "checkpoint.pt", (1e10, 1e10))
+    assert sync.publish() is True
+
+    settings.TESSERA_TRAINED_MODELS = tmp_path / "host-b"
+    taken_over = settings.TESSERA_TRAINED_MODELS / "job-7" / "mix-0.5"
+    assert _CheckpointSync(taken_over).fetch() is True
+    assert (taken_over / "checkpoint.pt").read_bytes() == b"step 100"
+    assert _CheckpointSync(taken_over).fetch() is False  # it has one now
+
+    assert _checkpoints_forget(settings.TESSERA_TRAINED_MODELS / "job-7") == 1
+    assert key not in bucket_keys(s3_store)
