@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: install browser messages run test test-fast lint migrate demo bench clean
+.PHONY: install browser messages run test test-fast lint migrate demo bench gpu-check clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench: install
 	$(PY) manage.py bench_pii
 	$(PY) manage.py bench_synthesis
 	$(PY) manage.py bench_training
+
+# The GPU path in one short run on a machine with a GPU (CUDA tests, training throughput and packing, text
+# generation): one JSON line. Without a GPU it says so and stops.
+gpu-check: install
+	HF_HUB_OFFLINE=1 $(PY) manage.py gpu_check
 
 clean:
 	rm -rf $(VENV) var

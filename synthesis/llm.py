@@ -6,6 +6,8 @@ import importlib.util
 import threading
 from pathlib import Path
 
+from marketplace.devices import torch_device_name
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _lock = threading.Lock()
 _loaded: dict[str, tuple] = {}
@@ -66,7 +68,7 @@ def load_causal_lm(model_dir: Path, cpu_dtype: str = "auto"):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(torch_device_name())
     dtype = model_dtype(device.type, cpu_dtype)
     key = f"{model_dir}|{dtype}"
     with _lock:

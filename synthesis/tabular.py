@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from marketplace.devices import torch_device_name
 from marketplace.job_errors import JobCancelled, JobInputError
 from synthesis import relations as exact
 from synthesis.evaluation import (
@@ -375,7 +376,6 @@ def _fit_sample_argn(model_frame: pd.DataFrame, rows: int, config: TabularConfig
     transforms (identifiers are still dropped and regenerated)."""
     import tempfile
 
-    import torch
     from mostlyai.engine import TabularARGN
 
     frame = model_frame.copy()
@@ -384,7 +384,7 @@ def _fit_sample_argn(model_frame: pd.DataFrame, rows: int, config: TabularConfig
         if frame[name].dtype == object:
             # Plain strings: the engine infers categorical encodings from string columns; booleans round-trip below.
             frame[name] = frame[name].map(lambda v: None if v is None or pd.isna(v) else str(v))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch_device_name()
     with tempfile.TemporaryDirectory(prefix="tessera-argn-") as workspace, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = TabularARGN(

@@ -74,6 +74,8 @@ class TextResult:
     label_check: dict[str, Any] = field(default_factory=dict)
     # Diversity: mean cosine distance between embeddings of the kept synthetic rows, and of the real rows
     embedding_spread: dict[str, float] = field(default_factory=dict)
+    device: str = ""  # where the generator ran ("cuda" on a GPU worker) and in which dtype
+    dtype: str = ""
 
 
 def _prompt(tokenizer, content: str) -> str:
@@ -516,7 +518,17 @@ def synthesize_text(
             ],
         }
     )
-    return TextResult(frame, generated, dropped, tokens, round(seconds, 3), label_check, spread)
+    return TextResult(
+        frame,
+        generated,
+        dropped,
+        tokens,
+        round(seconds, 3),
+        label_check,
+        spread,
+        device=str(device),
+        dtype=str(model.dtype).removeprefix("torch."),
+    )
 
 
 CHECKER_MARGIN = 0.1  # "auto" label check: on when the checker's balanced accuracy beats chance by this much
@@ -585,6 +597,8 @@ def text_report(
         "near_duplicate_rate": round(result.dropped.get("near_duplicate", 0) / max(result.generated, 1), 4),
         "copy_rate": round(result.dropped.get("copy_of_source", 0) / max(result.generated, 1), 4),
         "tokens_per_s": round(result.tokens / result.seconds, 2) if result.seconds else None,
+        "device": result.device,
+        "dtype": result.dtype,
         "label_check": result.label_check,
         "embedding_spread": result.embedding_spread,
     }

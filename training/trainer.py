@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from marketplace.devices import torch_device_name
 from marketplace.job_errors import JobCancelled, JobInputError
 from training import data as data_lib
 from training.evaluation import classification_metrics, language_model_metrics
@@ -176,7 +177,7 @@ def _across_processes(loss: float, tokens: int, device: torch.device) -> tuple[f
 
 
 def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(torch_device_name())
 
 
 def _autocast(device: torch.device):
