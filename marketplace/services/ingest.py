@@ -103,8 +103,8 @@ def version_ingest(*, job_id: int) -> DatasetVersion | None:
             version.save()
         else:
             workers, seconds = job.result.get("chunk_workers", {}), job.result.get("seconds", {})
-        # How the work went: which workers scrubbed how many chunks, and each pass's seconds (read and detect, scrub,
-        # gather in order, type and store), for operators and `bench_ingest`.
+        # How the work went: which workers collected and scrubbed how many chunks, and each pass's seconds (read,
+        # scrub, gather in order, type and store), for operators and `bench_ingest`.
         result = {"version": version.pk, "chunk_workers": workers, "seconds": seconds}
         return JobOutcome(f"Ready: {version.row_count} rows scrubbed", result)
 
