@@ -206,7 +206,8 @@ def make_listing(user, version, *, publish: bool = True, **fields):
     return listing
 
 
-def _s3_free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for servers the tests start)."""
     import socket
 
     with socket.socket() as sock:
@@ -229,7 +230,7 @@ def s3_endpoint():
     if endpoint:
         yield endpoint
         return
-    port = _s3_free_port()
+    port = free_port()
     server = Path(sys.executable).with_name("moto_server")
     process = subprocess.Popen(
         [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -35,25 +35,10 @@ def frame_from_bytes(data: bytes) -> pd.DataFrame:
     return frame.where(pd.notna(frame), None)
 
 
-def scrubber_bytes(scrubber: Scrubber) -> bytes:
-    return pickle.dumps(scrubber, protocol=5)
+def pickled(value: Scrubber | KnownIdentifiers | dict[str, Any]) -> bytes:
+    """A fitted scrubber, a chunk's collected identifiers or its report counts, as bytes for the store."""
+    return pickle.dumps(value, protocol=5)
 
 
-def scrubber_from_bytes(data: bytes) -> Scrubber:
-    return pickle.loads(data)
-
-
-def state_bytes(state: dict[str, Any]) -> bytes:
-    return pickle.dumps(state, protocol=5)
-
-
-def state_from_bytes(data: bytes) -> dict[str, Any]:
-    return pickle.loads(data)
-
-
-def known_bytes(known: KnownIdentifiers) -> bytes:
-    return pickle.dumps(known, protocol=5)
-
-
-def known_from_bytes(data: bytes) -> KnownIdentifiers:
+def unpickled(data: bytes) -> Any:
     return pickle.loads(data)

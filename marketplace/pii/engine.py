@@ -181,9 +181,8 @@ class Scrubber:
         million-row upload holds hundreds of megabytes of them while its Parquet is gathered and profiled."""
         self.known = KnownIdentifiers()
 
-    def _collect(self, chunk: pd.DataFrame, known: KnownIdentifiers | None = None) -> None:
+    def _collect(self, chunk: pd.DataFrame, known: KnownIdentifiers) -> None:
         self._require_fit(chunk)
-        known = self.known if known is None else known
         for name, decision in self.decisions.items():
             if decision.kind == DIRECT and decision.entity in PROPAGATED and name in chunk:
                 for value in chunk[name].dropna().unique():
@@ -193,7 +192,7 @@ class Scrubber:
     def transform(self, chunk: pd.DataFrame) -> pd.DataFrame:
         self._require_fit(chunk)
         if not self._observed_up_front:
-            self._collect(chunk)
+            self._collect(chunk, self.known)
         out: dict[str, pd.Series] = {}
         budget = self.chunk_time_budget_s
         self._deadline = time.monotonic() + budget if budget else None

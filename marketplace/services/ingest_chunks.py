@@ -108,7 +108,7 @@ def chunk_put(*, job: Job, index: int, frame: pd.DataFrame) -> str:
 def decisions_put(*, job: Job, scrubber: Scrubber, number: int) -> str:
     """Publish the scrubber's column decisions as they stand (number `number`), for collecting the chunks read
     since; returns the name in the store."""
-    return _put(f"{_prefix(job.pk)}/decisions-{number:04d}.pkl", codec.scrubber_bytes(scrubber))
+    return _put(f"{_prefix(job.pk)}/decisions-{number:04d}.pkl", codec.pickled(scrubber))
 
 
 def chunk_collect_open(*, job: Job, index: int, name: str, decisions_name: str) -> None:
@@ -135,13 +135,13 @@ def chunks_known(*, job: Job) -> Iterator[KnownIdentifiers]:
         .order_by("index")
         .values_list("index", "claim")
     ):
-        yield codec.known_from_bytes(_get(_known_name(job.pk, index, claim)))
+        yield codec.unpickled(_get(_known_name(job.pk, index, claim)))
 
 
 def chunks_open(*, job: Job, scrubber: Scrubber, names: list[str]) -> None:
     """Publish the fitted scrubber (decisions and every identifier) and make every stored chunk `names` (in order)
     claimable for scrubbing: the chunks collected by workers move on to the scrub stage, the others get rows."""
-    scrubber_name = _put(f"{_prefix(job.pk)}/scrubber.pkl", codec.scrubber_bytes(scrubber))
+    scrubber_name = _put(f"{_prefix(job.pk)}/scrubber.pkl", codec.pickled(scrubber))
     rows = IngestChunk.objects.filter(job=job)
     rows.update(stage=Stage.SCRUB, status=Status.WAITING, claim="", claimed_at=None, scrubber_name=scrubber_name)
     have = set(rows.values_list("index", flat=True))
@@ -211,14 +211,14 @@ def chunks_work(
             elif chunk.scrubber_name in published:
                 own = published[chunk.scrubber_name]
             else:
-                own = published[chunk.scrubber_name] = codec.scrubber_from_bytes(_get(chunk.scrubber_name))
+                own = published[chunk.scrubber_name] = codec.unpickled(_get(chunk.scrubber_name))
             cells = codec.frame_from_bytes(_get(chunk.source_name))
         except FileNotFoundError:
             if IngestChunk.objects.filter(pk=chunk.pk).exists():
                 raise
             break  # the ingest ended and cleared its chunks
         if chunk.stage == Stage.COLLECT:
-            written = [_put(_known_name(job_id, chunk.index, chunk.claim), codec.known_bytes(own.collect_known(cells)))]
+            written = [_put(_known_name(job_id, chunk.index, chunk.claim), codec.pickled(own.collect_known(cells)))]
             expected = [_known_name(job_id, chunk.index, chunk.claim)]
         else:
             try:
@@ -227,7 +227,7 @@ def chunks_work(
                 IngestChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).update(status=Status.FAILED, error=str(exc))
                 raise
             expected = list(_output_names(job_id, chunk.index, chunk.claim))
-            written = [_put(expected[0], codec.frame_bytes(out)), _put(expected[1], codec.state_bytes(state))]
+            written = [_put(expected[0], codec.frame_bytes(out)), _put(expected[1], codec.pickled(state))]
         if written != expected:  # the claim token makes the names new: a store that renamed them would leave the
             for name in written:  # reader looking for objects that are not there
                 _delete(name)
@@ -269,7 +269,7 @@ def chunk_output(*, job: Job, index: int) -> tuple[pd.DataFrame, dict[str, Any]]
     """The scrubbed cells and the report counts of chunk `index` (done)."""
     chunk = IngestChunk.objects.get(job=job, index=index, stage=Stage.SCRUB, status=Status.DONE)
     out_name, state_name = _output_names(job.pk, index, chunk.claim)
-    return codec.frame_from_bytes(_get(out_name)), codec.state_from_bytes(_get(state_name))
+    return codec.frame_from_bytes(_get(out_name)), codec.unpickled(_get(state_name))
 
 
 def chunks_workers(*, job: Job, stage: str = Stage.SCRUB) -> dict[str, int]:

@@ -3,7 +3,6 @@
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -71,7 +66,7 @@ def _health(port: int) -> bytes | None:
 
 def _start_serve(home: Path) -> tuple[subprocess.Popen, int]:
     """`manage.py serve` on a fresh SQLite database in `home`, once its health endpoint answers."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update({"TESSERA_HOME": str(home), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
     subprocess.run(

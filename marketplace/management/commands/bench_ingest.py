@@ -65,22 +65,12 @@ def bench_file(rows: int) -> Path:
     return path
 
 
-def _peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM), in MB; 0 when it is gone."""
+def _memory_mb(pid: int, field: str = "VmHWM") -> float:
+    """A memory figure of the process from /proc, in MB: its peak resident set (VmHWM) or its resident set now
+    (VmRSS); 0 when it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
-
-
-def _rss_mb(pid: int) -> float:
-    """The process's resident set now, in MB; 0 when it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
@@ -167,7 +157,7 @@ class Command(BaseCommand):
             "store": "local" if storage_is_local() else "s3",
             "cpus": os.cpu_count(),
             "workers": results,
-            "uploader_peak_rss_mb": _peak_rss_mb(os.getpid()),
+            "uploader_peak_rss_mb": _memory_mb(os.getpid()),
             "file_seconds": round(prepared_s, 1),
         }
         one = results.get("1", {}).get("rows_per_s")
@@ -198,7 +188,7 @@ class Command(BaseCommand):
                     break
                 phase = Job.objects.filter(pk=version.job_id).values_list("message", flat=True).first() or ""
                 phase = phase.split(" (")[0] or "Queued"
-                now = max(_rss_mb(process.pid) for process, _ in workers)
+                now = max(_memory_mb(process.pid, "VmRSS") for process, _ in workers)
                 by_pass[phase] = max(by_pass.get(phase, 0.0), now)
                 if time.perf_counter() - begun > timeout:
                     raise CommandError(f"The {count}-worker arm did not finish in {timeout:.0f} s.")
@@ -215,7 +205,7 @@ class Command(BaseCommand):
             arm = {
                 "seconds": round(seconds, 1),
                 "rows_per_s": round(rows / seconds, 1),
-                "peak_rss_mb": max(_peak_rss_mb(process.pid) for process, _ in workers),
+                "peak_rss_mb": max(_memory_mb(process.pid) for process, _ in workers),
                 "chunks": sum(chunk_workers.get("scrub", {}).values()),
                 "workers_that_collected": len(chunk_workers.get("collect", {})),
                 "workers_that_scrubbed": len(chunk_workers.get("scrub", {})),

@@ -120,7 +120,7 @@ def test_the_published_scrubber_carries_the_known_identifiers(job):
 
     row = IngestChunk.objects.get(job=job, index=0)
     with default_storage.open(row.scrubber_name, "rb") as handle:
-        copy = codec.scrubber_from_bytes(handle.read())
+        copy = codec.unpickled(handle.read())
     assert copy.decisions == scrubber.decisions and copy.known.tokens == scrubber.known.tokens
 
 
