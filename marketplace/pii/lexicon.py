@@ -8,15 +8,18 @@ ambiguous (a name part that is also an everyday English word, like "Young" or "B
 
 Sources, all offline: given names and surnames of every Faker locale's person provider, the FakeNameGenerator sample
 of presidio-evaluator (when installed), English and European word frequencies from `wordfreq`, places from Faker's
-address providers (cities, regions, countries; never street names) and presidio-evaluator's organisations and
-nationalities.
+address providers (cities, regions, countries; never street names), presidio-evaluator's organisations and
+nationalities, and the drug dictionary of the `drug-named-entity-recognition` package (generic and brand names from
+MedlinePlus, DrugBank and the NHS): a note's "Lisinopril" or "Zoloft" is read from it, not from the NER.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
 import importlib
 import importlib.util
+import pickle
 import re
 import threading
 from functools import cache
@@ -149,11 +152,30 @@ def ordinary_words() -> frozenset[str]:
         return frozenset(words)
 
 
+DRUG_PACKAGE = "drug_named_entity_recognition"
+
+
+@cache
+def drug_names() -> frozenset[str]:
+    """Lower-case one-word drug names (generic and brand, four letters or more) of a maintained drug dictionary.
+
+    The package's dictionary file is read, not the package imported: its import sets up on-line lookups and a cache
+    file in the home folder. Kept apart from `ordinary_words`, which decide more than capitalised words."""
+    spec = importlib.util.find_spec(DRUG_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "drug_ner_dictionary.pkl.bz2"
+    with _lock, bz2.open(path, "rb") as handle:
+        variants = pickle.load(handle)["drug_variant_to_canonical"]  # the package's own data file
+    return frozenset(name for name in variants if len(name) >= 4 and name.isalpha())
+
+
 def warm() -> None:
     """Build every list now (once per process; forked workers inherit them)."""
     person_names()
     dictionary_words()
     ordinary_words()
+    drug_names()
 
 
 # Endings of town names in English-speaking countries ("Joshuafort", "Kayleighborough", "Port Hayleyborough").

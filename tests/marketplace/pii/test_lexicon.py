@@ -84,3 +84,35 @@ def test_the_ner_reads_only_the_neighbourhood_of_undecided_words_and_its_spans_l
 
     assert redacted == [filler + "then <PERSON> called about it. " + filler]
     assert len(seen) == 1 and "Zorblaxine" in seen[0] and len(seen[0]) < 200 < len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "needs_ner"),
+    [
+        ("Started Lisinopril on Monday; Zoloft stopped.", False),  # generic and brand names of the drug dictionary
+        ("Referred to Gastroenterology and Orthopaedics.", False),  # fields of medicine, by their ending
+        ("Trial of Quorvimab went well.", False),  # on no list, but built on a WHO drug stem (-mab)
+        ("Seen with Petrovics in clinic.", True),  # a Hungarian "-ics" surname is no department
+    ],
+)
+def test_drugs_and_departments_are_decided_without_the_ner(text, needs_ner):
+    assert bool(lexical_names(text, [])[1]) is needs_ner
+
+
+def test_the_drug_dictionary_comes_from_the_package_and_never_outranks_a_name_list():
+    drugs = lexicon.drug_names()
+    assert len(drugs) > 20_000 and {"lisinopril", "metformin", "zoloft"} <= drugs
+    # "camila" is also a brand of norethindrone: the name lists decide it first, so it is still redacted
+    assert "camila" in drugs and "camila" in lexicon.person_names()
+    assert lexical_names("Spoke with Camila today.", [])[0]
+
+
+def test_a_phone_found_by_its_context_is_not_validated_again(monkeypatch):
+    from marketplace.pii import validators
+
+    def no_validation(text):
+        raise AssertionError(f"validated {text!r}")
+
+    monkeypatch.setattr(validators, "phone_valid", no_validation)
+    redacted, _ = TextScrubber(use_ner=False).redact(["Her guardian will call back on +47 912 34 567 12."])
+    assert redacted == ["Her guardian will call back on <PHONE_NUMBER>."]
