@@ -94,15 +94,7 @@ class Command(BaseCommand):
         warm.fit(frame.head(50))
         warm.transform(frame.head(50))
 
-        start = time.perf_counter()
-        scrubber = Scrubber(policy=ScrubPolicy(), salt=b"bench-salt")
-        scrubber.fit(frame.head(2000))
-        chunk_rows = max(500, min(20_000, rows // (4 * max(processes, 1))))
-        chunks = [frame.iloc[i : i + chunk_rows] for i in range(0, len(frame), chunk_rows)]
-        for chunk in chunks:
-            scrubber.observe(chunk)
-        scrubbed = pd.concat(transform_parallel(scrubber, chunks, processes))
-        engine_seconds = time.perf_counter() - start
+        scrubbed, scrubber, engine_seconds = _engine_scrub(frame, processes, salt=b"bench-salt")
         engine_quality = leak_report(frame, scrubbed, labels)
 
         subset = frame.head(reference_rows)
@@ -146,18 +138,32 @@ class Command(BaseCommand):
             )
         )
         if held_out:
-            self.stdout.write(json.dumps(_held_out(held_out_rows, reference_rows, seed, analyzer, anonymizer)))
+            self.stdout.write(
+                json.dumps(_held_out(held_out_rows, reference_rows, seed, analyzer, anonymizer, processes))
+            )
         if lang == "zh":
-            self.stdout.write(json.dumps(_chinese(held_out_rows, reference_rows, seed, analyzer, anonymizer)))
+            self.stdout.write(
+                json.dumps(_chinese(held_out_rows, reference_rows, seed, analyzer, anonymizer, processes))
+            )
 
 
-def _scrub_held_out(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, float]:
+def _engine_scrub(frame: pd.DataFrame, processes: int, *, salt: bytes) -> tuple[pd.DataFrame, Scrubber, float]:
+    """The engine as `manage.py scrub --processes N` runs it: decisions fitted on the first 2,000 rows, identifiers
+    collected from every chunk, chunks scrubbed in N forked processes. (scrubbed frame, scrubber, seconds)"""
     start = time.perf_counter()
-    scrubber = Scrubber(policy=ScrubPolicy(), salt=b"held-out")
+    scrubber = Scrubber(policy=ScrubPolicy(), salt=salt)
     scrubber.fit(frame.head(2000))
-    scrubber.observe(frame)
-    out = scrubber.transform(frame)
-    return out, scrubber.report().to_dict(), time.perf_counter() - start
+    chunk_rows = max(500, min(20_000, len(frame) // (4 * max(processes, 1))))
+    chunks = [frame.iloc[i : i + chunk_rows] for i in range(0, len(frame), chunk_rows)]
+    for chunk in chunks:
+        scrubber.observe(chunk)
+    scrubbed = pd.concat(transform_parallel(scrubber, chunks, processes))
+    return scrubbed, scrubber, time.perf_counter() - start
+
+
+def _scrub_held_out(frame: pd.DataFrame, processes: int) -> tuple[pd.DataFrame, dict, float]:
+    out, scrubber, seconds = _engine_scrub(frame, processes, salt=b"held-out")
+    return out, scrubber.report().to_dict(), seconds
 
 
 @contextmanager
@@ -179,10 +185,10 @@ def _presidio_timed(frame: pd.DataFrame, rows: int, analyzer, anonymizer) -> tup
     return subset, reference, time.perf_counter() - start
 
 
-def _chinese(rows: int, reference_rows: int, seed: int, analyzer, anonymizer) -> dict:
+def _chinese(rows: int, reference_rows: int, seed: int, analyzer, anonymizer, processes: int) -> dict:
     frame, labels, words = generate_chinese(rows, seed=seed)
     score = partial(held_out_scores, note_column=ZH_NOTE_COLUMN, safe_columns=ZH_SAFE_COLUMNS)
-    out, report, seconds = _scrub_held_out(frame)
+    out, report, seconds = _scrub_held_out(frame, processes)
     subset, reference, reference_seconds = _presidio_timed(frame, reference_rows, analyzer, anonymizer)
     subset_labels = [label for label in labels if label.row < reference_rows]
     engine_rps, reference_rps = rows / seconds, reference_rows / reference_seconds
@@ -203,18 +209,19 @@ def _chinese(rows: int, reference_rows: int, seed: int, analyzer, anonymizer) ->
             **score(subset, reference, subset_labels, words[:reference_rows]),
         },
         "speedup": round(engine_rps / reference_rps, 1),
+        "engine_processes": processes,
         "publishable": report["publishable"],
         "columns": {c["name"]: [c["kind"], c["entities"], c["action"]] for c in report["columns"]},
     }
 
 
-def _held_out(rows: int, reference_rows: int, seed: int, analyzer, anonymizer) -> dict:
+def _held_out(rows: int, reference_rows: int, seed: int, analyzer, anonymizer, processes: int) -> dict:
     frame, labels, words = generate_clinic(rows, seed=seed)
     unlisted_names()  # load the name sources outside the timed section
-    out, report, seconds = _scrub_held_out(frame)
+    out, report, seconds = _scrub_held_out(frame, processes)
     scores = held_out_scores(frame, out, labels, words)
     with _no_name_lists():
-        ablated, _, _ = _scrub_held_out(frame)
+        ablated, _, _ = _scrub_held_out(frame, processes)
     subset, reference, reference_seconds = _presidio_timed(frame, reference_rows, analyzer, anonymizer)
     subset_labels = [label for label in labels if label.row < reference_rows]
     # The residual estimate's own unit: of the cells it scans (columns kept as free text or safe), the share that
@@ -241,6 +248,7 @@ def _held_out(rows: int, reference_rows: int, seed: int, analyzer, anonymizer) -
             ),
         },
         "speedup": round(engine_rps / reference_rps, 1),
+        "engine_processes": processes,
         "residual": {
             "estimate_rate": report["residual"]["rate"],
             "estimate_interval_95": report["residual"]["rate_interval_95"],

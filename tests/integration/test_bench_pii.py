@@ -1,0 +1,41 @@
+"""`manage.py bench_pii` scores the engine against plain Presidio on its own table, the held-out clinic table and the
+Chinese table, all three with the same engine path (chunks in forked processes), one JSON line each."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_pii_prints_a_line_per_table_with_the_engine_run_as_the_product_runs_it():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "HF_HUB_OFFLINE": "1"}
+    args = ["--rows", "600", "--reference-rows", "4", "--held-out", "--held-out-rows", "600", "--lang", "zh"]
+    done = subprocess.run(
+        [sys.executable, "manage.py", "bench_pii", *args, "--processes", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.strip().splitlines()]
+
+    assert [line["benchmark"] for line in lines] == ["pii", "pii-held-out", "pii-zh"]
+    for line in lines:
+        assert line["engine_processes"] == 2 and line["speedup"] > 0
+        assert line["presidio_per_cell"]["rows"] == 4
+    own, held_out, zh = lines
+    assert own["engine"]["rows"] == 600 and own["engine"]["leaked"] == 0
+    # Held-out people, headers and notes: nothing leaks, with or without the name lists, and the words stay.
+    for scores in (held_out["engine"], held_out["engine_without_name_lists"]):
+        assert scores["leak_rate"] == 0.0 and scores["identifiers"] > 1000
+    assert held_out["engine"]["note_words_kept"] >= 0.97 and held_out["residual"]["publishable"] is True
+    assert zh["engine"]["leaks_by_entity"]["CN_RESIDENT_ID"] == 0.0 and zh["publishable"] is True
