@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api.serializers import EngineMessageField
 from marketplace.api.views import request_org
 from marketplace.errors import ApplicationError
 from marketplace.services.audit import audit_record
@@ -59,8 +60,8 @@ class TrainingJobInputSerializer(serializers.Serializer):
 class TrainingJobOutputSerializer(serializers.ModelSerializer):
     status = serializers.CharField(source="job.status")
     progress = serializers.FloatField(source="job.progress")
-    message = serializers.CharField(source="job.message")
-    error = serializers.CharField(source="job.error")
+    message = EngineMessageField(source="job.message")
+    error = EngineMessageField(source="job.error")
 
     class Meta:
         model = TrainingJob

@@ -2,10 +2,28 @@
 
 import json
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from rest_framework import serializers
 
 from marketplace.models import ApiToken, Dataset, DatasetVersion, Job, Organization
+from marketplace.web.engine_words import translate
+
+
+def engine_message(text: str) -> str:
+    """A message that an engine or a worker wrote in English (job progress, failures, refusals), in the language the
+    client asked for (`Accept-Language`) where the catalogue has it; in English exactly as written."""
+    language = get_language() or "en"
+    return text if language.startswith("en") else translate(text)
+
+
+class EngineMessageField(serializers.CharField):
+    """A read-only `engine_message`."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return engine_message(super().to_representation(value))
 
 
 class OrganizationOutputSerializer(serializers.ModelSerializer):
@@ -116,6 +134,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
     organization = serializers.CharField(source="dataset.organization.name")
     progress = serializers.SerializerMethodField()
     message = serializers.SerializerMethodField()
+    error = EngineMessageField()
     job = serializers.IntegerField(source="job_id", allow_null=True)
 
     class Meta:
@@ -151,7 +170,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
         return round(version.job.progress, 4) if version.job_id else 0.0
 
     def get_message(self, version: DatasetVersion) -> str:
-        return version.job.message if version.job_id else ""
+        return engine_message(version.job.message) if version.job_id else ""
 
 
 class VersionAcceptedSerializer(serializers.Serializer):
@@ -176,6 +195,9 @@ class VersionRescrubInputSerializer(serializers.Serializer):
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
+    message = EngineMessageField()
+    error = EngineMessageField()
+
     class Meta:
         model = Job
         fields = [

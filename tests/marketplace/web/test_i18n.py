@@ -319,6 +319,29 @@ def test_the_failures_engines_write_into_jobs_and_versions_are_shown_in_chinese(
     assert "在表头中出现了两次" in page and "appears twice" not in page
 
 
+def test_the_api_gives_a_failed_jobs_error_in_the_clients_language(
+    provider, api_for, django_capture_on_commit_callbacks
+):
+    """A worker writes job failures in English (it has no reader); the API answers them in the language the client
+    asks for, and in English exactly as written."""
+    from marketplace.services.datasets import dataset_create, version_upload
+    from tests.conftest import org_of, upload_file
+
+    dataset = dataset_create(organization=org_of(provider), user=provider, title="Broken")
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_upload(dataset=dataset, user=provider, upload=upload_file("a,a\n1,2\n"))
+    version.refresh_from_db()
+    api = api_for(provider)
+    for url in (f"/api/v1/versions/{version.pk}/", f"/api/v1/jobs/{version.job_id}/"):
+        english = api.get(url).json()
+        chinese = api.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+        assert english["error"] == version.error and "appears twice" in english["error"]
+        assert "在表头中出现了两次" in chinese["error"] and "appears twice" not in chinese["error"]
+    listed = api.get("/api/v1/jobs/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert any("在表头中出现了两次" in row["error"] for row in rows)
+
+
 def test_the_model_card_follows_the_readers_language(provider, buyer, django_capture_on_commit_callbacks):
     from marketplace.services.licensing import listing_purchase
     from tests.conftest import api_client_for, org_of
