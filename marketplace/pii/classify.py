@@ -9,6 +9,7 @@ import pandas as pd
 
 from marketplace.pii import chinese
 from marketplace.pii import validators as v
+from marketplace.pii.context import is_international_phone
 from marketplace.pii.lexicon import is_frequent
 
 DIRECT, QUASI, FREE_TEXT, SAFE = "direct_identifier", "quasi_identifier", "free_text", "safe"
@@ -291,6 +292,15 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
     if phone_rate >= 0.8:
         return decide(
             DIRECT, "PHONE_NUMBER", round(phone_rate, 3), "values are phone numbers", validator_rate=phone_rate
+        )
+    if values and (shaped := _rate(values, is_international_phone)) >= 0.9:
+        return decide(
+            DIRECT,
+            "PHONE_NUMBER",
+            round(shaped, 3),
+            f"{shaped:.0%} of values are written as international phone numbers ({phone_rate:.0%} validate)",
+            phone_shape_rate=shaped,
+            validator_rate=phone_rate,
         )
     if is_code_column(evidence):
         return decide(

@@ -73,6 +73,13 @@ _INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.\-/]?\(?\d{1,5}
 _CUED_PHONE_RE = re.compile(rf"\b(?:{PHONE_CUES})\b[^\d+\n]{{0,25}}({_PHONE_BODY})(?!\w)", re.IGNORECASE)
 
 
+def is_international_phone(value: str) -> bool:
+    """A value written as an international phone number ("+263 196 474 1950"): a plus, a country code and 8 to 15
+    digits in all, whether or not libphonenumber knows the numbering plan."""
+    text = value.strip()
+    return _INTERNATIONAL_PHONE_RE.fullmatch(text) is not None and 8 <= _digits(text) <= 15
+
+
 def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
 

@@ -205,6 +205,10 @@ MESSAGES: list[tuple[str, str]] = [
     ("header '{name}' is a quasi-identifier ({entity})", _("header '%(name)s' is a quasi-identifier (%(entity)s)")),
     ("values are phone numbers", _("values are phone numbers")),
     (
+        "{rate} of values are written as international phone numbers ({valid} validate)",
+        _("%(rate)s of values are written as international phone numbers (%(valid)s validate)"),
+    ),
+    (
         "{rate} of values are distinct codes of the pattern {pattern}",
         _("%(rate)s of values are distinct codes of the pattern %(pattern)s"),
     ),

@@ -95,6 +95,19 @@ def test_a_code_column_under_a_header_no_rule_names_is_an_identifier_and_leaves_
     assert out["visit_kind"].tolist() == table["visit_kind"].tolist() and report.publishable
 
 
+def test_a_column_of_international_numbers_that_fail_validation_is_a_phone_column_under_any_header():
+    rng = random.Random(5)
+    phones = [f"+{rng.choice(['263', '976', '372', '47'])} {rng.randint(100, 999)} {rng.randint(100, 999)} "
+              f"{rng.randint(1000, 9999)}" for _ in range(80)]  # fmt: skip
+    table = pd.DataFrame({"Rückruf": phones, "notes": [f"Call back on {phone} after six." for phone in phones]})
+    out, report = scrub(table, salt=b"s")
+    column = next(c for c in report.columns if c["name"] == "Rückruf")
+    assert (column["kind"], column["entities"]) == (DIRECT, ["PHONE_NUMBER"])
+    assert column["evidence"]["phone_shape_rate"] == 1.0 and column["evidence"]["validator_rate"] < 0.9
+    assert not set(out["Rückruf"]) & set(phones)
+    assert not any(phone in note for phone in phones for note in out["notes"]) and report.publishable
+
+
 @pytest.mark.parametrize(
     ("header", "values", "reason"),
     [
