@@ -12,6 +12,7 @@ Chunks are DataFrames whose cells are `str` or None. Work is done per distinct v
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import re
@@ -546,10 +547,14 @@ def transform_parallel(scrubber: Scrubber, chunks: list[pd.DataFrame], processes
     if processes <= 1 or len(chunks) <= 1:
         return [scrubber.transform(chunk) for chunk in chunks]
     _WORKER_SCRUBBER = scrubber
+    # Every object alive now moves to a generation the collector never scans: a forked worker's collections would
+    # otherwise walk (and so copy, page by page) the whole inherited heap of word lists, models and known values.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             results = pool.map(_transform_in_worker, chunks)
     finally:
+        gc.unfreeze()
         _WORKER_SCRUBBER = None
     for _, state in results:
         scrubber.absorb(state)

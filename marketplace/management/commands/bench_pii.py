@@ -89,6 +89,7 @@ class Command(BaseCommand):
         # Load models outside the timed sections, for both sides (jieba's dictionary: the Chinese name segmenter).
         spacy_pipeline()
         chinese.segmenter()
+        lexicon.warm()  # word lists and the drug dictionary
         analyzer, anonymizer = _presidio_engines()
         warm = Scrubber(policy=ScrubPolicy(), salt=b"warm-up")
         warm.fit(frame.head(50))

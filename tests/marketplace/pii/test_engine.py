@@ -1,3 +1,4 @@
+import gc
 import json
 import re
 
@@ -191,3 +192,4 @@ def test_parallel_chunks_equal_one_process_and_report_every_chunk():
 
     pd.testing.assert_frame_equal(expected, got)
     assert parallel.report().to_dict() == serial.report().to_dict()
+    assert gc.get_freeze_count() == 0  # the heap frozen for the forked workers is collectable again
