@@ -691,6 +691,7 @@ def model_card_markdown(model: TrainedModel) -> str:
     figures, names and hashes are the same in every language. Verdicts the engines wrote in English are translated
     through the same catalogue as the pages."""
     from marketplace.web.engine_words import translate
+    from marketplace.web.term_words import terms_in_words
 
     _ = gettext
     lines = [
@@ -823,11 +824,7 @@ def model_card_markdown(model: TrainedModel) -> str:
                 },
             ]
     lines += ["", "## " + _("Inherited terms"), ""]
-    granted, refused = _("allowed"), _("not allowed")
-    lines += [
-        f"- {flag.replace('_', ' ')}: {granted if allowed else refused}"
-        for flag, allowed in model.inherited_terms.items()
-    ]
+    lines += [f"- {sentence}" for _granted, sentence in terms_in_words(model.inherited_terms)]
     return "\n".join(lines) + "\n"
 
 

@@ -143,19 +143,19 @@ def _crawl(page, base: str, start: str, limit: int = 60) -> dict[str, str]:
     """The text of every page of the site reachable from `start` by links (no downloads, API, admin or logout)."""
     skip = ("/logout/", "/i18n/", "/api/", "/admin/", "/static/", "/media/", "download", "croissant", "contract")
     seen: dict[str, str] = {}
-    queue = [start]
+    queue = [(start, "")]
     while queue and len(seen) < limit:
-        path = queue.pop(0)
+        path, linked_from = queue.pop(0)
         if path in seen:
             continue
         response = page.goto(base + path)
-        assert response is not None and response.status == 200, (path, response and response.status)
+        assert response is not None and response.status == 200, (path, linked_from, response and response.status)
         seen[path] = page.inner_text("body")
         assert page.get_attribute("html", "lang") == "zh-hans", path
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
             href = href.split("#")[0]
             if href.startswith("/") and not any(part in href for part in skip) and href not in seen:
-                queue.append(href)
+                queue.append((href, path))
     return seen
 
 
@@ -163,14 +163,33 @@ def test_every_page_a_provider_and_a_buyer_reach_reads_in_chinese(
     page, live_server, transactional_db, django_capture_on_commit_callbacks
 ):
     """The zh-Hans interface walked in the browser: every page reachable by links, as the provider and as a buyer
-    with a licence, shows none of the interface's English sentences that the catalogue translates."""
+    with a licence, a synthetic version and a model, shows none of the interface's English sentences that the
+    catalogue translates."""
     from marketplace.services.licensing import listing_purchase
+    from synthesis.services import synthesis_job_create
     from tests.conftest import PASSWORD, _persona, make_listing, make_ready_version, org_of
+    from tests.training.test_derivative_terms import LOANS
+    from training.services import training_job_create
 
+    capture = django_capture_on_commit_callbacks
     provider = _persona("prov", "Provider Org")
     buyer = _persona("buy", "Buyer Org")
-    listing = make_listing(provider, make_ready_version(provider, django_capture_on_commit_callbacks))
+    version = make_ready_version(provider, capture, content=LOANS, title="Loans")
+    listing = make_listing(provider, version)
     listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="walk")
+    with capture(execute=True):
+        synthesis_job_create(organization=org_of(buyer), user=buyer, sources=[version.pk], method="cart", rows=40)
+        training_job_create(
+            organization=org_of(buyer),
+            user=buyer,
+            base_model="tabular-mlp",
+            task="tabular-classification",
+            mix=[{"version": version.pk}],
+            text_column="",
+            label_column="status",
+            evaluation={},
+            params={"epochs": 1, "batch_size": 8},
+        )
     english = _english_the_catalogue_translates()
     assert len(english) > 300
 

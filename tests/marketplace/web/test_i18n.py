@@ -358,6 +358,9 @@ def test_the_model_card_follows_the_readers_language(provider, buyer, django_cap
     for heading in ("## 指标", "## 数据血缘", "## 来源许可", "## 训练凭证", "## 继承的条款"):
         assert heading in chinese
     assert "## Lineage" not in chinese and "allowed" not in chinese and "licence" not in chinese
+    # The inherited terms are the listing's sentences, not field names ("commercial use: not allowed").
+    assert "- You may train models on it" in english and "- Commercial use allowed" in english
+    assert "model training" not in chinese and "commercial use" not in chinese and "commercial_use" not in english
     # The figures and hashes are the same in both.
     assert reviews.sha256 in chinese and str(training.model.pk) in chinese
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
