@@ -43,7 +43,12 @@ class Command(BaseCommand):
         parser.add_argument("--policy", help='JSON policy file, e.g. {"columns": {"notes": "drop"}}')
         parser.add_argument("--report", help="write the PII report (JSON) here")
         parser.add_argument("--chunk-rows", type=int, default=20_000)
-        parser.add_argument("--processes", type=int, default=1, help="scrub this many chunks at once in parallel")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=DEFAULT_PROCESSES,
+            help=f"scrub in this many forked processes (default: the CPU count up to 4, here {DEFAULT_PROCESSES})",
+        )
         parser.add_argument(
             "--salt",
             default=os.environ.get("TESSERA_SCRUB_SALT"),
@@ -110,13 +115,20 @@ class Command(BaseCommand):
         )
 
 
+DEFAULT_PROCESSES = max(1, min(4, os.cpu_count() or 1))
+SPLIT_MIN_ROWS = 1_000  # a smaller chunk is scrubbed in this process: a fork would cost more than it saves
+
+
 def _scrubbed(scrubber, chunks, processes: int):
-    """Scrubbed chunks in input order; groups of chunks go to forked workers (memory: 4 chunks per process)."""
+    """Scrubbed chunks in input order; groups of chunks go to forked workers (memory: 4 chunks per process). A chunk
+    read from the file is split in one piece per process, so that a file of one chunk is scrubbed in parallel too."""
     from marketplace.pii.engine import transform_parallel
 
     batch = []
     for chunk in chunks:
-        batch.append(chunk)
+        pieces = processes if processes > 1 and len(chunk) >= SPLIT_MIN_ROWS else 1
+        step = -(-len(chunk) // pieces)
+        batch.extend(chunk.iloc[start : start + step] for start in range(0, len(chunk), step))
         if len(batch) >= 4 * processes:
             yield from transform_parallel(scrubber, batch, processes)
             batch = []

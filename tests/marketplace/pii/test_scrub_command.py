@@ -55,11 +55,31 @@ def test_scrub_command_reports_parse_errors_clearly(tmp_path):
 def test_scrub_command_in_parallel_processes_gives_the_same_output(tmp_path):
     source = tmp_path / "in.csv"
     source.write_text(CUSTOMERS_CSV)
-    call_command("scrub", str(source), str(tmp_path / "one.csv"), "--salt", "s", "--chunk-rows", "1")
-    call_command(
-        "scrub", str(source), str(tmp_path / "two.csv"), "--salt", "s", "--chunk-rows", "1", "--processes", "2"
-    )
-    assert (tmp_path / "one.csv").read_text() == (tmp_path / "two.csv").read_text()
+    for processes in ("1", "2"):
+        target = tmp_path / f"{processes}.csv"
+        call_command("scrub", str(source), str(target), "--salt", "s", "--chunk-rows", "1", "--processes", processes)
+    assert (tmp_path / "1.csv").read_text() == (tmp_path / "2.csv").read_text()
+
+
+def test_a_file_of_one_chunk_is_split_between_the_processes_and_gives_the_same_output(tmp_path, monkeypatch):
+    from marketplace.pii import engine
+    from marketplace.pii.benchdata import generate_customers
+
+    source = tmp_path / "in.csv"
+    generate_customers(1_500, seed=3)[0].to_csv(source, index=False)
+    sizes = []
+    forked = engine.transform_parallel
+
+    def record(scrubber, chunks, processes):
+        sizes.append((processes, [len(chunk) for chunk in chunks]))
+        return forked(scrubber, chunks, processes)
+
+    monkeypatch.setattr(engine, "transform_parallel", record)
+    for processes in ("1", "2"):
+        call_command("scrub", str(source), str(tmp_path / f"{processes}.csv"), "--salt", "s", "--processes", processes)
+
+    assert sizes == [(1, [1_500]), (2, [750, 750])]
+    assert (tmp_path / "1.csv").read_text() == (tmp_path / "2.csv").read_text()
 
 
 def test_scrub_command_csv_neutralises_formulas_and_quotes_carriage_returns(tmp_path):
