@@ -19,6 +19,8 @@ import bz2
 import csv
 import importlib
 import importlib.util
+import json
+import os
 import pickle
 import re
 import threading
@@ -107,13 +109,10 @@ def _evaluator_column(name: str, columns: tuple[str, ...]) -> set[str]:
     return words
 
 
-@cache
-def person_names() -> frozenset[str]:
-    """Lower-case given-name and surname parts (two letters or more)."""
-    with _lock:
-        names = _provider_lists("faker.providers.person", NAME_ATTRIBUTES)
-        names |= _evaluator_column("FakeNameGenerator.com_3000.csv", ("GivenName", "Surname", "MothersMaiden"))
-        return frozenset(names)
+def _build_person_names() -> frozenset[str]:
+    names = _provider_lists("faker.providers.person", NAME_ATTRIBUTES)
+    names |= _evaluator_column("FakeNameGenerator.com_3000.csv", ("GivenName", "Surname", "MothersMaiden"))
+    return frozenset(names)
 
 
 @cache
@@ -126,56 +125,128 @@ def _frequent(language: str, count: int) -> tuple[str, ...]:
     return tuple(wordfreq.top_n_list(language, count, wordlist="small"))
 
 
-@cache
-def dictionary_words() -> frozenset[str]:
-    """About a thousand everyday English words that are never names in lower case ("will", "day", "black").
-
-    A name part that is also one of them is ambiguous ("Will", "Young") and left to the NER; word frequency lists
-    cannot tell, as they count "margaret" and "thompson" among the five thousand most frequent English words."""
+def _build_dictionary_words() -> frozenset[str]:
     from faker.providers.lorem.en_US import Provider
 
     return frozenset(word.lower() for word in Provider.word_list)
 
 
-@cache
-def ordinary_words() -> frozenset[str]:
-    """Frequent words of several languages, places and organisations: capitalised, they still name no person."""
-    with _lock:
-        words: set[str] = set()
-        for language, count in VOCABULARY_LANGUAGES.items():
-            words.update(_frequent(language, count))
-        words |= _provider_lists("faker.providers.address", PLACE_ATTRIBUTES)
-        words |= _provider_lists("faker.providers.company", ("company_prefixes", "company_suffixes"))
-        words |= _provider_lists("faker.providers.job", ("jobs", "jobs_male", "jobs_female"))
-        words |= _evaluator_column("companies_and_organizations.csv", ("organization",))
-        words |= _evaluator_column("nationalities.csv", ("country", "nationality", "man", "woman", "plural"))
-        return frozenset(words)
+def _build_ordinary_words() -> frozenset[str]:
+    words: set[str] = set()
+    for language, count in VOCABULARY_LANGUAGES.items():
+        words.update(_frequent(language, count))
+    words |= _provider_lists("faker.providers.address", PLACE_ATTRIBUTES)
+    words |= _provider_lists("faker.providers.company", ("company_prefixes", "company_suffixes"))
+    words |= _provider_lists("faker.providers.job", ("jobs", "jobs_male", "jobs_female"))
+    words |= _evaluator_column("companies_and_organizations.csv", ("organization",))
+    words |= _evaluator_column("nationalities.csv", ("country", "nationality", "man", "woman", "plural"))
+    return frozenset(words)
 
 
 DRUG_PACKAGE = "drug_named_entity_recognition"
 
 
-@cache
-def drug_names() -> frozenset[str]:
-    """Lower-case one-word drug names (generic and brand, four letters or more) of a maintained drug dictionary.
-
-    The package's dictionary file is read, not the package imported: its import sets up on-line lookups and a cache
-    file in the home folder. Kept apart from `ordinary_words`, which decide more than capitalised words."""
+def _build_drug_names() -> frozenset[str]:
+    # The package's dictionary file is read, not the package imported: its import sets up on-line lookups and a
+    # cache file in the home folder.
     spec = importlib.util.find_spec(DRUG_PACKAGE)
     if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
         return frozenset()
     path = Path(next(iter(spec.submodule_search_locations))) / "drug_ner_dictionary.pkl.bz2"
-    with _lock, bz2.open(path, "rb") as handle:
+    with bz2.open(path, "rb") as handle:
         variants = pickle.load(handle)["drug_variant_to_canonical"]  # the package's own data file
     return frozenset(name for name in variants if len(name) >= 4 and name.isalpha())
 
 
+FREQUENT_ENGLISH = 5_000  # everyday English words: a weak cue (a reporting verb) alone does not make one a name
+
+_BUILDERS = {
+    "person_names": _build_person_names,
+    "dictionary_words": _build_dictionary_words,
+    "ordinary_words": _build_ordinary_words,
+    "drug_names": _build_drug_names,
+    "frequent_english": lambda: frozenset(_frequent("en", FREQUENT_ENGLISH)),
+}
+CACHE_ENV = "TESSERA_LEXICON_CACHE"  # a folder for the built lists; empty turns the cache off
+SOURCE_PACKAGES = ("faker", "wordfreq", "presidio-evaluator", "drug-named-entity-recognition")
+
+
+def cache_file(name: str) -> Path | None:
+    """Where the built list `name` is kept between processes (`$TESSERA_LEXICON_CACHE`, else ~/.cache/tessera), named
+    by a key of this module's code and the versions of the packages the lists come from: a new version of either
+    makes a new file. None when the cache is turned off."""
+    folder = os.environ.get(CACHE_ENV)
+    if folder == "":
+        return None
+    return Path(folder or Path.home() / ".cache" / "tessera") / f"lexicon-{_sources_key()}-{name}.json"
+
+
+@cache
+def _sources_key() -> str:
+    import hashlib
+    from importlib import metadata
+
+    key = hashlib.sha256(Path(__file__).read_bytes())
+    for package in SOURCE_PACKAGES:
+        try:
+            key.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            key.update(f"{package}=absent".encode())
+    return key.hexdigest()[:16]
+
+
+@cache
+def _list(name: str) -> frozenset[str]:
+    """One list, read from its cache file (hundredths of a second) or built from the packages (up to a second each:
+    most of a small file's scrub) and then written there for the next process. Each is loaded only when first
+    needed. A file that cannot be read or written only makes a slower start."""
+    with _lock:
+        path = cache_file(name)
+        if path is not None:
+            try:
+                return frozenset(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                pass
+        built = _BUILDERS[name]()
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                partial.write_text(json.dumps(sorted(built)), encoding="utf-8")
+                os.replace(partial, path)  # readers see the whole file or none
+            except OSError:
+                pass
+        return built
+
+
+def person_names() -> frozenset[str]:
+    """Lower-case given-name and surname parts (two letters or more)."""
+    return _list("person_names")
+
+
+def dictionary_words() -> frozenset[str]:
+    """About a thousand everyday English words that are never names in lower case ("will", "day", "black").
+
+    A name part that is also one of them is ambiguous ("Will", "Young") and left to the NER; word frequency lists
+    cannot tell, as they count "margaret" and "thompson" among the five thousand most frequent English words."""
+    return _list("dictionary_words")
+
+
+def ordinary_words() -> frozenset[str]:
+    """Frequent words of several languages, places and organisations: capitalised, they still name no person."""
+    return _list("ordinary_words")
+
+
+def drug_names() -> frozenset[str]:
+    """Lower-case one-word drug names (generic and brand, four letters or more) of a maintained drug dictionary.
+    Kept apart from `ordinary_words`, which decide more than capitalised words."""
+    return _list("drug_names")
+
+
 def warm() -> None:
-    """Build every list now (once per process; forked workers inherit them)."""
-    person_names()
-    dictionary_words()
-    ordinary_words()
-    drug_names()
+    """Build or read every list now (once per process; forked workers inherit them)."""
+    for name in _BUILDERS:
+        _list(name)
 
 
 # Endings of town names in English-speaking countries ("Joshuafort", "Kayleighborough", "Port Hayleyborough").
@@ -190,14 +261,6 @@ def is_place_name(folded: str) -> bool:
     return any(folded.endswith(ending) and len(folded) >= len(ending) + 3 for ending in PLACE_ENDINGS)
 
 
-FREQUENT_ENGLISH = 5_000  # everyday English words: a weak cue (a reporting verb) alone does not make one a name
-
-
-@cache
-def _frequent_english() -> frozenset[str]:
-    return frozenset(_frequent("en", FREQUENT_ENGLISH))
-
-
 def is_frequent(word: str) -> bool:
     """Whether `word` is among the most frequent English words (wordfreq), whatever its capitalisation."""
-    return word.lower().strip("'’") in _frequent_english()
+    return word.lower().strip("'’") in _list("frequent_english")

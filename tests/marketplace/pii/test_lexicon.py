@@ -1,5 +1,7 @@
 """Word lists decide most capitalised words of notes; only what they cannot decide goes to the NER."""
 
+import json
+
 import pytest
 
 from marketplace.pii import lexicon
@@ -116,3 +118,27 @@ def test_a_phone_found_by_its_context_is_not_validated_again(monkeypatch):
     monkeypatch.setattr(validators, "phone_valid", no_validation)
     redacted, _ = TextScrubber(use_ner=False).redact(["Her guardian will call back on +47 912 34 567 12."])
     assert redacted == ["Her guardian will call back on <PHONE_NUMBER>."]
+
+
+def test_the_lists_are_built_once_kept_on_disk_and_rebuilt_from_a_broken_file(tmp_path, monkeypatch):
+    """A second process reads the built lists from the cache (a small file's scrub was mostly list building); a file
+    that cannot be read is built again, never trusted."""
+    monkeypatch.setenv(lexicon.CACHE_ENV, str(tmp_path))
+    lexicon._list.cache_clear()
+    try:
+        built = lexicon.person_names()
+        path = lexicon.cache_file("person_names")
+        assert path.parent == tmp_path and path.exists() and not list(tmp_path.glob("*.tmp"))
+        assert not lexicon.cache_file("drug_names").exists()  # built when first needed, not before
+
+        lexicon._list.cache_clear()
+        assert lexicon.person_names() == built  # read back from the file
+
+        path.write_text('["only", "half of a')
+        lexicon._list.cache_clear()
+        assert lexicon.person_names() == built and json.loads(path.read_text()) == sorted(built)
+
+        monkeypatch.setenv(lexicon.CACHE_ENV, "")
+        assert lexicon.cache_file("person_names") is None
+    finally:
+        lexicon._list.cache_clear()
