@@ -37,13 +37,42 @@ REPORTING_VERBS = (
 )
 GREETINGS = r"Hi|Hello|Hey|Dear|Thanks|Thank you|Cheers|Regards|Best|Sincerely|Bonjour|Hallo|Hola|Ciao|Olá|Hej"
 
+
+def by_first_letter(alternation: str) -> str:
+    """The same alternation with its branches grouped under their first letter ("mother|mum|father" becomes
+    "m(?:other|um)|f(?:ather)"): Python's regex engine tries every branch at every word boundary, and a note has
+    hundreds of boundaries, so this made the cue patterns several times faster. For case-insensitive use; branches
+    keep their order within a letter, and branches of different letters never match at the same place, so what
+    matches is unchanged."""
+    branches, depth, start = [], 0, 0
+    for index, char in enumerate(alternation):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(alternation[start:index])
+            start = index + 1
+    branches.append(alternation[start:])
+    groups: dict[str, list[str]] = {}
+    for branch in branches:
+        if not branch[:1].isalnum():
+            groups.setdefault(branch, [])  # "#": kept whole
+            continue
+        groups.setdefault(branch[0].lower(), []).append(branch[1:])
+    return "|".join(
+        re.escape(head) if not rests else f"{re.escape(head)}(?:{'|'.join(rests)})" for head, rests in groups.items()
+    )
+
+
+_RELATIONS_FAST = by_first_letter(RELATIONS)
 _TITLE_RE = re.compile(rf"\b(?:{TITLES})\.?\s+({NAME})")
 # Relation words in any case ("Mother", "mother"); the name itself must be capitalised.
 _RELATION_BEFORE_RE = re.compile(
-    rf"\b(?i:{RELATIONS})\b(?:\s*,\s*|\s+)(?:(?i:named|called|is|was)\s+)?(?:(?:{TITLES})\.?\s+)?({NAME})"
+    rf"\b(?i:{_RELATIONS_FAST})\b(?:\s*,\s*|\s+)(?:(?i:named|called|is|was)\s+)?(?:(?:{TITLES})\.?\s+)?({NAME})"
 )
 _RELATION_AFTER_RE = re.compile(
-    rf"({NAME})\s*(?:\(|,\s*|\s+-\s+)(?i:the|her|his|their|my|our|a|an|patient's|client's)\s+(?i:{RELATIONS})\b"
+    rf"({NAME})\s*(?:\(|,\s*|\s+-\s+)(?i:the|her|his|their|my|our|a|an|patient's|client's)\s+(?i:{_RELATIONS_FAST})\b"
 )
 _GREETING_RE = re.compile(rf"(?:^|[\n.!?]\s*|\s)(?:{GREETINGS})\s*,?\s+({NAME})\b")
 _SIGNATURE_RE = re.compile(
@@ -61,7 +90,7 @@ IDENTIFIER_CUES = (
 _CODE = r"(?=[A-Z0-9/.-]*\d[A-Z0-9/.-]*\d)[A-Z0-9][A-Z0-9/.-]{2,22}[A-Z0-9]"
 # Cue words in any case; the code itself in capitals and digits ("no 500mg tablets" has no code).
 _IDENTIFIER_RE = re.compile(
-    rf"(?:\b|(?<=#))(?i:{IDENTIFIER_CUES})(?:\b|(?<=#))\.?(?:\s*(?i:no\.?|nr\.?|number|num\.?|#|id|code|n[°º]))?"
+    rf"(?:\b|(?<=#))(?i:{by_first_letter(IDENTIFIER_CUES)})(?:\b|(?<=#))\.?(?:\s*(?i:no\.?|nr\.?|number|num\.?|#|id|code|n[°º]))?"
     rf"\s*[:#=]?\s*({_CODE})\b"
 )
 PHONE_CUES = (
@@ -70,7 +99,9 @@ PHONE_CUES = (
 )
 _PHONE_BODY = r"\+?\(?\d[\d\s().\-/]{5,20}\d"
 _INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.\-/]?\(?\d{1,5}\)?){2,6}(?!\w)")
-_CUED_PHONE_RE = re.compile(rf"\b(?:{PHONE_CUES})\b[^\d+\n]{{0,25}}({_PHONE_BODY})(?!\w)", re.IGNORECASE)
+_CUED_PHONE_RE = re.compile(
+    rf"\b(?:{by_first_letter(PHONE_CUES)})\b[^\d+\n]{{0,25}}({_PHONE_BODY})(?!\w)", re.IGNORECASE
+)
 
 
 def is_international_phone(value: str) -> bool:
