@@ -123,17 +123,7 @@ def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15)
 
 
 # layers None: a third of the teacher's transformer layers (2 of MiniLM's 6), at least one.
-# hidden_weight: weight of matching the teacher's hidden states at the student's layers (TinyBERT); augment: copies
-# of each training text, with words dropped or cropped, that the teacher labels for the student.
-DISTILL_DEFAULTS = {
-    "layers": None,
-    "epochs": 6,
-    "temperature": 2.0,
-    "learning_rate": 1e-4,
-    "hard_label_weight": 0.5,
-    "hidden_weight": 1.0,
-    "augment": 2,
-}
+DISTILL_DEFAULTS = {"layers": None, "epochs": 6, "temperature": 2.0, "learning_rate": 1e-4, "hard_label_weight": 0.5}
 DISTILLABLE_TASKS = ("text-classification",)
 
 
@@ -149,38 +139,10 @@ def _student_from_teacher(teacher: torch.nn.Module, layers: int) -> torch.nn.Mod
     total = len(encoder.layer)
     if not 1 <= layers < total:
         raise JobInputError(f"params.layers must be between 1 and {total - 1} for a teacher of {total} layers.")
-    keep = student_layers(total, layers)
+    keep = sorted({round(i * (total - 1) / max(layers - 1, 1)) for i in range(layers)} | {total - 1})[-layers:]
     encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in keep])
     student.config.num_hidden_layers = layers
     return student
-
-
-def student_layers(total: int, layers: int) -> list[int]:
-    """Which of the teacher's `total` layers a student of `layers` keeps: evenly spaced, always the last."""
-    return sorted({round(i * (total - 1) / max(layers - 1, 1)) for i in range(layers)} | {total - 1})[-layers:]
-
-
-def augmented_texts(texts: list[str], copies: int, *, seed: int) -> list[str]:
-    """`copies` variants of each text for the teacher to label (TinyBERT's augmentation, without a second model):
-    alternately each word dropped with probability 0.15, or a contiguous span of 60-90% of the words kept. A text of
-    fewer than four words has no variants."""
-    import random
-
-    rng = random.Random(seed)
-    out = []
-    for text in texts:
-        words = text.split()
-        if len(words) < 4:
-            continue
-        for copy_index in range(copies):
-            if copy_index % 2 == 0:
-                kept = [word for word in words if rng.random() >= 0.15] or words
-            else:
-                length = max(3, round(len(words) * rng.uniform(0.6, 0.9)))
-                start = rng.randint(0, len(words) - length)
-                kept = words[start : start + length]
-            out.append(" ".join(kept))
-    return out
 
 
 def distill(
@@ -196,13 +158,11 @@ def distill(
     on_step: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train a smaller student (fewer transformer layers, initialised from the teacher) on the teacher's soft labels
-    over `texts` (the teacher's training rows) and `augment` variants of each: KL divergence between the softened
-    distributions (temperature T, scaled by T², Hinton et al. 2015), plus the mean squared distance between the
-    student's hidden states and the teacher's at the layers it kept, weighted `hidden_weight` (TinyBERT, Jiao et al.
-    2020), plus cross-entropy on the true labels of the original rows weighted `hard_label_weight` where they are
-    given. `on_step(step, total)` is called before each optimiser step (progress; it may raise to stop).
-    Writes a model `trainer.predict` loads like any other; returns the student's KL against the teacher on the
-    original `texts` before and after, and its settings."""
+    over `texts` (the teacher's training rows): KL divergence between the softened distributions (temperature T,
+    scaled by T², Hinton et al. 2015), plus cross-entropy on the true labels weighted `hard_label_weight` where they
+    are given. `on_step(step, total)` is called before each optimiser step (progress; it may raise to stop).
+    Writes a model `trainer.predict` loads like any other; returns the student's KL against the teacher on `texts`
+    before and after, and its settings."""
     import torch.nn.functional as F
     from transformers import AutoTokenizer
 
@@ -223,30 +183,15 @@ def distill(
     total_layers = len(getattr(getattr(teacher.base_model, "encoder", None), "layer", []))
     options["layers"] = int(options["layers"] or max(1, total_layers // 3))
     student = _student_from_teacher(teacher, options["layers"])
-    # Student hidden state i+1 (after its i-th layer) is matched with the teacher's after the layer it came from.
-    matched = [(i + 1, layer + 1) for i, layer in enumerate(student_layers(total_layers, options["layers"]))]
     names = description["labels"]
-    extra = augmented_texts(texts, int(options["augment"]), seed=seed)
-    rows = texts + extra
-    known = [names.index(y) if y in names else -1 for y in labels] if labels is not None else [-1] * len(texts)
-    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed)).tolist()
-    targets = torch.tensor([(known + [-1] * len(extra))[i] for i in order])
-    ordered = [rows[i] for i in order]
-
-    def batches(items: list[str]) -> list:
-        return [
-            tokenizer(part, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-            for part in (items[i : i + batch_size] for i in range(0, len(items), batch_size))
-        ]
-
-    encoded, originals = batches(ordered), batches(texts)
-    temperature, hidden_weight = float(options["temperature"]), float(options["hidden_weight"])
+    targets = torch.tensor([names.index(y) if y in names else -1 for y in labels]) if labels is not None else None
+    encoded = [
+        tokenizer(texts[i : i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        for i in range(0, len(texts), batch_size)
+    ]
+    temperature = float(options["temperature"])
     with torch.no_grad():
-        teacher_out = [teacher(**batch, output_hidden_states=hidden_weight > 0) for batch in encoded]
-        teacher_logits = [out.logits for out in teacher_out]
-        teacher_hidden = [[out.hidden_states[t] for _, t in matched] if hidden_weight else [] for out in teacher_out]
-        original_logits = [teacher(**batch).logits for batch in originals]
-    del teacher_out
+        teacher_logits = [teacher(**batch).logits for batch in encoded]
 
     def kl_to_teacher() -> float:
         student.eval()
@@ -257,7 +202,7 @@ def distill(
                     F.softmax(soft / temperature, dim=-1),
                     reduction="sum",
                 ).item()
-                for batch, soft in zip(originals, original_logits, strict=True)
+                for batch, soft in zip(encoded, teacher_logits, strict=True)
             )
         return float(f"{total / len(texts):.4g}")
 
@@ -271,19 +216,13 @@ def distill(
             if on_step is not None:
                 on_step(steps, total)
             batch, soft = encoded[index], teacher_logits[index]
-            out = student(**batch, output_hidden_states=hidden_weight > 0)
-            logits = out.logits
+            logits = student(**batch).logits
             loss = (temperature**2) * F.kl_div(
                 F.log_softmax(logits / temperature, dim=-1),
                 F.softmax(soft / temperature, dim=-1),
                 reduction="batchmean",
             )
-            if hidden_weight > 0:
-                mask = batch["attention_mask"].unsqueeze(-1).to(logits.dtype)
-                for (s, _), target in zip(matched, teacher_hidden[index], strict=True):
-                    squared = ((out.hidden_states[s] - target) ** 2 * mask).sum() / (mask.sum() * target.shape[-1])
-                    loss = loss + hidden_weight * squared
-            if labels is not None and options["hard_label_weight"] > 0:
+            if targets is not None and options["hard_label_weight"] > 0:
                 hard = targets[index * batch_size : index * batch_size + len(logits)]
                 if (hard >= 0).any():
                     loss = loss + options["hard_label_weight"] * F.cross_entropy(logits[hard >= 0], hard[hard >= 0])
@@ -297,6 +236,6 @@ def distill(
     student.eval().save_pretrained(target)
     tokenizer.save_pretrained(target)
     shutil.copy2(teacher_dir / "labels.json", output_dir / "labels.json")
-    settings = {**options, "teacher_layers": total_layers, "steps": steps, "rows": len(texts), "augmented": len(extra)}
+    settings = {**options, "teacher_layers": total_layers, "steps": steps, "rows": len(texts)}
     (output_dir / RUN_FILE).write_text(json.dumps({**description, "compression": "distill", "distill": settings}))
     return {"kl_to_teacher_before": before, "kl_to_teacher_after": after, **settings}

@@ -1000,8 +1000,6 @@ DISTILL_PARAMS = {
     "temperature": (float, 1.0, 10.0),
     "learning_rate": (float, 1e-6, 1e-2),
     "hard_label_weight": (float, 0.0, 1.0),
-    "hidden_weight": (float, 0.0, 100.0),
-    "augment": (int, 0, 8),
 }
 
 

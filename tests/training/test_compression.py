@@ -85,7 +85,7 @@ def test_a_tabular_model_compresses_and_predicts_rows(provider, django_capture_o
 
 
 def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_same_lineage_and_terms(
-    provider, buyer, django_capture_on_commit_callbacks, tmp_path
+    provider, buyer, django_capture_on_commit_callbacks
 ):
     reviews = make_ready_version(provider, django_capture_on_commit_callbacks, content=REVIEWS, title="Reviews")
     listing = make_listing(provider, reviews, terms={"download": False, "model_training": True, "commercial_use": True})
@@ -130,45 +130,6 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
     predicted = client.post(f"/api/v1/models/{student.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
     assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
     assert client.get(f"/api/v1/models/{student.pk}/download/").status_code == 403
-    assert distilled["augmented"] > 0 and distilled["hidden_weight"] == 1.0  # the defaults: augmented, hidden matched
-
-    # Matching the hidden states brings the student's last hidden states nearer the teacher's than soft labels alone.
-    import torch
-    from transformers import AutoTokenizer
-
-    from training.compression import distill
-    from training.trainer import _load_saved
-
-    texts = [line.rsplit(",", 1)[0].strip('"') for line in REVIEWS.splitlines()[1:]]
-    teacher_dir = model_dir(teacher)
-    tokenizer = AutoTokenizer.from_pretrained(teacher_dir / "model")
-    batch = tokenizer(texts, padding=True, return_tensors="pt")
-
-    def last_hidden(directory):
-        _, model, _ = _load_saved(directory)
-        with torch.no_grad():
-            return model(**batch, output_hidden_states=True).hidden_states[-1]
-
-    distances = {}
-    for weight in (0.0, 5.0):
-        out = tmp_path / f"hidden-{weight}"
-        distill(teacher_dir, out, texts, params={"epochs": 3, "hidden_weight": weight, "augment": 0}, batch_size=4)
-        distances[weight] = float(((last_hidden(out) - last_hidden(teacher_dir)) ** 2).mean())
-    assert distances[5.0] < distances[0.0], distances
-
-
-def test_augmented_copies_drop_or_crop_the_words_of_their_text_and_repeat_with_the_seed():
-    from training.compression import augmented_texts
-
-    texts = ["the parcel came late and the box was crushed", "great", "works well for the price paid"]
-    copies = augmented_texts(texts, 3, seed=1)
-    assert len(copies) == 6 and copies == augmented_texts(texts, 3, seed=1)  # "great" is too short to vary
-    for copy, source in zip(copies, [texts[0]] * 3 + [texts[2]] * 3, strict=True):
-        words, original = copy.split(), source.split()
-        assert 3 <= len(words) <= len(original)
-        position = 0
-        for word in words:  # each copy keeps its text's words in their order
-            position = original.index(word, position) + 1
 
 
 def test_int8_rows_keep_each_embedding_row_within_half_a_step_of_its_own_scale():
