@@ -79,6 +79,10 @@ _SIGNATURE_RE = re.compile(
     rf"(?:^|\n|[.!?]\s+)(?:[-–—~]+\s*|(?:Regards|Best|Thanks|Cheers|Sincerely),?\s+)({NAME})\s*$"
 )
 _REPORTING_RE = re.compile(rf"({NAME})\s+(?:{REPORTING_VERBS})\b")
+# The agent of a passive verb or a companion ("seen by Tadeusz", "discussed with Aigerim Bekova", "a message from
+# Ravi", "spoke to Noor"): weak cues, like reporting verbs, so everyday words after them ("by Monday", "with
+# Insulin", "to Cardiology") are no names.
+_AGENT_RE = re.compile(rf"\b(?i:by|with|to|from)\s+({NAME})")
 
 IDENTIFIER_CUES = (
     r"member(?:ship)?|account|acct|policy|polic[ey] holder|MRN|medical record|record|patient|customer|client|case|"
@@ -127,12 +131,13 @@ def _trim_name(text: str, start: int, end: int, is_ordinary) -> tuple[int, int] 
     return parts[0][0], parts[-1][1]
 
 
-def context_spans(text: str, *, is_ordinary, is_frequent) -> list[tuple[int, int, str]]:
+def context_spans(text: str, *, is_ordinary, is_frequent, is_vocabulary=None) -> list[tuple[int, int, str]]:
     """(start, end, entity) of names, identifier codes and phone numbers found by their context in `text`.
 
     `is_ordinary(word)` says a capitalised word names no person in any context (function words, weekdays,
     months, the vocabulary of notes); `is_frequent(word)` says it is an everyday word, which needs a strong cue
-    (a title, a relation word, a greeting) rather than a weak one (a reporting verb) to count as a name."""
+    (a title, a relation word, a greeting) rather than a weak one (a reporting verb) to count as a name;
+    `is_vocabulary(word)` (default `is_frequent`) says the same for the weakest cues ("with", "by", "to", "from")."""
     found: list[tuple[int, int, str]] = []
     # Strong cues (a title, a relation word, a greeting, a signature) make any capitalised word a name.
     for pattern in (_TITLE_RE, _RELATION_BEFORE_RE, _GREETING_RE, _RELATION_AFTER_RE, _SIGNATURE_RE):
@@ -142,6 +147,13 @@ def context_spans(text: str, *, is_ordinary, is_frequent) -> list[tuple[int, int
                 found.append((*trimmed, "PERSON"))
     for match in _REPORTING_RE.finditer(text):
         trimmed = _trim_name(text, match.start(1), match.end(1), lambda w: is_ordinary(w) or is_frequent(w))
+        if trimmed is not None:
+            found.append((*trimmed, "PERSON"))
+    # "with", "to" and "from" precede products, brands and places far more often than "said" follows them: any word
+    # of the vocabulary (`is_vocabulary`, e.g. places and organisations too) ends the name there.
+    vocabulary = is_vocabulary or is_frequent
+    for match in _AGENT_RE.finditer(text):
+        trimmed = _trim_name(text, match.start(1), match.end(1), lambda w: is_ordinary(w) or vocabulary(w))
         if trimmed is not None:
             found.append((*trimmed, "PERSON"))
     for match in _IDENTIFIER_RE.finditer(text):

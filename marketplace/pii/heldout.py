@@ -7,8 +7,9 @@ Evaluation data, not engine data: nothing under `marketplace.pii` except the ben
   (`lexicon.person_names()`, `lexicon.ordinary_words()`): the engine cannot know any of them from a list.
 - Headers: German export headers that no header rule names (Patient, Mitgliedsnummer, Rückruf, E-Post, Verlauf).
 - Notes: templates written here (not presidio-evaluator's), mentioning the patient by first name and by title and
-  surname, and guardians, clinicians and neighbours who are in no column; phone numbers in international format
-  with random digits (most fail libphonenumber's validation), e-mails, membership and policy numbers.
+  surname, and guardians, clinicians and neighbours who are in no column, some with no title or relation word at
+  all; phone numbers in international format with random digits (most fail libphonenumber's validation), e-mails,
+  membership and policy numbers.
 - Non-personal words (drugs, diseases, departments, weekdays, months, "new") are recorded per note, so the
   benchmark measures how many survive.
 """
@@ -47,6 +48,11 @@ TEMPLATES = [
     "home.",
     "Follow-up in {month} at {department}. {p_first} said the {drug} helps. Call {phone} if {symptom} returns.",
     "Policy {member} checked. Mr {p_last} denied {symptom}; {disease} stable on {drug}.",
+    # People in no column without a title or relation word: a companion, the agent of a passive verb, and a
+    # mention with no cue at all (only the NER and the words next to what it finds).
+    "Results discussed with {n_first} {n_last} on {weekday}; {p_first} stays on {drug}.",
+    "Dropped off by {g_first}. {p_first} was calm after the {drug}.",
+    "Lunch brought in; {n_first} {n_last} stayed until {month}.",
 ]
 PERSON_FIELDS = {"p_first", "p_last", "g_first", "g_last", "c_last", "n_first", "n_last"}
 ENTITY_OF_FIELD = {"phone": "PHONE_NUMBER", "email": "EMAIL_ADDRESS", "member": "IDENTIFIER"}

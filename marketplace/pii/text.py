@@ -471,7 +471,9 @@ class TextScrubber:
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
         for text, from_known in zip(texts, known_spans, strict=True):
             # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
-            context = context_spans(text, is_ordinary=_is_ordinary_capitalised, is_frequent=lexicon.is_frequent)
+            context = context_spans(
+                text, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
+            )
             by_context = [Span(*found) for found in (*context, *chinese.text_spans(text))]
             found.append(regex_spans(text, from_known + by_context) + from_known + by_context)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
@@ -482,7 +484,7 @@ class TextScrubber:
         snippets = [texts[index][start:end] for index, start, end in windows]
         for (index, offset, _), ner_found in zip(windows, self.ner_spans(snippets), strict=True):
             found[index].extend(Span(s.start + offset, s.end + offset, s.entity) for s in ner_found)
-        return [merge_spans(spans) for spans in found]
+        return [_with_adjacent_name_parts(text, merge_spans(spans)) for text, spans in zip(texts, found, strict=True)]
 
     def redact(self, texts: list[str], known: KnownIdentifiers | None = None) -> tuple[list[str], Counter]:
         counts: Counter = Counter()
@@ -500,6 +502,50 @@ class TextScrubber:
             pieces.append(text[cursor:])
             result.append("".join(pieces))
         return result, counts
+
+
+def _is_everyday(word: str) -> bool:
+    """An everyday English word, a drug or a field of medicine: after a weak cue ("with Insulin", "by Monday",
+    "to Cardiology") it is no name."""
+    return lexicon.is_frequent(word) or _is_drug_or_specialty(word.lower().strip("'’"))
+
+
+_WORD_BEFORE_RE = re.compile(r"([A-ZÀ-ÖØ-ÞĀ-ſ][a-zà-öø-ÿā-ſ'’-]+)[ \t]+$")
+_WORD_AFTER_RE = re.compile(r"[ \t]+([A-ZÀ-ÖØ-ÞĀ-ſ][a-zà-öø-ÿā-ſ'’-]+)(?![\w'’-])")
+
+
+def _with_adjacent_name_parts(text: str, spans: list[Span]) -> list[Span]:
+    """A found person with the capitalised words right next to it that no vocabulary list holds: the NER often
+    tags "Franki Okafor" as "Okafor" alone when the given name is rare, and a note that names someone by a given
+    name found elsewhere ("Okafor" known, "Franki" not) keeps the rest. Two words at most on each side."""
+    out: list[Span] = []
+    for index, span in enumerate(spans):
+        if span.entity != "PERSON":
+            out.append(span)
+            continue
+        start, end = span.start, span.end
+        floor = out[-1].end if out else 0
+        ceiling = spans[index + 1].start if index + 1 < len(spans) else len(text)
+        for _ in range(2):
+            before = _WORD_BEFORE_RE.search(text, floor, start)
+            if before is None or _is_ordinary_capitalised(before.group(1)) or _is_vocabulary(before.group(1)):
+                break
+            start = before.start(1)
+        for _ in range(2):
+            after = _WORD_AFTER_RE.match(text, end, ceiling)
+            if after is None or _is_ordinary_capitalised(after.group(1)) or _is_vocabulary(after.group(1)):
+                break
+            end = after.end(1)
+        out.append(Span(start, end, span.entity))
+    return out
+
+
+def _is_vocabulary(word: str) -> bool:
+    """Any word of the vocabulary lists (several languages, places, organisations), a drug or a field of medicine."""
+    folded = word.lower().strip("'’")
+    if "-" in folded.strip("-"):  # "Guinea-Bissau", "Grain-Free": decided by their parts
+        return all(_is_vocabulary(part) for part in folded.split("-") if part)
+    return folded in lexicon.ordinary_words() or lexicon.is_place_name(folded) or _is_everyday(folded)
 
 
 def _is_ordinary_capitalised(word: str) -> bool:

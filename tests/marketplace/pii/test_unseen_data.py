@@ -32,6 +32,12 @@ def test_the_test_names_are_on_no_list_the_engine_reads():
         ("Aigerim reported dizziness after starting Metformin.", ["Aigerim"], ["dizziness", "Metformin"]),
         ("Spoke with Bongani (the father) about the new dose.", ["Bongani"], ["the father", "new dose"]),
         ("Hi Rangi, the lab results are in. Dr. Sigurðsson reviewed them.", ["Rangi", "Sigurðsson"], ["lab results"]),
+        # No title, relation or column: the agent of a passive verb, or a companion, is still a person.
+        (
+            "Dropped off by Adebayo. Results discussed with Dzmitry Tserendorj on Friday.",
+            ["Adebayo", "Dzmitry", "Tserendorj"],
+            ["Dropped off by ", "Results discussed with ", " on Friday"],
+        ),
         # The NER sweeps a sentence-initial relation word into the name: the cue stays, only the name goes.
         (
             "Spoke with Myelin (the partner) about the new Lisinopril dose. "
@@ -67,6 +73,7 @@ def test_ordinary_capitalised_words_drugs_and_days_stay_as_they_are():
     notes = [
         "Patient reported new pain in the knee on Monday; Metformin was increased in March.",
         "Cardiology follow-up in June. Ibuprofen as needed. No new complaints.",
+        "Switched to Insulin by Friday; referred to Gastroenterology from Portugal with Lisinopril and Zoloft.",
     ]
     out, _ = scrub(pd.DataFrame({"notes": notes}))
     assert out["notes"].tolist() == notes
