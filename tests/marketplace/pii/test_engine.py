@@ -193,3 +193,25 @@ def test_parallel_chunks_equal_one_process_and_report_every_chunk():
     pd.testing.assert_frame_equal(expected, got)
     assert parallel.report().to_dict() == serial.report().to_dict()
     assert gc.get_freeze_count() == 0  # the heap frozen for the forked workers is collectable again
+
+
+def test_the_independent_rescan_skips_lone_dates_and_small_numbers_but_reads_everything_else(monkeypatch):
+    """Presidio's phone matcher reading visit dates and amounts in twelve regions was a quarter of a clinic table's
+    scrub; a lone date or a number of six digits or fewer holds no identifier, anything longer is still re-scanned
+    and what Presidio finds there still counts."""
+    from marketplace.pii import engine
+
+    read = []
+
+    def findings(value, **_):
+        read.append(value)
+        return ["PHONE_NUMBER"] if value.startswith("+") else []
+
+    monkeypatch.setattr(engine, "presidio_findings", findings)
+    kept = ["2024-03-15", "17.03.2024", "123.45", "-7", "+263 77 123 4567", "1234567.5", "ref 12345678"]
+    scrubber = Scrubber(salt=b"v", policy=ScrubPolicy.from_dict({"columns": {"misc": "keep"}}))
+    table = pd.DataFrame({"misc": kept * 3}, dtype=object)
+    scrubber.fit(table)
+    scrubber.transform(table)
+    assert sorted(read) == sorted(["+263 77 123 4567", "1234567.5", "ref 12345678"])
+    assert scrubber.residual_findings["misc:PHONE_NUMBER"] == 1
