@@ -174,11 +174,17 @@ SOURCE_PACKAGES = ("faker", "wordfreq", "presidio-evaluator", "drug-named-entity
 def cache_file(name: str) -> Path | None:
     """Where the built list `name` is kept between processes (`$TESSERA_LEXICON_CACHE`, else ~/.cache/tessera), named
     by a key of this module's code and the versions of the packages the lists come from: a new version of either
-    makes a new file. None when the cache is turned off."""
+    makes a new file. None when the cache is turned off, or when there is no setting and no home folder (a
+    container user without one)."""
     folder = os.environ.get(CACHE_ENV)
     if folder == "":
         return None
-    return Path(folder or Path.home() / ".cache" / "tessera") / f"lexicon-{_sources_key()}-{name}.json"
+    if folder is None:
+        try:
+            folder = str(Path.home() / ".cache" / "tessera")
+        except (RuntimeError, KeyError):
+            return None
+    return Path(folder) / f"lexicon-{_sources_key()}-{name}.json"
 
 
 @cache

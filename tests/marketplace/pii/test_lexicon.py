@@ -140,6 +140,13 @@ def test_the_lists_are_built_once_kept_on_disk_and_rebuilt_from_a_broken_file(tm
 
         monkeypatch.setenv(lexicon.CACHE_ENV, "")
         assert lexicon.cache_file("person_names") is None
+        monkeypatch.delenv(lexicon.CACHE_ENV)
+
+        def homeless():
+            raise RuntimeError("Could not determine home directory")
+
+        monkeypatch.setattr(lexicon.Path, "home", homeless)
+        assert lexicon.cache_file("person_names") is None  # no home folder: built in memory, never a crash
     finally:
         lexicon._list.cache_clear()
 
