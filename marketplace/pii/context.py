@@ -57,12 +57,10 @@ def by_first_letter(alternation: str) -> str:
     groups: dict[str, list[str]] = {}
     for branch in branches:
         if not branch[:1].isalnum():
-            groups.setdefault(branch, [])  # "#": kept whole
+            groups.setdefault(branch, [])  # "#", or a branch that opens with regex syntax: kept whole, as written
             continue
         groups.setdefault(branch[0].lower(), []).append(branch[1:])
-    return "|".join(
-        re.escape(head) if not rests else f"{re.escape(head)}(?:{'|'.join(rests)})" for head, rests in groups.items()
-    )
+    return "|".join(head if not rests else f"{head}(?:{'|'.join(rests)})" for head, rests in groups.items())
 
 
 _RELATIONS_FAST = by_first_letter(RELATIONS)

@@ -37,6 +37,7 @@ def test_grouping_the_cue_words_by_first_letter_changes_no_match():
         "Rang her mobile 0171 2345678 twice; texted +47 912 345 67; Handy: 0664/123 45 67; fax 030 1234 5678.",
     ]
     assert "m(?:other|um|om" in context.by_first_letter(context.RELATIONS)
+    assert re.fullmatch(context.by_first_letter(r"\d+x|#|mum"), "12x")  # a branch of regex syntax stays as written
     for name, pattern in plain.items():
         for note in notes:
             expected = [(m.span(), m.span(1)) for m in pattern.finditer(note)]
