@@ -469,21 +469,24 @@ class TextScrubber:
     def find(self, texts: list[str], known: KnownIdentifiers | None = None) -> list[list[Span]]:
         found = []
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
-        for text, from_known in zip(texts, known_spans, strict=True):
+        illnesses = [eponym_spans(text) for text in texts]
+        for text, from_known, eponyms in zip(texts, known_spans, illnesses, strict=True):
             # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
             context = context_spans(
                 text, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
             )
             by_context = [Span(*found) for found in (*context, *chinese.text_spans(text))]
+            by_context = [span for span in by_context if not _inside(span, eponyms)]
             found.append(regex_spans(text, from_known + by_context) + from_known + by_context)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
-            names, undecided = lexical_names(text, spans)
+            names, undecided = lexical_names(text, spans + illnesses[index])
             spans.extend(names)
             windows.extend((index, start, end) for start, end in ner_windows(text, undecided))
         snippets = [texts[index][start:end] for index, start, end in windows]
         for (index, offset, _), ner_found in zip(windows, self.ner_spans(snippets), strict=True):
-            found[index].extend(Span(s.start + offset, s.end + offset, s.entity) for s in ner_found)
+            shifted = (Span(s.start + offset, s.end + offset, s.entity) for s in ner_found)
+            found[index].extend(span for span in shifted if not _inside(span, illnesses[index]))
         return [_with_adjacent_name_parts(text, merge_spans(spans)) for text, spans in zip(texts, found, strict=True)]
 
     def redact(self, texts: list[str], known: KnownIdentifiers | None = None) -> tuple[list[str], Counter]:
@@ -502,6 +505,30 @@ class TextScrubber:
             pieces.append(text[cursor:])
             result.append("".join(pieces))
         return result, counts
+
+
+# Illnesses named after a person ("Parkinson's disease", "Crohn's", "Hodgkin lymphoma"): the name is the illness's,
+# not the patient's. A title or relation word in front ("Mrs Okafor's disease") keeps it a person.
+_EPONYM_RE = re.compile(
+    r"\b([A-Z][a-zà-ÿ]+(?:[-–][A-Z][a-zà-ÿ]+)*)(?:['’]s)?\s+(?:disease|syndrome|disorder|palsy|lymphoma|sarcoma|"
+    r"thyroiditis|dystrophy|encephalopathy|ataxia|chorea|neuralgia|phenomenon|contracture|o?esophagus|ulcer)\b"
+)
+_CUE_BEFORE_RE = re.compile(rf"(?:\b(?:{TITLES})\.?|\b(?i:{RELATIONS}),?)\s+$")
+
+
+def eponym_spans(text: str) -> list[Span]:
+    """Where a note names an illness after a person, unless a title or relation word makes that person the subject
+    ("Mrs Okafor's disease"). Known identifiers still find a patient of that name: only the lists, the context rules
+    and the NER leave these words alone."""
+    return [
+        Span(match.start(1), match.end(1), "ILLNESS")
+        for match in _EPONYM_RE.finditer(text)
+        if not _CUE_BEFORE_RE.search(text, max(0, match.start(1) - 40), match.start(1))
+    ]
+
+
+def _inside(span: Span, areas: list[Span]) -> bool:
+    return span.entity == "PERSON" and any(a.start <= span.start and span.end <= a.end for a in areas)
 
 
 def _is_everyday(word: str) -> bool:

@@ -69,6 +69,17 @@ def test_numbers_that_are_personal_whatever_a_validator_says_are_replaced(note, 
     assert secret not in out.at[0, "notes"], out.at[0, "notes"]
 
 
+def test_illnesses_named_after_people_stay_unless_a_title_makes_the_name_a_patients():
+    notes = [
+        "Diagnosed with Parkinson's disease in 2019; Crohn's disease stable.",
+        "Hodgkin lymphoma in remission. Seen with Hashimoto's thyroiditis and Alzheimer's disease.",
+        "Mrs Adebayo's disease is stable.",
+    ]
+    out, _ = scrub(pd.DataFrame({"notes": notes}))
+    assert out["notes"].tolist()[:2] == notes[:2]
+    assert "Adebayo" not in out.at[2, "notes"] and "disease is stable" in out.at[2, "notes"]
+
+
 def test_ordinary_capitalised_words_drugs_and_days_stay_as_they_are():
     notes = [
         "Patient reported new pain in the knee on Monday; Metformin was increased in March.",
