@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,6 +17,14 @@ from marketplace.models import DatasetVersion, Membership
 from marketplace.services.accounts import membership_add, token_create, user_register
 
 PASSWORD = "correct-horse-battery"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage_py(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python manage.py ARGS` in a fresh process from the project root, with `env`; its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,9 @@
 import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, manage_py
 
 PRODUCTION = {
     "SECRET_KEY": secrets.token_urlsafe(60),
@@ -22,8 +21,7 @@ PRODUCTION = {
 def _check(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "TESSERA_HOME": str(tmp_path), **env}
     environment.pop("TESSERA_DEBUG", None)
-    command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
-    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    return manage_py("check", "--deploy", "--fail-level", "WARNING", env=environment, timeout=300)
 
 
 def test_check_deploy_passes_with_the_documented_production_settings(tmp_path):

@@ -513,7 +513,6 @@ _EPONYM_RE = re.compile(
     r"\b([A-Z][a-zà-ÿ]+(?:[-–][A-Z][a-zà-ÿ]+)*)(?:['’]s)?\s+(?:disease|syndrome|disorder|palsy|lymphoma|sarcoma|"
     r"thyroiditis|dystrophy|encephalopathy|ataxia|chorea|neuralgia|phenomenon|contracture|o?esophagus|ulcer)\b"
 )
-_CUE_BEFORE_RE = re.compile(rf"(?:\b(?:{TITLES})\.?|\b(?i:{RELATIONS}),?)\s+$")
 
 
 def eponym_spans(text: str) -> list[Span]:
@@ -602,6 +601,7 @@ SPECIALTY = re.compile(
 
 
 _CUE_WORD_RE = re.compile(rf"(?:{TITLES}|{RELATIONS})\.?", re.IGNORECASE)
+_CUE_BEFORE_RE = re.compile(rf"\b{_CUE_WORD_RE.pattern},?\s+$", re.IGNORECASE)  # "Mrs ", "her mother, "
 _LEADING_WORD_RE = re.compile(r"\S+\s+")
 
 

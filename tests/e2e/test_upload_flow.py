@@ -166,10 +166,8 @@ def test_every_page_a_provider_and_a_buyer_reach_reads_in_chinese(
     with a licence, a synthetic version and a model, shows none of the interface's English sentences that the
     catalogue translates."""
     from marketplace.services.licensing import listing_purchase
-    from synthesis.services import synthesis_job_create
     from tests.conftest import PASSWORD, _persona, make_listing, make_ready_version, org_of
-    from tests.training.test_derivative_terms import LOANS
-    from training.services import training_job_create
+    from tests.training.test_derivative_terms import LOANS, _synthesize, _train
 
     capture = django_capture_on_commit_callbacks
     provider = _persona("prov", "Provider Org")
@@ -177,19 +175,8 @@ def test_every_page_a_provider_and_a_buyer_reach_reads_in_chinese(
     version = make_ready_version(provider, capture, content=LOANS, title="Loans")
     listing = make_listing(provider, version)
     listing_purchase(buyer=org_of(buyer), user=buyer, listing=listing, idempotency_key="walk")
-    with capture(execute=True):
-        synthesis_job_create(organization=org_of(buyer), user=buyer, sources=[version.pk], method="cart", rows=40)
-        training_job_create(
-            organization=org_of(buyer),
-            user=buyer,
-            base_model="tabular-mlp",
-            task="tabular-classification",
-            mix=[{"version": version.pk}],
-            text_column="",
-            label_column="status",
-            evaluation={},
-            params={"epochs": 1, "batch_size": 8},
-        )
+    _synthesize(buyer, version, capture)  # each asserts that its job succeeded
+    _train(buyer, [version], capture)
     english = _english_the_catalogue_translates()
     assert len(english) > 300
 

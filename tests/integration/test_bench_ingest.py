@@ -2,15 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.conftest import manage_py
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
 
 
 def test_bench_ingest_times_each_arm_on_the_same_file_and_prints_one_json_line(tmp_path):
@@ -22,15 +19,9 @@ def test_bench_ingest_times_each_arm_on_the_same_file_and_prints_one_json_line(t
             "TESSERA_INGEST_CHUNK_ROWS": "100",
         }
     )
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
-    done = subprocess.run(
-        [sys.executable, "manage.py", "bench_ingest", "--rows", "400", "--workers", "1,2"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    migrated = manage_py("migrate", "--noinput", env=env)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    done = manage_py("bench_ingest", "--rows", "400", "--workers", "1,2", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     line = json.loads(done.stdout.strip().splitlines()[-1])
 

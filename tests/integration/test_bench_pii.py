@@ -3,28 +3,18 @@ Chinese table, all three with the same engine path (chunks in forked processes),
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.conftest import manage_py
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
 
 
 def test_bench_pii_prints_a_line_per_table_with_the_engine_run_as_the_product_runs_it():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "marketplace.settings", "HF_HUB_OFFLINE": "1"}
     args = ["--rows", "600", "--reference-rows", "4", "--held-out", "--held-out-rows", "600", "--lang", "zh"]
-    done = subprocess.run(
-        [sys.executable, "manage.py", "bench_pii", *args, "--processes", "2"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = manage_py("bench_pii", *args, "--processes", "2", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stdout.strip().splitlines()]
 
