@@ -199,6 +199,17 @@ def synthesis_job_create(
                 % {"param": param, "value": params[param], "items": ", ".join(names)},
                 extra={"field": "params"},
             )
+    if "target_temperature" in params:
+        value = params["target_temperature"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise ApplicationError(
+                gettext(
+                    "params.target_temperature must be a number above 0 and at most 1 (1 draws the target with the "
+                    "real rows' own spread); got %(value)r."
+                )
+                % {"value": value},
+                extra={"field": "params"},
+            )
     config = {"method": method, "rows": rows, "params": params}
     job = job_create(kind=Job.Kind.SYNTHESIS, organization=organization, user=user, config=config)
     synthesis = SynthesisJob.objects.create(
@@ -287,6 +298,7 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
         epochs=int(params.get("epochs", 100)),
         seed=int(params.get("seed", 0)),
         target=params.get("target"),
+        target_temperature=float(params.get("target_temperature", TabularConfig.target_temperature)),
     )
     result = synthesize_table(
         real,

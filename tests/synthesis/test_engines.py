@@ -417,3 +417,34 @@ def test_a_numeric_target_is_drawn_from_its_prediction_plus_a_real_residual():
     assert drawn["y"].dtype == np.int64 and drawn["y"].between(real["y"].min(), real["y"].max()).all()
     residual = drawn["y"] - 100 * drawn["x"]
     assert abs(residual.mean()) < 2 and 1 < residual.std() < 5
+
+
+def test_a_tempered_target_follows_the_real_rows_best_prediction_more_closely_and_keeps_its_shares():
+    # Noisy labels: "yes" with probability sigmoid(3x), so a model of them is unsure near x = 0. Tempered (T = 0.5),
+    # the drawn labels agree more often with the real rows' best guess (x > 0), and the class shares stay the real ones.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=2000)
+    real = pd.DataFrame({"x": x, "y": np.where(rng.random(2000) < 1 / (1 + np.exp(-3 * x)), "yes", "no")})
+    sample = pd.DataFrame({"x": rng.normal(size=2000), "y": "no"})
+    plain = tabular.target_last(real, sample, "y", seed=0)
+    tempered = tabular.target_last(real, sample, "y", seed=0, temperature=0.5)
+
+    def agreement(drawn):
+        return float(((drawn["x"] > 0) == (drawn["y"] == "yes")).mean())
+
+    assert agreement(tempered) > agreement(plain) + 0.04
+    real_share = (real["y"] == "yes").mean()
+    assert abs((tempered["y"] == "yes").mean() - real_share) < 0.03
+
+
+def test_a_tempered_numeric_target_draws_residuals_scaled_by_the_root_of_the_temperature():
+    rng = np.random.default_rng(4)
+    x = rng.random(1500)
+    real = pd.DataFrame({"x": x, "y": 100 * x + rng.normal(0, 10, 1500)})
+    sample = pd.DataFrame({"x": rng.random(1500), "y": 0.0})
+    spread = {
+        t: float((tabular.target_last(real, sample, "y", seed=0, temperature=t)["y"] - 100 * sample["x"]).std())
+        for t in (1.0, 0.25)
+    }
+    # Residuals of about 10 at T = 1 (the real noise, plus the model's own error), about half of that at T = 0.25.
+    assert 8 < spread[1.0] < 14 and 0.4 < spread[0.25] / spread[1.0] < 0.65

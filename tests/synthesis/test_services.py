@@ -295,3 +295,18 @@ def test_a_named_target_is_generated_last_and_the_page_says_so(source, provider,
     web = Client()
     web.login(username=provider.username, password=PASSWORD)
     assert 'id="synthesis-target"' in web.get(f"/synthesis/jobs/{synthesis.pk}/").content.decode()
+    assert "drawn at temperature 0.5" in synthesis.report["target_aware"]
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.5, "cold", True, None])
+def test_a_target_temperature_outside_0_to_1_is_refused_before_any_job(source, provider, value):
+    with pytest.raises(ApplicationError, match="target_temperature must be a number above 0") as refused:
+        synthesis_job_create(
+            organization=org_of(provider),
+            user=provider,
+            sources=[source.pk],
+            method="gaussian_copula",
+            rows=80,
+            params={"target": "plan", "target_temperature": value},
+        )
+    assert refused.value.status == 400 and not SynthesisJob.objects.exists()
