@@ -322,13 +322,14 @@ def test_a_named_method_whose_rows_copy_its_training_rows_fails_with_a_clear_mes
 
 
 def test_cart_too_close_to_its_rows_is_generated_again_with_larger_leaves_and_says_so(table, monkeypatch):
-    seen = _copying(monkeypatch, stop_copying_with_leaf=40)
+    leaf = TabularConfig().cart_min_leaf
+    seen = _copying(monkeypatch, stop_copying_with_leaf=2 * leaf)
 
     result = synthesize_table(table, TabularConfig(method="cart", rows=50, allowed=("cart",)))
 
-    assert seen == [20, 40, 40]  # report fit, its retry with larger leaves, then the delivered fit with them
+    assert seen == [leaf, 2 * leaf, 2 * leaf]  # report fit, its retry with larger leaves, then the delivered fit
     assert result.dcr_share <= result.dcr_share_limit
-    assert any("generated again with leaves of at least 40 real rows" in w for w in result.warnings)
+    assert any(f"generated again with leaves of at least {2 * leaf} real rows" in w for w in result.warnings)
     assert "Small table (300 rows)" in result.warnings[0]
 
 
