@@ -292,6 +292,22 @@ def test_auto_delivers_the_lowest_share_with_a_warning_between_the_target_and_th
     assert "(DCR share 0.600, target 0.55): within what chance and a small table explain" in result.warnings[-1]
 
 
+@pytest.mark.parametrize("train_rows", [2000, 2800, 3200])
+def test_the_dcr_share_of_a_partly_copying_output_does_not_depend_on_how_the_real_rows_were_split(train_rows):
+    # 30% of the synthetic rows sit on training rows, the rest are fresh draws from the real distribution: on two
+    # equal splits that is a share of 0.3 + 0.7 / 2 = 0.65. A larger training split must not hide the copies (the
+    # share once subsampled it to the holdout's size and read 0.56 at 2800/1200, 0.54 at 3200/800).
+    rng = np.random.default_rng(train_rows)
+    real = pd.DataFrame(rng.normal(size=(4000, 4)), columns=list("abcd"))
+    train, holdout = real.iloc[:train_rows], real.iloc[train_rows:]
+    copies = train.sample(600, random_state=7)
+    fresh = pd.DataFrame(rng.normal(size=(1400, 4)), columns=list("abcd"))
+    synthetic = pd.concat([copies, fresh], ignore_index=True)
+
+    assert abs(dcr_share(train, holdout, synthetic) - 0.65) < 0.05
+    assert abs(dcr_share(train, holdout, fresh) - 0.5) < 0.05
+
+
 def test_the_dcr_share_limit_widens_only_for_chance_on_small_holdouts():
     assert dcr_share_limit_for(5000) == dcr_share_limit_for(1600) == 0.55
     assert dcr_share_limit_for(150) == 0.6633 and dcr_share_limit_for(40) == 0.8162

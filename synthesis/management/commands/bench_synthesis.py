@@ -104,6 +104,7 @@ class Command(BaseCommand):
                 train_cmp, holdout_cmp, reference, metadata, time.perf_counter() - start, target, found
             )
             start = time.perf_counter()
+            # auto as a buyer gets it (the product's holdout fraction, 0.5), with this run's budget and caps.
             result = synthesize_table(
                 train,
                 TabularConfig(
@@ -112,7 +113,6 @@ class Command(BaseCommand):
                     time_budget_s=budget,
                     epochs=epochs,
                     argn_max_minutes=argn_minutes,
-                    holdout_fraction=0.3,
                     target=target,
                 ),
             )
