@@ -330,42 +330,45 @@ def tstr(
     synthetic: pd.DataFrame,
     target: str,
     *,
-    real_scores: dict[str, float] | None = None,
+    real_scores: dict[str, Any] | None = None,
+    predictions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train on synthetic, test on real: a gradient-boosted model fitted on the synthetic rows and one fitted on the
     real training rows, both scored on the real holdout that neither the synthesizer nor they saw. Macro-F1 for a
     category (every class counts, so a rare churn class is not hidden by the majority), R² for a number.
-    `real_scores` caches the real-trained model's score per target across calls on the same split (auto's
-    candidates)."""
+    `real_scores` caches the real-trained model's score and predictions per target across calls on the same split
+    (auto's candidates). `predictions`, when given, receives what `tstr_resampled` needs: the holdout's values and
+    both models' predictions of them (None for a model that could not be fitted)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.metrics import f1_score, r2_score
 
     ids = set(id_like_columns(train))
     features = [c for c in train.columns if c != target and c not in ids]
     classify = is_classification_target(train[target])
     test = holdout.dropna(subset=[target])
+    truth = test[target].astype(str).to_numpy() if classify else test[target].astype(float).to_numpy()
 
-    def encode(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
-        return encode_features(frames, features)
-
-    def fit_score(data: pd.DataFrame) -> float:
+    def fit_predict(data: pd.DataFrame) -> np.ndarray | None:
         data = data.dropna(subset=[target])
         if data.empty or (classify and data[target].astype(str).nunique() < 2):
-            return 0.0
-        x_fit, x_test = encode([data, test])
+            return None
+        x_fit, x_test = encode_features([data, test], features)
         if classify:
             model = HistGradientBoostingClassifier(random_state=0).fit(x_fit, data[target].astype(str))
-            return float(f1_score(test[target].astype(str), model.predict(x_test), average="macro"))
-        model = HistGradientBoostingRegressor(random_state=0).fit(x_fit, data[target].astype(float))
-        return float(r2_score(test[target].astype(float), model.predict(x_test)))
+        else:
+            model = HistGradientBoostingRegressor(random_state=0).fit(x_fit, data[target].astype(float))
+        return model.predict(x_test)
 
     if real_scores is not None and target in real_scores:
-        real_score = real_scores[target]
+        real_score, real_predicted = real_scores[target]
     else:
-        real_score = fit_score(train)
+        real_predicted = fit_predict(train)
+        real_score = _score(truth, real_predicted, classify)
         if real_scores is not None:
-            real_scores[target] = real_score
-    synthetic_score = fit_score(synthetic)
+            real_scores[target] = (real_score, real_predicted)
+    synthetic_predicted = fit_predict(synthetic)
+    synthetic_score = _score(truth, synthetic_predicted, classify)
+    if predictions is not None:
+        predictions.update(truth=truth, real=real_predicted, synthetic=synthetic_predicted, classify=classify)
     return {
         "target": target,
         "metric": "macro_f1" if classify else "r2",
@@ -373,6 +376,32 @@ def tstr(
         "synthetic_trained": round(synthetic_score, 4),
         "ratio": round(synthetic_score / real_score, 4) if real_score > 0 else None,
     }
+
+
+def _score(truth: np.ndarray, predicted: np.ndarray | None, classify: bool) -> float:
+    """Macro-F1 (a category) or R² (a number) of `predicted` against `truth`; 0 without predictions."""
+    from sklearn.metrics import f1_score, r2_score
+
+    if predicted is None or not len(truth):
+        return 0.0
+    if classify:
+        return float(f1_score(truth, predicted, average="macro"))
+    return float(r2_score(truth, predicted)) if len(truth) > 1 else 0.0
+
+
+def tstr_resampled(predictions: dict[str, Any], *, resamples: int = 200, seed: int = 0) -> np.ndarray:
+    """The TSTR ratio (synthetic-trained score over real-trained, capped at 1) on `resamples` bootstrap resamples of
+    the holdout rows: how much of a difference between two candidates' TSTR the holdout's own noise explains. The
+    resamples depend only on `seed` and the holdout's size, so every candidate is scored on the same ones and two
+    candidates compare row for row."""
+    truth, classify = predictions["truth"], predictions["classify"]
+    ratios = []
+    for rows in np.random.default_rng(seed).integers(0, len(truth), size=(resamples, len(truth))):
+        real = _score(truth[rows], None if predictions["real"] is None else predictions["real"][rows], classify)
+        synthetic = predictions["synthetic"]
+        score = _score(truth[rows], None if synthetic is None else synthetic[rows], classify)
+        ratios.append(min(1.0, score / real) if real > 0 else np.nan)
+    return np.array(ratios)
 
 
 def distributions(real: pd.DataFrame, synthetic: pd.DataFrame, *, bins: int = 12, top: int = 10) -> dict[str, Any]:

@@ -122,6 +122,14 @@ MESSAGES: list[tuple[str, str]] = [
         _("%(choice)s Passed over as too close to their training rows (DCR share above %(limit)s): %(names)s."),
     ),
     (
+        "{choice} The higher TSTR of {other} ({theirs}× against {ours}×) is within the holdout's noise (ahead on "
+        "{share} of its bootstrap resamples), so quality decided.",
+        _(
+            "%(choice)s The higher TSTR of %(other)s (%(theirs)s× against %(ours)s×) is within the holdout's noise "
+            "(ahead on %(share)s of its bootstrap resamples), so quality decided."
+        ),
+    ),
+    (
         "{described} on the holdout (DCR share {share}), ahead of {second} ({quality}, TSTR {tstr}×).",
         _("%(described)s on the holdout (DCR share %(share)s), ahead of %(second)s (%(quality)s, TSTR %(tstr)s×)."),
     ),
@@ -465,7 +473,7 @@ def _compiled() -> list[tuple[re.Pattern[str], str]]:
 def translate(message: str, *, depth: int = 0) -> str:
     """`message` in the active language when an entry matches it whole; a variable part that is itself an engine
     message ("…, but the values are small numbers") is translated too. Unmatched: `message` as it is."""
-    if not message or depth > 2:
+    if not message or depth > 3:
         return message
     for pattern, msgid in _compiled():
         match = pattern.fullmatch(message)

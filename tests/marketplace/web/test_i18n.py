@@ -3,6 +3,7 @@ format, and a catalogue of translations that is complete and compiled."""
 
 from pathlib import Path
 
+import numpy as np
 import polib
 from django.test import Client
 
@@ -218,6 +219,12 @@ def test_the_verdicts_and_warnings_the_engines_write_today_are_in_the_catalogue(
             1
         ],
         _choose([_candidate("cart", 0.91, 0.6)], 0.55)[1],
+        # a TSTR lead within the holdout's noise, with one candidate passed over as too close
+        _choose(
+            [_candidate("cart", 0.91, 0.5, 0.8), _candidate("tvae", 0.8, 0.49, 1.0), _candidate("ctgan", 0.99, 0.7)],
+            0.55,
+            {"cart": np.array([0.8, 0.9, 0.7]), "tvae": np.array([1.0, 0.8, 0.7])},
+        )[1],
     ]
     with translation.override("zh-hans"):
         assert [message for message in written if translate(message) == message] == []
