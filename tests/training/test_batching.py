@@ -83,3 +83,20 @@ def test_predict_under_concurrency_answers_each_caller_as_it_would_alone(tmp_pat
     assert all(abs(x - y) < 1e-3 for x, y in pairs)
     batcher = _batchers[(str(tmp_path.resolve()), 128, 64)]
     assert max(batcher.batches) > 1  # the concurrent calls did share forward passes
+
+
+def test_bench_computes_the_batching_ceiling_from_the_same_reviews_alone_and_in_calls_of_n(monkeypatch):
+    from pathlib import Path
+
+    from training.management.commands import bench_compute
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(bench_compute, "predict", lambda directory, inputs: calls.append(list(inputs)) or inputs)
+    texts = [f"review {i}" for i in range(5)]
+
+    ceiling = bench_compute._batching_ceiling(Path("model"), texts, rows=4, calls=8)
+
+    reviews = [texts[i % 5] for i in range(8)]
+    assert calls == [reviews[:4], *[[r] for r in reviews], reviews[:4], reviews[4:]]  # warm-up, alone, in fours
+    assert set(ceiling) == {"ms_per_review_alone", "ms_per_review_in_4", "ceiling_ratio"}
+    assert ceiling["ceiling_ratio"] > 0
