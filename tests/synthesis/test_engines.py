@@ -307,6 +307,30 @@ def test_auto_passes_over_the_best_candidate_when_it_is_too_close_to_its_trainin
     )
 
 
+def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_delivers_with_those(table, monkeypatch):
+    leaf = TabularConfig().cart_min_leaf
+    _fake_candidates(
+        monkeypatch,
+        {f"cart-{leaf}": (0.95, 0.58), f"cart-{2 * leaf}": (0.93, 0.53), "gaussian_copula-x": (0.85, 0.50)},
+    )
+    fits = []
+
+    def fit_sample(name, frame, rows, config):
+        fits.append((name, len(frame), config.cart_min_leaf))
+        return frame.head(rows).assign(plan=f"{name}-{config.cart_min_leaf if name == 'cart' else 'x'}")
+
+    monkeypatch.setattr(tabular, "_fit_sample", fit_sample)
+    config = TabularConfig(method="auto", rows=20, allowed=("cart", "gaussian_copula"), dcr_share_limit=0.55)
+
+    result = synthesize_table(table, config)
+
+    assert result.method == "cart" and result.dcr_share == 0.53
+    cart = result.candidates[0]
+    assert (cart["quality"], cart["cart_min_leaf"], cart["first_dcr_share"]) == (0.93, 2 * leaf, 0.58)
+    assert fits[-1] == ("cart", len(table), 2 * leaf)  # the delivered rows come from the larger leaves too
+    assert any(f"generated again with leaves of at least {2 * leaf} real rows" in w for w in result.warnings)
+
+
 def test_auto_fails_the_job_when_no_candidate_is_within_the_limit(table, monkeypatch):
     """It used to deliver the least bad one: rows too close to their training rows are never delivered."""
     _fake_candidates(monkeypatch, {"cart": (0.95, 0.80), "gaussian_copula": (0.85, 0.70)})
