@@ -309,10 +309,9 @@ def test_auto_passes_over_the_best_candidate_when_it_is_too_close_to_its_trainin
 
 def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_delivers_with_those(table, monkeypatch):
     leaf = TabularConfig().cart_min_leaf
-    _fake_candidates(
-        monkeypatch,
-        {f"cart-{leaf}": (0.95, 0.58), f"cart-{2 * leaf}": (0.93, 0.53), "gaussian_copula-x": (0.85, 0.50)},
-    )
+    # Leaves half as large again are still too close; twice as large pass.
+    scores = {f"cart-{leaf}": (0.95, 0.58), f"cart-{round(1.5 * leaf)}": (0.94, 0.56), f"cart-{2 * leaf}": (0.93, 0.53)}
+    _fake_candidates(monkeypatch, scores | {"gaussian_copula-x": (0.85, 0.50)})
     fits = []
 
     def fit_sample(name, frame, rows, config):
@@ -327,8 +326,22 @@ def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_deliv
     assert result.method == "cart" and result.dcr_share == 0.53
     cart = result.candidates[0]
     assert (cart["quality"], cart["cart_min_leaf"], cart["first_dcr_share"]) == (0.93, 2 * leaf, 0.58)
+    assert [fit[2] for fit in fits[:3]] == [leaf, round(1.5 * leaf), 2 * leaf]
     assert fits[-1] == ("cart", len(table), 2 * leaf)  # the delivered rows come from the larger leaves too
     assert any(f"generated again with leaves of at least {2 * leaf} real rows" in w for w in result.warnings)
+
+
+def test_auto_stops_at_the_smallest_larger_leaves_that_pass(table, monkeypatch):
+    leaf = TabularConfig().cart_min_leaf
+    scores = {f"cart-{leaf}": (0.95, 0.58), f"cart-{round(1.5 * leaf)}": (0.94, 0.54), f"cart-{2 * leaf}": (0.9, 0.5)}
+    _fake_candidates(monkeypatch, scores)
+    monkeypatch.setattr(
+        tabular,
+        "_fit_sample",
+        lambda name, frame, rows, config: frame.head(rows).assign(plan=f"cart-{config.cart_min_leaf}"),
+    )
+    result = synthesize_table(table, TabularConfig(method="auto", rows=20, allowed=("cart",), dcr_share_limit=0.55))
+    assert result.candidates[0]["cart_min_leaf"] == round(1.5 * leaf) and result.dcr_share == 0.54
 
 
 def test_auto_fails_the_job_when_no_candidate_is_within_the_limit(table, monkeypatch):
