@@ -20,8 +20,16 @@ from synthesis.evaluation import (
 from synthesis.tabular import TabularConfig, _comparable, split, synthesize_table
 
 # Tables the synthesis engine was tuned on, and tables kept apart from tuning (scored, never used to choose anything).
-DATASETS = [("modeldata", "credit_data"), ("modeldata", "attrition"), ("Ecdat", "HI")]
-HELD_OUT = [("modeldata", "mlc_churn"), ("openintro", "loans_full_schema")]
+# mlc_churn and loans_full_schema were held out until stop 28, when their lines showed where auto's choice went wrong
+# (TSTR sample size, the bootstrap rule, the CART retry): they count as tuning tables since.
+DATASETS = [
+    ("modeldata", "credit_data"),
+    ("modeldata", "attrition"),
+    ("Ecdat", "HI"),
+    ("modeldata", "mlc_churn"),
+    ("openintro", "loans_full_schema"),
+]
+HELD_OUT = [("AER", "HMDA"), ("modeldata", "hpc_data")]
 # The column a buyer would predict on each table: named to auto as params.target, and scored by TSTR.
 TARGETS = {
     "modeldata/credit_data": "Status",
@@ -29,6 +37,8 @@ TARGETS = {
     "Ecdat/HI": "whrswk",
     "modeldata/mlc_churn": "churn",
     "openintro/loans_full_schema": "grade",
+    "AER/HMDA": "deny",  # mortgage applications (2,380 rows): was the loan denied
+    "modeldata/hpc_data": "class",  # compute jobs (4,331 rows): run-time class of four
 }
 
 
