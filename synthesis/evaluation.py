@@ -389,19 +389,37 @@ def _score(truth: np.ndarray, predicted: np.ndarray | None, classify: bool) -> f
     return float(r2_score(truth, predicted)) if len(truth) > 1 else 0.0
 
 
-def tstr_resampled(predictions: dict[str, Any], *, resamples: int = 200, seed: int = 0) -> np.ndarray:
+def _resamples(size: int, count: int, seed: int) -> np.ndarray:
+    """`count` bootstrap resamples of `size` holdout rows (row indices), the same for the same size and seed."""
+    return np.random.default_rng(seed).integers(0, size, size=(count, size))
+
+
+def resampled_scores(
+    truth: np.ndarray, predicted: np.ndarray | None, classify: bool, *, resamples: int = 200, seed: int = 0
+) -> np.ndarray:
+    """`_score` of `predicted` on each bootstrap resample of the holdout rows."""
+    return np.array(
+        [
+            _score(truth[rows], None if predicted is None else predicted[rows], classify)
+            for rows in _resamples(len(truth), resamples, seed)
+        ]
+    )
+
+
+def tstr_resampled(
+    predictions: dict[str, Any], *, real: np.ndarray | None = None, resamples: int = 200, seed: int = 0
+) -> np.ndarray:
     """The TSTR ratio (synthetic-trained score over real-trained, capped at 1) on `resamples` bootstrap resamples of
     the holdout rows: how much of a difference between two candidates' TSTR the holdout's own noise explains. The
     resamples depend only on `seed` and the holdout's size, so every candidate is scored on the same ones and two
-    candidates compare row for row."""
+    candidates compare row for row. `real`: the real-trained model's `resampled_scores`, when a caller scoring many
+    candidates has them already."""
     truth, classify = predictions["truth"], predictions["classify"]
-    ratios = []
-    for rows in np.random.default_rng(seed).integers(0, len(truth), size=(resamples, len(truth))):
-        real = _score(truth[rows], None if predictions["real"] is None else predictions["real"][rows], classify)
-        synthetic = predictions["synthetic"]
-        score = _score(truth[rows], None if synthetic is None else synthetic[rows], classify)
-        ratios.append(min(1.0, score / real) if real > 0 else np.nan)
-    return np.array(ratios)
+    if real is None:
+        real = resampled_scores(truth, predictions["real"], classify, resamples=resamples, seed=seed)
+    synthetic = resampled_scores(truth, predictions["synthetic"], classify, resamples=resamples, seed=seed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(real > 0, np.minimum(1.0, synthetic / real), np.nan)
 
 
 def distributions(real: pd.DataFrame, synthetic: pd.DataFrame, *, bins: int = 12, top: int = 10) -> dict[str, Any]:

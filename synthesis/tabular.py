@@ -30,6 +30,7 @@ from synthesis.evaluation import (
     id_like_columns,
     is_classification_target,
     quality,
+    resampled_scores,
     sdv_metadata,
     tstr,
     tstr_resampled,
@@ -751,7 +752,7 @@ def _synthesize(
     started = time.monotonic()
     metadata = sdv_metadata(holdout_cmp)
     targets = tstr_targets(train_cmp, config.target)  # what a buyer's model would predict: scored on every candidate
-    real_scores: dict[str, Any] = {}  # the real-trained model's score per target, fitted once for all candidates
+    real_scores: dict[Any, Any] = {}  # the real-trained model's scores per target, fitted once for all candidates
     resampled: dict[str, np.ndarray] = {}  # candidate -> its TSTR ratio on each bootstrap resample of the holdout
 
     def fit_and_score(
@@ -850,19 +851,28 @@ def _tstr_scores(
     holdout: pd.DataFrame,
     sample: pd.DataFrame,
     targets: list[str],
-    real_scores: dict[str, Any] | None = None,
+    real_scores: dict[Any, Any] | None = None,
     resampled: list[np.ndarray] | None = None,
 ) -> dict:
     """A candidate's train-on-synthetic, test-on-real scores per target, and their mean ratio to the real-trained
     model's (capped at 1: beating the real rows on a small holdout is luck, not a merit to trade quality for).
-    `resampled`, when given, receives the mean ratio on each bootstrap resample of the holdout (`_choose`)."""
+    `resampled`, when given, receives the mean ratio on each bootstrap resample of the holdout (`_choose`); the
+    real-trained model's scores on the resamples are kept in `real_scores` too, computed once for all candidates."""
     if not targets:
         return {}
     scores, per_target = [], []
     for target in targets:
         predictions: dict[str, Any] = {}
         scores.append(tstr(train, holdout, sample, target, real_scores=real_scores, predictions=predictions))
-        per_target.append(tstr_resampled(predictions))
+        if resampled is None:
+            continue
+        key = (target, "resampled")
+        real = real_scores.get(key) if real_scores is not None else None
+        if real is None:
+            real = resampled_scores(predictions["truth"], predictions["real"], predictions["classify"])
+            if real_scores is not None:
+                real_scores[key] = real
+        per_target.append(tstr_resampled(predictions, real=real))
     ratios = [min(1.0, s["ratio"]) for s in scores if s["ratio"] is not None]
     if resampled is not None and ratios:
         with warnings.catch_warnings():

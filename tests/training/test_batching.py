@@ -85,18 +85,28 @@ def test_predict_under_concurrency_answers_each_caller_as_it_would_alone(tmp_pat
     assert max(batcher.batches) > 1  # the concurrent calls did share forward passes
 
 
-def test_bench_computes_the_batching_ceiling_from_the_same_reviews_alone_and_in_calls_of_n(monkeypatch):
+def test_bench_compares_the_same_reviews_alone_and_in_calls_of_n(monkeypatch):
     from pathlib import Path
+    from types import SimpleNamespace
 
     from training.management.commands import bench_compute
 
+    # A model whose every call costs 10 ms plus 1 ms per review, on a clock that only predict moves.
+    clock = SimpleNamespace(now=0.0)
     calls: list[list[str]] = []
-    monkeypatch.setattr(bench_compute, "predict", lambda directory, inputs: calls.append(list(inputs)) or inputs)
+
+    def fake_predict(directory, inputs):
+        calls.append(list(inputs))
+        clock.now += 0.010 + 0.001 * len(inputs)
+        return inputs
+
+    monkeypatch.setattr(bench_compute, "predict", fake_predict)
+    monkeypatch.setattr(bench_compute, "time", SimpleNamespace(perf_counter=lambda: clock.now))
     texts = [f"review {i}" for i in range(5)]
 
-    ceiling = bench_compute._batching_ceiling(Path("model"), texts, rows=4, calls=8)
+    measured = bench_compute._batched_vs_alone(Path("model"), texts, rows=4, calls=8)
 
     reviews = [texts[i % 5] for i in range(8)]
     assert calls == [reviews[:4], *[[r] for r in reviews], reviews[:4], reviews[4:]]  # warm-up, alone, in fours
-    assert set(ceiling) == {"ms_per_review_alone", "ms_per_review_in_4", "ceiling_ratio"}
-    assert ceiling["ceiling_ratio"] > 0
+    # Alone: 11 ms a review; in fours: 14 ms a call, 3.5 ms a review.
+    assert measured == {"ms_per_review_alone": 11.0, "ms_per_review_in_4": 3.5, "ratio": 3.14}
