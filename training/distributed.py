@@ -155,3 +155,9 @@ def main(workdir: Path) -> None:
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))
+    # Done, and everything it wrote is closed: leave without the interpreter's teardown. Tearing down gloo's C++
+    # threads there aborted one run in about twenty on CPU ("terminate called without an active exception", SIGABRT
+    # on rank 1 after the model and result were written), and the launcher then failed the whole job.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
