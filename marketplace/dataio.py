@@ -295,7 +295,9 @@ def _iter_parquet(handle: IO[bytes], chunk_rows: int, limits: IngestLimits, rows
 # --- Type inference and profiling -------------------------------------------------------------------------------
 
 _INT = re.compile(r"^[+-]?\d{1,18}$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.IGNORECASE)
+# At most three exponent digits: a double ends near 1e308, and a longer exponent (a hex code such as 81e3104049863b72
+# holds one) is no measurement. pandas' parser crashed on those before 2.2 was pinned (pyproject) and read them as 0.
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$|^[+-]?(inf|nan)$", re.IGNORECASE)
 _BOOL = {"true", "false"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 

@@ -1,3 +1,4 @@
+import io
 import json
 
 import pandas as pd
@@ -138,6 +139,37 @@ def test_jsonl_and_parquet_and_tsv_are_read_like_csv(dataset, provider, django_c
             ("ok", "boolean", 0),
         ]
         assert version.preview["rows"][2] == [None, 3, True]
+
+
+def test_hex_codes_and_overlong_exponents_are_kept_as_text_and_read_back_without_crashing(
+    dataset, provider, django_capture_on_commit_callbacks
+):
+    # pandas 2.3's number parser overflowed on an exponent of ten or more digits and crashed the whole process (a
+    # hex code such as 81e3104049863b72 reads as 81 x 10^3104049863): in read_csv and in to_numeric alike.
+    codes = ["81e3104049863b72", "4e492493924924", "9e1234567890", "12e3"]
+    readings = ["1.5", "2e3", "7e4924939249", "-3"]  # each one number-shaped
+    content = "batch,reading,weight\n" + "".join(
+        f"{code},{reading},{i}.5\n" for i, (code, reading) in enumerate(zip(codes, readings, strict=True))
+    )
+    version = _ingest(
+        dataset, provider, content, "batches.csv", django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
+
+    assert version.status == DatasetVersion.Status.READY, version.error
+    types = {c["name"]: c["type"] for c in version.schema}
+    # An exponent past any float's range is no number: the column stays text, each value as written.
+    assert types == {"batch": "string", "reading": "string", "weight": "float"}
+    with default_storage.open(version.data_path, "rb") as handle:
+        frame = pd.read_parquet(handle)
+    assert frame["batch"].tolist() == codes and frame["reading"].tolist() == readings
+    # What a buyer does with the CSV download: read it back with pandas.
+    from marketplace.dataio import export_stream
+
+    with default_storage.open(version.data_path, "rb") as handle:
+        body = b"".join(export_stream(handle, "csv"))
+    assert pd.read_csv(io.BytesIO(body), dtype={"batch": str})["batch"].tolist() == codes
+    assert pd.read_csv(io.BytesIO(body))["batch"].tolist() == codes
+    assert len(pd.to_numeric(pd.Series(codes + readings), errors="coerce")) == 8  # returns, whatever it reads
 
 
 def test_running_ingest_twice_does_not_redo_a_finished_job(dataset, provider, django_capture_on_commit_callbacks):
