@@ -108,6 +108,13 @@ def parameter_count(model: torch.nn.Module) -> int:
     return count
 
 
+def agreement(teacher: list[str], compressed: list[str]) -> float | None:
+    """The share of rows on which the compressed model predicts the teacher's label (None without rows)."""
+    if len(teacher) != len(compressed):
+        raise ValueError("both models must label the same rows")
+    return round(sum(a == b for a, b in zip(teacher, compressed, strict=True)) / len(teacher), 4) if teacher else None
+
+
 def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15) -> list[float]:
     """Median wall time of one `predict` call on `inputs` for each model, measured in turns (teacher, student,
     teacher, ...) in the same process, so that a noisy machine slows both alike. The first call of each is untimed."""

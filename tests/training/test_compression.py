@@ -1,3 +1,5 @@
+import pytest
+
 from marketplace.models import Job
 from marketplace.services.licensing import listing_purchase
 from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
@@ -33,6 +35,7 @@ def test_int8_compression_makes_a_smaller_model_with_the_teachers_lineage_terms_
     assert summary["size_ratio"] < 1 and summary["compressed"]["size_bytes"] < summary["teacher"]["size_bytes"]
     assert summary["teacher"]["predict_p50_ms"] > 0 and summary["eval_rows"] == teacher.metrics["eval_rows"]
     assert summary["teacher"]["metrics"]["accuracy"] == teacher.metrics["accuracy"]
+    assert 0 <= summary["agreement_with_teacher"] <= 1
     assert (model_dir(small) / "model" / "quantized.pt").exists()
 
     detail = client.get(f"/api/v1/models/{teacher.pk}/").data
@@ -127,6 +130,7 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
     assert summary["eval_rows"] == teacher.metrics["eval_rows"]
     card = client.get(f"/api/v1/models/{student.pk}/").data["card_markdown"]
     assert f"## Compressed (distill) from model {teacher.pk}" in card and "A student of 1 of the teacher's 2" in card
+    assert f"| rows labelled as the teacher labels them | 1 | {summary['agreement_with_teacher']} |" in card
     predicted = client.post(f"/api/v1/models/{student.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
     assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
     assert client.get(f"/api/v1/models/{student.pk}/download/").status_code == 403
@@ -144,3 +148,12 @@ def test_int8_rows_keep_each_embedding_row_within_half_a_step_of_its_own_scale()
     assert bool((error <= scales / 2 + 1e-7).all())
     # A per-tensor scale would have rounded the small rows to zero; per row, each keeps its shape.
     assert bool((rows.abs().amax(dim=1) == 127).all())
+
+
+def test_agreement_counts_the_rows_labelled_as_the_teacher_labels_them():
+    from training.compression import agreement
+
+    assert agreement(["a", "b", "b", "a"], ["a", "b", "a", "a"]) == 0.75
+    assert agreement([], []) is None
+    with pytest.raises(ValueError, match="same rows"):
+        agreement(["a"], ["a", "b"])
