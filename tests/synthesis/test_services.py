@@ -295,7 +295,7 @@ def test_a_named_target_is_generated_last_and_the_page_says_so(source, provider,
     web = Client()
     web.login(username=provider.username, password=PASSWORD)
     assert 'id="synthesis-target"' in web.get(f"/synthesis/jobs/{synthesis.pk}/").content.decode()
-    assert "drawn at temperature 0.5" in synthesis.report["target_aware"]
+    assert "drawn at temperature 0.25" in synthesis.report["target_aware"]
 
 
 @pytest.mark.parametrize("value", [0, -0.5, 1.5, "cold", True, None])
