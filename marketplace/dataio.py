@@ -296,7 +296,8 @@ def _iter_parquet(handle: IO[bytes], chunk_rows: int, limits: IngestLimits, rows
 
 _INT = re.compile(r"^[+-]?\d{1,18}$")
 # At most three exponent digits: a double ends near 1e308, and a longer exponent (a hex code such as 81e3104049863b72
-# holds one) is no measurement. pandas' parser crashed on those before 2.2 was pinned (pyproject) and read them as 0.
+# holds one) is no measurement. pandas 2.3 crashed the process casting such a value, and 2.2 (pinned in pyproject)
+# reads 4e492493924924 as 0, so such a column stays text.
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$|^[+-]?(inf|nan)$", re.IGNORECASE)
 _BOOL = {"true", "false"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
