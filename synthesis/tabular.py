@@ -754,7 +754,8 @@ def _synthesize(
     started = time.monotonic()
     metadata = sdv_metadata(holdout_cmp)
     targets = tstr_targets(train_cmp, config.target)  # what a buyer's model would predict: scored on every candidate
-    real_scores: dict[Any, Any] = {}  # the real-trained model's scores per target, fitted once for all candidates
+    real_scores: dict[str, Any] = {}  # the real-trained model's score per target, fitted once for all candidates
+    real_resampled: dict[str, np.ndarray] = {}  # and its scores on each bootstrap resample of the holdout
     resampled: dict[str, np.ndarray] = {}  # candidate -> its TSTR ratio on each bootstrap resample of the holdout
 
     def fit_and_score(
@@ -774,7 +775,7 @@ def _synthesize(
                 # Nearer to the rows it was fitted on than to the unseen holdout: above 0.5 it is memorising.
                 "dcr_share": dcr_share(train_cmp, holdout_cmp, sample_cmp, seed=config.seed),
                 "fit_sample_seconds": round(time.monotonic() - fit_start, 2),
-                **_tstr_scores(train_cmp, holdout_cmp, sample_cmp, targets, real_scores, ratios),
+                **_tstr_scores(train_cmp, holdout_cmp, sample_cmp, targets, real_scores, ratios, real_resampled),
             },
             sample,
             ratios,
@@ -853,13 +854,15 @@ def _tstr_scores(
     holdout: pd.DataFrame,
     sample: pd.DataFrame,
     targets: list[str],
-    real_scores: dict[Any, Any] | None = None,
+    real_scores: dict[str, Any] | None = None,
     resampled: list[np.ndarray] | None = None,
+    real_resampled: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """A candidate's train-on-synthetic, test-on-real scores per target, and their mean ratio to the real-trained
     model's (capped at 1: beating the real rows on a small holdout is luck, not a merit to trade quality for).
-    `resampled`, when given, receives the mean ratio on each bootstrap resample of the holdout (`_choose`); the
-    real-trained model's scores on the resamples are kept in `real_scores` too, computed once for all candidates."""
+    `resampled`, when given, receives the mean ratio on each bootstrap resample of the holdout (`_choose`);
+    `real_resampled` keeps the real-trained model's scores on the resamples per target, computed once for all
+    candidates."""
     if not targets:
         return {}
     scores, per_target = [], []
@@ -868,12 +871,11 @@ def _tstr_scores(
         scores.append(tstr(train, holdout, sample, target, real_scores=real_scores, predictions=predictions))
         if resampled is None:
             continue
-        key = (target, "resampled")
-        real = real_scores.get(key) if real_scores is not None else None
+        real = real_resampled.get(target) if real_resampled is not None else None
         if real is None:
             real = resampled_scores(predictions["truth"], predictions["real"], predictions["classify"])
-            if real_scores is not None:
-                real_scores[key] = real
+            if real_resampled is not None:
+                real_resampled[target] = real
         per_target.append(tstr_resampled(predictions, real=real))
     ratios = [min(1.0, s["ratio"]) for s in scores if s["ratio"] is not None]
     if resampled is not None and ratios:
@@ -888,7 +890,12 @@ def _utility(candidate: dict[str, Any]) -> float:
     alone when no target could be scored."""
     if candidate.get("tstr_ratio") is None:
         return candidate["quality"]
-    return 0.5 * candidate["quality"] + 0.5 * candidate["tstr_ratio"]
+    return _weighed(candidate["quality"], candidate["tstr_ratio"])
+
+
+def _weighed(quality: Any, tstr_ratio: Any) -> Any:
+    """Quality and TSTR ratio weighed equally (numbers, or a candidate's ratios on each resample)."""
+    return 0.5 * quality + 0.5 * tstr_ratio
 
 
 def _describe(candidate: dict[str, Any]) -> str:
@@ -947,8 +954,8 @@ def _choose(
             """Share of resamples on which `candidate`'s utility beats the quality leader's."""
             if candidate["method"] not in resampled:
                 return 0.0
-            mine = 0.5 * candidate["quality"] + 0.5 * resampled[candidate["method"]]
-            theirs = 0.5 * leader["quality"] + 0.5 * resampled[leader["method"]]
+            mine = _weighed(candidate["quality"], resampled[candidate["method"]])
+            theirs = _weighed(leader["quality"], resampled[leader["method"]])
             return float(np.mean(mine > theirs))
 
         reliable = [c for c in ranked if c is leader or ahead(c) >= TSTR_RELIABLE_SHARE]

@@ -107,6 +107,23 @@ def test_tstr_resampled_scores_the_same_rows_for_every_candidate():
     assert (tstr_resampled(broken) == 0.0).all()
 
 
+def test_the_real_trained_models_resampled_scores_are_kept_per_target_and_reused(table):
+    train, holdout = table.iloc[:150], table.iloc[150:]
+    shuffled = train.assign(churned=train["churned"].sample(frac=1, random_state=0).to_numpy())
+    real_scores, real_resampled = {}, {}
+    kept: list[np.ndarray] = []
+    fresh: list[np.ndarray] = []
+
+    tabular._tstr_scores(train, holdout, train, ["churned", "plan"], real_scores, kept, real_resampled)
+    assert sorted(real_resampled) == ["churned", "plan"] and len(real_resampled["plan"]) == 200
+    cached = {target: scores.copy() for target, scores in real_resampled.items()}
+    tabular._tstr_scores(train, holdout, shuffled, ["churned", "plan"], real_scores, kept, real_resampled)
+    assert all((real_resampled[t] == cached[t]).all() for t in cached)  # computed once, for every candidate
+    tabular._tstr_scores(train, holdout, shuffled, ["churned", "plan"], None, fresh, None)
+    np.testing.assert_allclose(kept[1], fresh[0])  # the same ratios as without the caches
+    assert np.nanmean(kept[1]) < np.nanmean(kept[0])  # shuffled labels predict worse on the resamples too
+
+
 def test_report_has_quality_privacy_and_efficacy(table):
     result = synthesize_table(table, TabularConfig(method="gaussian_copula", rows=150))
     report = evaluate(
@@ -269,7 +286,7 @@ def _fake_candidates(monkeypatch, scores: dict[str, tuple], tstr_ratios: dict[st
     monkeypatch.setattr(
         tabular,
         "_tstr_scores",
-        lambda train, holdout, sample, targets, real_scores=None, resampled=None: (
+        lambda train, holdout, sample, targets, real_scores=None, resampled=None, real_resampled=None: (
             {"tstr": [], "tstr_ratio": tstr_ratios[sample["plan"].iloc[0]]} if tstr_ratios else {}
         ),
     )

@@ -169,7 +169,6 @@ def test_hex_codes_and_overlong_exponents_are_kept_as_text_and_read_back_without
         body = b"".join(export_stream(handle, "csv"))
     assert pd.read_csv(io.BytesIO(body), dtype={"batch": str})["batch"].tolist() == codes
     assert pd.read_csv(io.BytesIO(body))["batch"].tolist() == codes
-    assert len(pd.to_numeric(pd.Series(codes + readings), errors="coerce")) == 8  # returns, whatever it reads
 
 
 def test_running_ingest_twice_does_not_redo_a_finished_job(dataset, provider, django_capture_on_commit_callbacks):
