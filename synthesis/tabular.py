@@ -283,7 +283,6 @@ def _from_model_frame(sample: pd.DataFrame, plan: _Plan, columns: list[str], see
 
 def _fit_sample_method(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:
     import torch
-    from sdv.metadata import Metadata
 
     plan = _plan(frame, masses=name in MASS)
     if name in PLAIN:
@@ -293,7 +292,7 @@ def _fit_sample_method(name: str, frame: pd.DataFrame, rows: int, config: Tabula
         return _from_model_frame(_fit_sample_argn(model_frame, rows, config), plan, list(frame.columns), config.seed)
     if name == "cart":
         return _from_model_frame(_fit_sample_cart(model_frame, rows, config), plan, list(frame.columns), config.seed)
-    metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
+    metadata = _model_metadata(model_frame, plan)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
     with warnings.catch_warnings():
@@ -303,6 +302,26 @@ def _fit_sample_method(name: str, frame: pd.DataFrame, rows: int, config: Tabula
         sampled = synthesizer.sample(rows)
     sampled = sampled[TABLE] if isinstance(sampled, dict) else sampled
     return _from_model_frame(sampled, plan, list(frame.columns), config.seed)
+
+
+def _model_metadata(model_frame: pd.DataFrame, plan: _Plan):
+    """SDV's metadata for the model frame, detected, except that the columns this module encodes as categories stay
+    categories. SDV reads strings of four-digit years ("2007", "2008", "2009": a `year` column modelled as a
+    category) as datetimes in "%Y" and samples instants between the first and the last year, so the last year was
+    never drawn (palmerpenguins: 2009 missing from every synthetic row) and, between two years far apart (1999 and
+    2008), years that no real row has were."""
+    from sdv.metadata import Metadata
+
+    metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
+    ours = set(plan.as_category) | {name + MASS_SUFFIX for name in plan.mass_values}
+    detected = metadata.to_dict()["tables"][TABLE]["columns"]
+    for name in model_frame.columns:
+        few = model_frame[name].nunique(dropna=True) <= CATEGORY_MAX
+        if detected.get(name, {}).get("sdtype") == "datetime" and (
+            name in ours or (model_frame[name].dtype == object and few)
+        ):
+            metadata.update_column(column_name=name, sdtype="categorical", table_name=TABLE)
+    return metadata
 
 
 def _fit_sample(name: str, frame: pd.DataFrame, rows: int, config: TabularConfig) -> pd.DataFrame:

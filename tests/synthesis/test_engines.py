@@ -200,6 +200,27 @@ def test_mass_variant_keeps_a_point_mass_and_missing_values_where_a_copula_smear
     assert (plain["debt"] == 0).mean() < real_zero_share - 0.2  # what the mass variant is for
 
 
+@pytest.mark.parametrize("method", ["gaussian_copula", "gaussian_copula_truncnorm_mass", "ctgan"])
+def test_a_year_column_keeps_every_real_year_and_invents_none(method):
+    # SDV reads the strings "2007".."2009" of a year modelled as a category as "%Y" datetimes: the last year was never
+    # drawn, and two years far apart had the years between them invented.
+    rng = np.random.default_rng(2)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "year": rng.choice([2007, 2008, 2009], n, p=[0.3, 0.3, 0.4]),
+            "model_year": rng.choice([1999, 2008], n),
+            "weight": np.round(rng.normal(4000, 500, n), 0),
+        }
+    )
+
+    data = synthesize_table(frame, TabularConfig(method=method, rows=600, epochs=5)).data
+
+    assert set(data["year"].dropna()) == {2007, 2008, 2009}
+    assert set(data["model_year"].dropna()) == {1999, 2008}
+    assert (data["year"] == 2009).mean() > 0.2
+
+
 @pytest.fixture(scope="module")
 def mixed_table() -> pd.DataFrame:
     """Every kind of column CART must carry: identifiers, integers, amounts and strings with missing values,
