@@ -121,7 +121,7 @@ def diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, 
     return round(float(report.get_score()), 4)
 
 
-def _encode(frames: list[pd.DataFrame]) -> list[np.ndarray]:
+def distance_encoding(frames: list[pd.DataFrame]) -> list[np.ndarray]:
     """Numbers (and datetimes) scaled to [0, 1] on the real range, categories one-hot; missing values become their own
     value."""
     combined = pd.concat(frames, keys=range(len(frames)))
@@ -164,7 +164,7 @@ def _distance_space(
     train = train.sample(train_size, random_state=seed) if len(train) > train_size else train
     holdout = holdout.sample(holdout_size, random_state=seed) if len(holdout) > holdout_size else holdout
     synthetic = synthetic.sample(min(len(synthetic), max_rows), random_state=seed)
-    return _encode([train, holdout, synthetic[train.columns]])
+    return distance_encoding([train, holdout, synthetic[train.columns]])
 
 
 def dcr_share(

@@ -26,6 +26,7 @@ from synthesis.evaluation import (
     comparable,
     dcr_share,
     dcr_share_limit_for,
+    distance_encoding,
     encode_features,
     id_like_columns,
     is_classification_target,
@@ -337,10 +338,11 @@ def target_last(
     real: pd.DataFrame, sample: pd.DataFrame, target: str, *, seed: int, temperature: float = 1.0
 ) -> pd.DataFrame:
     """Target-aware generation: each synthetic row's target drawn from a gradient-boosted model of the target given
-    the other columns, fitted on the real rows the synthesizer learnt from, as a sequential synthesizer would draw
-    its last column. A category is sampled from the model's class probabilities, shifted so the classes keep their
-    real shares (prior correction); a number is the model's prediction plus a residual drawn from its out-of-fold
-    residuals on the real rows. Rows whose target the synthesizer left missing stay missing.
+    the other columns, fitted on the real rows the synthesizer learnt from (cross-fitted: never on the real row nearest
+    the synthetic one, see `_target_folds`), as a sequential synthesizer would draw its last column. A category is
+    sampled from the model's class probabilities, shifted so the classes keep their real shares (prior correction);
+    a number is the model's prediction plus a residual drawn from its out-of-fold residuals on the real rows. Rows
+    whose target the synthesizer left missing stay missing.
 
     Copulas and CART keep each column's shape but blur what predicts a rare class: on telecom churn (modeldata
     mlc_churn, 14% churners) TSTR macro-F1 went from 0.84 to 0.89 for CART and from 0.49 to 0.88 for the Gaussian
@@ -364,7 +366,8 @@ def target_last(
     todo = sample[target].notna().to_numpy()
     if not features or len(fit) < 10 or not todo.any():
         return sample
-    x_fit, x_draw = encode_features([fit, sample[todo]], features)
+    x_fit, x_draw = (x.to_numpy() for x in encode_features([fit, sample[todo]], features))
+    folds = _target_folds(fit[features], sample.loc[todo, features], seed)
     rng = np.random.default_rng(seed)
     out = sample.copy()
     if is_classification_target(fit[target]):
@@ -372,10 +375,14 @@ def target_last(
         classes = pd.Index(sorted(y.unique(), key=str))
         if len(classes) < 2:
             return sample
-        model = HistGradientBoostingClassifier(random_state=seed).fit(x_fit, y.map(classes.get_loc))
+        codes = y.map(classes.get_loc).to_numpy()
         probabilities = np.zeros((len(x_draw), len(classes)))
-        probabilities[:, model.classes_] = model.predict_proba(x_draw)
-        shares = y.map(classes.get_loc).value_counts(normalize=True).reindex(range(len(classes)), fill_value=0)
+        for held, drawn_here in folds:
+            if not drawn_here.any():
+                continue
+            model = HistGradientBoostingClassifier(random_state=seed).fit(x_fit[~held], codes[~held])
+            probabilities[np.ix_(drawn_here, model.classes_)] = model.predict_proba(x_draw[drawn_here])
+        shares = pd.Series(codes).value_counts(normalize=True).reindex(range(len(classes)), fill_value=0)
         if temperature != 1:
             probabilities = np.clip(probabilities, 1e-12, None) ** (1.0 / temperature)
             probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
@@ -383,11 +390,17 @@ def target_last(
         drawn = (probabilities.cumsum(axis=1) > rng.random((len(probabilities), 1))).argmax(axis=1)
         values = pd.Series(classes[drawn], index=out.index[todo])
     else:
-        y = fit[target].astype(float)
-        model = HistGradientBoostingRegressor(random_state=seed)
-        folds = min(5, len(fit) // 5)
-        residuals = (y - cross_val_predict(model, x_fit, y, cv=folds)).to_numpy() if folds >= 2 else np.zeros(1)
-        predicted = model.fit(x_fit, y).predict(x_draw)
+        y = fit[target].astype(float).to_numpy()
+        predicted, residuals = np.zeros(len(x_draw)), np.zeros(len(y))
+        for held, drawn_here in folds:
+            model = HistGradientBoostingRegressor(random_state=seed).fit(x_fit[~held], y[~held])
+            if held.any():
+                residuals[held] = y[held] - model.predict(x_fit[held])
+            if drawn_here.any():
+                predicted[drawn_here] = model.predict(x_draw[drawn_here])
+        if len(folds) == 1 and len(y) >= 10:  # one model on every row: its residuals out of fold all the same
+            model = HistGradientBoostingRegressor(random_state=seed)
+            residuals = y - cross_val_predict(model, x_fit, y, cv=min(5, len(y) // 5))
         noise = np.sqrt(temperature) * rng.choice(residuals, size=len(predicted))
         values = pd.Series(predicted + noise, index=out.index[todo])
         if pd.api.types.is_integer_dtype(real[target]):
@@ -400,6 +413,35 @@ def target_last(
     except (TypeError, ValueError):  # e.g. integers with missing values: kept as the values they are
         out[target] = column
     return out
+
+
+TARGET_FOLDS = 5  # target-aware generation: the real rows are split in this many folds, see `_target_folds`
+
+
+def _target_folds(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-fitting for `target_last`: the real rows split in folds, each synthetic row assigned to the fold of its
+    nearest real row (in the DCR share's distance space), and per fold (real rows held out, synthetic rows whose
+    target the model fitted without them draws). A synthetic row's target thus never comes from a model that saw the
+    label of the real row it lies closest to.
+
+    A single model fitted on every real row learns each training label, its nearby noise included (gradient boosting
+    on a few hundred rows fits them almost exactly); a synthetic row near a training row then got that row's label,
+    and the row as a whole sat nearer its training row than any unseen real row: on mosaicData/CPS85 (267 training
+    rows, a weakly predictable 8-class `sector`), drawing the target that way raised CART's DCR share from 0.52-0.64
+    to 0.65-0.71 and the Gaussian copula's from 0.51-0.54 to 0.57-0.64. On a small table the folds are fewer (at
+    least 40 real rows each); under 80 rows, one model is fitted on all of them."""
+    from sklearn.model_selection import KFold
+    from sklearn.neighbors import NearestNeighbors
+
+    count = min(TARGET_FOLDS, len(real) // 40)
+    if count < 2:
+        return [(np.zeros(len(real), dtype=bool), np.ones(len(synthetic), dtype=bool))]
+    real_x, synthetic_x = distance_encoding([real, synthetic])
+    nearest = NearestNeighbors(n_neighbors=1).fit(real_x).kneighbors(synthetic_x)[1][:, 0]
+    fold_of = np.zeros(len(real), dtype=int)
+    for k, (_, held) in enumerate(KFold(count, shuffle=True, random_state=seed).split(real_x)):
+        fold_of[held] = k
+    return [(fold_of == k, fold_of[nearest] == k) for k in range(count)]
 
 
 def _with_shares(probabilities: np.ndarray, shares: np.ndarray, rounds: int = 50) -> np.ndarray:

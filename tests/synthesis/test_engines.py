@@ -566,6 +566,25 @@ def test_a_tempered_target_follows_the_real_rows_best_prediction_more_closely_an
     assert abs((tempered["y"] == "yes").mean() - real_share) < 0.03
 
 
+@pytest.mark.parametrize("kind", ["class", "number"])
+def test_a_drawn_target_does_not_repeat_the_label_of_the_training_row_a_synthetic_row_sits_on(kind):
+    # Labels that are pure noise: nothing in the features predicts them. A model fitted on every training row learns
+    # them anyway, and a synthetic row on (or next to) a training row got that row's label back, which puts the whole
+    # row nearer its training row than any unseen one. Cross-fitted, the label comes from a model that never saw it.
+    rng = np.random.default_rng(4)
+    n = 300
+    real = pd.DataFrame({"a": rng.random(n), "b": rng.random(n), "c": rng.choice(["p", "q", "r"], n)})
+    real["y"] = rng.choice(["yes", "no"], n) if kind == "class" else rng.normal(0, 1, n)
+    sample = real.assign(y=real["y"].iloc[0])  # every training row's features, as a copying synthesizer would give
+
+    drawn = tabular.target_last(real, sample, "y", seed=0, temperature=0.25)
+
+    if kind == "class":
+        assert (drawn["y"] == real["y"]).mean() < 0.62
+    else:
+        assert np.corrcoef(drawn["y"], real["y"])[0, 1] < 0.25
+
+
 def test_a_tempered_numeric_target_draws_residuals_scaled_by_the_root_of_the_temperature():
     rng = np.random.default_rng(4)
     x = rng.random(1500)
