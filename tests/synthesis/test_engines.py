@@ -12,8 +12,10 @@ from synthesis.evaluation import (
     duplicate_rate,
     evaluate,
     exact_copy_rate,
+    id_like_columns,
     membership_inference_auc,
     quality,
+    sdv_metadata,
     tstr,
     tstr_resampled,
     tstr_targets,
@@ -198,6 +200,36 @@ def test_mass_variant_keeps_a_point_mass_and_missing_values_where_a_copula_smear
     assert abs(mass["debt"].isna().mean() - frame["debt"].isna().mean()) < 0.06
     assert (mass["debt"].dropna() >= 0).all() and list(mass.columns) == list(frame.columns)
     assert (plain["debt"] == 0).mean() < real_zero_share - 0.2  # what the mass variant is for
+
+
+@pytest.mark.parametrize("method", ["cart", "gaussian_copula"])
+def test_a_row_number_column_is_an_identifier_whatever_its_name(method):
+    # Ecdat's Heating numbers its rows in `idcase`: kept as data, CART delivered real row numbers (repeated) on every
+    # synthetic row, a key into the real table, and quality scored the regenerated ones as a column. The name decides:
+    # unique integers alone can be a measurement.
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "idcase": rng.permutation(n) + 1,
+            "Unnamed: 0": np.arange(n),
+            "income": rng.permutation(n),  # unique integers from 0 as well, but named as the measurement it is
+            "x": rng.normal(size=n),  # a row number's name, but a measurement
+            "year": 1950 + rng.permutation(n),
+            "usage": np.round(rng.gamma(2, 50, n), 1),
+            "plan": rng.choice(["a", "b"], n),
+        }
+    )
+    half = frame.sample(n // 2, random_state=0)  # a split keeps its row numbers, with gaps
+
+    ids = ["idcase", "Unnamed: 0"]
+    assert id_like_columns(frame) == ids and id_like_columns(half) == ids
+    assert id_like_columns(tabular._comparable(half)) == ids  # also where integers became floats
+    assert sdv_metadata(tabular._comparable(half))["columns"]["idcase"] == {"sdtype": "id"}
+    data = synthesize_table(frame, TabularConfig(method=method, rows=300)).data
+    assert data["idcase"].is_unique and data["Unnamed: 0"].is_unique and data[ids].notna().all().all()
+    assert not data["income"].is_unique  # modelled as data
+    assert not set(ids) & set(quality(frame, data)["per_column"])
 
 
 @pytest.mark.parametrize("method", ["gaussian_copula", "gaussian_copula_truncnorm_mass", "ctgan"])
