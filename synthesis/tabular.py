@@ -191,6 +191,8 @@ class _Plan:
     # number itself models only the other values (a copula smears a point mass over its neighbourhood otherwise)
     mass_values: dict[str, float] = field(default_factory=dict)
     dtypes: dict[str, Any] = field(default_factory=dict)
+    # datetimes written to the day, hour, minute or second (pandas frequency): synthetic ones are rounded to it
+    time_steps: dict[str, str] = field(default_factory=dict)
 
 
 def _plan(frame: pd.DataFrame, *, masses: bool = False) -> _Plan:
@@ -200,6 +202,10 @@ def _plan(frame: pd.DataFrame, *, masses: bool = False) -> _Plan:
     for name in frame.columns:
         series = frame[name]
         distinct = series.nunique(dropna=True)
+        if pd.api.types.is_datetime64_any_dtype(series) and name not in ids:
+            step = _time_step(series)
+            if step:
+                plan.time_steps[name] = step
         if name in ids:
             plan.id_columns[name] = "int" if pd.api.types.is_integer_dtype(series) else "str"
         elif (
@@ -220,12 +226,31 @@ def _plan(frame: pd.DataFrame, *, masses: bool = False) -> _Plan:
     return plan
 
 
+def _time_step(series: pd.Series) -> str | None:
+    """The coarsest of day, hour, minute and second that every value of a datetime column is a whole number of."""
+    stamps = series.dropna()
+    if stamps.empty:
+        return None
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    nanoseconds = stamps.to_numpy().astype("datetime64[ns]").astype("int64")
+    for step, size in (("D", 86_400), ("h", 3_600), ("min", 60), ("s", 1)):
+        if np.all(nanoseconds % (size * 1_000_000_000) == 0):
+            return step
+    return None
+
+
 def _to_model_frame(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
     out = frame.drop(columns=list(plan.id_columns)).copy()
     for name in out.columns:
         series = out[name]
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             out[name] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            # Kept as datetimes: as objects, CART and TabularARGN took each instant for a category and copied real
+            # timestamps onto synthetic rows (a 2-column table of hourly times: DCR share 1.0, against 0.59 for the
+            # same values as numbers).
+            out[name] = series.astype("datetime64[ns]")
         elif pd.api.types.is_bool_dtype(series):
             out[name] = series.astype(object).where(series.notna(), None)
         elif pd.api.types.is_numeric_dtype(series):
@@ -273,12 +298,17 @@ def _from_model_frame(sample: pd.DataFrame, plan: _Plan, columns: list[str], see
                 out[name] = pd.to_numeric(out[name], errors="coerce").round().astype("Int64")
             elif isinstance(dtype, pd.DatetimeTZDtype):
                 out[name] = pd.to_datetime(out[name]).dt.tz_localize("UTC")
+            elif pd.api.types.is_datetime64_any_dtype(dtype):
+                out[name] = pd.to_datetime(out[name], errors="coerce").astype(dtype)
             elif pd.api.types.is_bool_dtype(dtype):
                 out[name] = out[name].astype("boolean")
             elif pd.api.types.is_float_dtype(dtype):
                 out[name] = pd.to_numeric(out[name], errors="coerce").astype("Float64")
         except (TypeError, ValueError):
             continue
+    for name, step in plan.time_steps.items():
+        if pd.api.types.is_datetime64_any_dtype(out[name]):
+            out[name] = out[name].dt.round(step)
     return out.reset_index(drop=True)
 
 
@@ -499,6 +529,8 @@ def _fit_sample_argn(model_frame: pd.DataFrame, rows: int, config: TabularConfig
         # Back to the dtypes `_from_model_frame` expects: floats for numbers, objects (None for missing) otherwise.
         if pd.api.types.is_numeric_dtype(model_frame[name]):
             out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+        elif pd.api.types.is_datetime64_any_dtype(model_frame[name]):
+            out[name] = pd.to_datetime(out[name], errors="coerce")
         else:
             out[name] = out[name].astype(object).where(out[name].notna(), None)
         if name in booleans:

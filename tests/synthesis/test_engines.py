@@ -202,6 +202,25 @@ def test_mass_variant_keeps_a_point_mass_and_missing_values_where_a_copula_smear
     assert (plain["debt"] == 0).mean() < real_zero_share - 0.2  # what the mass variant is for
 
 
+@pytest.mark.parametrize("method", ["cart", "gaussian_copula", "tabular_argn"])
+def test_datetimes_are_drawn_as_times_at_the_real_resolution_not_copied_as_categories(method):
+    # Handed over as objects, every instant was a category of its own: CART copied real timestamps onto its rows.
+    rng = np.random.default_rng(6)
+    n = 400
+    when = pd.Timestamp("2013-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, n), unit="h")
+    frame = pd.DataFrame(
+        {"time_hour": when, "delay": rng.normal(10, 20, n).round(), "origin": rng.choice(["a", "b"], n)}
+    )
+
+    config = TabularConfig(method=method, rows=300, epochs=10, argn_max_minutes=0.2)
+    data = tabular._fit_sample(method, frame, 300, config)
+
+    assert pd.api.types.is_datetime64_any_dtype(data["time_hour"]) and data["time_hour"].notna().all()
+    assert (data["time_hour"] == data["time_hour"].dt.floor("h")).all()  # whole hours, as the real ones
+    assert data["time_hour"].isin(frame["time_hour"]).mean() < 0.5
+    assert data["time_hour"].between(frame["time_hour"].min(), frame["time_hour"].max()).mean() > 0.95
+
+
 @pytest.mark.parametrize("method", ["cart", "gaussian_copula"])
 def test_a_row_number_column_is_an_identifier_whatever_its_name(method):
     # Ecdat's Heating numbers its rows in `idcase`: kept as data, CART delivered real row numbers (repeated) on every
