@@ -202,6 +202,20 @@ def test_mass_variant_keeps_a_point_mass_and_missing_values_where_a_copula_smear
     assert (plain["debt"] == 0).mean() < real_zero_share - 0.2  # what the mass variant is for
 
 
+def test_tabular_argn_draws_real_categories_and_never_its_rare_placeholder():
+    # ggplot2/mpg: 38 car models over 234 rows; the engine wrote "_RARE_" for a quarter of them.
+    rng = np.random.default_rng(7)
+    n = 300
+    models = [f"model {i}" for i in range(60)]
+    frame = pd.DataFrame(
+        {"model": rng.choice(models, n, p=np.r_[[0.3, 0.2], np.full(58, 0.5 / 58)]), "hwy": rng.integers(12, 40, n)}
+    )
+
+    data = tabular._fit_sample("tabular_argn", frame, 300, TabularConfig(method="tabular_argn", argn_max_minutes=0.2))
+
+    assert data["model"].notna().all() and set(data["model"]) <= set(frame["model"])
+
+
 @pytest.mark.parametrize("method", ["cart", "gaussian_copula", "tabular_argn"])
 def test_datetimes_are_drawn_as_times_at_the_real_resolution_not_copied_as_categories(method):
     # Handed over as objects, every instant was a category of its own: CART copied real timestamps onto its rows.
