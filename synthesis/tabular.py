@@ -337,10 +337,10 @@ def _fit_sample_method(name: str, frame: pd.DataFrame, rows: int, config: Tabula
 
 def _model_metadata(model_frame: pd.DataFrame, plan: _Plan):
     """SDV's metadata for the model frame, detected, except that the columns this module encodes as categories stay
-    categories. SDV reads strings of four-digit years ("2007", "2008", "2009": a `year` column modelled as a
-    category) as datetimes in "%Y" and samples instants between the first and the last year, so the last year was
-    never drawn (palmerpenguins: 2009 missing from every synthetic row) and, between two years far apart (1999 and
-    2008), years that no real row has were."""
+    categories and numbers SDV takes for keys stay numbers. SDV reads strings of four-digit years ("2007", "2008",
+    "2009": a `year` column modelled as a category) as datetimes in "%Y" and samples instants between the first and
+    the last year, so the last year was never drawn (palmerpenguins: 2009 missing from every synthetic row) and,
+    between two years far apart (1999 and 2008), years that no real row has were."""
     from sdv.metadata import Metadata
 
     metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
