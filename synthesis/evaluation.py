@@ -33,7 +33,21 @@ def id_like_columns(frame: pd.DataFrame) -> list[str]:
         row_number = (lowered in ROW_NUMBER_NAMES or lowered.startswith("unnamed:")) and _integers(frame[name])
         if (named_like_id or row_number) and len(frame) > 20 and frame[name].nunique(dropna=True) == len(frame):
             out.append(name)
+        elif len(frame) > 20 and _unique_text(frame[name]):
+            out.append(name)
     return out
+
+
+def _unique_text(series: pd.Series) -> bool:
+    """Text whose values (nearly) all differ: a key or free text, whatever its name (an account number, a scrubbed
+    name's pseudonym, a car model of Cars93). There is nothing to learn from a value seen once, and a synthesizer
+    that draws real values (CART's donors) would hand each one, a key to its real row, to the synthetic rows."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return False
+    present = series.dropna()
+    return len(present) > 20 and present.nunique() >= UNIQUE_TEXT_SHARE * len(series)
 
 
 def _integers(series: pd.Series) -> bool:
@@ -44,6 +58,7 @@ def _integers(series: pd.Series) -> bool:
     return bool(np.all(np.mod(values, 1) == 0))
 
 
+UNIQUE_TEXT_SHARE = 0.95  # text with at least this share of distinct values (of all rows) is treated as a key
 # Names a table's row-number column goes by (R's write.csv, pandas' to_csv with its index, survey exports).
 ROW_NUMBER_NAMES = {"", "x", "index", "idx", "row", "rownames", "row_number", "rownum", "obs", "case", "caseno"}
 

@@ -216,6 +216,26 @@ def test_tabular_argn_draws_real_categories_and_never_its_rare_placeholder():
     assert data["model"].notna().all() and set(data["model"]) <= set(frame["model"])
 
 
+@pytest.mark.parametrize("method", ["cart", "tabular_argn"])
+def test_text_whose_values_all_differ_is_a_key_and_no_real_value_of_it_is_delivered(method):
+    # CART's donors handed each synthetic row a real account number (or a scrubbed name's pseudonym): a key to the
+    # real row, whatever the column is called.
+    rng = np.random.default_rng(8)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "account": [f"AC-{v:06d}" for v in rng.choice(10**6, n, replace=False)],
+            "balance": np.round(rng.gamma(2, 500, n), 2),
+            "branch": rng.choice(["north", "south"], n),
+        }
+    )
+    frame.loc[:4, "account"] = frame.loc[:4, "account"].iloc[0]  # a few repeats: still a key
+
+    assert id_like_columns(frame) == ["account"]
+    data = tabular._fit_sample(method, frame, 200, TabularConfig(method=method, argn_max_minutes=0.2))
+    assert not data["account"].isin(frame["account"]).any() and data["account"].is_unique
+
+
 @pytest.mark.parametrize("method", ["cart", "gaussian_copula", "tabular_argn"])
 def test_datetimes_are_drawn_as_times_at_the_real_resolution_not_copied_as_categories(method):
     # Handed over as objects, every instant was a category of its own: CART copied real timestamps onto its rows.
