@@ -215,7 +215,7 @@ def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
             pair = frame[[a, b]].dropna()
             if len(pair) < MIN_ROWS:
                 continue
-            keys = pair[a].astype(str)
+            keys = pair[a].map(_key)
             counts = pair.groupby([keys, pair[b]], sort=False).size()
             if len(pair) - counts.groupby(level=0).max().sum() > _tolerated(len(pair)):
                 continue
@@ -254,6 +254,16 @@ def _date_parts(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
     return out
 
 
+def _key(value: Any) -> str:
+    """A value as `determines` compares it: whole numbers without their decimals, so a count read as 2 and as 2.0
+    (an integer column with missing values, or one a metric made float) is one value."""
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | float | np.number) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -282,9 +292,9 @@ def _broken(frame: pd.DataFrame, relation: Relation) -> tuple[int, int]:
     if relation.kind == "determines":
         a, b = columns
         pair = frame[[a, b]].dropna()
-        expected = pair[a].astype(str).map(relation.mapping)
+        expected = pair[a].map(_key).map(relation.mapping)
         known = expected.notna()
-        wrong = (pair[b][known].astype(str).to_numpy() != expected[known].astype(str).to_numpy()).sum()
+        wrong = (pair[b][known].map(_key).to_numpy() != expected[known].map(_key).to_numpy()).sum()
         return int(wrong), len(pair)
     if relation.kind == "date part":
         d, c = columns
@@ -324,7 +334,7 @@ def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> 
     if relation.kind == "determines":
         a, b = columns
         mapping = relation.mapping or {}
-        expected = out[a].map(lambda v, m=mapping: None if v is None or pd.isna(v) else m.get(str(v)))
+        expected = out[a].map(lambda v, m=mapping: None if v is None or pd.isna(v) else m.get(_key(v)))
         known = expected.notna() & out[b].notna()
         if known.any():
             fixed = out[b].astype(object).copy()

@@ -149,3 +149,19 @@ def test_date_parts_and_a_many_level_group_key_are_found_and_hold_on_the_synthet
     assert all(rows[name]["synthetic_violation_rate"] == 0.0 for name in rows), rows
     data = result.data
     assert (data["month"] == data["time_hour"].dt.month).all() and (data["hour"] == data["time_hour"].dt.hour).all()
+
+
+def test_a_dependency_found_on_integers_is_checked_and_enforced_on_the_same_values_written_as_floats():
+    # openintro/loans: found on an integer count, then checked on frames whose numbers are floats (the metrics'
+    # form): "0" against "0.0" read as a violation on every row (rate 1.0), and enforcement found no mapping.
+    rng = np.random.default_rng(11)
+    n = 400
+    level = rng.choice([1, 2, 3], n)
+    frame = pd.DataFrame({"level": level, "count": pd.Series(level).map({1: 0, 2: 0, 3: 2}), "x": rng.random(n)})
+    (relation,) = [r for r in relations.detect(frame) if r.kind == "determines" and r.columns == ("level", "count")]
+
+    as_floats = frame.astype(float)
+    assert relations.violations(as_floats, relation) == 0.0
+    drawn = as_floats.assign(count=rng.choice([0.0, 1.0, 2.0], n))
+    assert relations.violations(drawn, relation) > 0.3
+    assert relations.violations(relations.enforce(drawn, [relation]), relation) == 0.0
