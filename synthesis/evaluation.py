@@ -256,11 +256,16 @@ def dcr_share_limit_for(rows: int, target: float = 0.55) -> float:
 
 
 def duplicate_rate(real: pd.DataFrame) -> float:
-    """Share of the real rows that repeat an earlier real row (identifier columns aside): the table's own rate of
-    exact copies, which synthetic rows may match and not exceed."""
+    """Share of the real rows whose values (identifier columns aside) another real row repeats: how often a fresh row
+    of this table matches an existing one, so the rate of exact copies synthetic rows may reach and not exceed.
+    Every row of a repeated combination counts, the first included: on a table whose every combination recurs (a few
+    yes/no answers; review labels once the review texts are set aside as keys) it is 1, where counting only the later
+    rows gave 0.98, and since every synthetic row there matches some real row, all of them were removed and the job
+    failed. Copies of rare rows are removed apart, see `without_rare_copies`."""
     ids = id_like_columns(real)
-    rows = real.drop(columns=ids).astype(str).itertuples(index=False, name=None)
-    return round(1 - len(set(rows)) / max(len(real), 1), 4)
+    rows = Counter(real.drop(columns=ids).astype(str).itertuples(index=False, name=None))
+    repeated = sum(count for count in rows.values() if count > 1)
+    return round(repeated / max(len(real), 1), 4)
 
 
 def without_excess_copies(real: pd.DataFrame, synthetic: pd.DataFrame, allowed_rate: float) -> tuple[pd.Series, int]:
@@ -331,10 +336,13 @@ TSTR_AUTO_TARGETS = 3  # with no target named, auto scores TSTR for at most this
 
 def tstr_targets(frame: pd.DataFrame, named: str | None) -> list[str]:
     """The columns a buyer's model would predict: the named target, else each low-cardinality column (2 to 10
-    values, identifiers aside), fewest values first."""
+    values, identifiers aside), fewest values first. None where no other column (identifiers aside) could predict it:
+    a table of review texts (keys: every text differs) and their labels."""
+    ids = set(id_like_columns(frame))
+    if len([c for c in frame.columns if c not in ids]) < 2:
+        return []
     if named:
         return [named] if named in frame else []
-    ids = set(id_like_columns(frame))
     candidates = [
         (frame[c].nunique(dropna=True), c) for c in frame.columns if c not in ids and 2 <= frame[c].nunique() <= 10
     ]
@@ -384,7 +392,7 @@ def tstr(
 
     def fit_predict(data: pd.DataFrame) -> np.ndarray | None:
         data = data.dropna(subset=[target])
-        if data.empty or (classify and data[target].astype(str).nunique() < 2):
+        if data.empty or not features or (classify and data[target].astype(str).nunique() < 2):
             return None
         x_fit, x_test = encode_features([data, test], features)
         if classify:
