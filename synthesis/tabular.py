@@ -418,6 +418,10 @@ def target_last(
         for held, drawn_here in folds:
             if not drawn_here.any():
                 continue
+            seen = np.unique(codes[~held])
+            if len(seen) < 2:  # a rare class all in the held-out fold: the others' only class, as a model would say
+                probabilities[np.ix_(drawn_here, seen)] = 1.0
+                continue
             model = HistGradientBoostingClassifier(random_state=seed).fit(x_fit[~held], codes[~held])
             probabilities[np.ix_(drawn_here, model.classes_)] = model.predict_proba(x_draw[drawn_here])
         shares = pd.Series(codes).value_counts(normalize=True).reindex(range(len(classes)), fill_value=0)

@@ -682,6 +682,17 @@ def test_a_drawn_target_does_not_repeat_the_label_of_the_training_row_a_syntheti
         assert np.corrcoef(drawn["y"], real["y"])[0, 1] < 0.25
 
 
+def test_a_class_of_one_row_does_not_break_the_cross_fitted_target():
+    # The fold that holds the only "yes" leaves the other folds' model a single class to learn.
+    rng = np.random.default_rng(13)
+    real = pd.DataFrame({"x": rng.random(200), "y": ["no"] * 199 + ["yes"]})
+    sample = pd.DataFrame({"x": rng.random(300), "y": "no"})
+
+    drawn = tabular.target_last(real, sample, "y", seed=0, temperature=0.25)
+
+    assert set(drawn["y"]) <= {"no", "yes"} and (drawn["y"] == "no").mean() > 0.95
+
+
 def test_a_tempered_numeric_target_draws_residuals_scaled_by_the_root_of_the_temperature():
     rng = np.random.default_rng(4)
     x = rng.random(1500)
