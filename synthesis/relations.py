@@ -243,12 +243,12 @@ def _date_parts(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
     ]
     for d in dates:
         for c in numbers:
+            pair = frame[[d, c]].dropna()
+            if len(pair) < MIN_ROWS:
+                continue
+            number = pair[c].to_numpy(dtype=float)
             for part in DATE_PARTS:
-                pair = frame[[d, c]].dropna()
-                if len(pair) < MIN_ROWS:
-                    break
-                values = getattr(pair[d].dt, part).to_numpy(dtype=float)
-                if _holds(values == pair[c].to_numpy(dtype=float)):
+                if _holds(getattr(pair[d].dt, part).to_numpy(dtype=float) == number):
                     out.append(Relation("date part", (d, c), part=part))
                     break
     return out

@@ -345,13 +345,14 @@ def _model_metadata(model_frame: pd.DataFrame, plan: _Plan):
 
     metadata = Metadata.detect_from_dataframes({TABLE: model_frame})
     ours = set(plan.as_category) | {name + MASS_SUFFIX for name in plan.mass_values}
-    detected = metadata.to_dict()["tables"][TABLE]["columns"]
+    table = metadata.to_dict()["tables"][TABLE]
+    detected = table["columns"]
     for name in model_frame.columns:
         if detected.get(name, {}).get("sdtype") == "id" and pd.api.types.is_numeric_dtype(model_frame[name]):
             # SDV takes any column of unique integers for a key and invents values for it; our identifiers are
             # dropped before this point (`_Plan.id_columns`), so what is left is a measurement (a small table's
             # incomes can all differ).
-            if metadata.to_dict()["tables"][TABLE].get("primary_key") == name:
+            if table.get("primary_key") == name:
                 metadata.remove_primary_key(table_name=TABLE)
             metadata.update_column(column_name=name, sdtype="numerical", table_name=TABLE)
             continue

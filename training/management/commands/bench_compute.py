@@ -83,7 +83,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--train-rows", type=int, default=256, help="reviews to fine-tune the teacher on")
         # 1,000 rows: on 300, an accuracy change of one point is three reviews, and the int8 copy's −1.33 there was
-        # −0.9 on 1,000 of the same reviews (a paired change with ~3% of rows flipping has a standard error near 1).
+        # −0.9 on 1,000 of the same reviews (a paired change with ~3% of rows flipping has a standard error near one
+        # point on 300 rows, half a point on 1,000).
         parser.add_argument("--test-rows", type=int, default=1000, help="test reviews every model is scored on")
         parser.add_argument("--batch", type=int, default=32, help="rows per timed predict call")
         parser.add_argument("--repeats", type=int, default=15, help="timed predict calls per model")
