@@ -428,8 +428,95 @@ def test_auto_passes_over_the_best_candidate_when_it_is_too_close_to_its_trainin
     ]
     assert result.reason == (
         "gaussian_copula scored 0.850 on the holdout (DCR share 0.500), ahead of tvae (0.800). Passed over as too "
-        "close to their training rows (DCR share above 0.55): cart (0.950, DCR share 0.700)."
+        "close to their training rows (DCR share above 0.55): cart (0.950, DCR share 0.700). Its DCR share is the "
+        "mean of two fits, one per split (0.500 and 0.500 with the splits swapped)."
     )
+
+
+def _fake_splits(monkeypatch, scores: dict[str, tuple]) -> list[tuple[str, int, int]]:
+    """Candidates whose (quality, DCR share fitted on the training split, DCR share fitted on the holdout): the
+    table's 300 rows split 180 / 120 (holdout_fraction 0.4), so a fit's rows say which split it learnt from. CART
+    candidates are named by their leaves ("cart-30"). Returns the fits made: (method, rows, CART leaves)."""
+    fits = []
+
+    def fit_sample(name, frame, rows, config):
+        label = f"{name}-{config.cart_min_leaf}" if f"{name}-{config.cart_min_leaf}" in scores else name
+        fits.append((name, len(frame), config.cart_min_leaf))
+        return frame.head(rows).assign(plan=label, fitted=len(frame))
+
+    monkeypatch.setattr(tabular, "_fit_sample", fit_sample)
+    monkeypatch.setattr(tabular, "_tstr_scores", lambda *args, **kwargs: {})
+    monkeypatch.setattr(
+        tabular,
+        "quality",
+        lambda real, synthetic, metadata: {
+            "overall": scores[synthetic["plan"].iloc[0]][0],
+            "column_shapes": 0.0,
+            "column_pair_trends": 0.0,
+        },
+    )
+
+    def share(train, holdout, synthetic, seed):
+        first, swapped = scores[synthetic["plan"].iloc[0]][1:]
+        return first if synthetic["fitted"].iloc[0] == len(train) == 180 else swapped
+
+    monkeypatch.setattr(tabular, "dcr_share", share)
+    return fits
+
+
+def test_auto_measures_the_chosen_candidate_again_with_the_splits_swapped_and_chooses_on_the_mean(table, monkeypatch):
+    """One split's share is noisy, and auto keeps the lowest of several: the best candidate read 0.54 and sat at
+    0.62 on the other split; on the mean of the two it is too close, and the next one is measured in turn."""
+    fits = _fake_splits(monkeypatch, {"gaussian_copula": (0.95, 0.54, 0.62), "tvae": (0.85, 0.50, 0.52)})
+    config = TabularConfig(
+        method="auto", rows=20, allowed=("gaussian_copula", "tvae"), holdout_fraction=0.4, dcr_share_limit=0.55
+    )
+
+    result = synthesize_table(table, config)
+
+    assert result.method == "tvae" and result.dcr_share == 0.51
+    assert {c["method"]: c["dcr_share_splits"] for c in result.candidates} == {
+        "gaussian_copula": [0.54, 0.62],
+        "tvae": [0.50, 0.52],
+    }
+    fitted = [(name, rows) for name, rows, _ in fits]
+    assert fitted.count(("gaussian_copula", 120)) == fitted.count(("tvae", 120)) == 1  # each on the holdout once
+    assert "gaussian_copula (0.950, DCR share 0.580)" in result.reason
+    assert result.reason.endswith("(0.500 and 0.520 with the splits swapped).")
+
+
+def test_auto_tries_cart_again_with_larger_leaves_when_the_swapped_split_finds_it_too_close(table, monkeypatch):
+    leaf = TabularConfig().cart_min_leaf
+    scores = {f"cart-{leaf}": (0.95, 0.54, 0.60), f"cart-{2 * leaf}": (0.93, 0.52, 0.54), "gaussian_copula": (0.8,) * 3}
+    fits = _fake_splits(monkeypatch, scores)
+    config = TabularConfig(method="auto", rows=20, allowed=("cart",), holdout_fraction=0.4, dcr_share_limit=0.55)
+
+    result = synthesize_table(table, config)
+
+    assert result.method == "cart" and result.dcr_share == 0.53
+    assert result.candidates[0]["cart_min_leaf"] == 2 * leaf
+    assert result.candidates[0]["dcr_share_splits"] == [0.52, 0.54]
+    assert fits[-1] == ("cart", len(table), round(2 * leaf * 300 / 180))  # delivered with the larger leaves
+
+
+def test_a_named_method_is_judged_on_the_mean_of_both_splits(table, monkeypatch):
+    _fake_splits(monkeypatch, {"gaussian_copula": (0.9, 0.54, 0.70)})
+    config = TabularConfig(method="gaussian_copula", rows=20, allowed=("gaussian_copula",), holdout_fraction=0.4)
+
+    result = synthesize_table(table, config)
+
+    assert result.dcr_share == 0.62
+    assert "(DCR share 0.620, target 0.55)" in result.warnings[-1]
+
+
+def test_a_large_holdout_is_measured_once(table, monkeypatch):
+    fits = _fake_splits(monkeypatch, {"gaussian_copula": (0.9, 0.54, 0.70)})
+    monkeypatch.setattr(tabular, "CONFIRM_HOLDOUT_ROWS", 100)
+    config = TabularConfig(method="auto", rows=20, allowed=("gaussian_copula",), holdout_fraction=0.4)
+
+    result = synthesize_table(table, config)
+
+    assert result.dcr_share == 0.54 and [rows for _, rows, _ in fits] == [180, 300]
 
 
 def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_delivers_with_those(table, monkeypatch):
