@@ -835,13 +835,6 @@ def _synthesize(
                 config, share, evaluation = stronger, retried, retry
             if share <= limit:
                 break
-        if share <= target and len(holdout) < CONFIRM_HOLDOUT_ROWS:
-            # One split's estimate is noisy on a small holdout: measured again with the splits swapped, and the
-            # mean of the two is what the guard and the report use.
-            progress(0.35, f"Measuring {config.method}'s closeness again with the splits swapped")
-            swapped = _swapped_share(config.method, holdout, train_cmp, holdout_cmp, config)
-            if swapped is not None:
-                share = round((share + swapped) / 2, 4)
         if share > limit:
             raise JobInputError(
                 f"{config.method} produced rows closer to the real rows it learnt from than to real rows it never saw "
@@ -936,42 +929,6 @@ def _synthesize(
             + "; ".join(f"{c['method']}: {c.get('error', c.get('skipped'))}" for c in candidates)
         )
     best, reason = _choose(scored, target, resampled)
-    for _ in range(CONFIRM_MAX):
-        # The chosen candidate's share is one split's estimate, and the lowest of several noisy ones: it is measured
-        # again on the swapped split before anything is delivered, and the candidates chosen again on the mean.
-        if len(holdout) >= CONFIRM_HOLDOUT_ROWS or best["dcr_share"] > target or "dcr_share_splits" in best:
-            break
-        if should_cancel():
-            raise JobCancelled()
-        progress(0.8, f"Measuring {best['method']}'s closeness again with the splits swapped")
-        chosen_config = replace(config, cart_min_leaf=best.get("cart_min_leaf", config.cart_min_leaf))
-        swapped = _swapped_share(best["method"], holdout, train_cmp, holdout_cmp, chosen_config)
-        if swapped is None:
-            break
-        best["dcr_share_splits"] = [best["dcr_share"], swapped]
-        best["dcr_share"] = round((best["dcr_share"] + swapped) / 2, 4)
-        if best["dcr_share"] > target and best["method"] == "cart":
-            # As in the first pass: CART too close is tried again with leaves twice as large, in its place.
-            stronger = replace(chosen_config, cart_min_leaf=2 * chosen_config.cart_min_leaf)
-            try:
-                retry, retry_sample, retry_ratios = fit_and_score("cart", stronger)
-            except Exception:  # as for any candidate: the one already scored stays
-                retry = None
-            if retry is not None and retry["dcr_share"] < best["dcr_share"]:
-                retry["cart_min_leaf"] = stronger.cart_min_leaf
-                retry["first_dcr_share"] = best.get("first_dcr_share", best["dcr_share_splits"][0])
-                for listed in (scored, candidates):
-                    listed[listed.index(best)] = retry
-                samples["cart"] = retry_sample
-                if retry_ratios:
-                    resampled["cart"] = retry_ratios[0]
-        best, reason = _choose(scored, target, resampled)
-    if "dcr_share_splits" in best:
-        first, swapped = best["dcr_share_splits"]
-        reason += (
-            f" Its DCR share is the mean of two fits, one per split ({first:.3f} and {swapped:.3f} with the splits "
-            "swapped)."
-        )
     if best["dcr_share"] > target:
         warnings_.append(_closeness_warning(best["method"], best["dcr_share"], target))
     if best["dcr_share"] > limit:
@@ -1001,27 +958,6 @@ def _synthesize(
         dcr_share_limit=limit,
         warnings=warnings_,
     )
-
-
-# auto and the named-method guard: on a holdout of fewer rows, a DCR share at or under the target is measured again on
-# a fit to the holdout, judged against the training split, and the mean of the two is used. One split's estimate has
-# a standard error near sqrt(0.25 / rows) (0.022 on 500 held-out rows), and auto keeps the lowest of several, so the
-# estimate it delivered on was low: on MASS/Aids2 (1,000 rows) CART's one-split share read 0.543, the delivered rows
-# 0.598 against an outer holdout. From 2,000 held-out rows the error is under 0.011 and the second fit is skipped.
-CONFIRM_HOLDOUT_ROWS = 2000
-CONFIRM_MAX = 3  # auto: candidates measured again at most, each chosen in turn when the one before fails
-
-
-def _swapped_share(
-    method: str, holdout: pd.DataFrame, train_cmp: pd.DataFrame, holdout_cmp: pd.DataFrame, config: TabularConfig
-) -> float | None:
-    """The DCR share of `method` fitted on the holdout split and judged against the training split (the splits'
-    roles swapped); None when the method cannot model the smaller split."""
-    try:
-        sample = _fit_sample(method, holdout, len(holdout), config)
-    except Exception:  # a holdout too small or odd for this method: one split's estimate stands
-        return None
-    return dcr_share(holdout_cmp, train_cmp, _comparable(sample), seed=config.seed)
 
 
 def _for_delivery(config: TabularConfig, rows: int, scored_rows: int) -> TabularConfig:
