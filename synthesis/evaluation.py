@@ -34,7 +34,7 @@ def id_like_columns(frame: pd.DataFrame) -> list[str]:
         row_number = (lowered in ROW_NUMBER_NAMES or lowered.startswith("unnamed:")) and _integers(frame[name])
         if (named_like_id or row_number) and len(frame) > 20 and frame[name].nunique(dropna=True) == len(frame):
             out.append(name)
-        elif len(frame) > 20 and _unique_text(frame[name]):
+        elif _unique_text(frame[name]):
             out.append(name)
     return out
 
@@ -43,9 +43,8 @@ def _unique_text(series: pd.Series) -> bool:
     """Text whose values (nearly) all differ: a key or free text, whatever its name (an account number, a scrubbed
     name's pseudonym, a car model of Cars93). There is nothing to learn from a value seen once, and a synthesizer
     that draws real values (CART's donors) would hand each one, a key to its real row, to the synthetic rows."""
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return False
-    if pd.api.types.is_datetime64_any_dtype(series):
+    kinds = (pd.api.types.is_numeric_dtype, pd.api.types.is_bool_dtype, pd.api.types.is_datetime64_any_dtype)
+    if any(kind(series) for kind in kinds):
         return False
     present = series.dropna()
     return len(present) > 20 and present.nunique() >= UNIQUE_TEXT_SHARE * len(series)
