@@ -297,7 +297,8 @@ class TrainedModelCompressApi(APIView):
     @extend_schema(request=CompressInputSerializer, responses={202: CompressOutputSerializer})
     def post(self, request: Request, pk: int) -> Response:
         """Queue a smaller copy of the model: `int8` (quantized), or `distill` (a student with fewer layers trained on
-        the model's soft labels; params `layers`, `epochs`, `temperature`, `learning_rate`, `hard_label_weight`).
+        the model's soft labels; params `layers`, `width` (share of each layer's feed-forward units kept), `epochs`,
+        `temperature`, `learning_rate`, `hard_label_weight`).
         The job's result names the new model."""
         model = _model(request, pk)
         data = CompressInputSerializer(data=request.data)

