@@ -209,7 +209,14 @@ def model_compress_view(request: HttpRequest, pk: int) -> HttpResponse:
     if model is None:
         raise Http404("Model not found.")
     try:
-        job = model_compress_create(model=model, user=request.user, method=request.POST.get("method", "int8"))
+        width = request.POST.get("width")
+        try:
+            params = {"width": float(width)} if width else None
+        except ValueError:
+            raise ApplicationError(gettext("params.width must be a number.")) from None
+        job = model_compress_create(
+            model=model, user=request.user, method=request.POST.get("method", "int8"), params=params
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

