@@ -63,6 +63,60 @@ def test_a_batch_never_exceeds_its_row_limit_and_an_error_reaches_every_caller_o
     assert errors == ["the model is gone"] * 6
 
 
+def test_under_load_a_batch_waits_for_as_many_callers_as_the_batch_before_and_a_lone_caller_never_waits():
+    release = threading.Event()
+
+    def run(batch: list[int]) -> list[int]:
+        release.wait(timeout=10)  # the first batch holds until two more callers have queued behind it
+        return batch
+
+    batcher = MicroBatcher(run, max_wait_s=10.0)
+    first = threading.Thread(target=batcher, args=([0],))
+    first.start()
+    while batcher.batches != [1]:
+        time.sleep(0.005)
+    behind = [threading.Thread(target=batcher, args=([i],)) for i in (1, 2)]
+    for thread in behind:
+        thread.start()
+    while len(batcher._queue) < 2:
+        time.sleep(0.005)
+    release.set()
+    for thread in [first, *behind]:
+        thread.join(timeout=10)
+    assert batcher.batches == [1, 2]
+    # Two callers 50 ms apart: the batch before served two, so the first waits for the second and they share one.
+    late = threading.Thread(target=lambda: (time.sleep(0.05), batcher([4])))
+    late.start()
+    assert batcher([3]) == [3]
+    late.join(timeout=10)
+    assert batcher.batches == [1, 2, 2]
+    # The wait is capped: a lone caller after a batch of two waits at most max_wait_s.
+    batcher.max_wait_s = 0.05
+    assert batcher([5]) == [5] and batcher.batches == [1, 2, 2, 1]
+    # After a batch of one nobody waits, however long the cap: a caller 200 ms behind another gets its own batch.
+    batcher.max_wait_s = 10.0
+    late = threading.Thread(target=lambda: (time.sleep(0.2), batcher([7])))
+    late.start()
+    assert batcher([6]) == [6]
+    late.join(timeout=30)
+    assert batcher.batches == [1, 2, 2, 1, 1, 1]
+
+
+def test_every_models_batches_run_on_one_inference_thread():
+    """A thread per model gave each model its own team of CPU threads, and a second model slowed the first for
+    good: all batches, whichever model's, run on the process's one inference thread."""
+    threads: list[int] = []
+
+    def run(batch: list[int]) -> list[int]:
+        threads.append(threading.get_ident())
+        return batch
+
+    first, second = MicroBatcher(run), MicroBatcher(run)
+    assert first([1]) == [1] and second([2]) == [2] and first([3]) == [3]
+    assert len(threads) == 3 and len(set(threads)) == 1
+    assert threads[0] not in {first._thread.ident, second._thread.ident, threading.get_ident()}
+
+
 def _raised(batcher: MicroBatcher, inputs: list) -> str:
     with pytest.raises(ValueError) as info:
         batcher(inputs)

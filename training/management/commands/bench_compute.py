@@ -164,7 +164,7 @@ class Command(BaseCommand):
                 "batched_vs_alone": _batched_vs_alone(
                     teacher_dir, texts, rows=options["clients"], calls=options["calls"]
                 ),
-                "clients_1_calls_per_s": _calls_per_s(teacher_dir, texts, clients=1, calls=options["calls"] // 2),
+                "clients_1_calls_per_s": _calls_per_s(teacher_dir, texts, clients=1, calls=options["calls"]),
                 f"clients_{options['clients']}_calls_per_s": _calls_per_s(
                     teacher_dir, texts, clients=options["clients"], calls=options["calls"]
                 ),
