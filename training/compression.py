@@ -144,9 +144,10 @@ DISTILLABLE_TASKS = ("text-classification",)
 
 def _narrow_feed_forward(student: torch.nn.Module, width: float) -> None:
     """Keep `width` of each layer's feed-forward units: those whose weights in and out weigh the most (the product of
-    the two norms), with the teacher's values. The feed-forward block holds two thirds of a BERT layer's weights, so a
-    student of 2 of MiniLM's 6 layers at half width predicted 3.3x faster than its teacher where one at full width
-    did 2.7x (reviews, 256 training rows; at 1,024 rows 3.3x and 2.5x), at about 1.5 points of accuracy more lost."""
+    the two norms), with the teacher's values. The feed-forward block holds two thirds of a BERT layer's weights, so
+    in `bench_compute` a student of 2 of MiniLM's 6 layers at half width predicted 3.3x faster than its teacher where
+    one at full width did 2.6-2.8x, for 1.4-1.5 points of accuracy more lost (-4.8 against -3.4 with 256 training
+    reviews, -3.0 against -1.5 with 1,024)."""
     layers = student.base_model.encoder.layer
     if not all(hasattr(layer, "intermediate") and hasattr(layer, "output") for layer in layers):
         raise JobInputError("params.width needs BERT-style feed-forward blocks, and this teacher has none.")
@@ -196,12 +197,11 @@ def distill(
     on_step: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train a smaller student (fewer transformer layers, narrower feed-forward blocks where `width` < 1, initialised
-    from the teacher) on the teacher's soft labels
-    over `texts` (the teacher's training rows): KL divergence between the softened distributions (temperature T,
-    scaled by T², Hinton et al. 2015), plus cross-entropy on the true labels weighted `hard_label_weight` where they
-    are given. `on_step(step, total)` is called before each optimiser step (progress; it may raise to stop).
-    Writes a model `trainer.predict` loads like any other; returns the student's KL against the teacher on `texts`
-    before and after, and its settings."""
+    from the teacher) on the teacher's soft labels over `texts` (the teacher's training rows): KL divergence between
+    the softened distributions (temperature T, scaled by T², Hinton et al. 2015), plus cross-entropy on the true
+    labels weighted `hard_label_weight` where they are given. `on_step(step, total)` is called before each optimiser
+    step (progress; it may raise to stop). Writes a model `trainer.predict` loads like any other; returns the
+    student's KL against the teacher on `texts` before and after, and its settings."""
     import torch.nn.functional as F
     from transformers import AutoTokenizer
 
