@@ -195,8 +195,8 @@ def _detect(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
 
 
 def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
-    """Category a fixes b: few levels of a (2 to 50), each with one value of b on (nearly) every row, and b not a
-    copy of a nor constant."""
+    """Category a fixes b: few levels of a (2 to 50), each with one value of b on (nearly) every row, with at least
+    MIN_ROWS rows that repeat a level (each one a test of the relation), and b not a copy of a nor constant."""
     out = []
     categories = [
         c
@@ -216,6 +216,10 @@ def _dependencies(frame: pd.DataFrame, skip: set[str]) -> list[Relation]:
             if len(pair) < MIN_ROWS:
                 continue
             keys = pair[a].map(_key)
+            if len(pair) - keys.nunique() < MIN_ROWS:
+                # Too few rows repeat a level of a for its levels to show anything: a column that differs on every
+                # row "fixes" every other one (a 40-row training split of scores 20..99 fixed plan and visits).
+                continue
             counts = pair.groupby([keys, pair[b]], sort=False).size()
             if len(pair) - counts.groupby(level=0).max().sum() > _tolerated(len(pair)):
                 continue
@@ -314,18 +318,136 @@ def _broken(frame: pd.DataFrame, relation: Relation) -> tuple[int, int]:
 
 
 def enforce(frame: pd.DataFrame, relations: list[Relation]) -> pd.DataFrame:
-    """`frame` with every relation made to hold (dtypes kept); orders and dependencies first, then the computed
-    columns (ratios, sums), so that a computed column follows its inputs as they finally are."""
+    """`frame` with every relation made to hold (dtypes kept): dependencies, orders and date parts first, then the
+    computed columns (ratios, sums) in the order `_computation_plan` gives, so that each is computed from its inputs
+    as they finally are."""
     out = frame.copy()
-    stage = {"determines": 0, "order": 1, "date part": 2, "ratio": 2, "sum": 3}
-    order = sorted(relations, key=lambda r: stage[r.kind])
-    for relation in order:
-        if any(c not in out for c in relation.columns):
-            continue
+    stage = {"determines": 0, "order": 1, "date part": 2}
+    present = [r for r in relations if all(c in out for c in r.columns)]
+    staged = sorted((r for r in present if r.kind in stage), key=lambda r: stage[r.kind])
+    orders = [r for r in staged if r.kind == "order"]
+    for sweep in range(ORDER_SWEEPS):
+        # Orders sharing a column undo one another's swaps (a <= c, then b <= c swaps c below a again): they are
+        # swept until none is broken, as a bubble sort is.
+        for relation in staged if sweep == 0 else orders:
+            try:
+                out = _enforce_one(out, frame, relation)
+            except (TypeError, ValueError):  # values the columns' types cannot take: the rows stay as drawn
+                continue
+        if not any(_broken(out, r)[0] for r in orders):
+            break
+    plan = _computation_plan(out, [r for r in present if r.kind in COMPUTED], orders)
+    for relation, target in plan:
         try:
-            out = _enforce_one(out, frame, relation)
-        except (TypeError, ValueError):  # values the columns' types cannot take: the rows stay as drawn (reported)
+            out = _compute(out, frame, relation, target)
+        except (TypeError, ValueError):
             continue
+    # An order between a computed column and one that nothing computes nor reads: where the computation broke it,
+    # the free column takes the computed value (the least change that keeps both relations).
+    computed = {target for _, target in plan}
+    read = {c for relation, target in plan for c in relation.columns if c != target}
+    for relation in orders:
+        a, b = relation.columns
+        free = [c for c in (a, b) if c not in computed and c not in read]
+        if len(free) == 1 and {a, b} & computed:
+            x, y = _as_float(out[a]), _as_float(out[b])
+            wrong = (x > y) & ~np.isnan(x) & ~np.isnan(y)
+            if wrong.any():
+                fixed = out[free[0]].astype(object).copy()
+                fixed[wrong] = out[b if free[0] == a else a][wrong].to_numpy()
+                try:
+                    out[free[0]] = _cast_like(fixed, frame[free[0]])
+                except (TypeError, ValueError):
+                    continue
+    return out
+
+
+COMPUTED = ("ratio", "sum")  # relations enforced by computing one of their columns from the others
+ORDER_SWEEPS = 10  # passes over the orders at most, see `enforce`
+
+
+def _solved(relation: Relation, frame: pd.DataFrame, target: str) -> np.ndarray:
+    """`relation` solved for its column `target`, from the other columns of `frame`: b = k·a or a = b / k for a ratio;
+    c = a + b + m, a = c - b - m or b = c - a - m for a sum."""
+    values = {c: _as_float(frame[c]) for c in relation.columns}
+    if relation.kind == "ratio":
+        a, b = relation.columns
+        return relation.factor * values[a] if target == b else values[b] / relation.factor
+    a, b, c = relation.columns
+    if target == c:
+        return values[a] + values[b] + (relation.offset or 0.0)
+    return values[c] - values[b if target == a else a] - (relation.offset or 0.0)
+
+
+def _computation_plan(
+    frame: pd.DataFrame, relations: list[Relation], orders: list[Relation] = ()
+) -> list[tuple[Relation, str]]:
+    """Which column each ratio and sum computes, in an order where every input is final before it is read.
+
+    Computing every relation's result column one after the other breaks chained relations: on ISLR/OJ both
+    `PriceMM = PriceCH + ListPriceDiff` and `PriceMM = DiscMM + SalePriceMM` hold, and `PriceCH` is itself a sum, so
+    the second recomputation of `PriceMM` undid the first and 95% of the synthetic rows broke a relation. Here each
+    column is computed by one relation at most, and no column is computed from one computed after it (no cycle). A
+    relation can be solved for any of its columns: the choice goes to the columns whose solved values on these rows
+    stay inside the range the column was drawn in and keep its `orders` with the other columns as they are (a
+    difference of two drawn prices can go below any real price difference, their sum less often), the relation's
+    own result column first on a tie. A relation left without a
+    column (its columns all computed by others) holds when it follows from them, and its rate is reported anyway."""
+    options = []
+    for index, relation in enumerate(relations):
+        for rank, target in enumerate([relation.columns[-1], *relation.columns[:-1]]):
+            with np.errstate(all="ignore"):
+                values = _solved(relation, frame, target)
+            drawn = _as_float(frame[target])
+            known = ~np.isnan(values)
+            if not known.any() or np.isnan(drawn).all():
+                continue
+            inside = (values >= np.nanmin(drawn)) & (values <= np.nanmax(drawn))
+            for order in orders:
+                if target in order.columns:
+                    other = _as_float(frame[order.columns[1] if target == order.columns[0] else order.columns[0]])
+                    kept = values <= other if target == order.columns[0] else values >= other
+                    inside &= kept | np.isnan(other)
+            inside = inside[known]
+            options.append((-round(float(inside.mean()), 2), rank, index, target))
+    inputs: dict[str, list[str]] = {}  # computed column -> the columns it is computed from
+    chosen: dict[int, str] = {}
+
+    def reads(column: str, target: str) -> bool:  # whether `column`, as computed, depends on `target`
+        return column == target or any(reads(c, target) for c in inputs.get(column, ()))
+
+    for _, _, index, target in sorted(options):
+        sources = [c for c in relations[index].columns if c != target]
+        if index in chosen or target in inputs or any(reads(c, target) for c in sources):
+            continue
+        chosen[index], inputs[target] = target, sources
+    ordered: list[str] = []
+
+    def visit(column: str) -> None:
+        if column in inputs and column not in ordered:
+            for source in inputs[column]:
+                visit(source)
+            ordered.append(column)
+
+    for target in inputs:
+        visit(target)
+    by_target = {target: relations[index] for index, target in chosen.items()}
+    return [(by_target[target], target) for target in ordered]
+
+
+def _compute(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation, target: str) -> pd.DataFrame:
+    """Column `target` of `out` recomputed from `relation`'s other columns, where every column is present; rounded as
+    the relation's result is written when it is that result or a term of a sum (whose columns share a unit), not
+    when it is a ratio's input (minutes from charges and a rate)."""
+    with np.errstate(all="ignore"):
+        result = _solved(relation, out, target)
+    if relation.decimals is not None and (relation.kind == "sum" or target == relation.columns[-1]):
+        result = np.round(result, relation.decimals)
+    present = ~np.isnan(result) & out[target].notna().to_numpy()
+    if present.any():
+        series = out[target].astype(float).copy()
+        series[present] = result[present]
+        out[target] = _cast_like(series, frame[target])
     return out
 
 
@@ -358,20 +480,7 @@ def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> 
             first[wrong], second[wrong] = out[b][wrong].to_numpy(), out[a][wrong].to_numpy()
             out[a], out[b] = _cast_like(first, frame[a]), _cast_like(second, frame[b])
     else:
-        inputs = [_as_float(out[c]) for c in columns[:-1]]
-        if relation.kind == "ratio":
-            result = relation.factor * inputs[0]
-        else:
-            result = inputs[0] + inputs[1] + (relation.offset or 0.0)
-        if relation.decimals is not None:
-            result = np.round(result, relation.decimals)
-        target = columns[-1]
-        present = ~np.isnan(result) & out[target].notna().to_numpy()
-        series = out[target].astype(float) if present.any() else out[target]
-        if present.any():
-            series = series.copy()
-            series[present] = result[present]
-            out[target] = _cast_like(series, frame[target])
+        out = _compute(out, frame, relation, columns[-1])
     return out
 
 
