@@ -125,8 +125,6 @@ LICENCES = {name: "BSL-1.1 (SDV)" for name in SYNTHESIZERS} | {
 CATEGORY_MAX = 10  # integers with at most this many distinct values are modelled as categories
 CART_ONE_HOT_MAX = 20  # CART predictors: categories with at most this many levels are one-hot, others ranked codes
 CART_SMOOTH_RUN = 5  # CART smoothing: neighbouring values of a leaf that set a drawn number's bandwidth
-CART_LISTED_MAX = 30  # CART smoothing: a number with at most this many values ...
-CART_LISTED_ROWS = 20  # ... each held by this many rows on average is not blurred (see `_cart_columns`)
 CART_CLASSES_MAX = 50  # CART targets: rarer levels share one class for the splits (the donor keeps its real value)
 SMALL_TABLE_ROWS = 500  # fewer real rows: the report warns that privacy scores are estimates over few rows
 MASS_SHARE = 0.2  # a number whose most frequent value holds this share of the rows is modelled as mass + rest
@@ -559,7 +557,7 @@ def _fit_sample_cart(model_frame: pd.DataFrame, rows: int, config: TabularConfig
     Numbers with missing values first draw "missing or not" from a classifier, then the value from a regressor fitted
     on the present rows. With `config.cart_smoothing` a drawn number is blurred with a Gaussian kernel whose bandwidth
     is Silverman's rule on its neighbours in the leaf (as synthpop's `smoothing = "density"`, but local), so numbers
-    are not copied verbatim; a number on a short list of values that many rows share (a price list) is not blurred. On the bench tables (3 seeds) this came within 0.005-0.011 of the ceiling's quality at a
+    are not copied verbatim. On the bench tables (3 seeds) this came within 0.005-0.011 of the ceiling's quality at a
     DCR share of 0.54-0.55.
     """
     rng = np.random.default_rng(config.seed)
@@ -624,12 +622,6 @@ def _cart_columns(model_frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
             # Integers with few values (ratings, counts) are predicted as classes, like categories; and a number
             # whose most frequent value is a point mass keeps that value unblurred when smoothing.
             column["as_classes"] = column["distinct"] <= CATEGORY_MAX
-            # A number on a short list of values that many rows share (the prices of a price list, its discounts) is
-            # drawn as its donor has it, not blurred: blurring gave ISLR/OJ prices that no shelf had (1.72 between
-            # 1.69 and 1.75), and a value that CART_LISTED_ROWS rows share on average points at none of them.
-            column["listed"] = (
-                column["distinct"] <= CART_LISTED_MAX and len(present) >= CART_LISTED_ROWS * column["distinct"]
-            )
             shares = pd.Series(present).value_counts(normalize=True)
             column["mass"] = float(shares.index[0]) if len(shares) and shares.iloc[0] >= MASS_SHARE else None
             column["range"] = (present.min(), present.max()) if len(present) else (0.0, 0.0)
@@ -687,7 +679,7 @@ def _cart_draw(
     present = ~missing
     tree = DecisionTreeRegressor(**tree_options).fit(x_real[present], values[present])
     donors = _cart_donors(tree, x_real[present], x_synth[present_synth], rng)
-    if config.cart_smoothing and _cart_smoothable(column):
+    if config.cart_smoothing:  # not classes: those returned above
         drawn[present_synth] = _cart_smooth(column, values[present], tree.apply(x_real[present]), donors, rng)
     else:
         drawn[present_synth] = values[present][donors]
@@ -707,7 +699,7 @@ def _cart_donors(tree, x_real: np.ndarray, x_synth: np.ndarray, rng: np.random.G
 
 
 def _cart_smoothable(column: dict[str, Any]) -> bool:
-    return column["kind"] == "numeric" and not column["as_classes"] and not column["listed"]
+    return column["kind"] == "numeric" and not column["as_classes"]
 
 
 def _cart_smooth(

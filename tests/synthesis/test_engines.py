@@ -387,21 +387,6 @@ def test_cart_does_not_copy_training_rows(mixed_table):
     assert exact_copy_rate(mixed_table, result.data) < 0.02
 
 
-def test_cart_draws_a_number_from_a_short_list_of_shared_values_as_listed_and_still_blurs_the_others():
-    """Shelf prices (a few values, each on many rows) came out blurred between them (ISLR/OJ: 1.72 between 1.69 and
-    1.75, a price no shelf had); a value that many rows share identifies none of them, so it is drawn as listed."""
-    rng = np.random.default_rng(4)
-    n = 600
-    price = rng.choice([1.69, 1.75, 1.79, 1.86, 1.99, 2.09, 2.19, 2.29, 2.39, 2.49, 2.59, 2.69], n)
-    frame = pd.DataFrame(
-        {"price": price, "loyalty": rng.uniform(0, 1, n).round(4), "store": rng.choice(["a", "b", "c"], n)}
-    )
-    data = tabular._fit_sample("cart", frame, 600, TabularConfig(method="cart"))
-
-    assert set(data["price"]) <= set(frame["price"])
-    assert len(set(data["loyalty"]) - set(frame["loyalty"])) > 300
-
-
 def _fake_candidates(monkeypatch, scores: dict[str, tuple], tstr_ratios: dict[str, float] | None = None) -> None:
     """Candidates with set (quality, DCR share) and, if given, TSTR ratios: each fake sample carries its method's
     name in a column."""
