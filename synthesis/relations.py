@@ -391,8 +391,8 @@ def _computation_plan(
     relation can be solved for any of its columns: the choice goes to the columns whose solved values on these rows
     stay inside the range the column was drawn in and keep its `orders` with the other columns as they are (a
     difference of two drawn prices can go below any real price difference, their sum less often), the relation's
-    own result column first on a tie. A relation left without a
-    column (its columns all computed by others) holds when it follows from them, and its rate is reported anyway."""
+    own result column first on a tie. A relation left without a column (its columns all computed by others) holds
+    when it follows from them, and its rate is reported anyway."""
     options = []
     for index, relation in enumerate(relations):
         for rank, target in enumerate([relation.columns[-1], *relation.columns[:-1]]):
@@ -452,6 +452,7 @@ def _compute(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation, target:
 
 
 def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> pd.DataFrame:
+    """A dependency, a date part or an order made to hold on `out` (ratios and sums: `_compute`, in plan order)."""
     columns = list(relation.columns)
     if relation.kind == "determines":
         a, b = columns
@@ -479,8 +480,6 @@ def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> 
             first, second = out[a].astype(object).copy(), out[b].astype(object).copy()
             first[wrong], second[wrong] = out[b][wrong].to_numpy(), out[a][wrong].to_numpy()
             out[a], out[b] = _cast_like(first, frame[a]), _cast_like(second, frame[b])
-    else:
-        out = _compute(out, frame, relation, columns[-1])
     return out
 
 
