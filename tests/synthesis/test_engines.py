@@ -647,7 +647,7 @@ def _rare_class_table(rows: int, seed: int) -> pd.DataFrame:
 def test_target_aware_generation_keeps_what_predicts_a_rare_class_and_its_share():
     real = _rare_class_table(600, 0)
     train, holdout = real.iloc[:400].reset_index(drop=True), real.iloc[400:].reset_index(drop=True)
-    plain_config = TabularConfig(method="gaussian_copula", rows=400)
+    plain_config = TabularConfig(method="gaussian_copula", rows=400, draw_unnamed_last=False)
     plain = tabular._fit_sample("gaussian_copula", train, 400, plain_config)
     aware = tabular._fit_sample("gaussian_copula", train, 400, replace(plain_config, target="risk"))
 
@@ -658,6 +658,30 @@ def test_target_aware_generation_keeps_what_predicts_a_rare_class_and_its_share(
     real_share = (train["risk"] == "high").mean()
     assert abs((aware["risk"] == "high").mean() - real_share) < 0.05
     assert aware.drop(columns="risk").equals(plain.drop(columns="risk")) and aware["risk"].dtype == train["risk"].dtype
+
+
+def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_and_keep_what_predicts_them():
+    # A buyer who names no target still trains models on the rows. The copula alone loses the interaction that makes
+    # a row "high"; drawn last in turn, each low-cardinality column (plan, then risk) keeps it.
+    real = _rare_class_table(600, 0)
+    train, holdout = real.iloc[:400].reset_index(drop=True), real.iloc[400:].reset_index(drop=True)
+    config = TabularConfig(method="gaussian_copula", rows=400)
+    assert tabular.drawn_last(train, config) == ["plan", "risk"]
+    assert tabular.drawn_last(train, replace(config, target="noise")) == ["noise"]
+    assert tabular.drawn_last(train, replace(config, draw_unnamed_last=False)) == []
+
+    blind = tabular._fit_sample("gaussian_copula", train, 400, replace(config, draw_unnamed_last=False))
+    unnamed = tabular._fit_sample("gaussian_copula", train, 400, config)
+
+    kept, lost = tstr(train, holdout, unnamed, "risk"), tstr(train, holdout, blind, "risk")
+    assert kept["synthetic_trained"] >= 0.9 * kept["real_trained"] > lost["synthetic_trained"] + 0.1
+    assert abs((unnamed["risk"] == "high").mean() - (train["risk"] == "high").mean()) < 0.05
+    assert abs((unnamed["plan"] == "a").mean() - (train["plan"] == "a").mean()) < 0.05
+
+    result = synthesize_table(train, replace(config, rows=200))
+    assert result.target_aware.startswith("No target was named") and "plan (class" in result.target_aware
+    assert "risk (class probabilities" in result.target_aware
+    assert synthesize_table(train, replace(config, rows=200, draw_unnamed_last=False)).target_aware == ""
 
 
 def test_a_numeric_target_is_drawn_from_its_prediction_plus_a_real_residual():
