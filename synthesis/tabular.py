@@ -123,6 +123,9 @@ LICENCES = {name: "BSL-1.1 (SDV)" for name in SYNTHESIZERS} | {
 }
 
 
+# SDV's statistical column types; any other it detects (email, phone_number, address...) is a kind of personal data
+# whose values it would invent rather than learn, see `_model_metadata`.
+BASIC_SDTYPES = {"numerical", "categorical", "datetime", "boolean", "id"}
 CATEGORY_MAX = 10  # integers with at most this many distinct values are modelled as categories
 CART_ONE_HOT_MAX = 20  # CART predictors: categories with at most this many levels are one-hot, others ranked codes
 CART_SMOOTH_RUN = 5  # CART smoothing: neighbouring values of a leaf that set a drawn number's bandwidth
@@ -359,8 +362,22 @@ def _model_metadata(model_frame: pd.DataFrame, plan: _Plan):
                 metadata.remove_primary_key(table_name=TABLE)
             metadata.update_column(column_name=name, sdtype="numerical", table_name=TABLE)
             continue
+        sdtype = detected.get(name, {}).get("sdtype")
+        if sdtype not in BASIC_SDTYPES:
+            # SDV reads a column's name for a kind of personal data and invents values of that kind: openintro/email's
+            # 0/1 flag `sent_email` was taken for e-mail addresses, which came back as missing numbers on every
+            # synthetic row (and every SDV candidate failed TSTR on it). The values say what a column is; personal
+            # data is scrubbed before a table is listed, and text that identifies rows is an identifier by then.
+            if pd.api.types.is_datetime64_any_dtype(model_frame[name]):
+                kind = "datetime"
+            elif pd.api.types.is_numeric_dtype(model_frame[name]):
+                kind = "numerical"
+            else:
+                kind = "categorical"
+            metadata.update_column(column_name=name, sdtype=kind, table_name=TABLE)
+            continue
         few = model_frame[name].nunique(dropna=True) <= CATEGORY_MAX
-        if detected.get(name, {}).get("sdtype") == "datetime" and (
+        if sdtype == "datetime" and (
             name in ours or (model_frame[name].dtype == object and few)
         ):
             metadata.update_column(column_name=name, sdtype="categorical", table_name=TABLE)

@@ -634,6 +634,28 @@ def test_tstr_scores_a_model_trained_on_synthetic_rows_against_one_trained_on_re
     assert tstr_targets(table, None) == ["churned", "plan", "children"] and tstr_targets(table, "age") == ["age"]
 
 
+@pytest.mark.parametrize("method", ["gaussian_copula", "ctgan"])
+def test_columns_named_like_personal_data_are_learnt_from_their_values_not_invented(method):
+    # SDV reads column names: a 0/1 flag called `sent_email` (openintro/email) was taken for e-mail addresses and came
+    # back missing on every row, a measurement called `phone_number` for phone numbers.
+    rng = np.random.default_rng(0)
+    n = 300
+    real = pd.DataFrame(
+        {
+            "sent_email": rng.choice([0, 1], n, p=[0.7, 0.3]),
+            "phone_number": rng.normal(50, 5, n).round(1),
+            "first_name": rng.choice(["north", "south", "east"], n),
+            "x": rng.random(n),
+        }
+    )
+    config = TabularConfig(method=method, rows=300, epochs=2, draw_unnamed_last=False)
+    sample = tabular._fit_sample(method, real, 300, config)
+
+    assert sample.notna().all().all()
+    assert set(sample["sent_email"]) <= {0, 1} and set(sample["first_name"]) <= {"north", "south", "east"}
+    assert sample["phone_number"].between(real["phone_number"].min(), real["phone_number"].max()).all()
+
+
 def _rare_class_table(rows: int, seed: int) -> pd.DataFrame:
     """A rare class (about 12%) set by two columns together: `risk` is "high" when `score` > 0.75 and `plan` is "a"."""
     rng = np.random.default_rng(seed)
