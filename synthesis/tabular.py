@@ -377,9 +377,7 @@ def _model_metadata(model_frame: pd.DataFrame, plan: _Plan):
             metadata.update_column(column_name=name, sdtype=kind, table_name=TABLE)
             continue
         few = model_frame[name].nunique(dropna=True) <= CATEGORY_MAX
-        if sdtype == "datetime" and (
-            name in ours or (model_frame[name].dtype == object and few)
-        ):
+        if sdtype == "datetime" and (name in ours or (model_frame[name].dtype == object and few)):
             metadata.update_column(column_name=name, sdtype="categorical", table_name=TABLE)
     return metadata
 
