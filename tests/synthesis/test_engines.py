@@ -390,7 +390,9 @@ def test_cart_does_not_copy_training_rows(mixed_table):
 def _fake_candidates(monkeypatch, scores: dict[str, tuple], tstr_ratios: dict[str, float] | None = None) -> None:
     """Candidates with set (quality, DCR share) and, if given, TSTR ratios: each fake sample carries its method's
     name in a column."""
-    monkeypatch.setattr(tabular, "_fit_sample", lambda name, frame, rows, config: frame.head(rows).assign(plan=name))
+    monkeypatch.setattr(
+        tabular, "_fit_sample", lambda name, frame, rows, config, models=None: frame.head(rows).assign(plan=name)
+    )
     monkeypatch.setattr(
         tabular,
         "_tstr_scores",
@@ -439,7 +441,7 @@ def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_deliv
     _fake_candidates(monkeypatch, scores | {"gaussian_copula-x": (0.85, 0.50)})
     fits = []
 
-    def fit_sample(name, frame, rows, config):
+    def fit_sample(name, frame, rows, config, models=None):
         fits.append((name, len(frame), config.cart_min_leaf))
         return frame.head(rows).assign(plan=f"{name}-{config.cart_min_leaf if name == 'cart' else 'x'}")
 
@@ -468,7 +470,7 @@ def test_the_delivered_cart_fit_has_leaves_as_large_a_share_of_the_table_as_the_
     _fake_candidates(monkeypatch, {f"cart-{leaf}": (0.95, 0.52)})
     fits = []
 
-    def fit_sample(name, frame, rows, config):
+    def fit_sample(name, frame, rows, config, models=None):
         fits.append((len(frame), config.cart_min_leaf))
         return frame.head(rows).assign(plan=f"cart-{config.cart_min_leaf}")
 
@@ -488,7 +490,7 @@ def test_auto_stops_at_the_smallest_larger_leaves_that_pass(table, monkeypatch):
     monkeypatch.setattr(
         tabular,
         "_fit_sample",
-        lambda name, frame, rows, config: frame.head(rows).assign(plan=f"cart-{config.cart_min_leaf}"),
+        lambda name, frame, rows, config, models=None: frame.head(rows).assign(plan=f"cart-{config.cart_min_leaf}"),
     )
     result = synthesize_table(table, TabularConfig(method="auto", rows=20, allowed=("cart",), dcr_share_limit=0.55))
     assert result.candidates[0]["cart_min_leaf"] == round(1.5 * leaf) and result.dcr_share == 0.54
@@ -541,7 +543,7 @@ def _copying(monkeypatch, *, stop_copying_with_leaf: int | None = None):
     least `stop_copying_with_leaf` rows, when it draws fresh rows."""
     seen = []
 
-    def fit_sample(name, frame, rows, config):
+    def fit_sample(name, frame, rows, config, models=None):
         seen.append(config.cart_min_leaf)
         if stop_copying_with_leaf is not None and config.cart_min_leaf >= stop_copying_with_leaf:
             rng = np.random.default_rng(len(seen))
@@ -704,6 +706,35 @@ def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_a
     assert result.target_aware.startswith("No target was named") and "plan (class" in result.target_aware
     assert "risk (class probabilities" in result.target_aware
     assert synthesize_table(train, replace(config, rows=200, draw_unnamed_last=False)).target_aware == ""
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_target_aware_models_fitted_for_one_candidate_serve_the_next_and_draw_the_same(early_stopping):
+    real = _rare_class_table(600, 0)
+    first, second = (real.sample(300, random_state=s).reset_index(drop=True) for s in (1, 2))
+    models: dict = {}
+    tabular.target_last(real, first, "risk", seed=0, early_stopping=early_stopping, models=models)
+    fitted = dict(models)
+
+    cached = tabular.target_last(real, second, "risk", seed=0, early_stopping=early_stopping, models=models)
+
+    assert len(fitted) == 5 and all(models[key] is model for key, model in fitted.items()) and len(models) == 5
+    assert cached.equals(tabular.target_last(real, second, "risk", seed=0, early_stopping=early_stopping))
+
+
+@pytest.mark.parametrize("method", ["gaussian_copula", "cart"])
+def test_a_small_table_with_many_classes_is_synthesized_with_no_target_named(method):
+    # 60 rows, a 10-level grade: the early-stopped model's stratified fifth cannot hold every class, so the grade is
+    # left as the synthesizer drew it instead of failing the job.
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame(
+        {"x": rng.random(60), "grade": rng.choice(list("abcdefghij"), 60), "flag": rng.choice([0, 1], 60)}
+    )
+
+    result = synthesize_table(real, TabularConfig(method=method, rows=50))
+
+    assert len(result.data) == 50 and set(result.data["grade"]) <= set(real["grade"])
+    assert result.target_aware.startswith("No target was named")
 
 
 def test_a_numeric_target_is_drawn_from_its_prediction_plus_a_real_residual():

@@ -259,7 +259,9 @@ def test_a_named_method_whose_rows_copy_real_rows_fails_the_job_and_delivers_not
     from synthesis import tabular
 
     monkeypatch.setattr(
-        tabular, "_fit_sample", lambda name, frame, rows, config: frame.sample(rows, replace=True, random_state=0)
+        tabular,
+        "_fit_sample",
+        lambda name, frame, rows, config, models=None: frame.sample(rows, replace=True, random_state=0),
     )
     rows = "score,plan,visits\n" + "".join(f"{20 + i},{['a', 'b'][i % 2]},{i % 7}\n" for i in range(200))
     source = make_ready_version(provider, django_capture_on_commit_callbacks, content=rows, title="Copied")
