@@ -652,10 +652,30 @@ def test_columns_named_like_personal_data_are_learnt_from_their_values_not_inven
     )
     config = TabularConfig(method=method, rows=300, epochs=2, draw_unnamed_last=False)
     sample = tabular._fit_sample(method, real, 300, config)
+    plan = tabular._plan(real)
+    columns = tabular._model_metadata(tabular._to_model_frame(real, plan), plan).to_dict()["tables"]["data"]["columns"]
+    assert {name: column["sdtype"] for name, column in columns.items()} == {
+        "sent_email": "categorical",
+        "phone_number": "numerical",
+        "first_name": "categorical",
+        "x": "numerical",
+    }
 
     assert sample.notna().all().all()
     assert set(sample["sent_email"]) <= {0, 1} and set(sample["first_name"]) <= {"north", "south", "east"}
     assert sample["phone_number"].between(real["phone_number"].min(), real["phone_number"].max()).all()
+
+
+def test_sdv_keeps_the_statistical_column_types_it_detects():
+    # A loan term in months stored as a float (credit_data's Time: ten whole values) is SDV's "ordinal"; as a number
+    # the copula's quality on credit_data fell from 0.891 to 0.879.
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"term": rng.choice(np.arange(6, 66, 6), 500).astype(float), "amount": rng.random(500)})
+    plan = tabular._plan(real)
+    model_frame = tabular._to_model_frame(real, plan)
+    columns = tabular._model_metadata(model_frame, plan).to_dict()["tables"]["data"]["columns"]
+
+    assert columns["term"]["sdtype"] == "ordinal" and columns["amount"]["sdtype"] == "numerical"
 
 
 def _rare_class_table(rows: int, seed: int) -> pd.DataFrame:
