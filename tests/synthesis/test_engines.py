@@ -709,8 +709,10 @@ def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_a
     # a row "high"; drawn last in turn, each low-cardinality column (plan, then risk) keeps it.
     real = _rare_class_table(600, 0)
     train, holdout = real.iloc[:400].reset_index(drop=True), real.iloc[400:].reset_index(drop=True)
-    config = TabularConfig(method="gaussian_copula", rows=400)
+    config = TabularConfig(method="auto", rows=400, allowed=("gaussian_copula",))
     assert tabular.drawn_last(train, config) == ["plan", "risk"]
+    # A named method draws as it did: the sweep's privacy price is judged only where auto can pass over a candidate.
+    assert tabular.drawn_last(train, replace(config, method="gaussian_copula")) == []
     assert tabular.drawn_last(train, replace(config, target="noise")) == ["noise"]
     assert tabular.drawn_last(train, replace(config, draw_unnamed_last=False)) == []
 
@@ -726,6 +728,7 @@ def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_a
     assert result.target_aware.startswith("No target was named") and "plan (class" in result.target_aware
     assert "risk (class probabilities" in result.target_aware
     assert synthesize_table(train, replace(config, rows=200, draw_unnamed_last=False)).target_aware == ""
+    assert synthesize_table(train, replace(config, rows=200, method="gaussian_copula")).target_aware == ""
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -751,7 +754,7 @@ def test_a_small_table_with_many_classes_is_synthesized_with_no_target_named(met
         {"x": rng.random(60), "grade": rng.choice(list("abcdefghij"), 60), "flag": rng.choice([0, 1], 60)}
     )
 
-    result = synthesize_table(real, TabularConfig(method=method, rows=50))
+    result = synthesize_table(real, TabularConfig(method="auto", rows=50, allowed=(method,)))
 
     assert len(result.data) == 50 and set(result.data["grade"]) <= set(real["grade"])
     assert result.target_aware.startswith("No target was named")
