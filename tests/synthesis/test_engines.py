@@ -709,8 +709,9 @@ def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_a
     # a row "high"; drawn last in turn, each low-cardinality column (plan, then risk) keeps it.
     real = _rare_class_table(600, 0)
     train, holdout = real.iloc[:400].reset_index(drop=True), real.iloc[400:].reset_index(drop=True)
-    config = TabularConfig(method="auto", rows=400, allowed=("gaussian_copula",))
+    config = TabularConfig(method="auto", rows=400, allowed=("gaussian_copula",), draw_unnamed_last=True)
     assert tabular.drawn_last(train, config) == ["plan", "risk"]
+    assert tabular.drawn_last(train, TabularConfig()) == []  # off by default: it costs privacy on unseen tables
     # A named method draws as it did: the sweep's privacy price is judged only where auto can pass over a candidate.
     assert tabular.drawn_last(train, replace(config, method="gaussian_copula")) == []
     assert tabular.drawn_last(train, replace(config, target="noise")) == ["noise"]
@@ -754,7 +755,7 @@ def test_a_small_table_with_many_classes_is_synthesized_with_no_target_named(met
         {"x": rng.random(60), "grade": rng.choice(list("abcdefghij"), 60), "flag": rng.choice([0, 1], 60)}
     )
 
-    result = synthesize_table(real, TabularConfig(method="auto", rows=50, allowed=(method,)))
+    result = synthesize_table(real, TabularConfig(method="auto", rows=50, allowed=(method,), draw_unnamed_last=True))
 
     assert len(result.data) == 50 and set(result.data["grade"]) <= set(real["grade"])
     assert result.target_aware.startswith("No target was named")
