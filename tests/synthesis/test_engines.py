@@ -126,6 +126,26 @@ def test_the_real_trained_models_resampled_scores_are_kept_per_target_and_reused
     assert np.nanmean(kept[1]) < np.nanmean(kept[0])  # shuffled labels predict worse on the resamples too
 
 
+@pytest.mark.parametrize(("budget", "low", "high"), [(150, 2.2, 2.5), (20, 1.0, 1.0)])
+def test_auto_gives_tabular_argn_no_more_training_time_than_its_budget_has_left(table, monkeypatch, budget, low, high):
+    # On 10,000 rows x 25 columns ARGN started 30 s into a 180 s budget with its 3-minute cap, and auto took 288-304 s
+    # against the 5-minute target.
+    caps = []
+    fit = tabular._fit_sample
+
+    def recording(name, frame, rows, config, models=None):
+        if name == "tabular_argn":
+            caps.append(config.argn_max_minutes)
+            name = "gaussian_copula"  # the cap is what is checked, not ARGN's training
+        return fit(name, frame, rows, config, models=models)
+
+    monkeypatch.setattr(tabular, "_fit_sample", recording)
+    config = TabularConfig(method="auto", rows=100, time_budget_s=budget, argn_max_minutes=3.0)
+    synthesize_table(table, replace(config, allowed=("cart", "tabular_argn")))
+
+    assert low <= caps[0] <= high  # the scored fit; a delivered refit keeps the buyer's cap
+
+
 def test_report_has_quality_privacy_and_efficacy(table):
     result = synthesize_table(table, TabularConfig(method="gaussian_copula", rows=150))
     report = evaluate(
