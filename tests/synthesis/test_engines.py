@@ -723,6 +723,10 @@ def test_a_copula_marginal_that_fits_is_left_as_sdv_fitted_it():
     synthesizer.fit({tabular.TABLE: model_frame})
 
     assert tabular._misfit_marginals(synthesizer, model_frame, metadata) == {}
+    # A fitted marginal whose CDF cannot be evaluated (NaN) is refitted, not trusted.
+    broken = synthesizer._model.univariates[synthesizer._model.columns.index("b")]
+    broken.cdf = lambda values: np.full(len(values), np.nan)
+    assert set(tabular._misfit_marginals(synthesizer, model_frame, metadata)) == {"b"}
 
 
 def _rare_class_table(rows: int, seed: int) -> pd.DataFrame:
