@@ -1129,6 +1129,8 @@ def _synthesize(
             )
         try:
             candidate, sample, ratios = fit_and_score(name, candidate_config)
+            if candidate_config.argn_max_minutes < config.argn_max_minutes:
+                candidate["argn_max_minutes"] = round(candidate_config.argn_max_minutes, 2)
             first_share = candidate["dcr_share"]
             # As the guard of a named CART: too close with its leaves, it is tried again with larger ones, the smallest
             # that passes (a share just past the target, 0.5507 on 1,500 loans, had auto pass over its best candidate;
@@ -1171,6 +1173,8 @@ def _synthesize(
             _larger_leaves_warning(best["first_dcr_share"], target, best["cart_min_leaf"], best["dcr_share"])
         )
         config = replace(config, cart_min_leaf=best["cart_min_leaf"])
+    if "argn_max_minutes" in best:  # the delivered refit trains no longer than the fit the guard measured
+        config = replace(config, argn_max_minutes=best["argn_max_minutes"])
     progress(0.85, f"Refitting {best['method']} on all rows")
     data, report = _delivered(best["method"], real, relations, _for_delivery(config, len(real), len(train)))
     return TabularResult(

@@ -141,9 +141,30 @@ def test_auto_gives_tabular_argn_no_more_training_time_than_its_budget_has_left(
 
     monkeypatch.setattr(tabular, "_fit_sample", recording)
     config = TabularConfig(method="auto", rows=100, time_budget_s=budget, argn_max_minutes=3.0)
-    synthesize_table(table, replace(config, allowed=("cart", "tabular_argn")))
+    result = synthesize_table(table, replace(config, allowed=("cart", "tabular_argn")))
 
-    assert low <= caps[0] <= high  # the scored fit; a delivered refit keeps the buyer's cap
+    assert low <= caps[0] <= high
+    argn = next(c for c in result.candidates if c["method"] == "tabular_argn")
+    assert argn["argn_max_minutes"] == round(caps[0], 2)
+    # Chosen, it is refitted on every row for delivery with no longer a cap than the fit the privacy guard measured.
+    assert len(caps) == (2 if result.method == "tabular_argn" else 1) and max(caps) <= high
+
+
+def test_a_chosen_tabular_argn_is_refitted_for_delivery_with_the_cap_it_was_scored_with(table, monkeypatch):
+    caps = []
+    fit = tabular._fit_sample
+
+    def recording(name, frame, rows, config, models=None):
+        if name == "tabular_argn":
+            caps.append(config.argn_max_minutes)
+            name = "cart"
+        return fit(name, frame, rows, config, models=models)
+
+    monkeypatch.setattr(tabular, "_fit_sample", recording)
+    config = TabularConfig(method="auto", rows=100, time_budget_s=20, argn_max_minutes=3.0, allowed=("tabular_argn",))
+    result = synthesize_table(table, config)
+
+    assert result.method == "tabular_argn" and caps == [1.0, 1.0]
 
 
 def test_report_has_quality_privacy_and_efficacy(table):
