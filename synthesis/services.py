@@ -63,6 +63,55 @@ TEXT_PARAMS = {
 }
 
 
+# Tabular methods' params: what each is, as (type, smallest allowed, largest allowed) for the numbers.
+TABULAR_NUMBERS = {
+    "time_budget_s": (float, 10, 3600),  # auto: seconds of fitting after which no new candidate is tried
+    "epochs": (int, 1, 1000),  # neural synthesizers (CTGAN, TVAE, CopulaGAN; TabularARGN's epoch cap)
+    "seed": (int, 0, 2**31 - 1),
+}
+TABULAR_PARAMS = {"target", "target_temperature", *TABULAR_NUMBERS}
+
+
+def _check_numbers(params: dict[str, Any], numbers: dict[str, tuple[type, float, float]]) -> None:
+    """Each named number present in `params` is of its type (an int is a float too, a bool neither) and in range."""
+    for name, (kind, low, high) in numbers.items():
+        if name not in params:
+            continue
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+            raise ApplicationError(
+                gettext("params.%(name)s must be %(value)s.")
+                % {"name": name, "value": gettext("an integer") if kind is int else gettext("a number")},
+                extra={"field": "params"},
+            )
+        if not low <= value <= high:
+            raise ApplicationError(
+                gettext("params.%(name)s must be between %(low)s and %(high)s.")
+                % {"name": name, "low": low, "high": high},
+                extra={"field": "params"},
+            )
+
+
+def _check_tabular_params(method: str, params: dict[str, Any]) -> None:
+    """A tabular job's params are refused before any job exists when a name is unknown (a typo such as `targt` would
+    otherwise be ignored and the job run without the target) or a value is of the wrong type or out of range (it would
+    otherwise fail the job later, or run it with a budget or seed nobody asked for)."""
+    unknown = set(params) - TABULAR_PARAMS
+    if unknown:
+        raise ApplicationError(
+            gettext("Unknown params for method %(method)r: %(items)s. Known: %(known)s.")
+            % {"method": method, "items": ", ".join(sorted(unknown)), "known": ", ".join(sorted(TABULAR_PARAMS))},
+            extra={"field": "params"},
+        )
+    target = params.get("target")
+    if target is not None and not isinstance(target, str):
+        raise ApplicationError(
+            gettext("params.target must be a column name (a string); got %(value)r.") % {"value": target},
+            extra={"field": "params"},
+        )
+    _check_numbers(params, TABULAR_NUMBERS)
+
+
 def _check_text_params(params: dict[str, Any]) -> None:
     unknown = set(params) - TEXT_PARAMS
     if unknown:
@@ -79,33 +128,20 @@ def _check_text_params(params: dict[str, Any]) -> None:
             gettext("params.model must be one of: %(items)s.") % {"items": ", ".join(TEXT_MODELS)},
             extra={"field": "params"},
         )
-    numbers = {  # name: (type, smallest allowed, largest allowed)
-        "few_shot": (int, 1, 20),
-        "batch_size": (int, 1, 256),
-        "sequences_per_prompt": (int, 1, 16),
-        "max_new_tokens": (int, 1, 1024),
-        "temperature": (float, 0.0, 5.0),
-        "top_p": (float, 0.01, 1.0),
-        "seed": (int, 0, 2**31 - 1),
-        "min_chars": (int, 0, 100_000),
-        "max_chars": (int, 1, 100_000),
-    }
-    for name, (kind, low, high) in numbers.items():
-        if name not in params:
-            continue
-        value = params[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-            raise ApplicationError(
-                gettext("params.%(name)s must be %(value)s.")
-                % {"name": name, "value": "an integer" if kind is int else "a number"},
-                extra={"field": "params"},
-            )
-        if not low <= value <= high:
-            raise ApplicationError(
-                gettext("params.%(name)s must be between %(low)s and %(high)s.")
-                % {"name": name, "low": low, "high": high},
-                extra={"field": "params"},
-            )
+    _check_numbers(
+        params,
+        {
+            "few_shot": (int, 1, 20),
+            "batch_size": (int, 1, 256),
+            "sequences_per_prompt": (int, 1, 16),
+            "max_new_tokens": (int, 1, 1024),
+            "temperature": (float, 0.0, 5.0),
+            "top_p": (float, 0.01, 1.0),
+            "seed": (int, 0, 2**31 - 1),
+            "min_chars": (int, 0, 100_000),
+            "max_chars": (int, 1, 100_000),
+        },
+    )
     if params.get("consistency_filter", "auto") not in ("auto", "on", "off"):
         raise ApplicationError(
             gettext('params.consistency_filter must be "auto", "on" or "off".'), extra={"field": "params"}
@@ -159,6 +195,8 @@ def synthesis_job_create(
             % {"method": method, "items": ", ".join(METHODS)},
             extra={"field": "method"},
         )
+    else:
+        _check_tabular_params(method, params)
     if method not in ("auto", "llm") and method not in settings.TESSERA_SYNTHESIZERS:
         raise ApplicationError(
             gettext("The synthesizer %(method)r is disabled on this platform (licence policy).") % {"method": method},

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from marketplace.errors import ApplicationError
@@ -312,3 +314,39 @@ def test_a_target_temperature_outside_0_to_1_is_refused_before_any_job(source, p
             params={"target": "plan", "target_temperature": value},
         )
     assert refused.value.status == 400 and not SynthesisJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"targt": "plan"}, "Unknown params for method 'cart': targt."),
+        ({"target": ["plan"]}, "params.target must be a column name"),
+        ({"epochs": "ten"}, "params.epochs must be an integer."),
+        ({"epochs": 0}, "params.epochs must be between 1 and 1000."),
+        ({"seed": -1}, "params.seed must be between 0 and"),
+        ({"seed": 1.5}, "params.seed must be an integer."),
+        ({"time_budget_s": "x"}, "params.time_budget_s must be a number."),
+        ({"time_budget_s": -5}, "params.time_budget_s must be between 10 and 3600."),
+        ({"time_budget_s": True}, "params.time_budget_s must be a number."),
+    ],
+)
+def test_a_tabular_job_with_an_unknown_or_malformed_param_is_refused_before_any_job(source, provider, params, message):
+    """Before, these ran: a typo was ignored (the job ran with no target), a seed of -1 or an epoch count of "ten"
+    failed the queued job with Python's own words, and a negative budget ran auto with no time at all."""
+    with pytest.raises(ApplicationError, match=re.escape(message)) as refused:
+        synthesis_job_create(
+            organization=org_of(provider), user=provider, sources=[source.pk], method="cart", rows=80, params=params
+        )
+    assert refused.value.status == 400 and refused.value.extra == {"field": "params"}
+    assert not SynthesisJob.objects.exists()
+
+
+def test_a_tabular_jobs_params_through_the_api_are_checked_in_the_language_asked(source, provider):
+    api = api_client_for(provider)
+    url = "/api/v1/synthesis-jobs/"
+    body = {"sources": [source.pk], "method": "auto", "rows": 50, "params": {"epochs": "ten"}}
+    refused = api.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 400 and refused.json()["message"] == "params.epochs 必须是 整数。"
+    fine = {**body, "params": {"target": "plan", "seed": 3, "epochs": 5, "time_budget_s": 30.5}}
+    accepted = api.post(url, fine, format="json")
+    assert accepted.status_code == 202 and accepted.json()["params"] == fine["params"]
