@@ -157,7 +157,19 @@ def is_code_column(evidence: dict) -> bool:
         return False
     if re.fullmatch(r"[+-]?9+([.,]9+)?([eE][+-]?9+)?", pattern):  # numbers: only long integer codes
         return pattern.isdigit() and _long_integer_code(evidence)
-    return True
+    return not AMOUNT_PATTERN.fullmatch(pattern)
+
+
+# Money and rates written as text: digits in groups of three, or after a currency sign, or before a percent sign,
+# with an optional currency sign, code or unit ("$99,999", "¥9,999.99", "AAA9,999" for RMB1,200, "9,999A" for
+# 1,200元, "99.5%"). Incomes or prices nearly all differ, so they looked like per-row codes and were hashed on
+# upload: the provider's amounts were lost to every buyer.
+AMOUNT_PATTERN = re.compile(
+    r"[+-]?(?:[$€£¥₹₩₽]|A{1,3}\$?)?[+-]?9{1,3}(?:,999)+(?:\.9+)?(?:%|A{1,2})?"
+    r"|[+-]?[$€£¥₹₩₽][+-]?9+(?:\.9+)?"
+    r"|[+-]?[$€£¥₹₩₽]?[+-]?9{1,3}(?:\.999)+(?:,9+)?[$€£¥₹₩₽]?"
+    r"|[+-]?9+(?:\.9+)?%"
+)
 
 
 def _long_integer_code(evidence: dict) -> bool:

@@ -113,6 +113,33 @@ def test_a_code_column_under_a_header_no_rule_names_is_an_identifier_and_leaves_
     assert out["visit_kind"].tolist() == table["visit_kind"].tolist() and report.publishable
 
 
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda v: f"${v:,}",
+        lambda v: f"${v:,.2f}",
+        lambda v: f"¥{v:,}",
+        lambda v: f"{v:,}元",
+        lambda v: f"RMB{v:,}",
+        lambda v: f"€{v:,}".replace(",", "."),
+        lambda v: f"{v / 1000:.3f}%",
+    ],
+)
+def test_amounts_and_rates_written_as_text_are_kept_not_taken_for_codes(write):
+    """Incomes written "$48,210" nearly all differ and have one pattern, so they were hashed as per-row codes on
+    upload, and the provider's amounts were lost to every buyer. Codes beside them are still hashed."""
+    rng = random.Random(3)
+    amounts = [write(rng.randint(1_000, 990_000)) for _ in range(80)]
+    codes = _codes(80, seed=2)
+    table = pd.DataFrame({"einkommen": amounts, "mitgl_ref": codes})
+
+    out, report = scrub(table, salt=b"s")
+
+    decided = {c["name"]: (c["kind"], c["action"]) for c in report.columns}
+    assert decided["einkommen"] == ("safe", "keep") and out["einkommen"].tolist() == amounts
+    assert decided["mitgl_ref"] == (DIRECT, "hash")
+
+
 def test_a_column_of_international_numbers_that_fail_validation_is_a_phone_column_under_any_header():
     rng = random.Random(5)
     phones = [f"+{rng.choice(['263', '976', '372', '47'])} {rng.randint(100, 999)} {rng.randint(100, 999)} "
