@@ -313,13 +313,11 @@ def without_rare_copies(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd
 
 def ml_efficacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, target: str) -> dict[str, Any]:
     """Accuracy on the real holdout of a model trained on synthetic rows vs one trained on real rows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
 
     def fit_score(data: pd.DataFrame) -> float:
         features = [c for c in train.columns if c != target]
-        x_all = pd.get_dummies(pd.concat([data[features], holdout[features]], keys=[0, 1]), dtype=float)
-        x_fit, x_test = x_all.xs(0), x_all.xs(1)
-        model = HistGradientBoostingClassifier(random_state=0).fit(x_fit, data[target].astype(str))
+        x_fit, x_test = encode_features([data, holdout], features)  # dates as numbers: a model cannot read them
+        model = boosted(True, random_state=0).fit(x_fit, data[target].astype(str))
         return float((model.predict(x_test) == holdout[target].astype(str)).mean())
 
     real_score, synthetic_score = fit_score(train), fit_score(synthetic)
@@ -328,6 +326,30 @@ def ml_efficacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
         "train_real_accuracy": round(real_score, 4),
         "train_synthetic_accuracy": round(synthetic_score, 4),
     }
+
+
+def boosted(classify: bool, **options: Any):
+    """A histogram gradient-boosted classifier (or regressor) that also fits where a feature holds no value at all: a
+    column left empty by its provider, or one that is empty on the rows of a fold. scikit-learn's own fails there
+    ("window shape cannot be larger than input array shape"), and did so for every method on a table with an empty
+    notes column. Such a column is set to 0 when fitted, so the model never splits on it, and at prediction it is set
+    to 0 again, which changes nothing."""
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.pipeline import make_pipeline
+
+    class EmptyColumnsAsZero(TransformerMixin, BaseEstimator):
+        def fit(self, x, y=None):
+            self.empty_ = np.isnan(np.asarray(x, dtype=float)).all(axis=0)
+            return self
+
+        def transform(self, x):
+            x = np.array(x, dtype=float)
+            x[:, self.empty_] = 0.0
+            return x
+
+    model = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+    return make_pipeline(EmptyColumnsAsZero(), model(**options))
 
 
 CLASSIFICATION_MAX_LEVELS = 20  # a target with at most this many values (or any non-numeric one) is classified
@@ -382,8 +404,6 @@ def tstr(
     `real_scores` caches the real-trained model's score and predictions per target across calls on the same split
     (auto's candidates). `predictions`, when given, receives what `tstr_resampled` needs: the holdout's values and
     both models' predictions of them (None for a model that could not be fitted)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
     ids = set(id_like_columns(train))
     features = [c for c in train.columns if c != target and c not in ids]
     classify = is_classification_target(train[target])
@@ -395,11 +415,8 @@ def tstr(
         if data.empty or not features or (classify and data[target].astype(str).nunique() < 2):
             return None
         x_fit, x_test = encode_features([data, test], features)
-        if classify:
-            model = HistGradientBoostingClassifier(random_state=0).fit(x_fit, data[target].astype(str))
-        else:
-            model = HistGradientBoostingRegressor(random_state=0).fit(x_fit, data[target].astype(float))
-        return model.predict(x_test)
+        y = data[target].astype(str) if classify else data[target].astype(float)
+        return boosted(classify, random_state=0).fit(x_fit, y).predict(x_test)
 
     if real_scores is not None and target in real_scores:
         real_score, real_predicted = real_scores[target]

@@ -24,6 +24,7 @@ from marketplace.job_errors import JobCancelled, JobInputError
 from synthesis import relations as exact
 from synthesis.evaluation import (
     TSTR_AUTO_TARGETS,
+    boosted,
     comparable,
     dcr_share,
     dcr_share_limit_for,
@@ -261,7 +262,9 @@ def _to_model_frame(frame: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
     for name in out.columns:
         series = out[name]
         if isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[name] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            # In nanoseconds whatever the stored resolution: Parquet gives microseconds, and SDV's copulas read a
+            # datetime's integers as nanoseconds, so an upload's order dates of 2024 came back as 1970-01-20.
+            out[name] = series.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
         elif pd.api.types.is_datetime64_any_dtype(series):
             # Kept as datetimes: as objects, CART and TabularARGN took each instant for a category and copied real
             # timestamps onto synthetic rows (a 2-column table of hourly times: DCR share 1.0, against 0.59 for the
@@ -552,7 +555,6 @@ def target_last(
 
     `models`, when given, keeps the fitted models for later calls on the same real rows: they depend on those rows
     alone (a sample only picks which fold's model draws each of its rows), and auto draws for every candidate."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.model_selection import cross_val_predict
 
     ids = set(id_like_columns(real))
@@ -589,9 +591,7 @@ def target_last(
             try:
                 model = cache.get((*layout, k))
                 if model is None:
-                    model = HistGradientBoostingClassifier(random_state=seed, **stopping).fit(
-                        x_fit[learnt], codes[learnt]
-                    )
+                    model = boosted(True, random_state=seed, **stopping).fit(x_fit[learnt], codes[learnt])
                     cache[(*layout, k)] = model
             except ValueError:
                 if not early_stopping:
@@ -613,14 +613,14 @@ def target_last(
         for k, (held, drawn_here) in enumerate(folds):
             model = cache.get((*layout, k))
             if model is None:
-                model = HistGradientBoostingRegressor(random_state=seed, **stopping).fit(x_fit[~held], y[~held])
+                model = boosted(False, random_state=seed, **stopping).fit(x_fit[~held], y[~held])
                 cache[(*layout, k)] = model
             if held.any():
                 residuals[held] = y[held] - model.predict(x_fit[held])
             if drawn_here.any():
                 predicted[drawn_here] = model.predict(x_draw[drawn_here])
         if len(folds) == 1 and len(y) >= 10:  # one model on every row: its residuals out of fold all the same
-            model = HistGradientBoostingRegressor(random_state=seed)
+            model = boosted(False, random_state=seed)
             residuals = y - cross_val_predict(model, x_fit, y, cv=min(5, len(y) // 5))
         noise = np.sqrt(temperature) * rng.choice(residuals, size=len(predicted))
         values = pd.Series(predicted + noise, index=out.index[todo])
