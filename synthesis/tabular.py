@@ -39,6 +39,7 @@ from synthesis.evaluation import (
     tstr_resampled,
     tstr_targets,
 )
+from synthesis.formats import read_numbers, write_numbers
 
 TABLE = "data"
 
@@ -935,8 +936,12 @@ def synthesize_table(
     should_cancel: Callable[[], bool] | None = None,
 ) -> TabularResult:
     """Fit a synthesizer (or choose one with `auto`) on `real` and sample `config.rows` rows, with the exact
-    relations of the real rows (see `synthesis.relations`) made to hold on the synthetic ones."""
+    relations of the real rows (see `synthesis.relations`) made to hold on the synthetic ones. Numbers written as
+    text ("$1,250.00", "12%") are modelled as numbers and delivered in their own format (`synthesis.formats`); the
+    result's training, holdout and evaluation rows keep them as numbers, for the report."""
+    real, formats = read_numbers(real)
     result = _synthesize(real, config, progress=progress, should_cancel=should_cancel)
+    result.data = write_numbers(result.data, formats)
     columns = drawn_last(real, config)
     if not columns:
         return result
