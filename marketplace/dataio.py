@@ -8,6 +8,7 @@ in the file size.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -147,9 +148,63 @@ def _check_cells(chunk: pd.DataFrame, limits: IngestLimits, *, first_row: int) -
             )
 
 
+SNIFF_BYTES = 1 << 16  # the start of a delimited file that decides its encoding
+
+
+def _text_encoding(handle: IO[bytes]) -> str:
+    """The encoding of a delimited upload: UTF-8 (with or without a byte-order mark), else GB18030 where the start
+    of the file reads as Chinese text in it. Excel on a Chinese Windows saves CSV in the system's code page (GBK,
+    which GB18030 extends), and such files were refused as "not valid UTF-8"; a provider had to find out how to
+    re-save them. Anything else is read as UTF-8 and refused as before: a Latin-1 "Müller" read as GB18030 gives
+    rare characters ("M黮ler"), which `_reads_as_chinese` rejects."""
+    sample = handle.read(SNIFF_BYTES)
+    handle.seek(0)
+    whole = len(sample) < SNIFF_BYTES
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=whole)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = codecs.getincrementaldecoder("gb18030")().decode(sample, final=whole)
+    except UnicodeDecodeError:
+        return "utf-8-sig"
+    return "gb18030" if _reads_as_chinese(text) else "utf-8-sig"
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """Nearly every non-ASCII character is a Chinese character or CJK punctuation, and nearly every Chinese
+    character is one of GB2312's 3,755 common ones (level 1), as in real Chinese text and not in text of another
+    encoding decoded as GB18030."""
+    han = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    punctuation = sum(1 for ch in text if "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef")
+    other = sum(1 for ch in text if ord(ch) > 127) - len(han) - punctuation
+    if not han or other > 0.05 * len(han):
+        return False
+
+    def common(ch: str) -> bool:
+        try:
+            return 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
+        except UnicodeEncodeError:
+            return False
+
+    return sum(map(common, han)) >= 0.9 * len(han)
+
+
+def _not_decoded(encoding: str, utf8_message: str) -> str:
+    """What to say of bytes the file's encoding cannot read: `utf8_message` for UTF-8."""
+    if encoding == "gb18030":
+        return (
+            "The file starts as Chinese text in GB18030 (GBK) but later holds bytes that are not valid in it. "
+            "Save it as UTF-8 and upload again."
+        )
+    return utf8_message
+
+
 def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
+    encoding = _text_encoding(handle)
     # The header is checked here first: pandas would silently rename a duplicate "a" to "a.1".
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="strict", newline="")
     try:
         header_line = text.readline()
         if not header_line.strip():
@@ -158,11 +213,13 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: Ingest
         _check_columns(len(header), limits)
         _check_header(header)
     except UnicodeDecodeError as exc:
-        raise ParseError("The header row is not valid UTF-8. Save the file as UTF-8 and upload again.") from exc
+        raise ParseError(
+            _not_decoded(encoding, "The header row is not valid UTF-8. Save the file as UTF-8 and upload again.")
+        ) from exc
     finally:
         text.detach()
     handle.seek(0)
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="strict", newline="")
     try:
         reader = pd.read_csv(
             text,
@@ -205,7 +262,10 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: Ingest
         raise ParseError(f"The file could not be parsed: {detail}") from exc
     except UnicodeDecodeError as exc:
         raise ParseError(
-            f"The file is not valid UTF-8 (byte {exc.start} of a read block). Save it as UTF-8 and upload again."
+            _not_decoded(
+                encoding,
+                f"The file is not valid UTF-8 (byte {exc.start} of a read block). Save it as UTF-8 and upload again.",
+            )
         ) from exc
     finally:
         text.detach()

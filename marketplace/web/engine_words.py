@@ -340,6 +340,14 @@ MESSAGES: list[tuple[str, str]] = [
         _("The file is not valid UTF-8 (byte %(start)s of a read block). Save it as UTF-8 and upload again."),
     ),
     (
+        "The file starts as Chinese text in GB18030 (GBK) but later holds bytes that are not valid in it. "
+        "Save it as UTF-8 and upload again.",
+        _(
+            "The file starts as Chinese text in GB18030 (GBK) but later holds bytes that are not valid in it. "
+            "Save it as UTF-8 and upload again."
+        ),
+    ),
+    (
         "Line {line} is not valid UTF-8. Save the file as UTF-8 and upload again.",
         _("Line %(line)s is not valid UTF-8. Save the file as UTF-8 and upload again."),
     ),

@@ -1,4 +1,5 @@
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -64,6 +65,39 @@ def test_chunks_are_strings_with_none_for_missing():
     chunks = list(iter_chunks(io.BytesIO(b"a,b\n1,\n2,x\n3,y\n"), "csv", 2))
     assert [len(c) for c in chunks] == [2, 1]
     assert chunks[0].to_dict(orient="records") == [{"a": "1", "b": None}, {"a": "2", "b": "x"}]
+
+
+CHINESE_ROWS = "城市,性别,月收入,备注\n北京,男,12000,老客户，按时付款\n上海,女,9800,\n广州,男,15000,新客户\n"
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8", "utf-8-sig"])
+def test_a_chinese_csv_saved_by_excel_in_gbk_is_read_like_utf_8(encoding):
+    """Excel on a Chinese Windows saves CSV in GBK; such files were refused as "not valid UTF-8"."""
+    expected = pd.read_csv(io.StringIO(CHINESE_ROWS), dtype=str, keep_default_na=False, na_values=[""])
+
+    chunks = list(iter_chunks(io.BytesIO(CHINESE_ROWS.encode(encoding)), "csv", 10))
+
+    assert chunks[0].astype(object).where(chunks[0].notna(), None).to_dict("records") == expected.astype(object).where(
+        expected.notna(), None
+    ).to_dict("records")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name,city\nMüller,Köln\nSchröder,Düsseldorf\n".encode("cp1252"), "not valid UTF-8"),
+        ("名前,都市\n田中,東京\n".encode("shift_jis"), "not valid UTF-8"),
+        (
+            CHINESE_ROWS.encode("gbk") + "北京,男,1,\n".encode("gbk") * 20_000 + b"\xff\xff,1,2,3\n",
+            "GB18030 (GBK) but later",
+        ),
+    ],
+)
+def test_text_in_another_encoding_is_refused_not_read_as_chinese(content, message):
+    """Latin-1 and Shift-JIS text decodes as GB18030 too, into rare characters ("M黮ler"): it is refused, as is a
+    GBK file whose later bytes are not GBK."""
+    with pytest.raises(ParseError, match=re.escape(message)):
+        list(iter_chunks(io.BytesIO(content), "csv", 10))
 
 
 def test_empty_file_is_a_parse_error():

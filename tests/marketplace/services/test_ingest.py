@@ -122,6 +122,27 @@ def test_malformed_uploads_fail_with_a_message_naming_the_problem(
     assert version.raw_path == ""
 
 
+def test_a_chinese_csv_in_gbk_becomes_a_ready_version_with_its_chinese_values(
+    dataset, provider, django_capture_on_commit_callbacks
+):
+    rows = "城市,会员等级,月收入\n" + "".join(
+        f"{c},{g},{9000 + i}\n" for i, (c, g) in enumerate([("北京", "金"), ("上海", "银")] * 30)
+    )
+    version = _ingest(
+        dataset,
+        provider,
+        rows.encode("gbk"),
+        "客户.csv",
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )
+
+    assert version.status == DatasetVersion.Status.READY, version.error
+    assert [c["name"] for c in version.schema] == ["城市", "会员等级", "月收入"]
+    with default_storage.open(version.data_path, "rb") as handle:
+        stored = pd.read_parquet(handle)
+    assert set(stored["城市"]) == {"北京", "上海"} and set(stored["会员等级"]) == {"金", "银"}
+
+
 def test_jsonl_and_parquet_and_tsv_are_read_like_csv(dataset, provider, django_capture_on_commit_callbacks):
     frame = pd.DataFrame({"city": ["Oslo", "Lima", None], "score": [1, 2, 3], "ok": [True, False, True]})
     jsonl = "".join(json.dumps(r) + "\n" for r in frame.to_dict(orient="records"))
