@@ -251,8 +251,12 @@ def dcr_share_limit_for(rows: int, target: float = 0.55) -> float:
     nearer the few rows it was fitted on (measured: a Gaussian copula at 0.63, CART at 0.59 on 150-300 held-out rows),
     so the refusal moves out to four standard errors of a fair coin over `rows`: an output that copies its training
     rows (a share near 1) is still refused on any table, and one between the target and this limit is delivered
-    with a warning."""
-    return round(max(target, 0.5 + 4 * math.sqrt(0.25 / max(rows, 1))), 4)
+    with a warning. Below 28 held-out rows four standard errors reach past 0.9 (1.32 on a 12-row table, a limit no
+    share can pass, which the report then stated), so the limit stops at DCR_SHARE_LIMIT_MAX."""
+    return round(min(max(target, 0.5 + 4 * math.sqrt(0.25 / max(rows, 1))), DCR_SHARE_LIMIT_MAX), 4)
+
+
+DCR_SHARE_LIMIT_MAX = 0.9  # however few the held-out rows, an output with a higher DCR share is refused
 
 
 def duplicate_rate(real: pd.DataFrame) -> float:

@@ -614,6 +614,8 @@ def test_the_dcr_share_limit_widens_only_for_chance_on_small_holdouts():
     assert dcr_share_limit_for(5000) == dcr_share_limit_for(1600) == 0.55
     assert dcr_share_limit_for(150) == 0.6633 and dcr_share_limit_for(40) == 0.8162
     assert dcr_share_limit_for(30) < 0.9  # a copying output (share near 1) is refused on any table
+    # ... however few the held-out rows: 6 of a 12-row table gave 1.32, which no share can pass.
+    assert dcr_share_limit_for(6) == dcr_share_limit_for(1) == 0.9
 
 
 def _copying(monkeypatch, *, stop_copying_with_leaf: int | None = None):
@@ -639,6 +641,15 @@ def test_a_named_method_whose_rows_copy_its_training_rows_fails_with_a_clear_mes
     _copying(monkeypatch)
     with pytest.raises(JobInputError, match=rf"{method} produced rows closer to the real rows it learnt from"):
         synthesize_table(table, TabularConfig(method=method, rows=50, allowed=(method,)))
+
+
+def test_a_copying_output_is_refused_on_a_table_of_a_dozen_rows_too(table, monkeypatch):
+    # Six held-out rows put the chance limit at 1.32, which no share can pass: copies were delivered with a warning.
+    _copying(monkeypatch)
+    with pytest.raises(JobInputError, match=r"DCR share 1\.000, limit 0\.90"):
+        synthesize_table(
+            table.iloc[:12], TabularConfig(method="gaussian_copula", rows=12, allowed=("gaussian_copula",))
+        )
 
 
 def test_cart_too_close_to_its_rows_is_generated_again_with_larger_leaves_and_says_so(table, monkeypatch):
