@@ -153,11 +153,20 @@ def is_code_column(evidence: dict) -> bool:
     pattern = evidence["pattern"]
     if evidence["with_digit"] < 0.9 or evidence["pattern_share"] < 0.9 or not 5 <= evidence["median_length"] <= 40:
         return False
-    if " " in pattern or re.fullmatch(r"9{4}-99-99.*|99[./-]99[./-]9{2,4}|99:99(:99)?", pattern):
+    if " " in pattern or DATE_PATTERN.fullmatch(pattern):
         return False
     if re.fullmatch(r"[+-]?9+([.,]9+)?([eE][+-]?9+)?", pattern):  # numbers: only long integer codes
         return pattern.isdigit() and _long_integer_code(evidence)
     return not AMOUNT_PATTERN.fullmatch(pattern)
+
+
+DATE_PATTERN = re.compile(r"9{4}-99-99.*|99[./-]99[./-]9{2,4}|99:99(:99)?")  # dates and times, not codes
+
+
+def is_measure(value: str) -> bool:
+    """A date, a time, an amount or a rate written as text: distinct per row as codes are, but no identifier."""
+    shape = _shape(value)
+    return bool(DATE_PATTERN.fullmatch(shape) or AMOUNT_PATTERN.fullmatch(shape))
 
 
 # Money and rates written as text: digits in groups of three, or after a currency sign, or before a percent sign,

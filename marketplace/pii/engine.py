@@ -25,7 +25,16 @@ import pandas as pd
 
 from marketplace.job_errors import JobInputError
 from marketplace.pii import operators
-from marketplace.pii.classify import DIRECT, FREE_TEXT, QUASI, SAFE, ColumnDecision, classify_column, is_name_shaped
+from marketplace.pii.classify import (
+    DIRECT,
+    FREE_TEXT,
+    QUASI,
+    SAFE,
+    ColumnDecision,
+    classify_column,
+    is_measure,
+    is_name_shaped,
+)
 from marketplace.pii.policy import ScrubPolicy
 from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans, stable_key
 from marketplace.pii.verify import presidio_findings
@@ -423,6 +432,7 @@ class KeptColumn:
     with_space: int = 0
     decimal: int = 0
     name_shaped: int = 0
+    measures: int = 0  # dates, times, amounts and rates written as text (`classify.is_measure`)
     keys: set = field(default_factory=set)
     lengths: Counter = field(default_factory=Counter)
     low: int | None = None  # smallest and largest all-digit value
@@ -438,6 +448,7 @@ class KeptColumn:
             self.with_space += count * (" " in value)
             self.decimal += count * bool(_DECIMAL_RE.fullmatch(value))
             self.name_shaped += count * is_name_shaped(value)
+            self.measures += count * is_measure(value)
             self.lengths[min(len(value), 64)] += count
             if len(self.keys) < KEPT_DISTINCT_CAP:
                 self.keys.add(stable_key(value))
@@ -456,13 +467,15 @@ class KeptColumn:
         self.with_space += other.with_space
         self.decimal += other.decimal
         self.name_shaped += other.name_shaped
+        self.measures += other.measures
         self.lengths.update(other.lengths)
         self.keys |= set(list(other.keys)[: max(0, KEPT_DISTINCT_CAP - len(self.keys))])
         self._extend(other.low, other.high)
 
     def identifier_reason(self) -> str | None:
         """Why the column looks like per-row identifier codes, or None: nearly every value distinct, short, with
-        digits, no spaces, not decimal numbers, and not consecutive integers (an export's row key)."""
+        digits, no spaces, not decimal numbers, dates, amounts or rates, and not consecutive integers (an export's
+        row key)."""
         seen = min(self.values, KEPT_DISTINCT_CAP)
         if self.values < 50 or not seen:
             return None
@@ -474,6 +487,8 @@ class KeptColumn:
             return None
         if self.decimal > 0.5 * self.values or not 4 <= typical <= 40:
             return None
+        if self.measures > 0.5 * self.values:
+            return None  # one row per day, or incomes written "$48,210": distinct, but they identify nobody
         if self.low is not None and self.decimal == 0 and (self.high - self.low + 1) <= 3 * len(self.keys):
             return None  # consecutive integers
         if self.low is not None and typical < 7:

@@ -138,6 +138,29 @@ def test_amounts_and_rates_written_as_text_are_kept_not_taken_for_codes(write):
     decided = {c["name"]: (c["kind"], c["action"]) for c in report.columns}
     assert decided["einkommen"] == ("safe", "keep") and out["einkommen"].tolist() == amounts
     assert decided["mitgl_ref"] == (DIRECT, "hash")
+    # Kept, they are not held against publishing either (the whole-table second opinion on kept columns).
+    assert report.residual["untreated_identifier_columns"] == [] and report.publishable
+
+
+def test_a_table_with_one_row_per_day_can_be_published():
+    """A daily series has a date on every row, all distinct: the second opinion on kept columns took the dates for
+    identifier codes, and the listing was refused ("'day' ... look like identifier columns")."""
+    days = pd.date_range("2024-01-01", periods=300, freq="D")
+    rng = random.Random(4)
+    table = pd.DataFrame(
+        {
+            "day": days.strftime("%Y-%m-%d"),
+            "tag": days.strftime("%d.%m.%Y"),
+            "sales": [str(rng.randint(100, 900)) for _ in days],
+            "member": _codes(300, seed=5),
+        }
+    )
+
+    out, report = scrub(table, salt=b"s")
+
+    assert out["day"].tolist() == table["day"].tolist() and out["tag"].tolist() == table["tag"].tolist()
+    assert [c["column"] for c in report.residual["untreated_identifier_columns"]] == []
+    assert report.publishable
 
 
 def test_a_column_of_international_numbers_that_fail_validation_is_a_phone_column_under_any_header():
