@@ -360,14 +360,20 @@ _INT = re.compile(r"^[+-]?\d{1,18}$")
 # reads 4e492493924924 as 0, so such a column stays text.
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$|^[+-]?(inf|nan)$", re.IGNORECASE)
 _BOOL = {"true", "false"}
+# Cells that statistics packages and spreadsheets write for a missing value (R: NA; Excel: #N/A; SQL exports: NULL).
+MISSING_TOKENS = frozenset({"NA", "N/A", "n/a", "na", "#N/A", "NULL", "null", "None", "NaN", "nan", "-", "—", "?"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
 @dataclass
 class TypeInference:
-    """Narrows each column's possible type chunk by chunk: int -> float -> string, bool, datetime."""
+    """Narrows each column's possible type chunk by chunk: int -> float -> string, bool, datetime. A cell written as
+    a missing value (`MISSING_TOKENS`: R's "NA", Excel's "#N/A", "n/a", "NULL", ...) does not make a column of
+    numbers (dates, booleans) text: it is a missing value there. A column with no other values stays text, as does
+    every text column: "NA" among country codes is Namibia."""
 
     candidates: dict[str, set[str]] = field(default_factory=dict)
+    typed_values: Counter = field(default_factory=Counter)  # per column: present values that are not such tokens
 
     def update(self, chunk: pd.DataFrame) -> None:
         for column in chunk.columns:
@@ -375,6 +381,8 @@ class TypeInference:
             if not possible:
                 continue
             values = chunk[column].dropna().astype(str)
+            values = values[~values.str.strip().isin(MISSING_TOKENS)]
+            self.typed_values[column] += len(values)
             if values.empty:
                 continue
             if "integer" in possible and not values.str.fullmatch(_INT).all():
@@ -389,6 +397,8 @@ class TypeInference:
     def types(self) -> dict[str, str]:
         resolved = {}
         for column, possible in self.candidates.items():
+            if not self.typed_values[column]:
+                possible = set()  # empty, or missing-value tokens only: text, as written
             for kind in ("integer", "float", "boolean", "datetime"):
                 if kind in possible:
                     resolved[column] = kind
@@ -404,6 +414,8 @@ def cast_chunk(chunk: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     for column in chunk.columns:
         series = chunk[column]
         kind = types.get(column, "string")
+        if kind != "string":
+            series = series.where(~series.astype(str).str.strip().isin(MISSING_TOKENS), None)
         if kind == "integer":
             out[column] = pd.to_numeric(series, errors="raise").astype("Int64")
         elif kind == "float":

@@ -4,7 +4,7 @@ import re
 import pandas as pd
 import pytest
 
-from marketplace.dataio import ParseError, TypeInference, export_stream, iter_chunks, neutralise_formula
+from marketplace.dataio import ParseError, TypeInference, cast_chunk, export_stream, iter_chunks, neutralise_formula
 
 
 @pytest.mark.parametrize(
@@ -56,9 +56,32 @@ def test_type_inference_narrows_across_chunks():
         pd.DataFrame({"a": ["1", "2"], "b": ["1.5", None], "c": ["2020-01-01", "2021-02-03"]}, dtype=object)
     )
     inference.update(
-        pd.DataFrame({"a": ["n/a", "3"], "b": ["2", "1e3"], "c": ["2022-12-31T10:00:00Z", None]}, dtype=object)
+        pd.DataFrame({"a": ["x", "3"], "b": ["2", "1e3"], "c": ["2022-12-31T10:00:00Z", None]}, dtype=object)
     )
     assert inference.types() == {"a": "string", "b": "float", "c": "datetime"}
+
+
+def test_missing_value_tokens_leave_a_column_of_numbers_numeric_and_text_as_written():
+    """R writes NA, Excel #N/A, a UCI table "?": such a cell made the whole column text, so every column of an
+    R-exported CSV with a gap was listed, profiled and synthesized as categories."""
+    first = pd.DataFrame(
+        {"n": ["12", "NA"], "x": ["1.5", "#N/A"], "when": ["2024-01-02", "n/a"], "country": ["NA", "NZ"]},
+        dtype=object,
+    )
+    second = pd.DataFrame({"n": ["?", "7"], "x": ["-", "2"], "when": [None, "2024-03-01"], "country": ["NA", None]})
+    inference = TypeInference()
+    inference.update(first)
+    inference.update(second)
+    only_tokens = TypeInference()
+    only_tokens.update(pd.DataFrame({"code": ["NA", "NA", None]}, dtype=object))
+
+    types = inference.types()
+    assert types == {"n": "integer", "x": "float", "when": "datetime", "country": "string"}
+    assert only_tokens.types() == {"code": "string"}  # nothing but "NA": Namibia, not a gap
+    cast = cast_chunk(first, types)
+    assert cast["n"].tolist()[0] == 12 and cast["n"].isna().tolist() == [False, True]
+    assert cast["x"].isna().tolist() == [False, True] and cast["when"].isna().tolist() == [False, True]
+    assert cast["country"].tolist() == ["NA", "NZ"]
 
 
 def test_chunks_are_strings_with_none_for_missing():

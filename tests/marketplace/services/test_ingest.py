@@ -143,6 +143,24 @@ def test_a_chinese_csv_in_gbk_becomes_a_ready_version_with_its_chinese_values(
     assert set(stored["城市"]) == {"北京", "上海"} and set(stored["会员等级"]) == {"金", "银"}
 
 
+def test_an_r_export_with_na_for_missing_values_keeps_its_numbers(
+    dataset, provider, django_capture_on_commit_callbacks
+):
+    rows = '"obs","wage","hours","country"\n' + "".join(
+        f'"{i}",{"NA" if i % 5 == 0 else 10 + i},{"NA" if i % 7 == 0 else 1.5 * i},"{"NA" if i % 2 else "NZ"}"\n'
+        for i in range(1, 41)
+    )
+    version = _ingest(
+        dataset, provider, rows, "r-export.csv", django_capture_on_commit_callbacks=django_capture_on_commit_callbacks
+    )
+
+    assert version.status == DatasetVersion.Status.READY, version.error
+    schema = {c["name"]: c for c in version.schema}
+    assert (schema["wage"]["type"], schema["wage"]["nulls"]) == ("integer", 8)
+    assert (schema["hours"]["type"], schema["hours"]["nulls"]) == ("float", 5)
+    assert schema["country"]["type"] == "string" and schema["country"]["nulls"] == 0
+
+
 def test_jsonl_and_parquet_and_tsv_are_read_like_csv(dataset, provider, django_capture_on_commit_callbacks):
     frame = pd.DataFrame({"city": ["Oslo", "Lima", None], "score": [1, 2, 3], "ok": [True, False, True]})
     jsonl = "".join(json.dumps(r) + "\n" for r in frame.to_dict(orient="records"))
