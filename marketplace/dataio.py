@@ -58,8 +58,15 @@ def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return out.where(pd.notna(out), None)
 
 
-def _check_header(columns: list[Any]) -> list[str]:
+ROW_NAMES = "rownames"  # the name given to the unnamed first column of R's write.csv (its row names)
+
+
+def _check_header(columns: list[Any], *, row_names: bool = False) -> list[str]:
+    """The header's names, checked: every column named, no name twice. With `row_names`, an unnamed first column is
+    R's row names (write.csv writes its header as "") and is named ROW_NAMES; any other unnamed column is refused."""
     names = [str(c).strip() for c in columns]
+    if row_names and names and names[0] == "":
+        names[0] = ROW_NAMES
     for index, name in enumerate(names, start=1):
         if name == "" or name.startswith("Unnamed: "):
             raise ParseError(f"Column {index} has no name in the header row. Give every column a name.")
@@ -211,7 +218,7 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: Ingest
             raise ParseError("The file is empty: expected a header row followed by data rows.")
         header = next(csv.reader([header_line], delimiter=sep))
         _check_columns(len(header), limits)
-        _check_header(header)
+        names = _check_header(header, row_names=True)
     except UnicodeDecodeError as exc:
         raise ParseError(
             _not_decoded(encoding, "The header row is not valid UTF-8. Save the file as UTF-8 and upload again.")
@@ -244,7 +251,10 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: Ingest
             if chunk.empty:
                 continue
             seen_rows = True
-            chunk.columns = [str(c).strip() for c in chunk.columns]
+            columns = [str(c).strip() for c in chunk.columns]
+            if names[:1] == [ROW_NAMES] and columns[0].startswith("Unnamed: "):
+                columns[0] = ROW_NAMES  # R's row names, which pandas calls "Unnamed: 0"
+            chunk.columns = columns
             yield _as_strings(chunk)
         if not seen_rows:
             raise ParseError("The file has a header row but no data rows.")

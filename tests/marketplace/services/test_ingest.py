@@ -146,7 +146,7 @@ def test_a_chinese_csv_in_gbk_becomes_a_ready_version_with_its_chinese_values(
 def test_an_r_export_with_na_for_missing_values_keeps_its_numbers(
     dataset, provider, django_capture_on_commit_callbacks
 ):
-    rows = '"obs","wage","hours","country"\n' + "".join(
+    rows = '"","wage","hours","country"\n' + "".join(
         f'"{i}",{"NA" if i % 5 == 0 else 10 + i},{"NA" if i % 7 == 0 else 1.5 * i},"{"NA" if i % 2 else "NZ"}"\n'
         for i in range(1, 41)
     )
@@ -159,6 +159,8 @@ def test_an_r_export_with_na_for_missing_values_keeps_its_numbers(
     assert (schema["wage"]["type"], schema["wage"]["nulls"]) == ("integer", 8)
     assert (schema["hours"]["type"], schema["hours"]["nulls"]) == ("float", 5)
     assert schema["country"]["type"] == "string" and schema["country"]["nulls"] == 0
+    # R's write.csv names its row-names column "": it is kept as "rownames" (pandas would say "Unnamed: 0").
+    assert list(schema)[0] == "rownames" and schema["rownames"]["type"] == "integer"
 
 
 def test_jsonl_and_parquet_and_tsv_are_read_like_csv(dataset, provider, django_capture_on_commit_callbacks):
