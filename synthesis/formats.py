@@ -6,9 +6,11 @@ delivered as "syn-0000005": the amounts were lost, and with them every relation 
 numbers, they are modelled like any other number; the delivered rows write them back with the column's own symbol,
 separators and decimals.
 
-What is recognised: every present value is one optional sign, one prefix and one suffix shared by the whole column
-(any characters but digits, e.g. "$", "US$", "¥", "%", " kg", "元"), digits with or without "," between groups of
-three, and an optional "." decimal part. At least one value must carry a prefix, a suffix or a separator: a column of
+What is recognised: every present value is one optional sign, one prefix and one suffix shared by the whole column,
+digits with or without "," between groups of three, and an optional "." decimal part. The prefix is a currency sign
+or code ("$", "US$", "¥", "RMB"); the suffix a currency sign, "%", a unit of up to five letters (" kg") or up to
+three Chinese characters ("元"). Letters before the digits are a code's ("SKU1001", "ID-2041"): such a column stays
+text, and a key. At least one value must carry a prefix, a suffix or a separator: a column of
 bare digit strings is an identifier or a code (a postcode "02139" keeps its leading zero) and is left as text, as is
 any column with a digit string that starts with a 0 before more digits. A "," as the decimal mark ("1.234,50 €") is not
 recognised; such a column stays text.
@@ -70,7 +72,19 @@ def number_format(series: pd.Series) -> NumberFormat | None:
     prefix, suffix = prefixes.pop(), suffixes.pop()
     if not (prefix or suffix.strip() or grouped):
         return None  # bare digits as text: a code, not a quantity
+    if prefix and not _CURRENCY.fullmatch(prefix.strip()):
+        return None  # "SKU1001", "ID-2041": a code's letters, not a currency: the column stays a key
+    if suffix.strip() and not _UNIT.fullmatch(suffix.strip()):
+        return None
     return NumberFormat(prefix=prefix, suffix=suffix, grouped=grouped, decimals=decimals)
+
+
+# What may stand before the number: a currency sign, alone or after a country's letters ("$", "US$", "HK$", "R$",
+# "¥", "€"), or a currency code ("USD", "RMB", "CNY", "EUR"). Letters alone ("SKU", "ID") are a code's.
+_CURRENCY = re.compile(r"[A-Za-z]{0,3}[$€£¥₹₩₽¢]|USD|EUR|GBP|JPY|CNY|RMB|HKD|TWD|SGD|AUD|CAD|CHF|INR|KRW")
+# What may stand after it: a currency sign or code, a percent or per-mille sign, a unit of up to five letters
+# ("kg", "km", "ms", "pcs"), or up to three Chinese characters ("元", "万元", "个").
+_UNIT = re.compile(r"[$€£¥₹₩₽¢%‰]|[A-Za-z]{1,5}\.?|[\u4e00-\u9fff]{1,3}")
 
 
 def read_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, NumberFormat]]:

@@ -38,6 +38,9 @@ def test_numbers_written_as_text_are_read_with_their_format_and_written_back_ali
         ["$12", "€14", "$3"],  # two currencies in one column
         ["a1", "b2", "c3"],
         ["1.234,50 €", "3,10 €", "7,00 €"],  # a decimal comma is not read
+        ["SKU1001", "SKU1002", "SKU1003"],  # a code's letters are no currency: it stays a key
+        ["ID-2041", "ID-2042", "ID-2043"],
+        ["1,200元", "300元", "45万元"],  # two units
     ],
 )
 def test_text_that_is_not_one_number_format_stays_text(values):
