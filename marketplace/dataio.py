@@ -282,13 +282,26 @@ def _iter_delimited(handle: IO[bytes], sep: str, chunk_rows: int, limits: Ingest
 
 
 def _json_cell(value: Any) -> str | None:
+    """A nested or scalar cell (JSONL, or a Parquet object column) as text: lists and records as JSON, as a JSONL
+    upload writes them. A Parquet list arrives as a numpy array, whose own text ("['x' 'y']") is no format anyone
+    reads, and a record holding one could not be written at all."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default)
     return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)  # dates, decimals, bytes: as their text
 
 
 def _jsonl_records(handle: IO[bytes]) -> Iterator[dict[str, Any]]:

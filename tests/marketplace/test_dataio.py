@@ -123,6 +123,31 @@ def test_text_in_another_encoding_is_refused_not_read_as_chinese(content, messag
         list(iter_chunks(io.BytesIO(content), "csv", 10))
 
 
+def test_parquet_lists_and_records_are_read_as_json_like_jsonl():
+    """A Parquet list arrived as numpy's text ("['x' 'y']"), and a record holding a list failed the upload with
+    "Object of type ndarray is not JSON serializable"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "tags": pa.array([["x", "y"], [], None]),
+            "visit": pa.array([{"codes": [1, 2], "ward": "b"}, {"codes": [], "ward": None}, None]),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    buffer.seek(0)
+
+    rows = list(iter_chunks(buffer, "parquet", 10))[0].to_dict("records")
+
+    assert rows == [
+        {"tags": '["x", "y"]', "visit": '{"codes": [1, 2], "ward": "b"}'},
+        {"tags": "[]", "visit": '{"codes": [], "ward": null}'},
+        {"tags": None, "visit": None},
+    ]
+
+
 def test_empty_file_is_a_parse_error():
     with pytest.raises(ParseError, match="The file is empty"):
         list(iter_chunks(io.BytesIO(b""), "csv", 10))
