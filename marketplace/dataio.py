@@ -1,7 +1,7 @@
 """Reading uploads and writing exports, Django-free.
 
 Uploads are read in row chunks with every value as a string (None for missing): the scrubber works on text, and
-types are inferred afterwards over the whole file, so a column whose 900,000th row is "n/a" does not get a type that
+types are inferred afterwards over the whole file, so a column whose 900,000th row is "unknown" does not get a type that
 the first chunk suggested. Exports stream from the canonical Parquet in record batches, so memory stays constant
 in the file size.
 """
