@@ -43,10 +43,12 @@ class TabularEncoder:
         return len(self.numeric) + sum(len(values) for values in self.categorical.values())
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """float32 features, shape (rows, width); missing numbers become the training mean (0 after scaling)."""
+        """float32 features, shape (rows, width); missing numbers become the training mean (0 after scaling). A
+        number column's values may come as numbers, booleans or their text ("3", "true"); "NA", "n/a", "" and the
+        like are missing (see `numbers`)."""
         blocks = []
         for column, (mean, std) in self.numeric.items():
-            values = frame[column].astype(float).to_numpy() if column in frame else np.full(len(frame), mean)
+            values = numbers(frame[column], column) if column in frame else np.full(len(frame), mean)
             blocks.append(((np.nan_to_num(values, nan=mean) - mean) / std)[:, None])
         for column, known in self.categorical.items():
             values = frame[column].astype(str).to_numpy() if column in frame else np.full(len(frame), "")
@@ -59,6 +61,45 @@ class TabularEncoder:
     @classmethod
     def from_json(cls, payload: dict) -> TabularEncoder:
         return cls({k: tuple(v) for k, v in payload["numeric"].items()}, payload["categorical"])
+
+
+# Text that means "no value" in a number column (as marketplace.dataio reads uploads: R's NA, Excel's #N/A, ...).
+MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "null", "none", "nan", "-", "—", "?"})
+
+
+class NotANumber(ValueError):
+    """A number column's value that is text but no number: which column, row (from 1) and value."""
+
+    def __init__(self, column: str, row: int, value: object) -> None:
+        super().__init__(f"Row {row}: {column} is {value!r}, not a number.")
+        self.column, self.row, self.value = column, row, value
+
+
+def numbers(values: pd.Series, column: str) -> np.ndarray:
+    """A number column's values as floats, NaN where missing. Predict takes rows as JSON, so a caller may send 3,
+    "3", true or "NA"; any other text raises NotANumber (predict used to fail with Python's "could not convert
+    string to float")."""
+    out = np.full(len(values), np.nan)
+    for row, value in enumerate(values.tolist()):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, bool | np.bool_):
+            out[row] = float(value)
+            continue
+        if isinstance(value, int | float | np.number):
+            out[row] = float(value)
+            continue
+        text = str(value).strip()
+        if text.lower() in MISSING_TEXT:
+            continue
+        if text.lower() in ("true", "false"):
+            out[row] = float(text.lower() == "true")
+            continue
+        try:
+            out[row] = float(text)
+        except ValueError:
+            raise NotANumber(column, row + 1, value) from None
+    return out
 
 
 class TabularMLP(torch.nn.Module):

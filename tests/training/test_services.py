@@ -288,6 +288,41 @@ def test_tabular_job_trains_on_scrubbed_columns_and_predicts_rows(provider, djan
     assert refused.status_code == 400 and "objects (one per row)" in refused.data["message"]
 
 
+def test_tabular_predict_reads_numbers_sent_as_text_and_refuses_text_that_is_none(
+    provider, django_capture_on_commit_callbacks
+):
+    """Rows come as JSON: "NA" for a missing income used to fail the call with Python's "could not convert string
+    to float" (HTTP 500), and in a micro-batch it failed every concurrent caller's request with it."""
+    loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
+    with django_capture_on_commit_callbacks(execute=True):
+        training = training_job_create(
+            organization=org_of(provider),
+            user=provider,
+            base_model="tabular-mlp",
+            task="tabular-classification",
+            mix=[{"version": loans.pk}],
+            text_column="",
+            label_column="status",
+            params={"epochs": 2, "batch_size": 8, "learning_rate": 0.01},
+        )
+    training.refresh_from_db()
+    client = api_client_for(provider)
+    url = f"/api/v1/models/{training.model.pk}/predict/"
+
+    as_text = [
+        {"income": "9", "home": "own"},
+        {"income": "NA", "home": "rent"},
+        {"income": None},
+        {"income": 9, "home": "own"},
+    ]
+    answered = client.post(url, {"inputs": as_text}, format="json")
+    refused = client.post(url, {"inputs": [{"income": 3}, {"income": "lots"}]}, format="json")
+
+    assert answered.status_code == 200 and len(answered.data["predictions"]) == 4
+    assert answered.data["predictions"][0] == answered.data["predictions"][3]  # "9" reads as 9
+    assert refused.status_code == 400 and refused.data["message"] == "Row 2: income is 'lots', not a number."
+
+
 def _tabular_job(user, versions):
     return training_job_create(
         organization=org_of(user),
