@@ -295,16 +295,7 @@ def test_tabular_predict_reads_numbers_sent_as_text_and_refuses_text_that_is_non
     to float" (HTTP 500), and in a micro-batch it failed every concurrent caller's request with it."""
     loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=LOANS, title="Loans")
     with django_capture_on_commit_callbacks(execute=True):
-        training = training_job_create(
-            organization=org_of(provider),
-            user=provider,
-            base_model="tabular-mlp",
-            task="tabular-classification",
-            mix=[{"version": loans.pk}],
-            text_column="",
-            label_column="status",
-            params={"epochs": 2, "batch_size": 8, "learning_rate": 0.01},
-        )
+        training = _tabular_job(provider, [loans], params={"epochs": 2, "batch_size": 8, "learning_rate": 0.01})
     training.refresh_from_db()
     client = api_client_for(provider)
     url = f"/api/v1/models/{training.model.pk}/predict/"
@@ -323,7 +314,7 @@ def test_tabular_predict_reads_numbers_sent_as_text_and_refuses_text_that_is_non
     assert refused.status_code == 400 and refused.data["message"] == "Row 2: income is 'lots', not a number."
 
 
-def _tabular_job(user, versions):
+def _tabular_job(user, versions, params=None):
     return training_job_create(
         organization=org_of(user),
         user=user,
@@ -332,6 +323,7 @@ def _tabular_job(user, versions):
         mix=[{"version": v.pk} for v in versions],
         text_column="",
         label_column="status",
+        params=params,
     )
 
 
