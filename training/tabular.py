@@ -79,9 +79,12 @@ def numbers(values: pd.Series, column: str) -> np.ndarray:
     """A number column's values as floats, NaN where missing. Predict takes rows as JSON, so a caller may send 3,
     "3", true or "NA"; any other text raises NotANumber (predict used to fail with Python's "could not convert
     string to float")."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        # The training rows, typed by ingest (Int64, Float64, boolean, with pd.NA where missing).
+        return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     out = np.full(len(values), np.nan)
     for row, value in enumerate(values.tolist()):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
             continue
         if isinstance(value, bool | np.bool_):
             out[row] = float(value)

@@ -1,6 +1,8 @@
 import io
 import zipfile
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.test import Client
 
@@ -312,6 +314,38 @@ def test_tabular_predict_reads_numbers_sent_as_text_and_refuses_text_that_is_non
     assert answered.status_code == 200 and len(answered.data["predictions"]) == 4
     assert answered.data["predictions"][0] == answered.data["predictions"][3]  # "9" reads as 9
     assert refused.status_code == 400 and refused.data["message"] == "Row 2: income is 'lots', not a number."
+
+
+def test_a_tabular_job_trains_on_numbers_with_gaps(provider, django_capture_on_commit_callbacks):
+    """Ingest types a number column with gaps as Int64 with pd.NA: training and predicting on it work end to end
+    (a guard for the reading of numbers below, which took pd.NA for text in its first version)."""
+    gaps = "income,home,status\n" + "".join(
+        f"{'' if i % 4 == 1 else i % 10},{['own', 'rent'][i % 2]},{'good' if i % 10 >= 5 else 'bad'}\n"
+        for i in range(50)
+    )
+    loans = make_ready_version(provider, django_capture_on_commit_callbacks, content=gaps, title="Loans with gaps")
+    assert {c["name"]: (c["type"], c["nulls"]) for c in loans.schema}["income"] == ("integer", 13)
+    with django_capture_on_commit_callbacks(execute=True):
+        training = _tabular_job(provider, [loans], params={"epochs": 2, "batch_size": 8, "learning_rate": 0.01})
+    training.refresh_from_db()
+
+    assert training.job.status == "succeeded", training.job.error
+    predicted = api_client_for(provider).post(
+        f"/api/v1/models/{training.model.pk}/predict/", {"inputs": [{"income": None, "home": "own"}]}, format="json"
+    )
+    assert predicted.status_code == 200
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "boolean", "object"])
+def test_numbers_read_typed_columns_with_gaps_and_text_alike(dtype):
+    from training.tabular import numbers
+
+    values = {"Int64": [1, None, 3], "Float64": [1.0, None, 3.0], "boolean": [True, None, False]}.get(
+        dtype, ["1", pd.NA, "NA"]
+    )
+    read = numbers(pd.Series(values, dtype=dtype), "x")
+
+    assert read[0] == 1.0 and np.isnan(read[1])  # pd.NA was read as the text "<NA>", not a number, at first
 
 
 def _tabular_job(user, versions, params=None):
