@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -885,13 +886,19 @@ def model_predict(*, model: TrainedModel, inputs: list[Any]) -> list[dict[str, A
     return predict(local, inputs)
 
 
+@functools.lru_cache(maxsize=64)
+def _tabular_encoder(path: str) -> TabularEncoder | None:
+    """A saved model's encoder, read once per process: predict is the hot path, and a model's files never change."""
+    file = Path(path)
+    return TabularEncoder.from_json(json.loads(file.read_text())) if file.exists() else None
+
+
 def _check_tabular_inputs(local: Path, inputs: list[dict[str, Any]]) -> None:
     """A row whose number column holds text that is no number is refused here, with the column and row named, before
     it joins a batch: in the batch it failed every concurrent caller's request with Python's own words (HTTP 500)."""
-    encoder_file = local / "model" / "encoder.json"
-    if not encoder_file.exists():
+    encoder = _tabular_encoder(str(local / "model" / "encoder.json"))
+    if encoder is None:
         return
-    encoder = TabularEncoder.from_json(json.loads(encoder_file.read_text()))
     frame = pd.DataFrame(inputs)
     for column in encoder.numeric:
         if column not in frame:

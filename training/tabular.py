@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from marketplace.dataio import MISSING_TOKENS
 from marketplace.job_errors import JobInputError
 
 MAX_CATEGORIES = 50  # most frequent values one-hot encoded per categorical column; rarer values encode as all zeros
@@ -63,10 +64,6 @@ class TabularEncoder:
         return cls({k: tuple(v) for k, v in payload["numeric"].items()}, payload["categorical"])
 
 
-# Text that means "no value" in a number column (as marketplace.dataio reads uploads: R's NA, Excel's #N/A, ...).
-MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "null", "none", "nan", "-", "—", "?"})
-
-
 class NotANumber(ValueError):
     """A number column's value that is text but no number: which column, row (from 1) and value."""
 
@@ -93,7 +90,7 @@ def numbers(values: pd.Series, column: str) -> np.ndarray:
             out[row] = float(value)
             continue
         text = str(value).strip()
-        if text.lower() in MISSING_TEXT:
+        if not text or text in MISSING_TOKENS:  # as uploads are read: R's NA, Excel's #N/A, ...
             continue
         if text.lower() in ("true", "false"):
             out[row] = float(text.lower() == "true")
