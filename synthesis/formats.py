@@ -110,6 +110,19 @@ def write_numbers(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -> pd.D
     return out
 
 
+def parse_number(text: str) -> float | None:
+    """One value written as a number in a format this module recognises ("$1,500", "3%", "45 kg", "1,200元"), or
+    None: the reading a column's values get, for a value that comes alone (a row sent to predict). A code's letters
+    ("SKU1001") are no prefix, as in `number_format`."""
+    match = _NUMBER.match(text)
+    if match is None or (match["sign1"] and match["sign2"]):
+        return None
+    prefix, suffix = match["prefix"].strip(), (match["suffix"] or "").strip()
+    if (prefix and not _CURRENCY.fullmatch(prefix)) or (suffix and not _UNIT.fullmatch(suffix)):
+        return None
+    return _value(text)
+
+
 def _value(text: str) -> float:
     match = _NUMBER.match(text)
     number = float(match["digits"].replace(",", "") + (match["fraction"] or ""))

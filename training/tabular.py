@@ -11,6 +11,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from marketplace.dataio import MISSING_TOKENS
 from marketplace.job_errors import JobInputError
+from synthesis.formats import number_format, parse_number
 
 MAX_CATEGORIES = 50  # most frequent values one-hot encoded per categorical column; rarer values encode as all zeros
 
@@ -27,8 +28,9 @@ class TabularEncoder:
         numeric, categorical = {}, {}
         for column in columns:
             values = frame[column]
-            if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-                as_float = values.astype(float)
+            written = number_format(values)  # "$48,210", "12%": amounts a provider kept as written
+            if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values) or written is not None:
+                as_float = pd.Series(numbers(values, column), dtype=float)
                 mean = float(as_float.mean()) if as_float.notna().any() else 0.0
                 std = float(as_float.std(ddof=0)) if as_float.notna().sum() > 1 else 0.0
                 numeric[column] = (mean, std if std > 0 else 1.0)
@@ -74,7 +76,7 @@ class NotANumber(ValueError):
 
 def numbers(values: pd.Series, column: str) -> np.ndarray:
     """A number column's values as floats, NaN where missing. Predict takes rows as JSON, so a caller may send 3,
-    "3", true or "NA"; any other text raises NotANumber (predict used to fail with Python's "could not convert
+    "3", "$3.00", true or "NA"; any other text raises NotANumber (predict used to fail with Python's "could not convert
     string to float")."""
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         # The training rows, typed by ingest (Int64, Float64, boolean, with pd.NA where missing).
@@ -98,7 +100,10 @@ def numbers(values: pd.Series, column: str) -> np.ndarray:
         try:
             out[row] = float(text)
         except ValueError:
-            raise NotANumber(column, row + 1, value) from None
+            written = parse_number(text)  # "$1,500", "3%": as the provider's column writes its amounts
+            if written is None:
+                raise NotANumber(column, row + 1, value) from None
+            out[row] = written
     return out
 
 

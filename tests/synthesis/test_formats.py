@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthesis.formats import NumberFormat, number_format, read_numbers, write_numbers
+from synthesis.formats import NumberFormat, number_format, parse_number, read_numbers, write_numbers
 from synthesis.tabular import TabularConfig, synthesize_table
 
 
@@ -73,3 +73,16 @@ def test_money_and_rates_written_as_text_are_synthesized_as_numbers_not_replaced
     assert premium > 500  # the tier still follows the price (real: about 1,000 apart)
     # The report judges numbers: the training rows and the rows it scores hold them as such.
     assert all(pd.api.types.is_float_dtype(rows["price"]) for rows in (result.train, result.evaluation_data))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("$1,500", 1500.0), ("-$2.50", -2.5), ("3%", 3.0), ("45 kg", 45.0), ("1,200元", 1200.0), ("RMB 30", 30.0)],
+)
+def test_one_value_in_a_recognised_format_is_read_as_its_number(text, expected):
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["SKU1001", "ID-2041", "12 apples and 3 pears", "about 5", "", "n/a"])
+def test_one_value_that_is_a_code_or_words_is_no_number(text):
+    assert parse_number(text) is None

@@ -9,6 +9,7 @@ from marketplace.job_errors import JobCancelled
 from training import trainer as trainer_module
 from training.data import encode_sft, pack, packed_batches, padded_batches
 from training.registry import BASE_MODELS, load_causal_lm, load_classifier
+from training.tabular import NotANumber, TabularEncoder
 from training.trainer import TrainConfig, TrainData, predict, train, train_text_classifier
 
 TEXTS = ["great product, love it", "terrible, broke in a day", "works great", "awful support, never again"] * 6
@@ -236,3 +237,29 @@ def test_early_stopping_restores_the_weights_that_scored_best_on_the_validation_
 def test_without_validation_rows_the_last_step_is_kept(tmp_path):
     result = train(BASE_MODELS["tabular-mlp"], TABULAR, tmp_path, TABULAR_CONFIG)
     assert result.validation == {}
+
+
+def test_amounts_written_as_text_are_learnt_as_numbers_and_read_back_at_predict(tmp_path):
+    # A provider's "$48,210" column reaches training as text (ingest keeps amounts as written). As categories, each
+    # amount was a one-hot slot of its own, and an amount never seen in training matched none: the model could not
+    # tell a high income from a low one it had not seen.
+    incomes = [1000 * (i % 40) + 7 for i in range(80)]
+    frame = pd.DataFrame(
+        {
+            "income": [f"${v:,}" for v in incomes],
+            "rate": [f"{i % 7}%" for i in range(80)],
+            "status": ["good" if v >= 20000 else "bad" for v in incomes],
+        }
+    )
+    data = TrainData(frame.iloc[:64], frame.iloc[64:], target_column="status")
+    config = TrainConfig(task="tabular-classification", epochs=40, batch_size=16, learning_rate=2e-2)
+    train(BASE_MODELS["tabular-mlp"], data, tmp_path, config)
+
+    encoder = TabularEncoder.fit(frame, ["income", "rate"])
+    assert set(encoder.numeric) == {"income", "rate"} and encoder.categorical == {}
+    # Amounts it never saw, written as the column writes them, as bare numbers, or as numbers in text.
+    rows = [{"income": "$1,500", "rate": "3%"}, {"income": "$38,500", "rate": "3%"}]
+    rows += [{"income": 1500, "rate": 3}, {"income": "38500", "rate": "3"}]
+    assert [p["label"] for p in predict(tmp_path, rows)] == ["bad", "good", "bad", "good"]
+    with pytest.raises(NotANumber, match="income"):
+        TabularEncoder.fit(frame, ["income"]).transform(pd.DataFrame({"income": ["SKU1001"]}))
