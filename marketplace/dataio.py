@@ -160,10 +160,12 @@ SNIFF_BYTES = 1 << 16  # the start of a delimited file that decides its encoding
 
 def _text_encoding(handle: IO[bytes]) -> str:
     """The encoding of a delimited upload: UTF-8 (with or without a byte-order mark), else GB18030 where the start
-    of the file reads as Chinese text in it. Excel on a Chinese Windows saves CSV in the system's code page (GBK,
-    which GB18030 extends), and such files were refused as "not valid UTF-8"; a provider had to find out how to
-    re-save them. Anything else is read as UTF-8 and refused as before: a Latin-1 "Müller" read as GB18030 gives
-    rare characters ("M黮ler"), which `_reads_as_chinese` rejects."""
+    of the file reads as Simplified Chinese text in it, else Big5 (code page 950) where it reads as Traditional
+    Chinese. Excel on a Chinese Windows saves CSV in the system's code page (GBK, which GB18030 extends, in mainland
+    China; Big5 in Taiwan and Hong Kong), and such files were refused as "not valid UTF-8"; a provider had to find
+    out how to re-save them. Anything else is read as UTF-8 and refused as before: a Latin-1 "Müller" read as GB18030
+    gives rare characters ("M黮ler"), which `_reads_as_chinese` rejects, and Korean in EUC-KR, whose syllables read
+    as common Chinese characters in GBK ("김철수" as "辫枚荐"), is told apart first (`_reads_as_korean`)."""
     sample = handle.read(SNIFF_BYTES)
     handle.seek(0)
     whole = len(sample) < SNIFF_BYTES
@@ -172,30 +174,66 @@ def _text_encoding(handle: IO[bytes]) -> str:
         return "utf-8-sig"
     except UnicodeDecodeError:
         pass
-    try:
-        text = codecs.getincrementaldecoder("gb18030")().decode(sample, final=whole)
-    except UnicodeDecodeError:
+    if _reads_as_korean(sample, whole):
         return "utf-8-sig"
-    return "gb18030" if _reads_as_chinese(text) else "utf-8-sig"
+    for encoding, common_leads in (("gb18030", GB2312_COMMON_LEADS), ("cp950", BIG5_COMMON_LEADS)):
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(sample, final=whole)
+        except UnicodeDecodeError:
+            continue
+        if _reads_as_chinese(text, encoding, common_leads):
+            return encoding
+    return "utf-8-sig"
 
 
-def _reads_as_chinese(text: str) -> bool:
+# The lead bytes of each encoding's common characters: GB2312's 3,755 level-1 characters, Big5's 5,401 frequently
+# used ones.
+GB2312_COMMON_LEADS = (0xB0, 0xD7)
+BIG5_COMMON_LEADS = (0xA4, 0xC6)
+
+
+def _reads_as_chinese(
+    text: str, encoding: str = "gb18030", common_leads: tuple[int, int] = GB2312_COMMON_LEADS
+) -> bool:
     """Nearly every non-ASCII character is a Chinese character or CJK punctuation, and nearly every Chinese
-    character is one of GB2312's 3,755 common ones (level 1), as in real Chinese text and not in text of another
-    encoding decoded as GB18030."""
+    character is one of the encoding's common ones, as in real Chinese text and not in text of another encoding
+    decoded as this one."""
     han = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
-    punctuation = sum(1 for ch in text if "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef")
+    punctuation = sum(map(_chinese_punctuation, text))
     other = sum(1 for ch in text if ord(ch) > 127) - len(han) - punctuation
     if not han or other > 0.05 * len(han):
         return False
+    low, high = common_leads
+    codec = "gb2312" if encoding == "gb18030" else encoding
 
     def common(ch: str) -> bool:
         try:
-            return 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
+            return low <= ch.encode(codec)[0] <= high
         except UnicodeEncodeError:
             return False
 
     return sum(map(common, han)) >= 0.9 * len(han)
+
+
+def _chinese_punctuation(ch: str) -> bool:
+    """CJK punctuation and full-width forms, and what Chinese text takes from general punctuation: the quotes “”,
+    the dashes and ellipsis (——, ……), the middle dot of transcribed names (阿卜杜拉·买买提) and ×. Without them, a
+    short GBK file with one “·” was refused as not Chinese."""
+    return (
+        "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or "\u2010" <= ch <= "\u206f" or ch in "\u00b7\u00d7"
+    )
+
+
+def _reads_as_korean(sample: bytes, whole: bool) -> bool:
+    """The bytes read in EUC-KR (code page 949) as Korean: at least 20 Hangul syllables, and next to nothing else
+    that is not ASCII. Real Chinese in GBK or Big5 fails that: in EUC-KR its characters read as Hanja, or as
+    bytes that are not EUC-KR at all, once it has more than a few of them."""
+    try:
+        text = codecs.getincrementaldecoder("cp949")().decode(sample, final=whole)
+    except UnicodeDecodeError:
+        return False
+    hangul = sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3")
+    return hangul >= 20 and hangul >= 0.95 * sum(1 for ch in text if ord(ch) > 127)
 
 
 def _not_decoded(encoding: str, utf8_message: str) -> str:
@@ -203,6 +241,11 @@ def _not_decoded(encoding: str, utf8_message: str) -> str:
     if encoding == "gb18030":
         return (
             "The file starts as Chinese text in GB18030 (GBK) but later holds bytes that are not valid in it. "
+            "Save it as UTF-8 and upload again."
+        )
+    if encoding == "cp950":
+        return (
+            "The file starts as Chinese text in Big5 but later holds bytes that are not valid in it. "
             "Save it as UTF-8 and upload again."
         )
     return utf8_message

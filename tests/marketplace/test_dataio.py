@@ -105,11 +105,39 @@ def test_a_chinese_csv_saved_by_excel_in_gbk_is_read_like_utf_8(encoding):
     ).to_dict("records")
 
 
+KOREAN_ROWS = (
+    "이름,도시,메모\n김철수,서울,오래된 고객입니다\n이영희,부산,새로운 고객입니다\n박민수,대구,정시에 결제합니다\n"
+)
+TRADITIONAL_ROWS = "城市,性別,月收入,備註\n臺北,男,52000,老客戶，準時付款\n高雄,女,43800,\n香港,男,61000,新客戶\n"
+
+
+def test_a_traditional_chinese_csv_saved_by_excel_in_big5_is_read_like_utf_8():
+    """Excel on a Traditional Chinese Windows (Taiwan, Hong Kong) saves CSV in Big5 (code page 950); such files were
+    refused as "not valid UTF-8", as GBK ones were."""
+    expected = pd.read_csv(io.StringIO(TRADITIONAL_ROWS), dtype=str, keep_default_na=False, na_values=[""])
+
+    chunks = list(iter_chunks(io.BytesIO(TRADITIONAL_ROWS.encode("cp950")), "csv", 10))
+
+    assert chunks[0].astype(object).where(chunks[0].notna(), None).to_dict("records") == expected.astype(object).where(
+        expected.notna(), None
+    ).to_dict("records")
+    # Simplified Chinese in GBK is still read as GBK, not as Big5, short and with a transcribed name's middle dot too.
+    assert list(iter_chunks(io.BytesIO(CHINESE_ROWS.encode("gbk")), "csv", 10))[0]["城市"].tolist()[0] == "北京"
+    short = "姓名,城市\n阿卜杜拉·买买提,乌鲁木齐\n".encode("gbk")
+    assert list(iter_chunks(io.BytesIO(short), "csv", 10))[0]["姓名"].tolist() == ["阿卜杜拉·买买提"]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("name,city\nMüller,Köln\nSchröder,Düsseldorf\n".encode("cp1252"), "not valid UTF-8"),
         ("名前,都市\n田中,東京\n".encode("shift_jis"), "not valid UTF-8"),
+        ("名前,都市,備考\n田中,東京,新しい顧客\n鈴木,大阪,古い顧客\n".encode("shift_jis"), "not valid UTF-8"),
+        (KOREAN_ROWS.encode("euc-kr"), "not valid UTF-8"),
+        (
+            TRADITIONAL_ROWS.encode("cp950") + "臺北,男,1,\n".encode("cp950") * 20_000 + b"\xff\xff,1,2,3\n",
+            "Big5 but later",
+        ),
         (
             CHINESE_ROWS.encode("gbk") + "北京,男,1,\n".encode("gbk") * 20_000 + b"\xff\xff,1,2,3\n",
             "GB18030 (GBK) but later",
@@ -118,7 +146,8 @@ def test_a_chinese_csv_saved_by_excel_in_gbk_is_read_like_utf_8(encoding):
 )
 def test_text_in_another_encoding_is_refused_not_read_as_chinese(content, message):
     """Latin-1 and Shift-JIS text decodes as GB18030 too, into rare characters ("M黮ler"): it is refused, as is a
-    GBK file whose later bytes are not GBK."""
+    GBK or Big5 file whose later bytes are not valid in it. Korean in EUC-KR decoded as GBK into common Chinese
+    characters ("김철수" as "辫枚荐") and was read as such: it is refused too."""
     with pytest.raises(ParseError, match=re.escape(message)):
         list(iter_chunks(io.BytesIO(content), "csv", 10))
 
