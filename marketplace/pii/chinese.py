@@ -6,6 +6,11 @@ Chinese text has no spaces, and a Han character and a digit are both "word" char
 "卡号" from "6222…": every pattern here bounds digits with (?<!\\d) / (?!\\d) instead. Names are found by surname
 knowledge (the surnames in use are a small, stable set, single and compound) next to cue words (先生, 女士, 患者,
 家属, 联系人…), or whole in a column; surnames are data, not a list of the people to find.
+
+Traditional Chinese (Taiwan, Hong Kong, Macau) is read through its Simplified view (`simplified`): the same text,
+character for character, so every span found in the view is the same span of the original. The surnames, cue words,
+address words and headers below are written once, in Simplified characters; before the view, "陳大文來電" was no
+name and 110 of 120 Traditional notes kept their names.
 """
 
 from __future__ import annotations
@@ -15,6 +20,20 @@ from datetime import UTC, date, datetime
 
 HAN = "\u4e00-\u9fff"
 HAN_RE = re.compile(f"[{HAN}]")
+_TO_SIMPLIFIED: dict[int, int] | None = None
+
+
+def simplified(text: str) -> str:
+    """`text` with each Traditional character replaced by its Simplified one ("陳" -> "陈", "來電" -> "来电"), and
+    of the same length: a span of the result is the same span of `text`. hanziconv's one-to-one character table
+    (Apache-2.0); phrase-level converters such as OpenCC may change a text's length, which would move the spans."""
+    global _TO_SIMPLIFIED
+    if _TO_SIMPLIFIED is None:
+        from hanziconv.charmap import simplified_charmap, traditional_charmap
+
+        _TO_SIMPLIFIED = str.maketrans(traditional_charmap, simplified_charmap)
+    return text.translate(_TO_SIMPLIFIED)
+
 
 # --- identity numbers (GB 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence, ISO 7064 MOD 11-2 check
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -113,8 +132,11 @@ _ADDRESS_PREFIX = (
 ADDRESS_RE = re.compile(
     _ADDRESS_PREFIX
     + rf"(?:[{HAN}]{{1,8}}(?:镇|乡|街道))?[{HAN}0-9]{{1,12}}?(?:路|街|大道|大街|巷|弄|胡同|村|里)"
+    # A road's section, lane and alley, as Taiwan writes them: "文化路一段123巷4弄5號7樓".
+    + r"(?:[0-9一二三四五六七八九十]+段)?(?:[0-9]+巷)?(?:[0-9]+弄)?"
     + r"(?:[0-9一二三四五六七八九十百]+(?:号|弄|巷)|[A-Za-z0-9]{1,3}座)"
     + r"(?:[0-9一二三四五六七八九十]+(?:号楼|栋|幢|座))?(?:[0-9一二三四五六七八九十]+单元)?(?:[0-9]+室)?"
+    + r"(?:[0-9一二三四五六七八九十]+楼)?"
 )
 
 # Words that introduce an address and get swallowed by the province/city pattern ("住在广东省…").
@@ -130,6 +152,8 @@ SINGLE_SURNAMES = (
     "皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦"
     "戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信"
     "展阴昝智幸奉植衡富尧闭由"
+    # Common in Taiwan and the south, and missing above: 賴, 洪, 蕭, 傅 were a twentieth of Faker's zh_TW names.
+    "赖洪萧傅粘丘阎凃"
 )
 COMPOUND_SURNAMES = (
     "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙", "夏侯", "长孙", "宇文", "司徒",
@@ -144,18 +168,22 @@ NOT_NAMES = frozenset(
     "强调 方案 周末 周一 周二 周三 周四 周五 周六 周日 周围 杨树 林业 马上 朱红".split()
 )
 NAME_CUES_BEFORE = (
-    "患者|病人|家属|联系人|紧急联系人|客户|用户|申请人|持卡人|户主|本人|配偶|丈夫|妻子|父亲|母亲|儿子|女儿|爷爷|奶奶|"
+    "患者|病人|家属|联系人|联络人|紧急联系人|客户|用户|申请人|持卡人|户主|本人|配偶|丈夫|妻子|父亲|母亲|儿子|女儿|爷爷|奶奶|"
     "外公|外婆|哥哥|姐姐|弟弟|妹妹|邻居|同事|朋友|监护人|经办人|收件人|寄件人|医生|护士|主治医师|签名|姓名"
 )
+# A title before a name as well as after it ("经理叶倩文核准退款"). A title is followed by ordinary words too
+# ("顾问公司", "司机师傅", "老师常说", "司机高速上"), so a name after one must not begin with a dictionary word.
+TITLE_CUES_BEFORE = "经理|主任|老师|教授|律师|店长|专员|顾问|司机|业务员|承办人|负责人"
 NAME_CUES_AFTER = "先生|女士|小姐|老师|医生|护士|经理|主任|同学|阿姨|叔叔|师傅|老板|总|教授|律师|院长|书记"
 _GIVEN = f"[{HAN}]{{1,2}}"
 NAME_AFTER_CUE_RE = re.compile(rf"(?:{NAME_CUES_BEFORE})\s*[:：,，]?\s*({_SURNAME}{_GIVEN})")
 NAME_BEFORE_TITLE_RE = re.compile(rf"({_SURNAME}{_GIVEN}?)(?={NAME_CUES_AFTER})")
+NAME_AFTER_TITLE_RE = re.compile(rf"(?:{TITLE_CUES_BEFORE})\s*[:：,，]?\s*({_SURNAME}{_GIVEN})")
 
 
 def name_shaped(value: str) -> bool:
     """A whole value that is a Chinese name: a known surname and one to three given-name characters."""
-    text = value.strip()
+    text = simplified(value.strip())
     return bool(re.fullmatch(rf"{_SURNAME}[{HAN}]{{1,3}}", text)) and text not in NOT_NAMES
 
 
@@ -245,6 +273,22 @@ def segmented_names(text: str, found: list[tuple[int, int, str]]) -> list[tuple[
     return spans
 
 
+# jieba frequency from which a name's first two characters after a title are taken for a word: "公司" 45,604, "高速"
+# 6,279, "师傅" 1,976; the most frequent first two characters of 2,000 Faker zh_TW names were "王家" (979, 王家豪) and
+# "黄家" (800). Compound surnames (欧阳) are names whatever their frequency.
+_TITLE_WORD_FREQUENCY = 1000
+
+
+def _starts_with_word(candidate: str) -> bool:
+    """Whether `candidate` (after a title) begins with an everyday word ("公司", "师傅", "高速") or a title ("和主任"),
+    so it is no name."""
+    if candidate[:2] in COMPOUND_SURNAMES:
+        return False
+    if segmenter().FREQ.get(candidate[:2], 0) >= _TITLE_WORD_FREQUENCY:
+        return True
+    return bool(re.match(rf"(?:{TITLE_CUES_BEFORE}|{NAME_CUES_AFTER})", candidate[1:]))
+
+
 _LATIN_ENTRY_RE = re.compile(r"\d{11}|(?i:qq|wechat|weixin|wx)")
 
 
@@ -252,6 +296,7 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, entity) of Chinese personal information in `text`."""
     if not HAN_RE.search(text) and not _LATIN_ENTRY_RE.search(text):
         return []  # nothing below can match: no Han character, no 11-digit run, no QQ or WeChat cue
+    text = simplified(text)  # the same length: its spans are the original's
     spans: list[tuple[int, int, str]] = []
     for match in RESIDENT_ID_RE.finditer(text):
         if resident_id_valid(match.group(0)):
@@ -277,10 +322,12 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
         start = match.start() + (lead.end() if lead else 0)
         if match.end() - start >= 4:
             spans.append((start, match.end(), "ADDRESS"))
-    for pattern in (NAME_AFTER_CUE_RE, NAME_BEFORE_TITLE_RE):
+    for pattern in (NAME_AFTER_CUE_RE, NAME_BEFORE_TITLE_RE, NAME_AFTER_TITLE_RE):
         for match in pattern.finditer(text):
             start, end = match.start(1), match.end(1)
             name = text[start:end]
+            if pattern is NAME_AFTER_TITLE_RE and _starts_with_word(name):
+                continue
             if len(name) == 3 and name[2] in _NEXT_WORD:
                 end -= 1
                 name = name[:2]
@@ -293,14 +340,14 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
 
 def district_of(address: str) -> str | None:
     """An address generalised to its district (GB/T 37964): "上海市浦东新区张江路88号" -> "上海市浦东新区"."""
-    match = re.match(rf"{_ADDRESS_PREFIX}", address.strip())
-    prefix = match.group(0) if match else ""
+    match = re.match(rf"{_ADDRESS_PREFIX}", simplified(address.strip()))
+    prefix = address.strip()[: match.end()] if match else ""  # as written: "臺北市信義區" stays Traditional
     return prefix or None
 
 
 def address_rate(values: list[str]) -> float:
     """Share of values that hold a Chinese street address."""
-    return sum(1 for v in values if ADDRESS_RE.search(v)) / len(values) if values else 0.0
+    return sum(1 for v in values if ADDRESS_RE.search(simplified(v))) / len(values) if values else 0.0
 
 
 def name_rate(values: list[str]) -> float:
@@ -319,8 +366,8 @@ def _luhn(digits: str) -> bool:
 
 HEADER_HINTS: list[tuple[str, str, str]] = [
     # (entity, kind, regex searched in the raw header): Chinese export headers
-    ("CN_RESIDENT_ID", "direct_identifier", r"身份证|证件号|公民身份号码"),
-    ("PHONE_NUMBER", "direct_identifier", r"手机|电话|联系方式|座机|移动电话"),
+    ("CN_RESIDENT_ID", "direct_identifier", r"身份证|身分证|证件号|公民身份号码"),
+    ("PHONE_NUMBER", "direct_identifier", r"手机|电话|联系方式|座机|移动电话|行动电话"),
     ("CREDIT_CARD", "direct_identifier", r"银行卡|卡号|信用卡|借记卡|银行账号|账号"),
     ("PASSPORT", "direct_identifier", r"护照"),
     ("CN_LICENSE_PLATE", "direct_identifier", r"车牌"),
@@ -330,8 +377,8 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
     ("ADDRESS", "direct_identifier", r"地址|住址|居住地|户籍地|通讯地"),
     ("DATE_OF_BIRTH", "direct_identifier", r"出生日期|生日|出生年月"),
     ("CN_USCC", "direct_identifier", r"统一社会信用代码|信用代码"),
-    ("PERSON", "direct_identifier", r"姓名|名字|联系人|持卡人|户主|负责人|患者|客户名"),
-    ("ZIP_CODE", "quasi_identifier", r"邮编|邮政编码"),
+    ("PERSON", "direct_identifier", r"姓名|名字|联系人|联络人|持卡人|户主|负责人|患者|客户名"),
+    ("ZIP_CODE", "quasi_identifier", r"邮编|邮政编码|邮递区号"),
     ("GENDER", "quasi_identifier", r"性别"),
     ("AGE", "quasi_identifier", r"年龄"),
     ("CITY", "quasi_identifier", r"城市|所在市"),

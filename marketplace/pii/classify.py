@@ -231,7 +231,7 @@ def normalise_header(name: str) -> str:
 def header_hint(name: str) -> tuple[str, str] | None:
     if chinese.HAN_RE.search(str(name)) or re.search(r"QQ", str(name)):
         for entity, kind, pattern in chinese.HEADER_HINTS:  # Chinese headers have no word boundaries
-            if re.search(pattern, str(name)):
+            if re.search(pattern, chinese.simplified(str(name))):  # "電話", "身分證字號" as "电话", "身份证"
                 return entity, kind
     header = normalise_header(name)
     for entity, kind, pattern in HEADER_HINTS:
@@ -338,7 +338,8 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
             )
         if (rate := chinese.address_rate(values)) >= 0.6:
             return decide(DIRECT, "ADDRESS", round(rate, 3), f"{rate:.0%} of values are Chinese street addresses")
-    if FREE_TEXT_HINT.search(header) or chinese.FREE_TEXT_HEADER.search(str(name)) or _looks_like_free_text(values):
+    chinese_free_text = chinese.FREE_TEXT_HEADER.search(chinese.simplified(str(name)))  # "備註" as "备注"
+    if FREE_TEXT_HINT.search(header) or chinese_free_text or _looks_like_free_text(values):
         return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
     if not numeric and values:
         person_rate = _person_by_values(values, ner) if (PERSON_VALUE_HINTS.search(header) or len(values) > 20) else 0

@@ -164,3 +164,43 @@ def test_known_values_that_share_a_first_character_are_found_in_text_whatever_th
     spans = known.spans(text)
     assert {text[s.start : s.end] for s in spans} >= {"张伟", "张家口市桥东区胜利北路12号", "+86 138 1234 5678"}
     assert known.spans("张先生明天复查。") == []
+
+
+def test_traditional_chinese_notes_lose_their_names_as_simplified_ones_do():
+    """Taiwan and Hong Kong write Traditional characters: the surnames, cue words and headers are written in
+    Simplified ones, and 110 of 120 Traditional notes kept their names ("客戶陳大文來電"). Names from Faker's zh_TW
+    locale, which nothing in the engine reads."""
+    from faker import Faker
+
+    fake = Faker("zh_TW")
+    Faker.seed(7)
+    names = [fake.name() for _ in range(40)]
+    templates = ["客戶{}來電詢問帳單，已處理", "{}先生表示不滿意", "經理{}核准退款", "請轉告{}小姐明天回電"]
+    notes = [templates[i % len(templates)].format(name) for i, name in enumerate(names)]
+    out, _ = scrub(pd.DataFrame({"紀錄": notes, "編號": range(len(notes))}), salt=b"s")
+    leaked = [(name, note) for name, note in zip(names, out["紀錄"], strict=True) if name in note]
+    assert not leaked
+    assert all("來電詢問帳單" in note for note in out["紀錄"][::4])  # the words around them are kept as written
+
+
+@pytest.mark.parametrize(
+    ("header", "entity"),
+    [("姓名", "PERSON"), ("身分證字號", "CN_RESIDENT_ID"), ("聯絡電話", "PHONE_NUMBER"), ("行動電話", "PHONE_NUMBER"),
+     ("聯絡人", "PERSON"), ("通訊地址", "ADDRESS"), ("郵遞區號", "ZIP_CODE")],
+)  # fmt: skip
+def test_traditional_chinese_headers_name_their_entity(header, entity):
+    assert classify_column(header, pd.Series(["x"] * 3, dtype=object)).entity == entity
+
+
+def test_traditional_addresses_are_scrubbed_and_generalised_to_their_district_as_written():
+    places = ["臺北市信義區松仁路", "高雄市前鎮區中華五路", "臺中市西屯區臺灣大道三段", "新北市板橋區文化路一段"]
+    values = [f"{places[i % 4]}{i + 1}號" + ("之一" if i % 3 else "") for i in range(30)]
+    out, _ = scrub(pd.DataFrame({"地點": values}), salt=b"s")
+    assert not any(place in cell for place in places for cell in out["地點"])
+    assert apply("generalize", values[0], salt=b"s", entity="ADDRESS") == "臺北市信義區"
+
+
+def test_a_title_before_a_name_announces_it_but_not_an_everyday_word():
+    assert [(s, e) for s, e, _ in chinese.text_spans("经理叶倩文核准退款")] == [(2, 5)]
+    for sentence in ["本公司聘请顾问公司处理", "司机高速上超速", "经理和主任都在"]:
+        assert chinese.text_spans(sentence) == [], sentence
