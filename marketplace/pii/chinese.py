@@ -35,6 +35,20 @@ def simplified(text: str) -> str:
     return text.translate(_TO_SIMPLIFIED)
 
 
+_TO_TRADITIONAL: dict[int, int] | None = None
+
+
+def traditional(text: str) -> str:
+    """`text` in Traditional characters, one for one (where a Simplified character stands for several, the table's
+    usual one): for fakes that replace Traditional values."""
+    global _TO_TRADITIONAL
+    if _TO_TRADITIONAL is None:
+        from hanziconv.charmap import simplified_charmap, traditional_charmap
+
+        _TO_TRADITIONAL = str.maketrans(simplified_charmap, traditional_charmap)
+    return text.translate(_TO_TRADITIONAL)
+
+
 # --- identity numbers (GB 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence, ISO 7064 MOD 11-2 check
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"

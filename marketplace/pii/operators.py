@@ -150,11 +150,14 @@ def _replace_chinese(value: str, salt: bytes, entity: str) -> str:
         return f"{district}<ADDRESS>" if district else "<ADDRESS>"
     surnames, given = _chinese_name_parts()
     pick = random.Random(int(hmac_hex(salt, value, entity)[:16], 16)).choice
+    real = chinese.simplified(value)  # "陳" is "陈": a Traditional name must not keep its characters either
+    # A name written in Traditional characters gets a fake written alike ("陳大文" -> "趙麗華", not "赵丽华").
+    written = chinese.traditional if real != value else str
     for _attempt in range(20):
         out = pick(surnames) + pick(given)
-        if not set(out) & set(value):
-            return out
-    return out
+        if not set(out) & set(real):
+            return written(out)
+    return written(out)
 
 
 def _replace_resident_id(value: str, salt: bytes) -> str:

@@ -204,3 +204,13 @@ def test_a_title_before_a_name_announces_it_but_not_an_everyday_word():
     assert [(s, e) for s, e, _ in chinese.text_spans("经理叶倩文核准退款")] == [(2, 5)]
     for sentence in ["本公司聘请顾问公司处理", "司机高速上超速", "经理和主任都在"]:
         assert chinese.text_spans(sentence) == [], sentence
+
+
+def test_a_traditional_name_is_replaced_by_a_fake_in_traditional_characters_sharing_none_of_its_own():
+    for name in ("陳大文", "賴淑美", "蕭子翔", "劉德華"):
+        fake = apply("replace", name, salt=b"s", entity="PERSON")
+        assert chinese.traditional(fake) == fake, fake  # written in Traditional characters
+        assert not set(chinese.simplified(fake)) & set(chinese.simplified(name)), (name, fake)
+    assert chinese.simplified(apply("replace", "陈大文", salt=b"s", entity="PERSON")) == apply(
+        "replace", "陈大文", salt=b"s", entity="PERSON"
+    )  # Simplified stays Simplified
