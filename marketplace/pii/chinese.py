@@ -130,6 +130,58 @@ def uscc_valid(value: str) -> bool:
     )
 
 
+# --- Taiwan's national identification number: a letter for the place of first registration, 1/2 (citizens) or 8/9
+# (residents' new-format certificates), seven digits and a check digit (the letter's two-digit code weighted 1 and 9,
+# the digits 8 to 1, the check digit 1: the sum is a multiple of ten).
+_TW_LETTER_CODES = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
+TW_ID_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z][1289]\d{8}(?![0-9A-Za-z])")
+
+
+def tw_id_valid(value: str) -> bool:
+    text = value.strip().upper()
+    if not re.fullmatch(r"[A-Z][1289]\d{8}", text):
+        return False
+    code = _TW_LETTER_CODES[text[0]]
+    total = code // 10 + 9 * (code % 10) + sum(int(d) * w for d, w in zip(text[1:9], range(8, 0, -1), strict=True))
+    return (total + int(text[9])) % 10 == 0
+
+
+# --- Hong Kong identity card: one or two letters, six digits and a check character (0-9 or A), usually written in
+# brackets; the check is modulo 11 over the letters (A=10 ... Z=35, a space of 36 before a single letter) and digits
+# weighted 9 to 2.
+HK_ID_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z]{1,2}\d{6}\s?(?:\([0-9A]\)|[0-9A])(?![0-9A-Za-z])")
+
+
+def hk_id_valid(value: str) -> bool:
+    text = re.sub(r"[\s()]", "", value.strip().upper())
+    if not re.fullmatch(r"[A-Z]{1,2}\d{6}[0-9A]", text):
+        return False
+    body = text[:-1].rjust(8)
+    values = [36 if c == " " else (ord(c) - 55 if c.isalpha() else int(c)) for c in body]
+    check = (11 - sum(v * w for v, w in zip(values, range(9, 1, -1), strict=True)) % 11) % 11
+    return text[-1] == ("A" if check == 10 else str(check))
+
+
+def tw_or_hk_id_valid(value: str) -> bool:
+    return tw_id_valid(value) or hk_id_valid(value)
+
+
+_CHECKED = (
+    (RESIDENT_ID_RE, resident_id_valid, "CN_RESIDENT_ID"),
+    (USCC_RE, uscc_valid, "CN_USCC"),
+    (TW_ID_RE, tw_id_valid, "NATIONAL_ID"),
+    (HK_ID_RE, hk_id_valid, "NATIONAL_ID"),
+)
+
+
+def checked_identifiers(text: str) -> list[str]:
+    """The entities of the identity numbers in `text` whose check character holds (mainland resident IDs, credit
+    codes, Taiwan and Hong Kong IDs): found wherever they stand, whatever the column was taken for."""
+    if not any(map(str.isdigit, text)):
+        return []
+    return [entity for pattern, valid, entity in _CHECKED if any(valid(m.group(0)) for m in pattern.finditer(text))]
+
+
 # --- passports (E/G + 8 digits, or cued), licence plates, QQ and WeChat next to their cue words
 PASSPORT_RE = re.compile(r"(?<![0-9A-Za-z])[EGDSPHegdsph]\d{8}(?!\d)|(?<=护照)[号码:：\s]*([A-Z]{1,2}\d{7,8})")
 PROVINCE_ABBREVIATIONS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -303,13 +355,13 @@ def _starts_with_word(candidate: str) -> bool:
     return bool(re.match(rf"(?:{TITLE_CUES_BEFORE}|{NAME_CUES_AFTER})", candidate[1:]))
 
 
-_LATIN_ENTRY_RE = re.compile(r"\d{11}|(?i:qq|wechat|weixin|wx)")
+_LATIN_ENTRY_RE = re.compile(r"\d{11}|(?i:qq|wechat|weixin|wx)|[A-Z][1289]\d{8}|[A-Z]{1,2}\d{6}")
 
 
 def text_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, entity) of Chinese personal information in `text`."""
     if not HAN_RE.search(text) and not _LATIN_ENTRY_RE.search(text):
-        return []  # nothing below can match: no Han character, no 11-digit run, no QQ or WeChat cue
+        return []  # nothing below can match: no Han character, 11-digit run, QQ or WeChat cue, Taiwan or HK ID
     text = simplified(text)  # the same length: its spans are the original's
     spans: list[tuple[int, int, str]] = []
     for match in RESIDENT_ID_RE.finditer(text):
@@ -325,6 +377,10 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
     for match in USCC_RE.finditer(text):
         if uscc_valid(match.group(0)):
             spans.append((match.start(), match.end(), "CN_USCC"))
+    for pattern, valid in ((TW_ID_RE, tw_id_valid), (HK_ID_RE, hk_id_valid)):
+        for match in pattern.finditer(text):
+            if valid(match.group(0)):
+                spans.append((match.start(), match.end(), "NATIONAL_ID"))
     for pattern, entity in ((PASSPORT_RE, "PASSPORT"), (QQ_RE, "CN_QQ"), (WECHAT_RE, "CN_WECHAT")):
         for match in pattern.finditer(text):
             group = 1 if match.re.groups and match.group(1) else 0
@@ -398,4 +454,4 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
     ("CITY", "quasi_identifier", r"城市|所在市"),
     ("LOCATION", "quasi_identifier", r"省份|地区|民族|籍贯|国籍"),
 ]
-FREE_TEXT_HEADER = re.compile(r"备注|说明|描述|评论|留言|病历|记录|情况|详情|内容|意见|反馈|摘要|病史|沟通")
+FREE_TEXT_HEADER = re.compile(r"备注|说明|描述|评论|留言|病历|记录|纪录|情况|详情|内容|意见|反馈|摘要|病史|沟通")

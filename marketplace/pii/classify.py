@@ -93,6 +93,7 @@ VALUE_CHECKS = [
     ("US_SSN", v.ssn_valid),
     ("UK_NINO", v.nino_valid),
     ("NATIONAL_ID", v.national_id_valid),
+    ("NATIONAL_ID", chinese.tw_or_hk_id_valid),  # Taiwan's and Hong Kong's identity numbers
     ("IP_ADDRESS", v.ip_valid),
 ]
 
@@ -368,4 +369,6 @@ _STRONG = [v.EMAIL_RE, v.SSN_RE, v.IBAN_RE, v.CARD_RE]
 
 
 def _has_strong_identifier(text: str) -> bool:
-    return any(p.search(text) for p in _STRONG)
+    """An e-mail, SSN, IBAN or card, or an identity number whose check character holds (a short note "證號
+    A123456789 影本" is no sentence, and such a column was kept as it was)."""
+    return any(p.search(text) for p in _STRONG) or bool(chinese.checked_identifiers(text))

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from marketplace.job_errors import JobInputError
-from marketplace.pii import operators
+from marketplace.pii import chinese, operators
 from marketplace.pii.classify import (
     DIRECT,
     FREE_TEXT,
@@ -322,7 +322,9 @@ class Scrubber:
             for value in sample:
                 if not any(ch == "@" or ch.isdigit() for ch in value) or _DATE_OR_SMALL_NUMBER_RE.fullmatch(value):
                     continue
-                for entity in presidio_findings(value):
+                # Presidio has no recognizer for Chinese, Taiwan or Hong Kong identity numbers: their check characters
+                # are checked here, so a column that kept them is not reported clean.
+                for entity in (*presidio_findings(value), *chinese.checked_identifiers(value)):
                     self.residual_findings[f"{name}:{entity}"] += 1
 
     # -- chunks scrubbed elsewhere -------------------------------------------------------------------------------

@@ -214,3 +214,60 @@ def test_a_traditional_name_is_replaced_by_a_fake_in_traditional_characters_shar
     assert chinese.simplified(apply("replace", "陈大文", salt=b"s", entity="PERSON")) == apply(
         "replace", "陈大文", salt=b"s", entity="PERSON"
     )  # Simplified stays Simplified
+
+
+def _tw_id(rng) -> str:
+    codes = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
+    letter, digits = rng.choice(sorted(codes)), rng.choice("12") + "".join(rng.choice("0123456789") for _ in range(7))
+    code = codes[letter]
+    total = code // 10 + 9 * (code % 10) + sum(int(d) * w for d, w in zip(digits, range(8, 0, -1), strict=True))
+    return f"{letter}{digits}{(10 - total % 10) % 10}"
+
+
+def _hk_id(rng) -> str:
+    letter, digits = rng.choice("ACDEGHKPRVYZ"), "".join(rng.choice("0123456789") for _ in range(6))
+    total = 36 * 9 + (ord(letter) - 55) * 8 + sum(int(d) * w for d, w in zip(digits, range(7, 1, -1), strict=True))
+    check = (11 - total % 11) % 11
+    return f"{letter}{digits}({'A' if check == 10 else check})"
+
+
+def test_taiwan_and_hong_kong_identity_numbers_are_checked_and_found_in_notes():
+    """Both leaked from every note (120 of 120), even after "ID no.", and were hashed only where a column of them
+    happened to look like a code column."""
+    import random
+
+    assert chinese.tw_id_valid("A123456789") and not chinese.tw_id_valid("A123456788")  # the published examples
+    assert (
+        chinese.hk_id_valid("A123456(3)")
+        and chinese.hk_id_valid("G123456(A)")
+        and not chinese.hk_id_valid("A123456(4)")
+    )
+    rng = random.Random(3)
+    ids = [_tw_id(rng) for _ in range(30)] + [_hk_id(rng) for _ in range(30)]
+    templates = [
+        "客戶來電，身分證字號{}，已核對",
+        "補件：證號 {} 影本",
+        "ID {} checked at the counter",
+        "申請人{}資料不全",
+    ]
+    notes = [templates[i % len(templates)].format(x) + "。" * (i % 3) for i, x in enumerate(ids)]
+    out, _ = scrub(pd.DataFrame({"紀錄": notes, "n": range(len(notes))}), salt=b"s")
+    assert not [note for note in out["紀錄"] if any(x in note for x in ids)]
+    wrong = "訂單 A123456788 已出貨，貨號 B12345678"  # a wrong check digit, and no ID's shape: kept
+    assert chinese.text_spans(wrong) == []
+    decision = classify_column("證件", pd.Series([_tw_id(rng) for _ in range(20)], dtype=object))
+    assert (decision.kind, decision.entity) == ("direct_identifier", "NATIONAL_ID")
+
+
+def test_verification_reports_identity_numbers_left_in_a_kept_column():
+    """The independent re-scan is Presidio's recognizers, which know no Chinese, Taiwan or Hong Kong identity
+    number: a column kept as it was with them in it was reported clean and publishable."""
+    import random
+
+    rng = random.Random(5)
+    notes = [f"客户{i}号证件 {ID if i % 2 else _tw_id(rng)} 已核对" for i in range(40)]
+    _, report = scrub(pd.DataFrame({"notes": notes}), ScrubPolicy(columns={"notes": "keep"}), salt=b"s")
+    assert report.residual["by_column"].get("notes:CN_RESIDENT_ID") and report.residual["by_column"].get(
+        "notes:NATIONAL_ID"
+    )
+    assert not report.publishable
