@@ -32,7 +32,13 @@ def simplified(text: str) -> str:
         from hanziconv.charmap import simplified_charmap, traditional_charmap
 
         _TO_SIMPLIFIED = str.maketrans(traditional_charmap, simplified_charmap)
+        _TO_SIMPLIFIED.update(str.maketrans(_MERGED_VARIANTS[0::2], _MERGED_VARIANTS[1::2]))
     return text.translate(_TO_SIMPLIFIED)
+
+
+# Variants that Simplified Chinese merged into another character and hanziconv's table leaves as they are: "備註"
+# (remarks, as Taiwan writes it) must read "备注", or a notes column was taken for a safe one.
+_MERGED_VARIANTS = "註注祕秘週周羣群衆众佈布佔占峯峰鉅巨託托餵喂姪侄牀床粧妆蔘参"
 
 
 _TO_TRADITIONAL: dict[int, int] | None = None
@@ -87,6 +93,16 @@ def resident_id_valid(value: str) -> bool:
 # --- phones: mobiles 1[3-9]x xxxx xxxx with or without +86/0086; landlines 0 + 2-3 digit area code + 7-8 digits
 MOBILE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 LANDLINE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[\s-]?)?\(?0\d{2,3}\)?[\s-]?\d{7,8}(?!\d)")
+# Taiwan: mobiles 09xx xxx xxx (+886 9xx xxx xxx), landlines (0)2-8 area code and a local number written with a
+# separator before its last four digits ("02-2345-6789", "(07)123-4567"). Hong Kong: eight digits after +852, or
+# after a phone word ("电话", "手机", "打", "call"): a bare eight-digit run is as often an amount or an order number.
+TW_MOBILE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)886[\s-]?|0)9\d{2}[\s-]?\d{3}[\s-]?\d{3}(?!\d)")
+TW_LANDLINE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)886[\s-]?\(?|\(?0)[2-8]\d?\)?[\s-]?\d{3,4}[\s-]\d{4}(?!\d)")
+HK_PHONE_RE = re.compile(r"(?<![\d+])(?:\+|00)852[\s-]?[2-9]\d{3}[\s-]?\d{4}(?!\d)")
+CUED_PHONE_RE = re.compile(
+    r"(?:电话|手机|手提|联络|联系|致电|回拨|回电|打|(?i:call|phone|tel|mobile|whatsapp))[^\d\n]{0,6}"
+    r"(?<![\d+])([2-9]\d{3}[\s-]?\d{4})(?![\d-])"
+)
 
 
 def mobile_valid(value: str) -> bool:
@@ -197,7 +213,9 @@ _ADDRESS_PREFIX = (
 )
 ADDRESS_RE = re.compile(
     _ADDRESS_PREFIX
-    + rf"(?:[{HAN}]{{1,8}}(?:镇|乡|街道))?[{HAN}0-9]{{1,12}}?(?:路|街|大道|大街|巷|弄|胡同|村|里)"
+    + rf"(?:[{HAN}]{{1,8}}(?:镇|乡|街道))?[{HAN}0-9]{{1,12}}?(?:路|街|大道[中东西南北]?|大街|巷|弄|胡同|村|里|"
+    # Hong Kong's roads are 道 ("弥敦道", "轩尼诗道"); not the 道 of everyday words ("知道3号会到").
+    + r"(?<![知报频渠通味难说轨街车])道)"
     # A road's section, lane and alley, as Taiwan writes them: "文化路一段123巷4弄5號7樓".
     + r"(?:[0-9一二三四五六七八九十]+段)?(?:[0-9]+巷)?(?:[0-9]+弄)?"
     + r"(?:[0-9一二三四五六七八九十百]+(?:号|弄|巷)|[A-Za-z0-9]{1,3}座)"
@@ -355,7 +373,9 @@ def _starts_with_word(candidate: str) -> bool:
     return bool(re.match(rf"(?:{TITLE_CUES_BEFORE}|{NAME_CUES_AFTER})", candidate[1:]))
 
 
-_LATIN_ENTRY_RE = re.compile(r"\d{11}|(?i:qq|wechat|weixin|wx)|[A-Z][1289]\d{8}|[A-Z]{1,2}\d{6}")
+_LATIN_ENTRY_RE = re.compile(
+    r"\d{11}|(?i:qq|wechat|weixin|wx|call|phone|tel|mobile|whatsapp)|[A-Z][1289]\d{8}|[A-Z]{1,2}\d{6}|09\d{2}|\+|00\d|\(0"
+)
 
 
 def text_spans(text: str) -> list[tuple[int, int, str]]:
@@ -367,9 +387,11 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
     for match in RESIDENT_ID_RE.finditer(text):
         if resident_id_valid(match.group(0)):
             spans.append((match.start(), match.end(), "CN_RESIDENT_ID"))
-    for pattern in (MOBILE_RE, LANDLINE_RE):
+    for pattern in (MOBILE_RE, LANDLINE_RE, TW_MOBILE_RE, TW_LANDLINE_RE, HK_PHONE_RE):
         for match in pattern.finditer(text):
             spans.append((match.start(), match.end(), "PHONE_NUMBER"))
+    for match in CUED_PHONE_RE.finditer(text):
+        spans.append((match.start(1), match.end(1), "PHONE_NUMBER"))
     for match in BANK_CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", match.group(0))
         if 16 <= len(digits) <= 19 and _luhn(digits) and not resident_id_valid(digits):
@@ -454,4 +476,4 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
     ("CITY", "quasi_identifier", r"城市|所在市"),
     ("LOCATION", "quasi_identifier", r"省份|地区|民族|籍贯|国籍"),
 ]
-FREE_TEXT_HEADER = re.compile(r"备注|说明|描述|评论|留言|病历|记录|纪录|情况|详情|内容|意见|反馈|摘要|病史|沟通")
+FREE_TEXT_HEADER = re.compile(r"备注|说明|描述|评论|留言|病历|记录|纪录|情况|详情|内容|意见|反馈|回馈|摘要|病史|沟通")

@@ -271,3 +271,38 @@ def test_verification_reports_identity_numbers_left_in_a_kept_column():
         "notes:NATIONAL_ID"
     )
     assert not report.publishable
+
+
+def test_taiwan_and_hong_kong_phone_numbers_leave_notes_and_amounts_stay():
+    """All 80 leaked (a mainland mobile is 1[3-9]x, a Taiwan one 09xx, a Hong Kong one eight digits), and "備註"
+    (Taiwan's "remarks") was no notes header: its column was kept as safe."""
+    import random
+
+    rng = random.Random(11)
+    taiwan = [f"09{rng.randrange(100):02d}{rng.randrange(10**6):06d}" for _ in range(10)]
+    phones = taiwan + [f"{t[:4]}-{t[4:7]}-{t[7:]}" for t in taiwan] + ["(02)2345-6789", "+886 2 2345 6789"]
+    hong_kong = [f"{rng.choice('569')}{rng.randrange(1000):03d} {rng.randrange(10000):04d}" for _ in range(10)]
+    phones += hong_kong + ["+852 " + h for h in hong_kong]
+    templates = [
+        "請回撥{}，謝謝",
+        "客戶手機{}已更新",
+        "聯絡方式：{}（晚上）",
+        "他說打{}找他",
+        "call back on {} tonight",
+    ]
+    notes = [templates[i % len(templates)].format(p) for i, p in enumerate(phones)]
+    out, _ = scrub(pd.DataFrame({"備註": notes}), salt=b"s")
+    assert not [n for p, n in zip(phones, out["備註"], strict=True) if p.replace(" ", "") in n.replace(" ", "")]
+    for kept in ["訂單金額 12345678 元", "2024年12月31日 共 3500 件", "發票號碼 AB-12345678", "打了 2 次 1234 5678"]:
+        assert chinese.text_spans(kept) == [], kept
+
+
+@pytest.mark.parametrize(
+    "note", ["住址：九龍旺角彌敦道123號5樓", "寄到香港中環皇后大道中99號", "新界沙田大圍村南道8號", "灣仔軒尼詩道302號"]
+)
+def test_hong_kong_addresses_on_a_road_named_dao_are_found(note):
+    assert [entity for _, _, entity in chinese.text_spans(note)] == ["ADDRESS"]
+
+
+def test_dao_in_everyday_words_makes_no_address():
+    assert chinese.text_spans("我知道3號會到") == [] and chinese.text_spans("频道5号") == []
