@@ -86,6 +86,8 @@ IDENTIFIER_CUES = (
     r"member(?:ship)?|account|acct|policy|polic[ey] holder|MRN|medical record|record|patient|customer|client|case|"
     r"claim|ref(?:erence)?|ID|insurance|insured|subscriber|card|badge|employee|staff|student|passport|"
     r"licen[cs]e|permit|registration|reg|file|chart|ticket|order|contract|invoice|Mitglied(?:s)?|"
+    # identity documents by name: "document number S1639683D", "NRIC S1234567D", "PAN ABCPE1234F", "Aadhaar …"
+    r"document|doc|identity|identification|NRIC|FIN|PAN|TIN|SIN|CPF|RRN|Aadhaar|"
     r"Versicherte[nr]?|Kunden|Akte|numéro|número|dossier|tessera|matricola|n[°º]|#"
 )
 # A code: letters and digits (at least two digits), 4 to 24 characters, inner separators allowed.

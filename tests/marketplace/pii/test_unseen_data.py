@@ -245,3 +245,19 @@ def test_the_residual_estimate_comes_with_an_interval_that_is_not_zero_when_noth
     assert low == 0.0 and 0.012 < high < 0.013
     low, high = wilson_interval(5, 100)
     assert 0.021 < low < 0.022 and 0.111 < high < 0.113
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Verified document number S1639683D today",
+        "Customer showed NRIC S5334448H at the desk",
+        "PAN GWJPY7238Q on file",
+        "Identity card no. VAXPR8442N checked",
+    ],
+)
+def test_an_identity_document_named_in_the_note_announces_its_number(note):
+    """Singapore NRICs and Indian PANs after "document number" or their own names were kept in notes."""
+    code = next(word for word in note.split() if any(ch.isdigit() for ch in word))
+    out, _ = scrub(pd.DataFrame({"notes": [note] * 3}), salt=b"s")
+    assert code not in out.at[0, "notes"]
