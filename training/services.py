@@ -46,7 +46,6 @@ from training.mixing import mix_metrics, plan_scales, train_mix
 from training.models import BaseModel, TrainedModel, TrainingJob, TrainingReceipt
 from training.registry import BASE_MODELS, TASKS, BaseModelSpec, base_model_get, directory_spec
 from training.tabular import NotANumber, TabularEncoder
-from training.tabular import numbers as tabular_numbers
 from training.trainer import CHECKPOINT, TrainConfig, TrainData, TrainResult, auto_epochs, predict, train
 
 logger = logging.getLogger(__name__)
@@ -904,12 +903,15 @@ def _check_tabular_inputs(local: Path, inputs: list[dict[str, Any]]) -> None:
         if column not in frame:
             continue
         try:
-            tabular_numbers(frame[column], column)
+            encoder.values(frame[column], column)
         except NotANumber as exc:
+            message = (
+                gettext("Row %(row)s: %(column)s is %(value)r, not a date.")
+                if exc.kind == "date"
+                else gettext("Row %(row)s: %(column)s is %(value)r, not a number.")
+            )
             raise ApplicationError(
-                gettext("Row %(row)s: %(column)s is %(value)r, not a number.")
-                % {"row": exc.row, "column": exc.column, "value": exc.value},
-                extra={"field": "inputs"},
+                message % {"row": exc.row, "column": exc.column, "value": exc.value}, extra={"field": "inputs"}
             ) from exc
 
 

@@ -22,15 +22,25 @@ class TabularEncoder:
 
     numeric: dict[str, tuple[float, float]]  # column -> (mean, standard deviation) of the training rows
     categorical: dict[str, list[str]]  # column -> values that get a one-hot slot
+    # Numeric columns that are dates or times, as days since 1970-01-01. As categories, each date was a one-hot slot
+    # of its own (the 50 most frequent), and a date the model had not seen in training matched none.
+    dates: tuple[str, ...] = ()
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, columns: list[str]) -> TabularEncoder:
-        numeric, categorical = {}, {}
+        numeric, categorical, dates = {}, {}, []
         for column in columns:
             values = frame[column]
             written = number_format(values)  # "$48,210", "12%": amounts a provider kept as written
-            if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values) or written is not None:
-                as_float = pd.Series(numbers(values, column), dtype=float)
+            if pd.api.types.is_datetime64_any_dtype(values):
+                dates.append(column)
+            if (
+                pd.api.types.is_bool_dtype(values)
+                or pd.api.types.is_numeric_dtype(values)
+                or written is not None
+                or column in dates
+            ):
+                as_float = pd.Series(column_values(values, column, column in dates), dtype=float)
                 mean = float(as_float.mean()) if as_float.notna().any() else 0.0
                 std = float(as_float.std(ddof=0)) if as_float.notna().sum() > 1 else 0.0
                 numeric[column] = (mean, std if std > 0 else 1.0)
@@ -39,7 +49,7 @@ class TabularEncoder:
                 categorical[column] = sorted(top)
         if not numeric and not categorical:
             raise JobInputError("Tabular classification needs at least one feature column besides the label.")
-        return cls(numeric, categorical)
+        return cls(numeric, categorical, tuple(dates))
 
     @property
     def width(self) -> int:
@@ -51,27 +61,61 @@ class TabularEncoder:
         like are missing (see `numbers`)."""
         blocks = []
         for column, (mean, std) in self.numeric.items():
-            values = numbers(frame[column], column) if column in frame else np.full(len(frame), mean)
+            values = self.values(frame[column], column) if column in frame else np.full(len(frame), mean)
             blocks.append(((np.nan_to_num(values, nan=mean) - mean) / std)[:, None])
         for column, known in self.categorical.items():
             values = frame[column].astype(str).to_numpy() if column in frame else np.full(len(frame), "")
             blocks.append((values[:, None] == np.array(known, dtype=object)[None, :]).astype(np.float32))
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
+    def values(self, values: pd.Series, column: str) -> np.ndarray:
+        """A numeric column's values as floats (days since 1970 for a date column); raises NotANumber."""
+        return column_values(values, column, column in self.dates)
+
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, payload: dict) -> TabularEncoder:
-        return cls({k: tuple(v) for k, v in payload["numeric"].items()}, payload["categorical"])
+        numeric = {k: tuple(v) for k, v in payload["numeric"].items()}
+        return cls(numeric, payload["categorical"], tuple(payload.get("dates", ())))  # models saved before dates
 
 
 class NotANumber(ValueError):
-    """A number column's value that is text but no number: which column, row (from 1) and value."""
+    """A number (or date) column's value that is text but no number (or date): which column, row (from 1) and value."""
 
-    def __init__(self, column: str, row: int, value: object) -> None:
-        super().__init__(f"Row {row}: {column} is {value!r}, not a number.")
-        self.column, self.row, self.value = column, row, value
+    def __init__(self, column: str, row: int, value: object, kind: str = "number") -> None:
+        super().__init__(f"Row {row}: {column} is {value!r}, not a {kind}.")
+        self.column, self.row, self.value, self.kind = column, row, value, kind
+
+
+def column_values(values: pd.Series, column: str, is_date: bool) -> np.ndarray:
+    return days(values, column) if is_date else numbers(values, column)
+
+
+def days(values: pd.Series, column: str) -> np.ndarray:
+    """A date column's values as days since 1970-01-01 (UTC for times with a zone), NaN where missing. The
+    training rows come typed; predict's rows as JSON text ("2024-01-05", "2024-01-05T10:00:00Z"), and text that
+    is no date raises NotANumber."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
+        return (stamps.astype("datetime64[ns]").astype("int64").where(stamps.notna()) / 86_400e9).to_numpy(float)
+    out = np.full(len(values), np.nan)
+    for row, value in enumerate(values.tolist()):
+        if value is None or (not isinstance(value, str | bool | int | float) and pd.isna(value)):
+            continue
+        if isinstance(value, float) and np.isnan(value) or str(value).strip() in ("", *MISSING_TOKENS):
+            continue
+        if isinstance(value, bool | int | float):  # a bare number is no date: seconds, days or a year?
+            raise NotANumber(column, row + 1, value, "date")
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise NotANumber(column, row + 1, value, "date") from None
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        out[row] = stamp.value / 86_400e9
+    return out
 
 
 def numbers(values: pd.Series, column: str) -> np.ndarray:

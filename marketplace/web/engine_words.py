@@ -348,6 +348,14 @@ MESSAGES: list[tuple[str, str]] = [
         ),
     ),
     (
+        "The file starts as Chinese text in Big5 but later holds bytes that are not valid in it. "
+        "Save it as UTF-8 and upload again.",
+        _(
+            "The file starts as Chinese text in Big5 but later holds bytes that are not valid in it. "
+            "Save it as UTF-8 and upload again."
+        ),
+    ),
+    (
         "Line {line} is not valid UTF-8. Save the file as UTF-8 and upload again.",
         _("Line %(line)s is not valid UTF-8. Save the file as UTF-8 and upload again."),
     ),

@@ -336,6 +336,31 @@ def test_tabular_predict_reads_numbers_sent_as_text_and_refuses_text_that_is_non
     assert refused.status_code == 400 and refused.data["message"] == "Row 2: income is 'lots', not a number."
 
 
+def test_a_tabular_job_on_dates_and_amounts_as_written_predicts_rows_sent_as_text(
+    provider, django_capture_on_commit_callbacks
+):
+    """A provider's orders: dates that ingest types, amounts kept as written ("$1,250.00"). Both are read as
+    numbers end to end, and a date that is none is refused with its row and column."""
+    amounts = [(i * 37) % 900 + 100 for i in range(60)]
+    table = "ordered,amount,status\n" + "".join(
+        f'2024-{1 + i % 12:02d}-{1 + i % 27:02d},"${a:,}.00",{"big" if a >= 550 else "small"}\n'
+        for i, a in enumerate(amounts)
+    )
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=table, title="Orders")
+    with django_capture_on_commit_callbacks(execute=True):
+        training = _tabular_job(provider, [version])
+    training.refresh_from_db()
+    assert training.job.status == "succeeded", training.job.error
+    client = api_client_for(provider)
+    url = f"/api/v1/models/{training.model.pk}/predict/"
+    rows = [{"ordered": "2024-03-09", "amount": "$120.00"}, {"ordered": "2024-05-01", "amount": 990}]
+    answered = client.post(url, {"inputs": rows}, format="json")
+    refused = client.post(url, {"inputs": [{"ordered": "next week", "amount": "$5.00"}]}, format="json")
+
+    assert answered.status_code == 200 and [p["label"] for p in answered.data["predictions"]] == ["small", "big"]
+    assert refused.status_code == 400 and refused.data["message"] == "Row 1: ordered is 'next week', not a date."
+
+
 def test_a_tabular_job_trains_on_numbers_with_gaps(provider, django_capture_on_commit_callbacks):
     """Ingest types a number column with gaps as Int64 with pd.NA: training and predicting on it work end to end
     (a guard for the reading of numbers below, which took pd.NA for text in its first version)."""

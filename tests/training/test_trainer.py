@@ -263,3 +263,23 @@ def test_amounts_written_as_text_are_learnt_as_numbers_and_read_back_at_predict(
     assert [p["label"] for p in predict(tmp_path, rows)] == ["bad", "good", "bad", "good"]
     with pytest.raises(NotANumber, match="income"):
         TabularEncoder.fit(frame, ["income"]).transform(pd.DataFrame({"income": ["SKU1001"]}))
+
+
+def test_dates_are_learnt_as_days_and_read_back_from_text_at_predict(tmp_path):
+    # Ingest types a date column; the encoder one-hot encoded its 50 most frequent dates, so a date the model had
+    # not seen in training matched none and the model could not tell an early order from a late one.
+    when = pd.Series(pd.date_range("2023-01-01", periods=80, freq="5D"))
+    frame = pd.DataFrame(
+        {"ordered": when, "status": ["late" if d >= pd.Timestamp("2023-07-01") else "early" for d in when]}
+    )
+    data = TrainData(frame.iloc[:64], frame.iloc[64:], target_column="status")
+    config = TrainConfig(task="tabular-classification", epochs=40, batch_size=16, learning_rate=2e-2)
+    train(BASE_MODELS["tabular-mlp"], data, tmp_path, config)
+
+    encoder = TabularEncoder.fit(frame, ["ordered"])
+    assert encoder.dates == ("ordered",) and encoder.categorical == {}
+    assert TabularEncoder.from_json(json.loads(json.dumps(encoder.to_json()))) == encoder
+    rows = [{"ordered": "2023-01-03"}, {"ordered": "2023-11-02T08:00:00Z"}, {"ordered": "2023-02-11"}]
+    assert [p["label"] for p in predict(tmp_path, rows)] == ["early", "late", "early"]
+    with pytest.raises(NotANumber, match="not a date"):
+        encoder.transform(pd.DataFrame({"ordered": ["soon"]}))
