@@ -200,6 +200,12 @@ def checked_identifiers(text: str) -> list[str]:
 
 # --- passports (E/G + 8 digits, or cued), licence plates, QQ and WeChat next to their cue words
 PASSPORT_RE = re.compile(r"(?<![0-9A-Za-z])[EGDSPHegdsph]\d{8}(?!\d)|(?<=护照)[号码:：\s]*([A-Z]{1,2}\d{7,8})")
+# Travel permits after their names (港澳通行证 C12345678, 台胞证, 回乡证, 居留证, 签证), and bank account numbers after
+# an account word: an account has no check digit, so a number that fails a card's Luhn check was left in the note.
+PERMIT_RE = re.compile(
+    r"(?:通行证|台胞证|回乡证|居留证|居留许可|签证)[号码编:：\s]*([A-Z]{0,2}\d{7,10})(?![0-9A-Za-z])"
+)
+ACCOUNT_RE = re.compile(r"(?:账号|帐号|账户|帐户|卡号|银行卡|存折)[号码:：\s]*(\d[\d -]{6,30}\d)(?!\d)")
 PROVINCE_ABBREVIATIONS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE_RE = re.compile(rf"[{PROVINCE_ABBREVIATIONS}][A-HJ-NP-Z]·?[A-HJ-NP-Z0-9]{{5,6}}(?![A-Za-z0-9])")
 QQ_RE = re.compile(r"(?i:QQ|扣扣)(?:号|号码)?\s*[:：]?\s*([1-9]\d{4,11})(?!\d)")
@@ -403,7 +409,14 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
         for match in pattern.finditer(text):
             if valid(match.group(0)):
                 spans.append((match.start(), match.end(), "NATIONAL_ID"))
-    for pattern, entity in ((PASSPORT_RE, "PASSPORT"), (QQ_RE, "CN_QQ"), (WECHAT_RE, "CN_WECHAT")):
+    for match in ACCOUNT_RE.finditer(text):
+        spans.append((match.start(1), match.end(1), "BANK_ACCOUNT"))
+    for pattern, entity in (
+        (PASSPORT_RE, "PASSPORT"),
+        (PERMIT_RE, "PASSPORT"),
+        (QQ_RE, "CN_QQ"),
+        (WECHAT_RE, "CN_WECHAT"),
+    ):
         for match in pattern.finditer(text):
             group = 1 if match.re.groups and match.group(1) else 0
             spans.append((match.start(group), match.end(group), entity))

@@ -306,3 +306,20 @@ def test_hong_kong_addresses_on_a_road_named_dao_are_found(note):
 
 def test_dao_in_everyday_words_makes_no_address():
     assert chinese.text_spans("我知道3號會到") == [] and chinese.text_spans("频道5号") == []
+
+
+@pytest.mark.parametrize(
+    ("note", "secret", "entity"),
+    [
+        ("港澳通行证C12345678已过期", "C12345678", "PASSPORT"),
+        ("台胞证 87654321 已核对", "87654321", "PASSPORT"),
+        ("收款账号6222021234567890123", "6222021234567890123", "BANK_ACCOUNT"),  # fails Luhn: no card, an account
+        ("账户：1234 5678 9012 3456 789，请转账", "1234 5678 9012 3456 789", "BANK_ACCOUNT"),
+    ],
+)
+def test_travel_permits_and_accounts_after_their_names_are_found(note, secret, entity):
+    assert [(note[s:e], kind) for s, e, kind in chinese.text_spans(note)] == [(secret, entity)]
+
+
+def test_an_account_word_before_an_amount_or_a_card_suffix_finds_nothing():
+    assert chinese.text_spans("账户余额 12345678 元") == [] and chinese.text_spans("卡号后四位1234") == []
