@@ -262,7 +262,8 @@ NAME_CUES_BEFORE = (
     "外公|外婆|哥哥|姐姐|弟弟|妹妹|邻居|同事|朋友|监护人|经办人|收件人|寄件人|医生|护士|主治医师|签名|姓名"
 )
 # A title before a name as well as after it ("经理叶倩文核准退款"). A title is followed by ordinary words too
-# ("顾问公司", "司机师傅", "老师常说", "司机高速上"), so a name after one must not begin with a dictionary word.
+# ("顾问公司", "司机师傅", "司机高速上"), so a name after one must not begin with a frequent dictionary word (see
+# `_starts_with_word`; "老师常说" is still taken for a name, as the segmentation took it before this rule).
 TITLE_CUES_BEFORE = "经理|主任|老师|教授|律师|店长|专员|顾问|司机|业务员|承办人|负责人"
 NAME_CUES_AFTER = "先生|女士|小姐|老师|医生|护士|经理|主任|同学|阿姨|叔叔|师傅|老板|总|教授|律师|院长|书记"
 _GIVEN = f"[{HAN}]{{1,2}}"
@@ -379,6 +380,8 @@ def _starts_with_word(candidate: str) -> bool:
     return bool(re.match(rf"(?:{TITLE_CUES_BEFORE}|{NAME_CUES_AFTER})", candidate[1:]))
 
 
+# What a text without a Han character must hold for anything below to match: an 11-digit run, a QQ, WeChat or phone
+# word, a Taiwan or Hong Kong ID's shape, a Taiwan mobile's 09, or an international or area-code prefix.
 _LATIN_ENTRY_RE = re.compile(
     r"\d{11}|(?i:qq|wechat|weixin|wx|call|phone|tel|mobile|whatsapp)|[A-Z][1289]\d{8}|[A-Z]{1,2}\d{6}|09\d{2}|\+|00\d|\(0"
 )
@@ -387,7 +390,7 @@ _LATIN_ENTRY_RE = re.compile(
 def text_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, entity) of Chinese personal information in `text`."""
     if not HAN_RE.search(text) and not _LATIN_ENTRY_RE.search(text):
-        return []  # nothing below can match: no Han character, 11-digit run, QQ or WeChat cue, Taiwan or HK ID
+        return []  # nothing below can match: no Han character and none of the Latin entries above
     text = simplified(text)  # the same length: its spans are the original's
     spans: list[tuple[int, int, str]] = []
     for match in RESIDENT_ID_RE.finditer(text):
