@@ -306,6 +306,30 @@ def segmenter():
     return _SEGMENTER
 
 
+# Surnames that jieba cuts off from a given name that is itself a word ("刘|聪明", "孙|婷婷", "江|静宜"), and that
+# are seldom words on their own: not 和, 于, 向, 高, 白, 马, 金, 方, 常, 曾 (and, at, towards, tall, white, horse,
+# gold, square, often, once). 张 is a measure word after a number ("一张"), so it counts only after none.
+_LONE_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙胡朱郭何林罗郑梁谢宋唐许韩冯邓曹彭萧肖董袁潘蒋蔡杜叶程苏魏吕丁沈姚卢姜崔钟谭陆汪范廖"
+    "贾夏韦邹熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱严覃戴莫孔汤温康施牛樊葛邢赖洪傅詹庄柯翁阮游简"
+)
+_NUMERALS = set("一二三四五六七八九十两几这那每整半数多0123456789")
+
+
+def _lone_surname_before_given_name(word: str, before: str, after: str) -> bool:
+    """A surname cut off as a word of its own, before a two-character word that is a given name ("刘|聪明")."""
+    if len(word) != 1 or word not in _LONE_SURNAMES or len(after) != 2 or not _HAN_WORD_RE.fullmatch(after):
+        return False
+    if before and (before[-1] in _NUMERALS or _HAN_WORD_RE.fullmatch(before[-1]) and len(before) == 1):
+        return False  # "一张桌子"; and a lone character before it is a word of its own, rarely a name's neighbour
+    return after[0] not in _NEXT_WORD and after not in _EVERYDAY_AFTER_SURNAME
+
+
+# Two-character words that follow a lone surname character as an everyday word does ("王|先生" is a title, found by
+# its own rule; "周|末" is one word already).
+_EVERYDAY_AFTER_SURNAME = frozenset("先生 女士 小姐 老师 医生 经理 主任 同学 阿姨 师傅 老板 教授 律师 总监".split())
+
+
 def _may_start_name(text: str, i: int, freq: dict[str, int]) -> bool:
     if text[i : i + 2] in COMPOUND_SURNAMES:
         return True
@@ -337,13 +361,20 @@ def segmented_names(text: str, found: list[tuple[int, int, str]]) -> list[tuple[
     spans, position = [], 0
     for index, word in enumerate(words):
         start, position = position, position + len(word)
+        after = words[index + 1] if index + 1 < len(words) else ""
+        if _lone_surname_before_given_name(word, words[index - 1] if index else "", after):
+            end = position + len(after)
+            if not any(covered[start:end]) and word + after not in NOT_NAMES:
+                spans.append((start, end, "PERSON"))
+            continue
         if not 2 <= len(word) <= 4 or any(covered[start:position]):
             continue
         compound = word[:2] in COMPOUND_SURNAMES
         if not (compound or word[0] in SINGLE_SURNAMES) or not _HAN_WORD_RE.fullmatch(word):
             continue
         # A dictionary word (prefixes of words are kept at 0) is an everyday word, even where jieba tags it a name
-        # ("安全检查" and "王府井" are "nr" there); past a compound surname it is a name all the same ("欧阳明").
+        # ("安全检查", "王府井" and "单元格" are "nr" there); past a compound surname it is a name all the same
+        # ("欧阳明"). So the real names jieba's dictionary holds (陈冠宇, 王志强) are found only by a cue.
         if (jieba.FREQ.get(word, 0) > 0 and not (compound and len(word) >= 3)) or word in NOT_NAMES:
             continue
         end = position - 1 if len(word) >= 3 and word[-1] in _NEXT_WORD else position  # "张淑兰称" -> 张淑兰
