@@ -176,25 +176,22 @@ def _text_encoding(handle: IO[bytes]) -> str:
         pass
     if _reads_as_korean(sample, whole):
         return "utf-8-sig"
-    for encoding, common_leads in (("gb18030", GB2312_COMMON_LEADS), ("cp950", BIG5_COMMON_LEADS)):
+    for encoding in COMMON_CHARACTERS:
         try:
             text = codecs.getincrementaldecoder(encoding)().decode(sample, final=whole)
         except UnicodeDecodeError:
             continue
-        if _reads_as_chinese(text, encoding, common_leads):
+        if _reads_as_chinese(text, encoding):
             return encoding
     return "utf-8-sig"
 
 
-# The lead bytes of each encoding's common characters: GB2312's 3,755 level-1 characters, Big5's 5,401 frequently
-# used ones.
-GB2312_COMMON_LEADS = (0xB0, 0xD7)
-BIG5_COMMON_LEADS = (0xA4, 0xC6)
+# Each Chinese encoding tried, in order, with the codec and lead bytes of its common characters: GB2312's 3,755
+# level-1 characters, Big5's 5,401 frequently used ones.
+COMMON_CHARACTERS = {"gb18030": ("gb2312", 0xB0, 0xD7), "cp950": ("cp950", 0xA4, 0xC6)}
 
 
-def _reads_as_chinese(
-    text: str, encoding: str = "gb18030", common_leads: tuple[int, int] = GB2312_COMMON_LEADS
-) -> bool:
+def _reads_as_chinese(text: str, encoding: str = "gb18030") -> bool:
     """Nearly every non-ASCII character is a Chinese character or CJK punctuation, and nearly every Chinese
     character is one of the encoding's common ones, as in real Chinese text and not in text of another encoding
     decoded as this one."""
@@ -203,8 +200,7 @@ def _reads_as_chinese(
     other = sum(1 for ch in text if ord(ch) > 127) - len(han) - punctuation
     if not han or other > 0.05 * len(han):
         return False
-    low, high = common_leads
-    codec = "gb2312" if encoding == "gb18030" else encoding
+    codec, low, high = COMMON_CHARACTERS[encoding]
 
     def common(ch: str) -> bool:
         try:

@@ -89,6 +89,11 @@ class NotANumber(ValueError):
         self.column, self.row, self.value, self.kind = column, row, value, kind
 
 
+def _missing(value: object) -> bool:
+    """None, pd.NA, NaN or NaT: a value JSON or a typed column holds for "no value"."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+
+
 def column_values(values: pd.Series, column: str, is_date: bool) -> np.ndarray:
     return days(values, column) if is_date else numbers(values, column)
 
@@ -102,11 +107,9 @@ def days(values: pd.Series, column: str) -> np.ndarray:
         return (stamps.astype("datetime64[ns]").astype("int64").where(stamps.notna()) / 86_400e9).to_numpy(float)
     out = np.full(len(values), np.nan)
     for row, value in enumerate(values.tolist()):
-        if value is None or (not isinstance(value, str | bool | int | float) and pd.isna(value)):
+        if _missing(value) or (isinstance(value, str) and value.strip() in ("", *MISSING_TOKENS)):
             continue
-        if isinstance(value, float) and np.isnan(value) or str(value).strip() in ("", *MISSING_TOKENS):
-            continue
-        if isinstance(value, bool | int | float):  # a bare number is no date: seconds, days or a year?
+        if isinstance(value, bool | int | float | np.number):  # a bare number is no date: seconds, days or a year?
             raise NotANumber(column, row + 1, value, "date")
         try:
             stamp = pd.Timestamp(value)
@@ -127,7 +130,7 @@ def numbers(values: pd.Series, column: str) -> np.ndarray:
         return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     out = np.full(len(values), np.nan)
     for row, value in enumerate(values.tolist()):
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        if _missing(value):
             continue
         if isinstance(value, bool | np.bool_):
             out[row] = float(value)

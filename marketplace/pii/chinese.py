@@ -15,25 +15,24 @@ name and 110 of 120 Traditional notes kept their names.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 
 HAN = "\u4e00-\u9fff"
 HAN_RE = re.compile(f"[{HAN}]")
-_TO_SIMPLIFIED: dict[int, int] | None = None
 
 
-def simplified(text: str) -> str:
-    """`text` with each Traditional character replaced by its Simplified one ("陳" -> "陈", "來電" -> "来电"), and
-    of the same length: a span of the result is the same span of `text`. hanziconv's one-to-one character table
-    (Apache-2.0); phrase-level converters such as OpenCC may change a text's length, which would move the spans."""
-    global _TO_SIMPLIFIED
-    if _TO_SIMPLIFIED is None:
-        from hanziconv.charmap import simplified_charmap, traditional_charmap
+@functools.cache
+def _script_tables() -> tuple[dict[int, int], dict[int, int]]:
+    """(Traditional -> Simplified, Simplified -> Traditional), one character for one: hanziconv's table (Apache-2.0),
+    plus the merged variants it leaves as they are. Phrase-level converters such as OpenCC may change a text's
+    length, which would move every span found in it."""
+    from hanziconv.charmap import simplified_charmap, traditional_charmap
 
-        _TO_SIMPLIFIED = str.maketrans(traditional_charmap, simplified_charmap)
-        _TO_SIMPLIFIED.update(str.maketrans(_MERGED_VARIANTS[0::2], _MERGED_VARIANTS[1::2]))
-    return text.translate(_TO_SIMPLIFIED)
+    to_simplified = str.maketrans(traditional_charmap, simplified_charmap)
+    to_simplified.update(str.maketrans(_MERGED_VARIANTS[0::2], _MERGED_VARIANTS[1::2]))
+    return to_simplified, str.maketrans(simplified_charmap, traditional_charmap)
 
 
 # Variants that Simplified Chinese merged into another character and hanziconv's table leaves as they are: "備註"
@@ -41,18 +40,16 @@ def simplified(text: str) -> str:
 _MERGED_VARIANTS = "註注祕秘週周羣群衆众佈布佔占峯峰鉅巨託托餵喂姪侄牀床粧妆蔘参"
 
 
-_TO_TRADITIONAL: dict[int, int] | None = None
+def simplified(text: str) -> str:
+    """`text` with each Traditional character replaced by its Simplified one ("陳" -> "陈", "來電" -> "来电"), and
+    of the same length: a span of the result is the same span of `text`."""
+    return text.translate(_script_tables()[0])
 
 
 def traditional(text: str) -> str:
     """`text` in Traditional characters, one for one (where a Simplified character stands for several, the table's
     usual one): for fakes that replace Traditional values."""
-    global _TO_TRADITIONAL
-    if _TO_TRADITIONAL is None:
-        from hanziconv.charmap import simplified_charmap, traditional_charmap
-
-        _TO_TRADITIONAL = str.maketrans(simplified_charmap, traditional_charmap)
-    return text.translate(_TO_TRADITIONAL)
+    return text.translate(_script_tables()[1])
 
 
 # --- identity numbers (GB 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence, ISO 7064 MOD 11-2 check
@@ -424,9 +421,10 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
         return []  # nothing below can match: no Han character and none of the Latin entries above
     text = simplified(text)  # the same length: its spans are the original's
     spans: list[tuple[int, int, str]] = []
-    for match in RESIDENT_ID_RE.finditer(text):
-        if resident_id_valid(match.group(0)):
-            spans.append((match.start(), match.end(), "CN_RESIDENT_ID"))
+    for pattern, valid, entity in _CHECKED:  # identity numbers and credit codes whose check character holds
+        for match in pattern.finditer(text):
+            if valid(match.group(0)):
+                spans.append((match.start(), match.end(), entity))
     for pattern in (MOBILE_RE, LANDLINE_RE, TW_MOBILE_RE, TW_LANDLINE_RE, HK_PHONE_RE):
         for match in pattern.finditer(text):
             spans.append((match.start(), match.end(), "PHONE_NUMBER"))
@@ -436,13 +434,6 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
         digits = re.sub(r"\D", "", match.group(0))
         if 16 <= len(digits) <= 19 and _luhn(digits) and not resident_id_valid(digits):
             spans.append((match.start(), match.end(), "CREDIT_CARD"))
-    for match in USCC_RE.finditer(text):
-        if uscc_valid(match.group(0)):
-            spans.append((match.start(), match.end(), "CN_USCC"))
-    for pattern, valid in ((TW_ID_RE, tw_id_valid), (HK_ID_RE, hk_id_valid)):
-        for match in pattern.finditer(text):
-            if valid(match.group(0)):
-                spans.append((match.start(), match.end(), "NATIONAL_ID"))
     for match in ACCOUNT_RE.finditer(text):
         spans.append((match.start(1), match.end(1), "BANK_ACCOUNT"))
     for pattern, entity in (
