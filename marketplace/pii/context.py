@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from marketplace.pii.validators import NOT_IN_A_WORD_AFTER, NOT_IN_A_WORD_BEFORE
+
 # A capitalised name part: letters (any script with case), inner apostrophes or hyphens ("O'Neill", "Ní-Bhriain").
 _PART = r"[A-ZÀ-ÖØ-ÞĀ-ſƀ-ɏА-ЯЁ][a-zà-öø-ÿā-ſƀ-ɏа-яё]+(?:['’-][A-ZÀ-ÖØ-Þa-zà-öø-ÿā-ſ][a-zà-öø-ÿā-ſ]+)*"
 _PARTICLE = r"(?:van|von|de|da|del|della|der|den|di|du|la|le|bin|ibn|al|el|dos|das|ter|ten)"
@@ -102,9 +104,11 @@ PHONE_CUES = (
     r"signal|contact(?:ed)?|reach(?:ed)?|number|Handy|Telefon|téléphone|portable|teléfono|telefono|cellulare"
 )
 _PHONE_BODY = r"\+?\(?\d[\d\s().\-/]{5,20}\d"
-_INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.\-/]?\(?\d{1,5}\)?){2,6}(?!\w)")
+_INTERNATIONAL_PHONE_RE = re.compile(
+    rf"(?<!\+){NOT_IN_A_WORD_BEFORE}\+\d{{1,3}}(?:[\s.\-/]?\(?\d{{1,5}}\)?){{2,6}}{NOT_IN_A_WORD_AFTER}"
+)
 _CUED_PHONE_RE = re.compile(
-    rf"\b(?:{by_first_letter(PHONE_CUES)})\b[^\d+\n]{{0,25}}({_PHONE_BODY})(?!\w)", re.IGNORECASE
+    rf"\b(?:{by_first_letter(PHONE_CUES)})\b[^\d+\n]{{0,25}}({_PHONE_BODY}){NOT_IN_A_WORD_AFTER}", re.IGNORECASE
 )
 
 

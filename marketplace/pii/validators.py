@@ -50,7 +50,16 @@ ADDRESS_RES = [
         r"[A-ZÀ-Ý][\wÀ-ÿ'-]*(?:\s+[A-ZÀ-Ý][\wÀ-ÿ'-]*){0,3}(?:,?\s+\d{1,5}[A-Za-z]?)?"
     ),
 ]
-PHONE_CANDIDATE_RE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d\s().-]{6,18}\d(?!\w)")
+# A letter of a script that writes no spaces between words and ends a number with a particle ("051-177-7631로",
+# "070-4177-7631に"): Hangul, kana and Thai. Next to one a number still stands alone; next to a Latin or Cyrillic
+# letter or a digit it is part of a code. Han characters stay a boundary: the Chinese rules find a phone after
+# "电话" by its cue, and a bare number glued to Han text is as often an order number ("订单号12345678").
+GLUED_SCRIPTS = "\u0e00-\u0e7f\u3040-\u30ff\u31f0-\u31ff\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+NOT_IN_A_WORD_BEFORE = rf"(?<![^\W{GLUED_SCRIPTS}])"  # no letter or digit of a spaced script right before
+NOT_IN_A_WORD_AFTER = rf"(?![^\W{GLUED_SCRIPTS}])"
+PHONE_CANDIDATE_RE = re.compile(
+    rf"(?<!\+){NOT_IN_A_WORD_BEFORE}(?:\+|00)?\(?\d[\d\s().-]{{6,18}}\d{NOT_IN_A_WORD_AFTER}"
+)
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IN", "BR", "JP", "AU", "CA", "MX", "CN", "PL", "SE")
 
 
