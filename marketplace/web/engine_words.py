@@ -260,6 +260,18 @@ MESSAGES: list[tuple[str, str]] = [
         _("%(rate)s of values are Chinese names (surname + given name)"),
     ),
     ("{rate} of values are Chinese street addresses", _("%(rate)s of values are Chinese street addresses")),
+    (
+        "{rate} of values are Korean names (surname + given name)",
+        _("%(rate)s of values are Korean names (surname + given name)"),
+    ),
+    (
+        "{rate} of values are Japanese names (family name, given name)",
+        _("%(rate)s of values are Japanese names (family name, given name)"),
+    ),
+    (
+        "header '{name}' names people and {rate} of values are words in a script the NER does not read",
+        _("header '%(name)s' names people and %(rate)s of values are words in a script the NER does not read"),
+    ),
     ("free text: scanned cell by cell for personal data", _("free text: scanned cell by cell for personal data")),
     ("values are person names (NER)", _("values are person names (NER)")),
     (
