@@ -312,16 +312,13 @@ def bare_words_rate(values: list[str]) -> float:
     """Share of values that are one to four words of letters, in a script other than Latin, as names are written
     in Arabic, Hebrew, Thai, Devanagari, Hangul or kana: no digit, no punctuation but a name's, at most 40
     characters. Under a header that names people ("customer", "клиент", "고객") such values are their names."""
-    if not values:
-        return 0.0
-    return _rate(
-        values,
-        lambda x: (
-            len(x.strip()) <= 40
-            and _BARE_WORDS_RE.fullmatch(x.strip()) is not None
-            and scripts.main_script(x) not in (None, "Latin")
-        ),
-    )
+    return _rate(values, lambda x: is_bare_words(x) and scripts.main_script(x) not in (None, "Latin"))
+
+
+def is_bare_words(value: str) -> bool:
+    """One to four words of letters, at most 40 characters: no digit, no punctuation but a name's."""
+    text = value.strip()
+    return len(text) <= 40 and _BARE_WORDS_RE.fullmatch(text) is not None
 
 
 def _person_by_values(values: list[str], ner) -> float:

@@ -32,10 +32,12 @@ from marketplace.pii.classify import (
     SAFE,
     ColumnDecision,
     classify_column,
+    is_bare_words,
     is_measure,
     is_name_shaped,
 )
 from marketplace.pii.policy import ScrubPolicy
+from marketplace.pii.scripts import unread_script
 from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans, stable_key
 from marketplace.pii.verify import presidio_findings
 
@@ -63,6 +65,10 @@ STRONG_IN_SAFE = {"EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NIN
 TEXT_SLICE_CHARS = 200_000
 # Cells per column and chunk re-scanned through Presidio's recognizers: 2% of the distinct values, 20 to 100.
 VERIFY_SAMPLE_SHARE, VERIFY_SAMPLE_MIN, VERIFY_SAMPLE_MAX = 0.02, 20, 100
+# A free-text column with at least this share of its cells in a script no rule reads is reported, and blocks publishing
+# until the provider drops it or confirms its scrubbing (action "redact" set explicitly): a few quoted words of
+# Arabic in English notes do not block.
+UNREAD_SHARE = 0.05
 # A value that is one date, or a number of at most six digits, holds none of the identifiers Presidio's pattern
 # recognizers look for (phones have seven digits or more): the re-scan skips it (a quarter of the held-out scrub was
 # Presidio's phone matcher reading visit dates and amounts in twelve regions).
@@ -134,6 +140,10 @@ class Scrubber:
         self.quasi_groups: Counter = Counter()
         self.residual_findings: Counter = Counter()
         self.residual_cells = 0
+        # Free-text cells written in a script no rule reads (Arabic, Hebrew, Thai, Devanagari, ...): (column, script)
+        # -> distinct cells, and column -> distinct cells scanned. Names in them stay, and the report says so.
+        self.unread_cells: Counter = Counter()
+        self.text_cells: Counter = Counter()
         # Columns left as they were: statistics over every row, for the check that no identifier column slipped by.
         self.kept_stats: dict[str, KeptColumn] = {}
         self._stopwords: frozenset[str] = frozenset()
@@ -317,6 +327,9 @@ class Scrubber:
                     spans = [s for s in spans if s.end - s.start == len(value.strip()) or " " in value[s.start : s.end]]
                 if spans:
                     self.residual_findings[f"{name}:known_identifier"] += 1
+            if self.decisions[name].kind == FREE_TEXT:
+                self.text_cells[name] += len(values)
+                self.unread_cells.update((name, script) for value in values if (script := unread_script(value)))
             size = min(VERIFY_SAMPLE_MAX, max(VERIFY_SAMPLE_MIN, int(len(values) * VERIFY_SAMPLE_SHARE)))
             sample = values if len(values) <= size else self._rng.sample(values, size)
             for value in sample:
@@ -332,11 +345,21 @@ class Scrubber:
         """Scrub one chunk and return, with it, only this chunk's counts (for `absorb` in the scrubber that reports).
 
         This scrubber's own counters are left as they were."""
-        names = ("counts", "entities", "rows", "quasi_groups", "residual_findings", "residual_cells", "kept_stats")
+        names = (
+            "counts",
+            "entities",
+            "rows",
+            "quasi_groups",
+            "residual_findings",
+            "residual_cells",
+            "kept_stats",
+            "unread_cells",
+            "text_cells",
+        )
         kept = {name: getattr(self, name) for name in names}
         self.counts, self.entities, self.rows = Counter(), {}, 0
         self.quasi_groups, self.residual_findings, self.residual_cells = Counter(), Counter(), 0
-        self.kept_stats = {}
+        self.kept_stats, self.unread_cells, self.text_cells = {}, Counter(), Counter()
         try:
             out = self.transform(chunk)
             state = {name: getattr(self, name) for name in names}
@@ -354,6 +377,8 @@ class Scrubber:
         self.quasi_groups.update(state["quasi_groups"])
         self.residual_findings.update(state["residual_findings"])
         self.residual_cells += state["residual_cells"]
+        self.unread_cells.update(state.get("unread_cells", {}))
+        self.text_cells.update(state.get("text_cells", {}))
         for name, stats in state.get("kept_stats", {}).items():
             self.kept_stats.setdefault(name, KeptColumn()).merge(stats)
 
@@ -392,6 +417,23 @@ class Scrubber:
             for name, stats in self.kept_stats.items()
             if self.policy.columns.get(name) != "keep" and (reason := stats.identifier_reason()) is not None
         ]
+        unread = [
+            {
+                "column": name,
+                "script": script,
+                "share": round(count / self.text_cells[name], 3),
+                "reason": (
+                    f"Column '{name}' is free text, and {count / self.text_cells[name]:.0%} of its cells are "
+                    f"written in {script} script, in which the engine finds no names: names in them stay."
+                ),
+                "override": {"columns": {name: "redact"}},
+                "fix": {"columns": {name: "drop"}},
+            }
+            for (name, script), count in sorted(self.unread_cells.items())
+            if self.text_cells[name]
+            and count >= UNREAD_SHARE * self.text_cells[name]
+            and self.policy.columns.get(name) != "redact"  # the provider checked the column and keeps it scrubbed
+        ]
         return PiiReport(
             columns=columns,
             residual={
@@ -403,10 +445,11 @@ class Scrubber:
                 "threshold": self.policy.residual_threshold,
                 "by_column": dict(self.residual_findings),
                 "untreated_identifier_columns": blocking,
+                "unread_text_columns": unread,
             },
             k_anonymity=k,
             quasi_identifiers=quasi,
-            publishable=rate <= self.policy.residual_threshold and not blocking,
+            publishable=rate <= self.policy.residual_threshold and not blocking and not unread,
             rows=self.rows,
         )
 
@@ -434,6 +477,7 @@ class KeptColumn:
     with_space: int = 0
     decimal: int = 0
     name_shaped: int = 0
+    unread_words: int = 0  # one to four words in a script no rule reads (`classify.bare_words_rate`): names, maybe
     measures: int = 0  # dates, times, amounts and rates written as text (`classify.is_measure`)
     keys: set = field(default_factory=set)
     lengths: Counter = field(default_factory=Counter)
@@ -450,6 +494,7 @@ class KeptColumn:
             self.with_space += count * (" " in value)
             self.decimal += count * bool(_DECIMAL_RE.fullmatch(value))
             self.name_shaped += count * is_name_shaped(value)
+            self.unread_words += count * bool(is_bare_words(value) and unread_script(value))
             self.measures += count * is_measure(value)
             self.lengths[min(len(value), 64)] += count
             if len(self.keys) < KEPT_DISTINCT_CAP:
@@ -469,6 +514,7 @@ class KeptColumn:
         self.with_space += other.with_space
         self.decimal += other.decimal
         self.name_shaped += other.name_shaped
+        self.unread_words += other.unread_words
         self.measures += other.measures
         self.lengths.update(other.lengths)
         self.keys |= set(list(other.keys)[: max(0, KEPT_DISTINCT_CAP - len(self.keys))])
@@ -484,6 +530,11 @@ class KeptColumn:
         uniqueness = len(self.keys) / seen
         if self.name_shaped >= 0.8 * self.values and uniqueness >= 0.3:
             return f"{self.name_shaped / self.values:.0%} of its {self.values} values are shaped like personal names"
+        if self.unread_words >= 0.8 * self.values and uniqueness >= 0.3:
+            return (
+                f"{self.unread_words / self.values:.0%} of its {self.values} values are words in a script the engine "
+                "does not read, as names would be"
+            )
         typical = self.lengths.most_common(1)[0][0]
         if uniqueness < 0.95 or self.with_digit < 0.8 * self.values or self.with_space > 0.05 * self.values:
             return None

@@ -11,7 +11,7 @@ called it clean. This module holds what the engine knows of other scripts:
 - Korean names (a surname syllable and a one- to three-syllable given name, as Chinese names are found) and
   Japanese names (a family name and a given name of kanji or kana, separated by a space, as Japanese forms write
   them), in columns;
-- names in Korean, Japanese and Cyrillic notes, found by their cues (`text_spans`).
+- names in Korean, Japanese, Cyrillic and Greek notes, found by their cues and shapes (`text_spans`).
 
 The surname lists are the most frequent surnames of Statistics Korea's 2015 census and of Japanese surname
 rankings, written here by hand; no test or benchmark draws its names from them.
@@ -169,3 +169,163 @@ def korean_name_rate(values: list[str]) -> float:
     if sum(len(n) == 3 for n in names) < 0.5 * len(values):
         return 0.0
     return len(names) / len(values)
+
+
+# -- names in notes ------------------------------------------------------------------------------------------------
+# Korean: a name is followed by an honorific or a title ("홍길동님이", "김철수 고객님", "이영희 과장"), or
+# follows a word that announces a person ("고객 홍길동", "담당자: 박민수"). Particles glued on are left out.
+_HANGUL_WORD_RE = re.compile(r"[가-힣]+")
+_KOREAN_GLUED_HONORIFICS = ("고객님", "선생님", "님", "씨")
+_KOREAN_TITLES_AFTER = re.compile(
+    r"(?:고객|환자|선생|과장|부장|대리|차장|사원|팀장|실장|교수|원장|기사|사장|주임|대표|이사|간호사|의사)"
+)
+_KOREAN_CUES_BEFORE = frozenset(
+    "고객 환자 담당자 성명 이름 보호자 신청인 수취인 수령인 예금주 "
+    "작성자 신고자 의뢰인 회원 직원 상담원 받는분 보내는분".split()
+)
+_KOREAN_PARTICLES = sorted(
+    "이 가 은 는 을 를 의 에게 께서 께 와 과 도 로 으로 에게서 한테 이가 이는 이를 이의 이에게 이랑 랑 하고 에".split(),
+    key=len,
+    reverse=True,
+)
+
+
+def _korean_stem(word: str) -> str | None:
+    """The name a Korean word starts with, its particle left off ("홍길동이" -> "홍길동"), or None."""
+    candidates = [word] + [word[: -len(p)] for p in _KOREAN_PARTICLES if word.endswith(p) and len(word) > len(p)]
+    names = [c for c in candidates if korean_name(c)]
+    three = [c for c in names if len(c) == 3]  # most names have three syllables: "홍길동이" is 홍길동 and 이
+    return (three or names or [None])[0]
+
+
+def _korean_spans(text: str) -> list[tuple[int, int, str]]:
+    spans = []
+    words = list(_HANGUL_WORD_RE.finditer(text))
+    for index, match in enumerate(words):
+        word, start = match.group(0), match.start()
+        for honorific in _KOREAN_GLUED_HONORIFICS:  # "홍길동님이", "김철수씨가", "박민수고객님"
+            at = word.find(honorific, 3)  # a full name: two syllables before 님 are a title as often ("고객님")
+            if 3 <= at <= 5 and korean_name(word[:at]):
+                spans.append((start, start + at, "PERSON"))
+                break
+        else:
+            before = words[index - 1] if index else None
+            after = words[index + 1] if index + 1 < len(words) else None
+            cued_before = (
+                before is not None
+                and before.group(0) in _KOREAN_CUES_BEFORE
+                and not text[before.end() : start].strip(" :：,")
+            )
+            cued_after = (
+                after is not None
+                and _KOREAN_TITLES_AFTER.match(after.group(0))
+                and not text[match.end() : after.start()].strip()
+            )
+            if (cued_before or cued_after) and (stem := _korean_stem(word)) is not None:
+                spans.append((start, start + len(stem), "PERSON"))
+    return spans
+
+
+# Japanese: a name followed by an honorific ("木村 陽一様", "佐藤さん", "タナカ氏"): a family name of kanji or katakana
+# and an optional given name. Not the words that take the same honorifics ("お客様", "皆様", "店長さん", "様子").
+_KANJI = "\u4e00-\u9fff々"
+_JAPANESE_HONORIFIC_RE = re.compile(
+    rf"((?:[{_KANJI}]{{1,4}}|[ァ-ヺー]{{2,8}})(?:[ \u3000](?:[{_KANJI}ぁ-ゖ]{{1,4}}|[ァ-ヺー]{{2,8}})"
+    rf"|(?:[{_KANJI}]{{1,4}}|[ァ-ヺー]{{2,8}}))?)"  # a given name after a space may be hiragana ("西村 さゆり様")
+    r"(?:様(?![々子式相態])|さま|さん|氏|殿|先生|くん|ちゃん)"
+)
+_JAPANESE_NOT_NAMES = frozenset(
+    "客 お客 皆 奥 神 王 仏 患者 利用者 会員 担当 担当者 店長 社長 部長 課長 "
+    "係長 運転手 看護師 医師 父 母 兄 姉 弟 妹 息子 娘 "
+    "旦那 家族 赤 各位 皆々 お父 お母 お兄 お姉 ご主人 "
+    "主人 先方 相手 本人 ご本人 同 貴 殿 様 その他 各 店員 職員 隣 大家".split()
+)
+
+
+def _japanese_spans(text: str) -> list[tuple[int, int, str]]:
+    spans = []
+    for match in _JAPANESE_HONORIFIC_RE.finditer(text):
+        name = match.group(1)
+        bare = name.replace(" ", "").replace("\u3000", "")
+        if bare in _JAPANESE_NOT_NAMES or (len(bare) == 1 and bare not in JAPANESE_SURNAMES):
+            continue
+        if match.start(1) and text[match.start(1) - 1] in "おご":  # "お客様", "ご主人様"
+            continue
+        spans.append((match.start(1), match.end(1), "PERSON"))
+    return spans
+
+
+# Cyrillic: capitalised words that are a person's by their endings (a patronymic, a Slavic surname, in any case
+# form), by initials ("Иванов И. И."), or by a word that announces a person ("клиент", "пациентка", "г-жа").
+_CYR_UPPER, _CYR_LOWER = "А-ЯЁІЇЄҐ", "а-яёіїєґʼ'"
+_CYR_WORD = rf"[{_CYR_UPPER}][{_CYR_LOWER}]+(?:-[{_CYR_UPPER}][{_CYR_LOWER}]+)?"
+_CYR_NAME_ENDING = re.compile(
+    r"(?:ович|евич|ьич|овн|евн|ичн|ївн)[а-яіїє]{0,3}$"  # patronymics: Дмитриевич, Петровна, Петрівна
+    r"|(?:ов|ев|ёв|ин|ын)(?:а|у|ым|ой|ою|е|ых|ым|ими)?$"  # Сазонов, Сазоновой, Сазонову
+    r"|(?:ск|цк)(?:ий|ая|ого|ому|им|ой|ую|ом)$"  # Вишневский, Вишневская
+    r"|(?:енко|ук|юк|чук|ян|швили|дзе|ко)$"
+)
+_CYR_RUN_RE = re.compile(rf"{_CYR_WORD}(?:[ \u00a0]+{_CYR_WORD}){{0,3}}")
+_CYR_INITIALS_RE = re.compile(
+    rf"({_CYR_WORD})[ \u00a0]+[{_CYR_UPPER}]\.[ \u00a0]?(?:[{_CYR_UPPER}]\.)?"
+    rf"|[{_CYR_UPPER}]\.[ \u00a0]?(?:[{_CYR_UPPER}]\.[ \u00a0]?)?({_CYR_WORD})"
+)
+_CYR_CUES = re.compile(
+    r"(?i:клиент|пациент|гражданин|гражданк|господин|госпож|г-н|г-жа|сотрудни|менеджер|врач|доктор|уважаем|"
+    r"абонент|заявител|покупател|получател|отправител|водител|курьер|оператор|пан|панн|пані|добродій|клієнт)"
+    r"[а-яіїє]*"
+)
+_CYR_CUE_BEFORE_RE = re.compile(
+    rf"(?<![{_CYR_LOWER}{_CYR_UPPER}])({_CYR_CUES.pattern})[ \u00a0:,]+({_CYR_WORD}(?:[ \u00a0]+{_CYR_WORD}){{0,2}})"
+)
+
+
+# Capitalised nouns of states, regions and bodies that stand next to an adjective ending as a surname does
+# ("Российская Федерация", "Московский Университет"): such a run is no name.
+_CYR_NOT_NAMES = frozenset(
+    "федерация республика область край округ район город банк университет институт академия союз министерство "
+    "служба суд театр музей площадь улица проспект собор церковь партия компания завод федерації республіка "
+    "область університет".split()
+)
+
+
+def _cyrillic_spans(text: str) -> list[tuple[int, int, str]]:
+    spans = []
+    for match in _CYR_RUN_RE.finditer(text):
+        words = list(re.finditer(_CYR_WORD, match.group(0)))
+        if any(w.group(0).lower() in _CYR_NOT_NAMES for w in words):
+            continue
+        while words and _CYR_CUES.fullmatch(words[0].group(0)):  # "Клиент Сазонов Арсений": the cue is no name
+            words.pop(0)
+        if len(words) >= 2 and any(_CYR_NAME_ENDING.search(w.group(0).lower()) for w in words):
+            spans.append((match.start() + words[0].start(), match.start() + words[-1].end(), "PERSON"))
+    for match in _CYR_INITIALS_RE.finditer(text):
+        spans.append((match.start(), match.end(), "PERSON"))
+    for match in _CYR_CUE_BEFORE_RE.finditer(text):
+        spans.append((match.start(2), match.end(2), "PERSON"))
+    return spans
+
+
+# Greek: two to four capitalised words in a row ("Γιώργος Παπαδόπουλος"); a place of two words is taken too.
+_GREEK_WORD = r"[Α-ΩΆΈΉΊΌΎΏΪΫ][α-ωάέήίόύώϊϋΐΰς]+"
+_GREEK_RUN_RE = re.compile(rf"{_GREEK_WORD}(?:[ \u00a0]+{_GREEK_WORD}){{1,3}}")
+
+
+_KOREAN_RE = re.compile(r"[가-힣]")
+_JAPANESE_HONORIFIC_CHARS_RE = re.compile(r"様|さま|さん|氏|殿|先生|くん|ちゃん")
+_CYRILLIC_RE = re.compile(rf"[{_CYR_UPPER}]")
+_GREEK_RE = re.compile(r"[Α-ΩΆΈΉΊΌΎΏ]")
+
+
+def text_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, entity) of names in Korean, Japanese, Cyrillic and Greek text."""
+    spans: list[tuple[int, int, str]] = []
+    if _KOREAN_RE.search(text):
+        spans.extend(_korean_spans(text))
+    if _JAPANESE_HONORIFIC_CHARS_RE.search(text):
+        spans.extend(_japanese_spans(text))
+    if _CYRILLIC_RE.search(text):
+        spans.extend(_cyrillic_spans(text))
+    if _GREEK_RE.search(text):
+        spans.extend((m.start(), m.end(), "PERSON") for m in _GREEK_RUN_RE.finditer(text))
+    return spans

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marketplace.pii import chinese, lexicon
+from marketplace.pii import chinese, lexicon, scripts
 from marketplace.pii import validators as v
 from marketplace.pii.context import RELATIONS, TITLES, context_spans
 
@@ -478,7 +478,7 @@ class TextScrubber:
             context = context_spans(
                 text, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
             )
-            by_context = [Span(*found) for found in (*context, *chinese.text_spans(text))]
+            by_context = [Span(*found) for found in (*context, *chinese.text_spans(text), *scripts.text_spans(text))]
             by_context = [span for span in by_context if not _inside(span, eponyms)]
             found.append(regex_spans(text, from_known + by_context) + from_known + by_context)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads

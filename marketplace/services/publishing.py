@@ -60,6 +60,18 @@ def _check_version(*, organization: Organization, version: DatasetVersion) -> No
             status=409,
             extra={"untreated_identifier_columns": untreated},
         )
+    unread = (version.pii_report or {}).get("residual", {}).get("unread_text_columns") or []
+    if unread:
+        names = ", ".join(repr(item["column"]) for item in unread)
+        raise ApplicationError(
+            gettext(
+                "Column(s) %(names)s hold free text in a script the scrubbing cannot read for names. Drop them, or "
+                "check them and set their action to “redact” explicitly in the scrubbing policy."
+            )
+            % {"names": names},
+            status=409,
+            extra={"unread_text_columns": unread},
+        )
     if version.pii_report and not version.pii_report.get("publishable", True):
         raise ApplicationError(
             gettext(

@@ -292,6 +292,18 @@ MESSAGES: list[tuple[str, str]] = [
         _("%(rate)s of its %(count)s values are shaped like personal names"),
     ),
     (
+        "Column '{name}' is free text, and {share} of its cells are written in {script} script, in which the engine "
+        "finds no names: names in them stay.",
+        _(
+            "Column '%(name)s' is free text, and %(share)s of its cells are written in %(script)s script, in which "
+            "the engine finds no names: names in them stay."
+        ),
+    ),
+    (
+        "{rate} of its {count} values are words in a script the engine does not read, as names would be",
+        _("%(rate)s of its %(count)s values are words in a script the engine does not read, as names would be"),
+    ),
+    (
         "{rate} of its {count} values are distinct codes with digits",
         _("%(rate)s of its %(count)s values are distinct codes with digits"),
     ),

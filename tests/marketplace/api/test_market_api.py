@@ -273,3 +273,26 @@ def test_a_nul_character_in_catalogue_filters_is_ignored_not_a_server_error(
     assert response.status_code == 200 and response.data["count"] == 1  # the NULs are dropped
     found = api_client_for(None).get("/api/v1/catalog/", {"search": "\x00customer", "plan": "free"})
     assert found.status_code == 200 and [r["title"] for r in found.data["results"]] == ["Customer table"]
+
+
+ARABIC_NOTES_CSV = "order_id,notes\n" + "\n".join(
+    f"{i},اتصل العميل {first} {last} وطلب استرداد المبلغ"
+    for i, (first, last) in enumerate(
+        (f, lname) for f in ["محمد", "فاطمة", "ليلى", "يوسف"] for lname in ["الحربي", "العتيبي", "الشمري", "المطيري"]
+    )
+)
+
+
+def test_a_version_with_notes_in_a_script_the_scrubbing_cannot_read_is_not_listed_until_the_provider_decides(
+    provider, django_capture_on_commit_callbacks
+):
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, content=ARABIC_NOTES_CSV, title="CRM")
+    assert version.pii_report["publishable"] is False
+    refused = api_client_for(provider).post(
+        "/api/v1/listings/",
+        {"dataset_version": version.pk, "title": "CRM notes", "price": 100, "currency": "eur", "terms": {}},
+        format="json",
+    )
+    assert refused.status_code == 409, refused.data
+    assert [item["column"] for item in refused.data["extra"]["unread_text_columns"]] == ["notes"]
+    assert "script" in refused.data["message"]

@@ -5,8 +5,9 @@ reads no rule for a script, the verification must say so instead of reporting th
 import pandas as pd
 import pytest
 
-from marketplace.pii import scrub
+from marketplace.pii import ScrubPolicy, scrub
 from marketplace.pii.classify import DIRECT, classify_column
+from marketplace.pii.engine import Scrubber
 from marketplace.pii.text import regex_spans
 
 
@@ -123,3 +124,91 @@ def test_a_korean_name_column_takes_its_names_out_of_notes_with_particles_glued_
     for name, note in zip(KOREAN, out["메모"], strict=True):
         assert name not in note, note
         assert "배송 문의" in note
+
+
+@pytest.mark.parametrize(
+    ("note", "gone", "kept"),
+    [
+        ("오늘 박지호님이 배송 문의 전화함", ["박지호"], ["배송 문의 전화함"]),
+        ("담당자: 윤서아 과장, 내일 회신 예정", ["윤서아"], ["과장, 내일 회신 예정"]),
+        ("고객 한도윤이 환불을 요청했습니다", ["한도윤"], ["환불을 요청했습니다"]),
+        ("渡辺 結衣様よりお問い合わせがありました", ["渡辺", "結衣"], ["よりお問い合わせ"]),
+        ("担当は中島さんです。小林 さくら様に折り返し", ["中島", "小林", "さくら"], ["担当は", "に折り返し"]),
+        (
+            "Звонила Кузнецова Анна Петровна, просит перезвонить",
+            ["Кузнецова", "Анна", "Петровна"],
+            ["просит перезвонить"],
+        ),
+        ("Договор подписал Лебедев И. С. в понедельник", ["Лебедев"], ["Договор подписал", "в понедельник"]),
+        ("Клієнтка пані Оксана Мельничук скаржилася на доставку", ["Оксана", "Мельничук"], ["скаржилася на доставку"]),
+        ("Ο πελάτης Νίκος Οικονόμου ζήτησε επιστροφή χρημάτων", ["Νίκος", "Οικονόμου"], ["ζήτησε επιστροφή"]),
+    ],
+)
+def test_names_in_korean_japanese_cyrillic_and_greek_notes_are_found_by_their_cues(note, gone, kept):
+    out, _ = scrub(pd.DataFrame({"notes": [note] * 3}))
+    scrubbed = out["notes"].iloc[0]
+    assert not [word for word in gone if word in scrubbed], scrubbed
+    assert all(word in scrubbed for word in kept), scrubbed
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "お客様から電話がありました。皆様にお知らせください。様子を見ます。",
+        "店長さんに確認してください",
+        "고객님께서 배송을 문의하셨습니다",
+        "Российская Федерация и Республика Беларусь подписали соглашение",
+        "Москва, Санкт-Петербург и Казань вошли в список",
+    ],
+)
+def test_everyday_words_in_those_scripts_are_no_names(note):
+    from marketplace.pii import scripts
+
+    assert [note[s:e] for s, e, entity in scripts.text_spans(note) if entity == "PERSON"] == []
+
+
+ARABIC_NOTES = [f"اتصل العميل {name} وطلب استرداد المبلغ" for name in ARABIC]
+HEBREW_NOTES = [f"הלקוח {name} ביקש החזר כספי" for name in HEBREW]
+THAI_NOTES = [f"ลูกค้า {name} ขอคืนเงิน" for name in THAI]
+HINDI_NOTES = [f"ग्राहक {name} ने रिफंड माँगा" for name in HINDI]
+
+
+@pytest.mark.parametrize(
+    ("notes", "script"),
+    [(ARABIC_NOTES, "Arabic"), (HEBREW_NOTES, "Hebrew"), (THAI_NOTES, "Thai"), (HINDI_NOTES, "Devanagari")],
+)
+def test_the_verification_says_where_it_read_no_names_and_the_provider_decides(notes, script):
+    table = pd.DataFrame({"order": range(len(notes)), "notes": notes})
+    _, report = scrub(table)
+    unread = report.residual["unread_text_columns"]
+    assert [(item["column"], item["script"]) for item in unread] == [("notes", script)]
+    assert unread[0]["share"] == 1.0 and not report.publishable
+    assert unread[0]["fix"] == {"columns": {"notes": "drop"}}
+
+    confirmed = ScrubPolicy.from_dict(unread[0]["override"])
+    _, report = scrub(table, confirmed)
+    assert report.residual["unread_text_columns"] == [] and report.publishable
+
+
+def test_notes_in_scripts_the_engine_reads_are_not_reported_unread():
+    table = pd.DataFrame(
+        {"notes": ["Customer asked for a refund", "客户要求退款", "고객이 환불을 요청함", "Клиент просит возврат"] * 5}
+    )
+    _, report = scrub(table)
+    assert report.residual["unread_text_columns"] == [] and report.publishable
+
+
+def test_a_kept_column_of_words_in_an_unread_script_is_refused_as_names_would_be():
+    names = _names(
+        ["محمد", "فاطمة", "عبد الله", "ليلى", "يوسف", "خالد", "نورة", "سعيد"],
+        ["الحربي", "القحطاني", "العتيبي", "الزهراني", "الشمري", "الدوسري", "المطيري", "الغامدي"],
+    )
+    table = pd.DataFrame({"ref": names})  # a header that names nobody; the values alone are no evidence either
+    scrubber = Scrubber()
+    scrubber.fit(table)
+    assert scrubber.decisions["ref"].kind != DIRECT
+    scrubber.observe(table)
+    scrubber.transform(table)
+    report = scrubber.report()
+    assert [c["column"] for c in report.residual["untreated_identifier_columns"]] == ["ref"]
+    assert not report.publishable
