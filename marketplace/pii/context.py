@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import re
 
+from marketplace.pii.scripts import LATIN_LOWER, LATIN_UPPER
 from marketplace.pii.validators import NOT_IN_A_WORD_AFTER, NOT_IN_A_WORD_BEFORE
 
 # A capitalised name part: letters (any script with case), inner apostrophes or hyphens ("O'Neill", "Ní-Bhriain").
-_PART = r"[A-ZÀ-ÖØ-ÞĀ-ſƀ-ɏА-ЯЁ][a-zà-öø-ÿā-ſƀ-ɏа-яё]+(?:['’-][A-ZÀ-ÖØ-Þa-zà-öø-ÿā-ſ][a-zà-öø-ÿā-ſ]+)*"
+# Latin letters of every accent (Polish "Łukasz", Vietnamese "Trần") in their own case, and Cyrillic ones.
+_PART = (
+    rf"[{LATIN_UPPER}А-ЯЁ][{LATIN_LOWER}а-яё]+"
+    rf"(?:['’-][{LATIN_UPPER}{LATIN_LOWER}][{LATIN_LOWER}]+)*"
+)
 _PARTICLE = r"(?:van|von|de|da|del|della|der|den|di|du|la|le|bin|ibn|al|el|dos|das|ter|ten)"
 # One to three name parts, particles allowed between them ("Ana de la Cruz", "Jan van Dijk").
 NAME = rf"{_PART}(?:\s+(?:{_PARTICLE}\s+){{0,2}}{_PART}){{0,2}}"
 
 TITLES = (
     r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Madam|Madame|Mme|Mlle|Monsieur|Herr|Frau|Sr|Sra|Srta|Don|Doña|"
-    r"Sig|Sig\.ra|Signora|Signor|Dott|Dott\.ssa|Pan|Pani|Fr|Rev|Nurse|Sister|Capt|Officer"
+    r"Sig|Sig\.ra|Signora|Signor|Dott|Dott\.ssa|Pan|Pani|Fr|Rev|Nurse|Sister|Capt|Officer|"
+    # Vietnamese (Mr, Mrs, elder brother, elder sister, Miss, uncle), Indonesian (Mr, Mrs)
+    r"Ông|Bà|Anh|Chị|Cô|Chú|Bác|ông|bà|anh|chị|cô|chú|bác|Bapak|Pak|Ibu|Bu"
 )
 RELATIONS = (
     r"mother|father|mum|mom|dad|parent|son|daughter|child|baby|wife|husband|partner|spouse|fianc[ée]e?|"
@@ -30,7 +37,8 @@ RELATIONS = (
     r"stepmother|stepfather|stepson|stepdaughter|in-law|colleague|coworker|co-worker|employer|boss|manager|"
     r"landlord|landlady|tenant|nurse|clinician|physician|doctor|surgeon|therapist|GP|midwife|pharmacist|dentist|"
     r"counsel+or|social worker|case worker|caseworker|interpreter|translator|witness|referee|contact|"
-    r"next of kin|emergency contact|relative|visitor|patient|client|customer|member|applicant|tenant|resident"
+    r"next of kin|emergency contact|relative|visitor|patient|client|customer|member|applicant|tenant|resident|"
+    r"khách hàng|bệnh nhân|pelanggan|pasien|müşteri|hasta"  # customer, patient: Vietnamese, Indonesian, Turkish
 )
 REPORTING_VERBS = (
     r"said|says|reported|reports|stated|states|told|tells|asked|asks|phoned|rang|mentioned|"

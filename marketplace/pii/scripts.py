@@ -58,8 +58,30 @@ def main_script(text: str) -> str | None:
     return max(counts, key=counts.__getitem__) if counts else None
 
 
+# Characters of the read scripts, digits, punctuation and symbols: a text of only these needs no closer look (most
+# texts; the per-character look costs a Python loop).
+_ONLY_READ_RE = re.compile(
+    r"[\x00-\u024f\u0300-\u052f\u1e00-\u1fff\u2000-\u2bff\u3000-\u30ff\u3130-\u318f\u3400-\u9fff"
+    r"\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]*"
+)
+
+
+def _latin_letters(upper: bool) -> str:
+    """A regex character class body of the Latin letters of one case, accents included: Latin-1, Extended-A and -B
+    and Extended Additional (Vietnamese "Ầ", "ẫ"). Those blocks mix the cases, so a range such as "Ā-ſ" holds
+    "ł" and "đ" as well as "Ł" and "Đ"."""
+    basic = "A-ZÀ-ÖØ-Þ" if upper else "a-zà-öø-ÿ"
+    blocks = [*range(0x100, 0x250), *range(0x1E00, 0x1F00)]
+    return basic + "".join(chr(c) for c in blocks if (chr(c).isupper() if upper else chr(c).islower()))
+
+
+LATIN_UPPER, LATIN_LOWER = _latin_letters(True), _latin_letters(False)
+
+
 def unread_script(text: str) -> str | None:
     """The script of `text` when no rule of the engine reads it (Arabic, Hebrew, Thai, Devanagari, ...), else None."""
+    if text.isascii() or _ONLY_READ_RE.fullmatch(text):
+        return None
     script = main_script(text)
     return script if script is not None and script not in READ_SCRIPTS else None
 

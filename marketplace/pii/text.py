@@ -428,8 +428,35 @@ def _next_to_capitalised(candidates: list[re.Match], position: int, text: str) -
 
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
 _NAME_CANDIDATE_RE = re.compile(
-    r"\b[A-ZÀ-ÝĀ-ſ][a-zà-ÿā-ſ'’]+(?:-[A-ZÀ-ÝĀ-ſ]?[a-zà-ÿā-ſ'’]+)*\b|\b[A-Z]{2,}\b(?=\s+[A-Z][a-z])"
+    rf"\b[{scripts.LATIN_UPPER}][{scripts.LATIN_LOWER}'’]+(?:-[{scripts.LATIN_UPPER}]?[{scripts.LATIN_LOWER}'’]+)*\b"
+    r"|\b[A-Z]{2,}\b(?=\s+[A-Z][a-z])"
 )
+
+
+# Letters only Vietnamese writes: ơ, ư, đ, ă and the vowels with two marks (Latin Extended Additional).
+_VIETNAMESE_RE = re.compile(r"[ơưđăƠƯĐĂ\u1ea0-\u1ef9]")
+
+
+def _is_vietnamese(text: str) -> bool:
+    """A text with at least three Vietnamese-only letters (a Vietnamese name in an English note has one or two)."""
+    return len(_VIETNAMESE_RE.findall(text)) >= 3
+
+
+_OPENING_RE = re.compile(r"(?:^|[.!?:;(\[“\"\n]\s*|\s{2,})$")
+
+
+def _vietnamese_names(text: str, found: list[Span]) -> list[Span]:
+    """Capitalised words of a Vietnamese text: inside a sentence, and at its start when another follows ("Dương Thế
+    Bảo đã..."); a place is taken with the people. Words inside spans found already are left alone."""
+    candidates = [m for m in _NAME_CANDIDATE_RE.finditer(text) if not any(s.start <= m.start() < s.end for s in found)]
+    spans = []
+    for position, match in enumerate(candidates):
+        opening = _OPENING_RE.search(text[: match.start()]) is not None
+        following = candidates[position + 1] if position + 1 < len(candidates) else None
+        joined = following is not None and not text[match.end() : following.start()].strip()
+        if not opening or joined:
+            spans.append(Span(match.start(), match.end(), "PERSON"))
+    return spans
 
 
 def _stopwords() -> frozenset[str]:
@@ -483,6 +510,12 @@ class TextScrubber:
             found.append(regex_spans(text, from_known + by_context) + from_known + by_context)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
+            if _is_vietnamese(text):
+                # The English NER reads Vietnamese as noise ("Đơn hàng" a person, "Đức An" none), and the word
+                # lists take its everyday words for name parts (Faker's Vietnamese names are syllables such as
+                # "Đức", "An"). Vietnamese capitalises proper names only: that rule decides instead.
+                spans.extend(_vietnamese_names(text, spans + illnesses[index]))
+                continue
             names, undecided = lexical_names(text, spans + illnesses[index])
             spans.extend(names)
             windows.extend((index, start, end) for start, end in ner_windows(text, undecided))
@@ -539,8 +572,9 @@ def _is_everyday(word: str) -> bool:
     return lexicon.is_frequent(word) or _is_drug_or_specialty(word.lower().strip("'’"))
 
 
-_WORD_BEFORE_RE = re.compile(r"([A-ZÀ-ÖØ-ÞĀ-ſ][a-zà-öø-ÿā-ſ'’-]+)[ \t]+$")
-_WORD_AFTER_RE = re.compile(r"[ \t]+([A-ZÀ-ÖØ-ÞĀ-ſ][a-zà-öø-ÿā-ſ'’-]+)(?![\w'’-])")
+_CAPITALISED_WORD = rf"[{scripts.LATIN_UPPER}][{scripts.LATIN_LOWER}'’-]+"
+_WORD_BEFORE_RE = re.compile(rf"({_CAPITALISED_WORD})[ \t]+$")
+_WORD_AFTER_RE = re.compile(rf"[ \t]+({_CAPITALISED_WORD})(?![\w'’-])")
 
 
 def _with_adjacent_name_parts(text: str, spans: list[Span]) -> list[Span]:

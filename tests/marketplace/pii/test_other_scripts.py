@@ -212,3 +212,38 @@ def test_a_kept_column_of_words_in_an_unread_script_is_refused_as_names_would_be
     report = scrubber.report()
     assert [c["column"] for c in report.residual["untreated_identifier_columns"]] == ["ref"]
     assert not report.publishable
+
+
+@pytest.mark.parametrize(
+    ("note", "gone", "kept"),
+    [
+        ("Khách hàng Nguyễn Thị Hằng gọi đến để hỏi về đơn hàng", ["Nguyễn", "Hằng"], ["gọi đến để hỏi về đơn hàng"]),
+        ("Đơn hàng do Trần Văn Đức đặt hôm qua", ["Trần", "Đức"], ["Đơn hàng do", "đặt hôm qua"]),
+        ("Lê Quỳnh Như đã để lại đánh giá tốt", ["Quỳnh", "Như"], ["đã để lại đánh giá tốt"]),
+        ("anh ấy đã gọi lại, chị ấy chưa trả lời", [], ["anh ấy đã gọi lại, chị ấy chưa trả lời"]),
+    ],
+)
+def test_names_in_vietnamese_notes_are_found_and_its_everyday_words_kept(note, gone, kept):
+    out, _ = scrub(pd.DataFrame({"notes": [note] * 3}))
+    scrubbed = out["notes"].iloc[0]
+    assert not [word for word in gone if word in scrubbed], scrubbed
+    assert all(word in scrubbed for word in kept), scrubbed
+
+
+@pytest.mark.parametrize("word", ["ławka", "đổi", "ấy", "ễnh"])
+def test_a_lower_case_letter_of_an_extended_latin_block_starts_no_capitalised_word(word):
+    from marketplace.pii.text import _NAME_CANDIDATE_RE
+
+    assert _NAME_CANDIDATE_RE.search(f"then {word} again") is None
+
+
+def test_the_other_scripts_benchmark_counts_what_is_left_and_not_what_is_gone():
+    from marketplace.pii import scriptsbench
+
+    frame, people = scriptsbench.generate("ko_KR", 20, seed=1)
+    assert len(set(frame["customer"])) > 10 and all(p.name in n for p, n in zip(people, frame["notes"], strict=True))
+    untouched = scriptsbench.scores(people, frame)
+    assert untouched["name_column_leak_rate"] == untouched["notes_name_leak_rate_cued"] == 1.0
+    assert untouched["notes_phone_leak_rate"] == 1.0
+    blanked = frame.assign(customer="<PERSON>", notes="<PERSON> <PHONE_NUMBER>")
+    assert set(scriptsbench.scores(people, blanked).values()) == {0.0}
