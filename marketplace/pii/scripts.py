@@ -167,8 +167,12 @@ JAPANESE_SURNAMES = frozenset(
     "大橋 松岡 馬場 浜田 森本 星野 矢野 浅野 大久保 松下 吉岡 小池 野田 荒木 大谷 内藤 松浦 熊谷 黒田 尾崎 "
     "永田 川村 望月 田辺 松村 荒井 堀 大島 平井 早川 菅野 栗原 西本 宇野 三上 津田 坂口".split()
 )
-_KANA_OR_KANJI = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々ー]"
-_JAPANESE_NAME_RE = re.compile(rf"({_KANA_OR_KANJI}{{1,5}})[ \u3000]({_KANA_OR_KANJI}{{1,5}})")
+_KANJI = "\u4e00-\u9fff々"
+# A family name: one to three kanji or a katakana reading; a given name: kanji, hiragana ("さゆり", "くみ子") or
+# katakana. A short sentence with one space ("本日中島 美咲が来店") mixes them and is neither.
+_FAMILY_NAME = rf"[{_KANJI}]{{1,3}}|[ァ-ヺー]{{2,6}}"
+_GIVEN_NAME = rf"[{_KANJI}]{{1,3}}|[ぁ-ゖ]{{2,3}}子?|[ァ-ヺー]{{2,6}}"
+_JAPANESE_NAME_RE = re.compile(rf"({_FAMILY_NAME})[ \u3000]({_GIVEN_NAME})")
 
 
 def japanese_name_rate(values: list[str]) -> float:
@@ -245,12 +249,42 @@ def _korean_spans(text: str) -> list[tuple[int, int, str]]:
             )
             if (cued_before or cued_after) and (stem := _korean_stem(word)) is not None:
                 spans.append((start, start + len(stem), "PERSON"))
+            elif _uncued_korean_name(word):
+                spans.append((start, start + 3, "PERSON"))
     return spans
+
+
+# The surnames of nine Koreans in ten, less 하 and 주, which start the verbs 하다 and 주다 ("하려면", "주셔서").
+_FREQUENT_KOREAN_SURNAMES = frozenset(
+    "김 이 박 최 정 강 조 윤 장 임 한 오 서 신 권 황 안 송 "
+    "류 전 홍 고 문 양 손 배 백 허 유 남 심 노 곽 성 차 우".split()
+)
+
+
+@functools.cache
+def _korean_words() -> frozenset[str]:
+    """wordfreq's 30,000 most frequent Korean words (no tokenizer needed to read the list)."""
+    try:
+        import wordfreq
+    except ImportError:  # pragma: no cover - wordfreq is a dependency
+        return frozenset()
+    return frozenset(wordfreq.top_n_list("ko", 30_000, wordlist="best"))
+
+
+def _uncued_korean_name(word: str) -> bool:
+    """A three-syllable name with nothing to announce it ("어제 김민수와 통화함"): a frequent surname, and neither the
+    word, its stem nor its first two syllables a frequent word ("권한이" is 권한 and a particle, "정보를" 정보). About
+    two names in three are found so (the rest are also words, or start with a rarer surname); on the 920 strings of
+    Django's Korean catalogue it marks three words."""
+    stem = _korean_stem(word)
+    if stem is None or len(stem) != 3 or stem[0] not in _FREQUENT_KOREAN_SURNAMES:
+        return False
+    words = _korean_words()
+    return stem not in words and word not in words and stem[:2] not in words
 
 
 # Japanese: a name followed by an honorific ("木村 陽一様", "佐藤さん", "タナカ氏"): a family name of kanji or katakana
 # and an optional given name. Not the words that take the same honorifics ("お客様", "皆様", "店長さん", "様子").
-_KANJI = "\u4e00-\u9fff々"
 _JAPANESE_HONORIFIC_RE = re.compile(
     rf"((?:[{_KANJI}]{{1,4}}|[ァ-ヺー]{{2,8}})(?:[ \u3000](?:[{_KANJI}ぁ-ゖ]{{1,4}}|[ァ-ヺー]{{2,8}})"
     rf"|(?:[{_KANJI}]{{1,4}}|[ァ-ヺー]{{2,8}}))?)"  # a given name after a space may be hiragana ("西村 さゆり様")
@@ -264,8 +298,20 @@ _JAPANESE_NOT_NAMES = frozenset(
 )
 
 
+# A family name and a given name with a space between them, as forms and signatures write them
+# ("本日西村 さゆりが来店"): Japanese puts no spaces between words, so a known family name before one starts a name.
+_JAPANESE_SPACED_RE = re.compile(rf"([{_KANJI}]+)[ \u3000]({_GIVEN_NAME})")
+
+
 def _japanese_spans(text: str) -> list[tuple[int, int, str]]:
     spans = []
+    for match in _JAPANESE_SPACED_RE.finditer(text):
+        run = match.group(1)
+        given = re.sub(r"[様氏殿]+$", "", match.group(2))  # "結衣様": the honorific is no part of the name
+        for size in (3, 2, 1):
+            if given and len(run) >= size and run[-size:] in JAPANESE_SURNAMES:
+                spans.append((match.end(1) - size, match.start(2) + len(given), "PERSON"))
+                break
     for match in _JAPANESE_HONORIFIC_RE.finditer(text):
         name = match.group(1)
         bare = name.replace(" ", "").replace("\u3000", "")
@@ -344,7 +390,7 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     if _KOREAN_RE.search(text):
         spans.extend(_korean_spans(text))
-    if _JAPANESE_HONORIFIC_CHARS_RE.search(text):
+    if _JAPANESE_HONORIFIC_CHARS_RE.search(text) or _JAPANESE_SPACED_RE.search(text):
         spans.extend(_japanese_spans(text))
     if _CYRILLIC_RE.search(text):
         spans.extend(_cyrillic_spans(text))
