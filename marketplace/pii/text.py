@@ -67,6 +67,7 @@ RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
     ("NATIONAL_ID", v.CODICE_FISCALE_RE, None),
     ("NATIONAL_ID", v.INSEE_RE, None),
     ("NATIONAL_ID", v.DNI_RE, None),
+    ("NATIONAL_ID", v.KR_RRN_RE, v.kr_rrn_valid),
     ("PASSPORT", v.PASSPORT_RE, None),
     ("DRIVER_LICENSE", v.DRIVER_LICENSE_RE, None),
     ("DATE_OF_BIRTH", v.DOB_CONTEXT_RE, None),

@@ -19,6 +19,9 @@ IPV4_RE = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\
 # are too generic to detect without a header, so only the distinctive shapes are here.
 DNI_RE = re.compile(r"\b[XYZ]?\d{7,8}[A-HJ-NP-TV-Z]\b")
 CODICE_FISCALE_RE = re.compile(r"\b[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]\b")
+# South Korea's resident registration number: birth date (YYMMDD), a hyphen, then a digit for sex and century (1-8)
+# and six more. Numbers issued since 2020 carry no check digit, so the date and that digit are what can be checked.
+KR_RRN_RE = re.compile(r"(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])-[1-8]\d{6}(?![\d-])")
 INSEE_RE = re.compile(r"\b[12] ?\d{2} ?(?:0[1-9]|1[0-2]) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}\b")
 PASSPORT_RE = re.compile(
     r"\b(?:passport|passeport|pasaporte|reisepass)\s*(?:no\.?|number|#|:)?\s*([A-Z0-9]{6,9})\b", re.I
@@ -155,4 +158,18 @@ def national_id_valid(value: str) -> bool:
         or DNI_RE.fullmatch(text)
         or CODICE_FISCALE_RE.fullmatch(text)
         or INSEE_RE.fullmatch(text)
+        or kr_rrn_valid(text)
     )
+
+
+def kr_rrn_valid(value: str) -> bool:
+    """A Korean resident registration number whose birth date exists in the century its seventh digit gives."""
+    text = value.strip()
+    if not KR_RRN_RE.fullmatch(text):
+        return False
+    century = 1900 if text[7] in "1256" else 2000
+    try:
+        datetime(century + int(text[:2]), int(text[2:4]), int(text[4:6]), tzinfo=UTC)
+    except ValueError:
+        return False
+    return True

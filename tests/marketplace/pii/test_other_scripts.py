@@ -253,3 +253,18 @@ def test_the_other_scripts_benchmark_counts_what_is_left_and_not_what_is_gone():
     assert untouched["notes_phone_leak_rate"] == 1.0
     blanked = frame.assign(customer="<PERSON>", notes="<PERSON> <PHONE_NUMBER>")
     assert set(scriptsbench.scores(people, blanked).values()) == {0.0}
+
+
+def test_korean_resident_registration_numbers_are_national_ids_in_notes_and_columns():
+    note = "주민등록번호 850412-2345678 확인, 910230-1234567 은 날짜가 아님"
+    found = [(note[s.start : s.end], s.entity) for s in regex_spans(note)]
+    assert ("850412-2345678", "NATIONAL_ID") in found
+    assert ("910230-1234567", "NATIONAL_ID") not in found  # no 30 February (it may still pass for a phone)
+    numbers = [
+        f"{year:02d}{month:02d}{day:02d}-{sex}{rest:06d}"
+        for year, month, day, sex, rest in [
+            (y, 1 + y % 12, 1 + y % 28, 1 + y % 4, 100003 * y % 999999) for y in range(40, 70)
+        ]
+    ]
+    decision = classify_column("ref", pd.Series(numbers))
+    assert (decision.kind, decision.entity) == (DIRECT, "NATIONAL_ID"), decision.reason
