@@ -363,6 +363,12 @@ def lexical_names(text: str, covered: list[Span]) -> tuple[list[Span], list[tupl
     for position, match in enumerate(candidates):
         word = _POSSESSIVE_RE.sub("", match.group(0))
         sentence_start = _SENTENCE_START_RE.search(text[: match.start()]) is not None
+        if (
+            sentence_start
+            and (folded := word.lower()) in SENTENCE_ARTICLES
+            and (folded not in SURNAME_ARTICLES or not _next_to_capitalised(candidates, position, text))
+        ):
+            continue  # "Le client ...", "Die Patientin ...": an article, not the surname it also is
         kinds = {_word_kind(part, sentence_start) for part in word.split("-") if part}
         if "unknown" in kinds:
             undecided.append(match.span())
@@ -376,6 +382,15 @@ def lexical_names(text: str, covered: list[Span]) -> tuple[list[Span], list[tupl
     return spans, undecided
 
 
+# Articles that open sentences in the European languages of the vocabulary lists (French, Spanish, Italian,
+# Portuguese, German, Dutch); Faker's lists hold several as surnames ("Le", "Die", "Das"). Those that are surnames
+# more often than German articles ("Le", "La", "Lo") are still read before another capitalised word ("Le Van Thanh");
+# German capitalises every noun ("Das Ergebnis"), so its articles never start a name.
+SENTENCE_ARTICLES = frozenset(
+    "le la les un une des du el los las lo una il gli uno der die das dem den ein eine einen einem het een os as um "
+    "uma".split()
+)
+SURNAME_ARTICLES = frozenset({"le", "la", "lo"})
 NER_CONTEXT = 60  # characters of context on each side of an undecided word that the NER gets to see
 
 
@@ -613,9 +628,10 @@ def _is_vocabulary(word: str) -> bool:
 
 
 def _is_ordinary_capitalised(word: str) -> bool:
-    """A capitalised word that names nobody whatever its context: function words and the vocabulary of notes."""
+    """A capitalised word that names nobody whatever its context: function words (English ones, and the articles
+    of the other vocabulary languages) and the vocabulary of notes."""
     folded = word.lower().strip("'’")
-    return folded in _COMMON_CAPITALISED or folded in _STOPWORDS or len(folded) < 2
+    return folded in _COMMON_CAPITALISED or folded in _STOPWORDS or folded in SENTENCE_ARTICLES or len(folded) < 2
 
 
 # Stems of the WHO's International Nonproprietary Names (the "stem book"): a one-word "person" that ends in one is

@@ -268,3 +268,22 @@ def test_korean_resident_registration_numbers_are_national_ids_in_notes_and_colu
     ]
     decision = classify_column("ref", pd.Series(numbers))
     assert (decision.kind, decision.entity) == (DIRECT, "NATIONAL_ID"), decision.reason
+
+
+@pytest.mark.parametrize(
+    ("note", "kept"),
+    [
+        ("Die Patientin klagt über Schwindel.", "Die Patientin klagt über Schwindel."),
+        ("Das Ergebnis ist gut.", "Das Ergebnis ist gut."),
+        ("Le client a rappelé hier.", "Le client a rappelé hier."),
+        ("El cliente llamó. La enfermera respondió.", "El cliente llamó. La enfermera respondió."),
+    ],
+)
+def test_an_article_that_opens_a_sentence_is_no_surname(note, kept):
+    out, _ = scrub(pd.DataFrame({"notes": [note] * 3}))
+    assert out["notes"].iloc[0] == kept
+
+
+def test_an_article_that_is_also_a_surname_is_still_read_before_a_name():
+    out, _ = scrub(pd.DataFrame({"notes": ["La Wei Ming called from Singapore.", "Le Thi Hoa signed the form."] * 2}))
+    assert not [n for n in out["notes"] if "La Wei" in n or "Le Thi" in n], out["notes"].tolist()
