@@ -90,3 +90,22 @@ def test_logout_requires_post_and_csrf(provider):
     client = Client(enforce_csrf_checks=True)
     client.login(username=provider.username, password=PASSWORD)
     assert client.post("/logout/").status_code == 403
+
+
+def test_the_version_page_says_which_notes_the_scrubbing_could_not_read_in_the_readers_language(
+    provider, django_capture_on_commit_callbacks
+):
+    from tests.marketplace.api.test_market_api import ARABIC_NOTES_CSV
+
+    client = _login(provider)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/datasets/new/",
+            {"title": "CRM", "modality": "tabular", "file": upload_file(ARABIC_NOTES_CSV)},
+        )
+    version = DatasetVersion.objects.get()
+    page = client.get(f"/versions/{version.pk}/").content.decode()
+    assert 'class="error-box unread-text"' in page and "Arabic script" in page
+    assert "not publishable: free text in a script the scrubbing cannot read" in page
+    chinese = client.get(f"/versions/{version.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "引擎无法在其中识别姓名" in chinese and "不可发布" in chinese
