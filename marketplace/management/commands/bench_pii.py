@@ -154,16 +154,28 @@ class Command(BaseCommand):
 
 
 def _other_scripts(rows: int, seed: int, processes: int) -> dict:
-    """Per locale: leak rates with the name column in the table, and with the notes alone (where only the text
-    rules can find names), and whether the report calls the notes-only table publishable (it must not, where the
-    engine reads no rule for the script)."""
+    """Per locale: leak rates with the name column in the table (header "customer"), and with the notes alone
+    (where only the text rules can find names), whether the report calls the notes-only table publishable (it must
+    not, where the engine reads no rule for the script), and the name column under a header that names nobody
+    ("ref"): kept as it is, or refused by the verification."""
     by_locale = {}
     for locale in scriptsbench.TEMPLATES:
         frame, people = scriptsbench.generate(locale, rows, seed=seed)
         with_column, _, seconds = _engine_scrub(frame, processes, salt=b"scripts")
         notes_only, scrubber, _ = _engine_scrub(frame.drop(columns=["customer"]), processes, salt=b"scripts")
         report = scrubber.report().to_dict()
+        # The name column under a header that names nobody: only its values can tell.
+        neutral, neutral_scrubber, _ = _engine_scrub(frame.rename(columns={"customer": "ref"}), processes, salt=b"s")
+        neutral_report = neutral_scrubber.report().to_dict()
+        kept = sum(str(a) == str(b) for a, b in zip(frame["customer"], neutral["ref"], strict=True)) / rows
         by_locale[locale] = {
+            "neutral_header_column": {
+                "kept_as_is_rate": round(kept, 4),
+                "refused_by_verification": [
+                    c["column"] for c in neutral_report["residual"]["untreated_identifier_columns"]
+                ]
+                == ["ref"],
+            },
             "with_name_column": scriptsbench.scores(people, with_column.reset_index(drop=True)),
             "notes_only": scriptsbench.scores(people, notes_only.reset_index(drop=True)),
             "notes_only_publishable": report["publishable"],
