@@ -337,7 +337,7 @@ def _person_by_values(values: list[str], ner) -> float:
 def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision:
     """Decide what a column holds from its header and a sample of its values (strings or None), together: values
     that validate, values that contradict the header, and code-shaped near-unique values whatever the header."""
-    values = [str(x) for x in series.dropna().unique()[:500] if str(x).strip()]
+    values = [v.fold_width(str(x)) for x in series.dropna().unique()[:500] if str(x).strip()]  # "０９０..." as "090..."
     hint = header_hint(name)
     header = normalise_header(name)
     numeric = bool(values) and all(re.fullmatch(r"[+-]?\d+(\.\d+)?", x) for x in values)

@@ -39,6 +39,7 @@ from marketplace.pii.classify import (
 from marketplace.pii.policy import ScrubPolicy
 from marketplace.pii.scripts import unread_script
 from marketplace.pii.text import KnownIdentifiers, TextScrubber, regex_spans, stable_key
+from marketplace.pii.validators import fold_width
 from marketplace.pii.verify import presidio_findings
 
 # Identifier entities whose values are searched for again inside free text.
@@ -337,7 +338,8 @@ class Scrubber:
                     continue
                 # Presidio has no recognizer for Chinese, Taiwan or Hong Kong identity numbers: their check characters
                 # are checked here, so a column that kept them is not reported clean.
-                for entity in (*presidio_findings(value), *chinese.checked_identifiers(value)):
+                folded = fold_width(value)  # full-width digits ("１３８…") as the recognizers' ASCII ones
+                for entity in (*presidio_findings(folded), *chinese.checked_identifiers(folded)):
                     self.residual_findings[f"{name}:{entity}"] += 1
 
     # -- chunks scrubbed elsewhere -------------------------------------------------------------------------------

@@ -517,13 +517,16 @@ class TextScrubber:
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
         illnesses = [eponym_spans(text) for text in texts]
         for text, from_known, eponyms in zip(texts, known_spans, illnesses, strict=True):
+            # Patterns and context rules read full-width digits and letters as ASCII ("０９０－１２３４－５６７８"): the
+            # folded text has the same length, so its spans are the original's.
+            folded = v.fold_width(text)
             # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
             context = context_spans(
-                text, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
+                folded, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
             )
-            by_context = [Span(*found) for found in (*context, *chinese.text_spans(text), *scripts.text_spans(text))]
+            by_context = [Span(*at) for at in (*context, *chinese.text_spans(folded), *scripts.text_spans(folded))]
             by_context = [span for span in by_context if not _inside(span, eponyms)]
-            found.append(regex_spans(text, from_known + by_context) + from_known + by_context)
+            found.append(regex_spans(folded, from_known + by_context) + from_known + by_context)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
         for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
             if _is_vietnamese(text):

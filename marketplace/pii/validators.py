@@ -8,7 +8,24 @@ from datetime import UTC, datetime
 
 import phonenumbers
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Internationalised addresses too ("иван.петров@почта.рф", "müller@bücher.de"): letters of any script written with
+# spaces between words. Not Han, kana, Hangul or Thai letters, which run on into the words around an address
+# ("邮箱abc@qq.com请回复" would take 邮箱 and 请回复 with it).
+_EMAIL_LETTER = "[^\\W\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]"
+EMAIL_RE = re.compile(
+    rf"(?:{_EMAIL_LETTER}|[.%+'-])+@(?:{_EMAIL_LETTER}|[.-])+\.(?:(?!\d){_EMAIL_LETTER}){{2,}}(?<![_])"
+)
+# Full-width ASCII (U+FF01-U+FF5E) and the ideographic space, as Japanese and Chinese input methods type digits,
+# hyphens and letters ("０９０－１２３４－５６７８", "ＩＤ：Ａ１２３"), mapped one character to one: spans found in the
+# folded text are the original's.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold_width(text: str) -> str:
+    """`text` with full-width ASCII characters as ASCII, of the same length."""
+    return text.translate(_FULL_WIDTH) if not text.isascii() else text
+
+
 URL_RE = re.compile(r"https?://[^\s<>\"']+|www\.[^\s<>\"']+", re.IGNORECASE)
 SSN_RE = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 NINO_RE = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIQUVO])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")

@@ -287,3 +287,34 @@ def test_an_article_that_opens_a_sentence_is_no_surname(note, kept):
 def test_an_article_that_is_also_a_surname_is_still_read_before_a_name():
     out, _ = scrub(pd.DataFrame({"notes": ["La Wei Ming called from Singapore.", "Le Thi Hoa signed the form."] * 2}))
     assert not [n for n in out["notes"] if "La Wei" in n or "Le Thi" in n], out["notes"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity"),
+    [
+        (
+            "電話は０９０－１２３４－５６７８です",
+            "０９０－１２３４－５６７８",
+            "PHONE_NUMBER",
+        ),  # full-width, as IMEs type
+        ("手机：１３８１２３４５６７８，请回电", "１３８１２３４５６７８", "PHONE_NUMBER"),
+        ("メール：ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ まで", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", "EMAIL_ADDRESS"),
+        ("Пишите на иван.петров@почта.рф завтра", "иван.петров@почта.рф", "EMAIL_ADDRESS"),
+        ("Rechnung an jürgen.müller@bücher.de senden", "jürgen.müller@bücher.de", "EMAIL_ADDRESS"),
+        ("邮箱abc123@qq.com请回复", "abc123@qq.com", "EMAIL_ADDRESS"),  # the Han words around it stay
+    ],
+)
+def test_full_width_digits_and_international_e_mail_addresses_are_found(text, value, entity):
+    from marketplace.pii.text import TextScrubber
+
+    found = [(text[s.start : s.end], s.entity) for s in TextScrubber().find([text])[0]]
+    assert (value, entity) in found, found
+
+
+def test_a_column_of_full_width_phone_numbers_is_a_phone_column():
+    width = str.maketrans("0123456789-", "０１２３４５６７８９－")
+    numbers = [f"090-{1000 + 37 * i:04d}-{5000 + 91 * i:04d}".translate(width) for i in range(30)]
+    decision = classify_column("連絡先", pd.Series(numbers))
+    assert (decision.kind, decision.entity) == (DIRECT, "PHONE_NUMBER"), decision.reason
+    decision = classify_column("ref", pd.Series(numbers))
+    assert (decision.kind, decision.entity) == (DIRECT, "PHONE_NUMBER"), decision.reason
