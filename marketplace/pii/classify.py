@@ -388,15 +388,19 @@ def classify_column(name: str, series: pd.Series, *, ner=None) -> ColumnDecision
             )
         if (rate := chinese.address_rate(values)) >= 0.6:
             return decide(DIRECT, "ADDRESS", round(rate, 3), f"{rate:.0%} of values are Chinese street addresses")
+    chinese_free_text = chinese.FREE_TEXT_HEADER.search(chinese.simplified(str(name)))  # "備註" as "备注"
+    if FREE_TEXT_HINT.search(header) or chinese_free_text:
+        return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
+    if values and (rate := scripts.address_rate(values)) >= 0.6:
+        return decide(
+            DIRECT, "ADDRESS", round(rate, 3), f"{rate:.0%} of values are Japanese, Korean or Cyrillic street addresses"
+        )
     if values and (rate := scripts.korean_name_rate(values)) >= 0.8:
         return decide(DIRECT, "PERSON", round(rate, 3), f"{rate:.0%} of values are Korean names (surname + given name)")
     if values and (rate := scripts.japanese_name_rate(values)) >= 0.8:
         return decide(
             DIRECT, "PERSON", round(rate, 3), f"{rate:.0%} of values are Japanese names (family name, given name)"
         )
-    chinese_free_text = chinese.FREE_TEXT_HEADER.search(chinese.simplified(str(name)))  # "備註" as "备注"
-    if FREE_TEXT_HINT.search(header) or chinese_free_text:
-        return decide(FREE_TEXT, None, 0.8, "free text: scanned cell by cell for personal data")
     if not numeric and PERSON_VALUE_HINTS.search(header) and (rate := bare_words_rate(values)) >= 0.8:
         return decide(
             DIRECT,

@@ -379,15 +379,62 @@ _GREEK_WORD = r"[Α-ΩΆΈΉΊΌΎΏΪΫ][α-ωάέήίόύώϊϋΐΰς]+"
 _GREEK_RUN_RE = re.compile(rf"{_GREEK_WORD}(?:[ \u00a0]+{_GREEK_WORD}){{1,3}}")
 
 
+# -- addresses in notes ---------------------------------------------------------------------------------------------
+# Japanese: an optional prefecture, one to three municipalities (市, 区, 町, 村, 郡), a district, then the block
+# numbers (24丁目20番16号, 3-5-12) and an optional building with its room
+# ("愛媛県町田市油井24丁目20番16号 アーバン上高野887").
+_JA_ADDRESS_RE = re.compile(
+    r"(?:東京都|北海道|(?:京都|大阪)府|[一-龥]{2,3}県)?(?:[一-龥ァ-ヶー々]{1,8}?[市区町村郡]){1,3}"
+    r"[一-龥ァ-ヶー々ぁ-ゖ]{0,10}?\d{1,4}(?:丁目|-)\d{1,4}(?:番地?|-)?(?:\d{1,4}号?)?"
+    r"(?:[ \u3000][^\s。、,，]{1,20}?\d{1,5}(?:号室)?)?"
+)
+# Korean: a province or metropolitan city, one or two 시/군/구, an optional 동/읍/면, then a road (로, 길, 대로) or a
+# block (가) with its number ("제주특별자치도 부천시 백제고분91로 565-30"), and the building or village in brackets.
+_KO_ADDRESS_RE = re.compile(
+    r"(?:[가-힣]{2,8}(?:특별시|광역시|특별자치시|특별자치도|도)\s)?(?:[가-힣]{1,8}(?:시|군|구)\s){1,2}"
+    r"(?:[가-힣]{1,8}(?:동|읍|면)\s)?[가-힣0-9]{1,12}(?:로|길|대로|가)\s?\d{1,5}(?:-\d{1,5})?"
+    r"(?:\s?\([^)]{1,20}\))?"
+)
+# Russian and Ukrainian: a street of a known kind (ул., пер., просп., бул., наб., ш., вул.) and a house number (д.,
+# буд.), with the town before it and the flat, building and postcode after it where they are written.
+_CYR_ADDRESS_RE = re.compile(
+    r"(?:(?:г|п|к|с|пгт|клх|д|м|смт)\.\s?[А-ЯЁІЇЄ][а-яёіїє-]+,\s)?"
+    r"(?:ул|улица|пер|переулок|просп|пр-кт|пр|проспект|бул|бульвар|наб|набережная|ш|шоссе|пл|площадь|мкр|ал|аллея|"
+    r"тупик|проезд|вул|вулиця|пров|провулок|майдан|узвіз|шосе|площа|набережна|проїзд|алея)\.?\s"
+    r"[А-ЯЁІЇЄ0-9][^,\n]{1,40},\s?(?:д|дом|буд)\.\s?\d+[а-яіїє]?"
+    r"(?:,?\s?(?:к|корп|стр)\.\s?\d+)?(?:,?\s?кв\.\s?\d+)?(?:,\s[А-ЯЁІЇЄ][а-яёіїє'’-]+)?(?:,\s?\d{5,6})?"
+)
+ADDRESS_PATTERNS = (_JA_ADDRESS_RE, _KO_ADDRESS_RE, _CYR_ADDRESS_RE)
+
+
+def address_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, "ADDRESS") of Japanese, Korean, Russian and Ukrainian street addresses in `text`."""
+    return [(m.start(), m.end(), "ADDRESS") for pattern in ADDRESS_PATTERNS for m in pattern.finditer(text)]
+
+
+def address_rate(values: list[str]) -> float:
+    """Share of values that are such an address, nearly whole (a column of them is an address column whatever its
+    header; a column of notes that mention one is not)."""
+    if not values:
+        return 0.0
+    return sum(
+        1 for v in values if sum(end - start for start, end, _ in address_spans(v)) >= 0.8 * len(v.strip())
+    ) / len(values)
+
+
 _KOREAN_RE = re.compile(r"[가-힣]")
 _JAPANESE_HONORIFIC_CHARS_RE = re.compile(r"様|さま|さん|氏|殿|先生|くん|ちゃん")
 _CYRILLIC_RE = re.compile(rf"[{_CYR_UPPER}]")
 _GREEK_RE = re.compile(r"[Α-ΩΆΈΉΊΌΎΏ]")
+_ADDRESS_SCRIPTS_RE = re.compile(r"[가-힣\u3040-\u30ff\u4e00-\u9fffА-яЁёІіЇїЄє]")
+_DIGIT_RE = re.compile(r"\d")
 
 
 def text_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, entity) of names in Korean, Japanese, Cyrillic and Greek text."""
+    """(start, end, entity) of names in Korean, Japanese, Cyrillic and Greek text, and of addresses."""
     spans: list[tuple[int, int, str]] = []
+    if _ADDRESS_SCRIPTS_RE.search(text) and _DIGIT_RE.search(text):
+        spans.extend(address_spans(text))
     if _KOREAN_RE.search(text):
         spans.extend(_korean_spans(text))
     if _JAPANESE_HONORIFIC_CHARS_RE.search(text) or _JAPANESE_SPACED_RE.search(text):

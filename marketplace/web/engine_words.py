@@ -261,6 +261,10 @@ MESSAGES: list[tuple[str, str]] = [
     ),
     ("{rate} of values are Chinese street addresses", _("%(rate)s of values are Chinese street addresses")),
     (
+        "{rate} of values are Japanese, Korean or Cyrillic street addresses",
+        _("%(rate)s of values are Japanese, Korean or Cyrillic street addresses"),
+    ),
+    (
         "{rate} of values are Korean names (surname + given name)",
         _("%(rate)s of values are Korean names (surname + given name)"),
     ),

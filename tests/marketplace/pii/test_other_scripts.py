@@ -318,3 +318,41 @@ def test_a_column_of_full_width_phone_numbers_is_a_phone_column():
     assert (decision.kind, decision.entity) == (DIRECT, "PHONE_NUMBER"), decision.reason
     decision = classify_column("ref", pd.Series(numbers))
     assert (decision.kind, decision.entity) == (DIRECT, "PHONE_NUMBER"), decision.reason
+
+
+JAPANESE_ADDRESSES = [
+    f"東京都{ward}区{town}{n}丁目{n + 2}番{n + 5}号"
+    for ward in ["港", "品川", "目黒", "世田谷", "杉並"]
+    for town, n in [("白金", 1), ("大崎", 2), ("中町", 3), ("北沢", 4), ("荻窪", 5)]
+]
+KOREAN_ADDRESSES = [
+    f"서울특별시 {gu} {road} {n}-{n + 3}"
+    for gu in ["마포구", "강서구", "송파구", "노원구", "은평구"]
+    for road, n in [("월드컵로", 11), ("공항대로", 27), ("올림픽로", 35), ("동일로", 42), ("통일로", 58)]
+]
+RUSSIAN_ADDRESSES = [
+    f"г. {city}, ул. {street}, д. {n}, кв. {n * 3}"
+    for city in ["Казань", "Тверь", "Омск", "Пермь", "Самара"]
+    for street, n in [("Баумана", 4), ("Советская", 12), ("Лесная", 7), ("Садовая", 19), ("Мира", 23)]
+]
+
+
+@pytest.mark.parametrize(
+    ("note", "address"),
+    [
+        (f"配送先は{JAPANESE_ADDRESSES[3]}です。", JAPANESE_ADDRESSES[3]),
+        (f"배송지 변경: {KOREAN_ADDRESSES[7]} 으로 요청", KOREAN_ADDRESSES[7]),
+        (f"Доставка по адресу {RUSSIAN_ADDRESSES[11]}, звонить заранее", RUSSIAN_ADDRESSES[11]),
+        ("Доставка: вул. Хрещатик, буд. 22, кв. 5, Київ, 01001", "вул. Хрещатик, буд. 22, кв. 5, Київ, 01001"),
+    ],
+)
+def test_japanese_korean_and_cyrillic_addresses_leave_notes(note, address):
+    out, _ = scrub(pd.DataFrame({"notes": [note] * 3}))
+    scrubbed = out["notes"].iloc[0]
+    assert "<ADDRESS>" in scrubbed and not [part for part in address.split() if len(part) > 3 and part in scrubbed]
+
+
+@pytest.mark.parametrize("values", [JAPANESE_ADDRESSES, KOREAN_ADDRESSES, RUSSIAN_ADDRESSES], ids=["ja", "ko", "ru"])
+def test_a_column_of_such_addresses_is_an_address_column_whatever_its_header(values):
+    decision = classify_column("ref", pd.Series(values))
+    assert (decision.kind, decision.entity) == (DIRECT, "ADDRESS"), decision.reason
