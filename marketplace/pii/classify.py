@@ -222,8 +222,10 @@ def _long_integer_code(evidence: dict) -> bool:
 # A capitalised word of any script with case: Latin with every diacritic ("Trần", "Łukasz", "Şahin"), Cyrillic
 # ("Сазонов"), Greek ("Παπαδόπουλος").
 _CAPITALISED = r"\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}[\p{Ll}\p{M}'’]+)?"
-NAME_SHAPE_RE = unicode_re.compile(
-    rf"{_CAPITALISED}(?:\s+(?:(?:van|von|de|da|del|der|di|du|la|le|bin|al)\s+)?{_CAPITALISED}){{1,3}}"
+NAME_SHAPE_RE = unicode_re.compile(  # "Brian Foster", "Foster, Brian", "Jan van Dijk", "Dr. Ann Lee MD"
+    r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)?"
+    rf"{_CAPITALISED},?(?:\s+(?:(?:van|von|de|da|del|der|di|du|la|le|bin|al)\s+)?{_CAPITALISED}){{1,3}}"
+    r"(?:,?\s+(?:Jr|Sr|II|III|IV|MD|PhD|DDS|DVM|Esq)\.?)?"
 )
 
 
@@ -236,8 +238,12 @@ def name_shape_rate(values: list[str]) -> float:
 
 
 def is_name_shaped(value: str) -> bool:
+    """Two to four capitalised words, or the same in capitals ("BRIAN FOSTER", as bank exports write names), with
+    the family name first where a comma follows it ("Foster, Brian")."""
     text = value.strip()
-    return bool(NAME_SHAPE_RE.fullmatch(text)) and not all(is_frequent(w) for w in re.split(r"[\s-]+", text))
+    if text.isupper():
+        text = text.title()
+    return bool(NAME_SHAPE_RE.fullmatch(text)) and not all(is_frequent(w) for w in re.split(r"[\s,-]+", text) if w)
 
 
 def _contradicts(entity: str, evidence: dict, numeric: bool) -> str | None:
@@ -322,7 +328,8 @@ def is_bare_words(value: str) -> bool:
 
 
 def _person_by_values(values: list[str], ner) -> float:
-    candidates = [x for x in values if 2 <= len(x) <= 60 and re.fullmatch(r"[^\d@]+", x)]
+    # names written in capitals ("BRIAN FOSTER") are read in title case: the NER knows names by their capital
+    candidates = [x.title() if x.isupper() else x for x in values if 2 <= len(x) <= 60 and re.fullmatch(r"[^\d@]+", x)]
     if len(candidates) < 0.8 * len(values) or ner is None:
         return 0.0
     docs = ner(candidates[:100])

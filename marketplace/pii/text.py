@@ -449,6 +449,15 @@ _NAME_CANDIDATE_RE = re.compile(
 )
 
 
+def _case_view(text: str) -> str:
+    """`text` in title case when it has no lower-case letter and at least four capitals, else `text` itself; of the
+    same length either way (a text whose title case is longer, "STRASSE" with "ß", is left as it is)."""
+    if sum(c.isupper() for c in text) < 4 or any(c.islower() for c in text):
+        return text
+    titled = text.title()
+    return titled if len(titled) == len(text) else text
+
+
 # Letters only Vietnamese writes: ơ, ư, đ, ă and the vowels with two marks (Latin Extended Additional).
 _VIETNAMESE_RE = re.compile(r"[ơưđăƠƯĐĂ\u1ea0-\u1ef9]")
 
@@ -515,20 +524,27 @@ class TextScrubber:
     def find(self, texts: list[str], known: KnownIdentifiers | None = None) -> list[list[Span]]:
         found = []
         known_spans = known.spans_many(texts) if known is not None else [[] for _ in texts]
-        illnesses = [eponym_spans(text) for text in texts]
-        for text, from_known, eponyms in zip(texts, known_spans, illnesses, strict=True):
+        # Text written all in capitals (bank memos, old system exports: "TRANSFER TO BRIAN FOSTER") is read for names
+        # in title case: the word lists, name rules and the NER know names by their capital. Codes keep their case.
+        readable = [_case_view(text) for text in texts]
+        illnesses = [eponym_spans(text) for text in readable]
+        for text, view, from_known, eponyms in zip(texts, readable, known_spans, illnesses, strict=True):
             # Patterns and context rules read full-width digits and letters as ASCII ("０９０－１２３４－５６７８"): the
             # folded text has the same length, so its spans are the original's.
             folded = v.fold_width(text)
             # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
-            context = context_spans(
-                folded, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
-            )
+            context = [
+                found
+                for source in dict.fromkeys((folded, v.fold_width(view)))
+                for found in context_spans(
+                    source, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
+                )
+            ]
             by_context = [Span(*at) for at in (*context, *chinese.text_spans(folded), *scripts.text_spans(folded))]
             by_context = [span for span in by_context if not _inside(span, eponyms)]
             found.append(regex_spans(folded, from_known + by_context) + from_known + by_context)
         windows: list[tuple[int, int, int]] = []  # (text index, start, end) of the parts the NER reads
-        for index, (text, spans) in enumerate(zip(texts, found, strict=True)):
+        for index, (text, spans) in enumerate(zip(readable, found, strict=True)):
             if _is_vietnamese(text):
                 # The English NER reads Vietnamese as noise ("Đơn hàng" a person, "Đức An" none), and the word
                 # lists take its everyday words for name parts (Faker's Vietnamese names are syllables such as
@@ -538,11 +554,13 @@ class TextScrubber:
             names, undecided = lexical_names(text, spans + illnesses[index])
             spans.extend(names)
             windows.extend((index, start, end) for start, end in ner_windows(text, undecided))
-        snippets = [texts[index][start:end] for index, start, end in windows]
+        snippets = [readable[index][start:end] for index, start, end in windows]
         for (index, offset, _), ner_found in zip(windows, self.ner_spans(snippets), strict=True):
             shifted = (Span(s.start + offset, s.end + offset, s.entity) for s in ner_found)
             found[index].extend(span for span in shifted if not _inside(span, illnesses[index]))
-        return [_with_adjacent_name_parts(text, merge_spans(spans)) for text, spans in zip(texts, found, strict=True)]
+        return [
+            _with_adjacent_name_parts(text, merge_spans(spans)) for text, spans in zip(readable, found, strict=True)
+        ]
 
     def redact(self, texts: list[str], known: KnownIdentifiers | None = None) -> tuple[list[str], Counter]:
         counts: Counter = Counter()

@@ -356,3 +356,38 @@ def test_japanese_korean_and_cyrillic_addresses_leave_notes(note, address):
 def test_a_column_of_such_addresses_is_an_address_column_whatever_its_header(values):
     decision = classify_column("ref", pd.Series(values))
     assert (decision.kind, decision.entity) == (DIRECT, "ADDRESS"), decision.reason
+
+
+CAPITALS = _names(
+    ["OKONJO", "FITZGERALD", "BRANDT", "MORETTI", "HALVORSEN"], ["TEMITOPE", "SIOBHAN", "KLAUS", "ORNELLA", "TORSTEIN"]
+)
+FAMILY_FIRST = [
+    f"{f}, {g}"
+    for f in ["Okonjo", "Fitzgerald", "Brandt", "Moretti", "Halvorsen"]
+    for g in ["Temitope", "Siobhan", "Klaus", "Ornella", "Torstein"]
+]
+
+
+@pytest.mark.parametrize("values", [CAPITALS, FAMILY_FIRST], ids=["capitals", "family-first"])
+def test_names_written_in_capitals_or_family_name_first_make_a_name_column(values):
+    from marketplace.pii.text import TextScrubber
+
+    decision = classify_column("beneficiary", pd.Series(values), ner=TextScrubber().find)
+    assert (decision.kind, decision.entity) == (DIRECT, "PERSON"), decision.reason
+
+
+def test_names_in_a_memo_written_in_capitals_are_found_and_codes_keep_their_case():
+    memos = [f"TRANSFER TO {name} REF NI AB 12 34 56 C FOR RENT" for name in CAPITALS]
+    out, _ = scrub(pd.DataFrame({"memo": memos}))
+    for name, memo in zip(CAPITALS, out["memo"], strict=True):
+        assert not [part for part in name.split() if part in memo], memo
+        assert memo.startswith("TRANSFER TO ") and memo.endswith(" FOR RENT") and "AB 12 34 56 C" not in memo
+
+
+@pytest.mark.parametrize(
+    "memo", ["PAYMENT RECEIVED FROM AMAZON MARKETPLACE", "SALARY DECEMBER 2026", "DIRECT DEBIT BRITISH GAS"]
+)
+def test_a_memo_in_capitals_that_names_nobody_stays(memo):
+    from marketplace.pii.text import TextScrubber
+
+    assert TextScrubber().find([memo]) == [[]]
