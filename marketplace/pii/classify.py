@@ -78,6 +78,13 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
         r"שם|שם_מלא|שם_משפחה|नाम|họ_tên|họ_và_tên|tên|nama|nama_lengkap|adı|soyad|soyadı|ad_soyad|isim",
     ),
     ("ZIP_CODE", QUASI, r"zip(_?code)?|post_?code|postal_?code|plz|cap|cp|codigo_postal"),
+    # a position to a few metres names a home; generalised to two decimals (about a kilometre)
+    (
+        "GEO_COORDINATES",
+        QUASI,
+        r"lat|lng|lon|latitude|longitude|coordinates?|coords|gps|geo_?location|geo_?point|lat_?lng|lat_?lon|"
+        r"широта|долгота|координаты|緯度|経度|纬度|经度|坐标|위도|경도",
+    ),
     ("CITY", QUASI, r"city|town|ciudad|ville|stadt|citta|città|municipality|ort"),
     ("GENDER", QUASI, r"gender|sex|genero|género|geschlecht|sexe"),
     ("AGE", QUASI, r"age|edad|alter|eta|âge"),

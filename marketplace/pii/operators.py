@@ -187,7 +187,8 @@ _YEAR_RE = re.compile(r"(18|19|20)\d{2}")
 
 
 def generalize_value(value: str, *, entity: str) -> str:
-    """Dates to the year, zip codes to a prefix, ages to ten-year bands; anything else to a redaction tag."""
+    """Dates to the year, zip codes to a prefix, ages to ten-year bands, coordinates to two decimals; anything else
+    to a redaction tag."""
     text = value.strip()
     if entity in ("DATE_OF_BIRTH", "DATE"):
         match = _YEAR_RE.search(text)
@@ -197,6 +198,9 @@ def generalize_value(value: str, *, entity: str) -> str:
         return district or f"<{entity}>"
     if entity == "CN_RESIDENT_ID" and re.fullmatch(r"\d{17}[\dXx]|\d{15}", text):
         return f"{text[:6]}-{text[6:10] if len(text) == 18 else '19' + text[6:8]}"  # region and birth year
+    if entity == "GEO_COORDINATES":  # every decimal of a position to two places ("40.71, -74.01")
+        rounded = re.sub(r"[-+]?\d+\.\d+", lambda m: f"{float(m.group(0)):.2f}", text)
+        return rounded if rounded != text or re.search(r"\d", text) is None else f"<{entity}>"
     if entity == "ZIP_CODE":
         compact = text.replace(" ", "")
         return (

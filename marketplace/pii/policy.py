@@ -35,6 +35,7 @@ DEFAULT_ENTITY_ACTIONS: dict[str, str] = {
     "DATE_OF_BIRTH": "generalize",
     "URL": "keep",
     "ZIP_CODE": "generalize",
+    "GEO_COORDINATES": "generalize",  # to two decimals: about a kilometre
     "AGE": "generalize",
     "CITY": "keep",
     "GENDER": "keep",

@@ -71,13 +71,17 @@ RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
     ("PASSPORT", v.PASSPORT_RE, None),
     ("DRIVER_LICENSE", v.DRIVER_LICENSE_RE, None),
     ("DATE_OF_BIRTH", v.DOB_CONTEXT_RE, None),
+    ("GEO_COORDINATES", v.COORDINATES_RE, None),
+    ("GEO_COORDINATES", v.CUED_COORDINATES_RE, None),
     *[("ADDRESS", pattern, None) for pattern in v.ADDRESS_RES],
     ("PHONE_NUMBER", v.PHONE_CANDIDATE_RE, _valid_phone_span),
 ]
 
 
 # Recognizers whose pattern cannot match without a digit, or without an "@": skipped on texts that lack one.
-_DIGIT_ENTITIES = {"US_SSN", "UK_NINO", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS", "NATIONAL_ID", "DATE_OF_BIRTH"}
+_DIGIT_ENTITIES = {
+    *("US_SSN", "UK_NINO", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS", "NATIONAL_ID", "DATE_OF_BIRTH", "GEO_COORDINATES"),
+}
 _NEEDS = {id(v.EMAIL_RE): "@", id(v.PHONE_CANDIDATE_RE): "digit", id(v.ADDRESS_RES[0]): "digit"}
 _NEEDS |= {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOGNIZERS if e in _DIGIT_ENTITIES}
 _DIGIT_RE = re.compile(r"\d")

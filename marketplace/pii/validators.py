@@ -47,9 +47,29 @@ DRIVER_LICENSE_RE = re.compile(
     r"\b(?:driver'?s? licen[cs]e|DL|licen[cs]e)\s*(?:no\.?|number|#|:)?\s*([A-Z0-9][A-Z0-9-]{5,14})\b", re.I
 )
 DOB_CONTEXT_RE = re.compile(
-    r"\b(?:born|DOB|date of birth|birth ?date|birthday|b\.)(?:\s+(?:is|was|on|of))?\s*:?\s*"
-    r"(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4})",
+    r"(?:\b(?:born|DOB|date of birth|birth ?date|birthday|b\.|geb\.|geboren(?: am)?|Geburtsdatum|né(?:e)? le|"
+    r"date de naissance|fecha de nacimiento|nacid[oa] el|data di nascita|nat[oa] il|data de nascimento|"
+    r"nascid[oa] em|geboortedatum|дата рождения|д\.\s?р\.|родил(?:ся|ась)|дата народження|doğum tarihi|"
+    r"tanggal lahir|ngày sinh|data urodzenia|ur\.)|出生日期|出生于|出生年月|生日|生年月日|誕生日|생년월일|생일)"
+    r"(?:\s+(?:is|was|on|of))?\s*[:：]?\s*"
+    r"(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4}"
+    r"|\d{4}\s?[年년]\s?\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]?)",  # 1985年3月12日, 1985년 3월 12일
     re.I,
+)
+# Coordinates precise to about ten metres or better (four decimals or more): a home or a visit. A pair of decimals
+# is a pair of measurements too ("ratio 0.1234, 0.5678"): it counts when marked as coordinates, by a hemisphere or a
+# degree sign, or after a word that names a position.
+_LATITUDE = r"[-+]?(?:[1-8]?\d|90)\.\d{4,}"
+_LONGITUDE = r"[-+]?(?:1[0-7]\d|\d{1,2}|180)\.\d{4,}"
+COORDINATES_RE = re.compile(  # marked: 51.5074 N, 0.1278 W / 48.8584°, 2.2945°
+    rf"(?<![\d.])(?:{_LATITUDE}°?\s?[NS]\s*[,;/ ]?\s*{_LONGITUDE}°?\s?[EW]|{_LATITUDE}°\s*[,;/ ]\s*{_LONGITUDE}°)"
+    r"(?!\d|\.\d)"
+)
+CUED_COORDINATES_RE = re.compile(  # after a word that names a position: "location: 40.712776, -74.005974"
+    r"(?i:\b(?:lat|lon|lng|gps|geo|coordinates|coords|location|position|latitude|longitude|loc|pos|koordinaten|"
+    r"home|residence|lives|address|"
+    r"coordonnées|coordenadas|координаты)|坐标|位置|座標|좌표)(?i:\s+(?:at|is|was|in|of|near))?[\s:=：(]{1,3}"
+    rf"({_LATITUDE}\s*[,;/ ]\s*{_LONGITUDE})(?!\d|\.\d)"
 )
 STREET_TYPES = (
     r"Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Place|Pl\.?|"

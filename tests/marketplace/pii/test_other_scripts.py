@@ -391,3 +391,57 @@ def test_a_memo_in_capitals_that_names_nobody_stays(memo):
     from marketplace.pii.text import TextScrubber
 
     assert TextScrubber().find([memo]) == [[]]
+
+
+@pytest.mark.parametrize(
+    ("note", "date"),
+    [
+        ("Patientin geb. 12.03.1985, wohnhaft in Köln", "12.03.1985"),
+        ("Née le 04/11/1979 à Lyon", "04/11/1979"),
+        ("出生日期：1985年3月12日，籍贯浙江", "1985年3月12日"),
+        ("生年月日：1990年7月1日", "1990年7月1日"),
+        ("생년월일: 1988년 2월 29일", "1988년 2월 29일"),
+        ("дата рождения 12.03.1985, прописан в Казани", "12.03.1985"),
+    ],
+)
+def test_a_birth_date_after_its_cue_in_other_languages_is_found(note, date):
+    from marketplace.pii.text import TextScrubber
+
+    found = [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+    assert (date, "DATE_OF_BIRTH") in found, found
+
+
+@pytest.mark.parametrize(
+    ("note", "position"),
+    [
+        ("Visit at home at 40.712776, -74.005974 on Monday", "40.712776, -74.005974"),
+        ("GPS: 51.5074 N, 0.1278 W.", "51.5074 N, 0.1278 W"),
+        ("坐标：39.904200, 116.407400", "39.904200, 116.407400"),
+    ],
+)
+def test_a_precise_position_in_a_note_is_found(note, position):
+    from marketplace.pii.text import TextScrubber
+
+    found = [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+    assert (position, "GEO_COORDINATES") in found, found
+
+
+@pytest.mark.parametrize("note", ["ratio 0.1234, 0.5678 after dose 2.5000, 3.7500", "version 1.2.3456 released"])
+def test_pairs_of_measurements_are_no_position(note):
+    from marketplace.pii.text import TextScrubber
+
+    assert TextScrubber().find([note]) == [[]]
+
+
+def test_coordinate_columns_are_generalised_to_about_a_kilometre():
+    table = pd.DataFrame(
+        {
+            "home_lat": [f"{40 + i / 997:.6f}" for i in range(30)],
+            "home_lng": [f"{-74 + i / 991:.6f}" for i in range(30)],
+            "latency_ms": list(range(30)),
+        }
+    )
+    out, report = scrub(table)
+    kinds = {c["name"]: (c["entities"], c["action"]) for c in report.columns}
+    assert kinds["home_lat"] == (["GEO_COORDINATES"], "generalize") and kinds["latency_ms"][1] == "keep"
+    assert out["home_lat"].iloc[29] == "40.03" and out["home_lng"].iloc[29] == "-73.97"
