@@ -127,6 +127,8 @@ VALUE_CHECKS = [
     ("NATIONAL_ID", v.national_id_valid),
     ("NATIONAL_ID", chinese.tw_or_hk_id_valid),  # Taiwan's and Hong Kong's identity numbers
     ("IP_ADDRESS", v.ip_valid),
+    ("USERNAME", v.profile_url_valid),  # a person's page on a social network
+    ("USERNAME", v.handle_valid),  # "@jokafor"
 ]
 
 

@@ -59,6 +59,8 @@ def _valid_phone_span(text: str) -> bool:
 # (entity, pattern, validator on the matched text or group 1)
 RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
     ("EMAIL_ADDRESS", v.EMAIL_RE, None),
+    ("USERNAME", v.PROFILE_URL_RE, None),
+    ("USERNAME", v.HANDLE_RE, None),
     ("US_SSN", v.SSN_RE, None),
     ("UK_NINO", v.NINO_RE, None),
     ("IBAN_CODE", v.IBAN_RE, v.iban_valid),
@@ -78,11 +80,12 @@ RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
 ]
 
 
-# Recognizers whose pattern cannot match without a digit, or without an "@": skipped on texts that lack one.
+# Recognizers whose pattern cannot match without a digit, an "@" or a "/": skipped on texts that lack one.
 _DIGIT_ENTITIES = {
     *("US_SSN", "UK_NINO", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS", "NATIONAL_ID", "DATE_OF_BIRTH", "GEO_COORDINATES"),
 }
 _NEEDS = {id(v.EMAIL_RE): "@", id(v.PHONE_CANDIDATE_RE): "digit", id(v.ADDRESS_RES[0]): "digit"}
+_NEEDS |= {id(v.HANDLE_RE): "@", id(v.PROFILE_URL_RE): "/"}
 _NEEDS |= {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOGNIZERS if e in _DIGIT_ENTITIES}
 _DIGIT_RE = re.compile(r"\d")
 
@@ -92,7 +95,7 @@ def regex_spans(text: str, covered: list[Span] | None = None) -> list[Span]:
     number, a known identifier, a phone found by its context) is not validated: it would merge into that span
     unchanged (`merge_spans`), and the validation, up to 16 region parses, was the costliest step of the patterns."""
     spans: list[Span] = []
-    has = {"@": "@" in text, "digit": _DIGIT_RE.search(text) is not None}
+    has = {"@": "@" in text, "digit": _DIGIT_RE.search(text) is not None, "/": "/" in text}
     for entity, pattern, validator in RECOGNIZERS:
         need = _NEEDS.get(id(pattern))
         if need is not None and not has[need]:

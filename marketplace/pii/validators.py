@@ -26,6 +26,29 @@ def fold_width(text: str) -> str:
     return text.translate(_FULL_WIDTH) if not text.isascii() else text
 
 
+# A person's page on a social network or code host: the path names the person ("linkedin.com/in/jane-okafor-4b2a1",
+# "facebook.com/temitope.okonjo", "github.com/jokafor", "weibo.com/u/1234567890", "vk.com/id123").
+PROFILE_URL_RE = re.compile(
+    r"(?:https?://)?(?:www\.|m\.|[a-z]{2}\.)?(?:linkedin\.com/(?:in|pub)/|(?:facebook|fb|instagram|twitter|x|"
+    r"threads|tiktok|github|gitlab|medium|vk|weibo|douyin|xiaohongshu|pinterest|snapchat|youtube)\.com/|t\.me/|"
+    r"bsky\.app/profile/)(?!(?:help|about|legal|privacy|terms|policies|settings|login|share|sharer|search|explore|"
+    r"watch|hashtag|intent|home|pages|groups|events|marketplace|jobs|company|school|features|topics|trending)\b)"
+    r"@?[\w.\-]{1,60}(?:/[\w.\-]*)?",
+    re.IGNORECASE,
+)
+# "@jokafor": a handle, not the end of an e-mail address and not a decorator in code ("@property" has no digit or
+# underscore and is a word; handles are kept only with a letter, three characters or more).
+HANDLE_RE = re.compile(r"(?<![\w@.])@[A-Za-z][A-Za-z0-9_.]{2,29}(?<!\.)(?![\w@])")
+
+
+def profile_url_valid(value: str) -> bool:
+    return PROFILE_URL_RE.fullmatch(value.strip().rstrip("/")) is not None
+
+
+def handle_valid(value: str) -> bool:
+    return HANDLE_RE.fullmatch(value.strip()) is not None
+
+
 URL_RE = re.compile(r"https?://[^\s<>\"']+|www\.[^\s<>\"']+", re.IGNORECASE)
 SSN_RE = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 NINO_RE = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIQUVO])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")

@@ -445,3 +445,40 @@ def test_coordinate_columns_are_generalised_to_about_a_kilometre():
     kinds = {c["name"]: (c["entities"], c["action"]) for c in report.columns}
     assert kinds["home_lat"] == (["GEO_COORDINATES"], "generalize") and kinds["latency_ms"][1] == "keep"
     assert out["home_lat"].iloc[29] == "40.03" and out["home_lng"].iloc[29] == "-73.97"
+
+
+@pytest.mark.parametrize(
+    ("note", "found"),
+    [
+        (
+            "See https://www.linkedin.com/in/temitope-okonjo-4b2a1/ for her CV",
+            "https://www.linkedin.com/in/temitope-okonjo-4b2a1/",
+        ),
+        ("profile: facebook.com/siobhan.fitzgerald.77", "facebook.com/siobhan.fitzgerald.77"),
+        ("她的微博 weibo.com/u/5830117261 经常更新", "weibo.com/u/5830117261"),
+        ("DM'd @klaus_brandt88 on instagram", "@klaus_brandt88"),
+    ],
+)
+def test_a_persons_page_or_handle_on_a_social_network_is_a_username(note, found):
+    from marketplace.pii.text import TextScrubber
+
+    spans = [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+    assert (found, "USERNAME") in spans, spans
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["Help: https://www.facebook.com/help/572838089565953", "meet @ 5pm at the office", "mail ornella@example.it"],
+)
+def test_a_help_page_an_at_sign_or_an_e_mail_is_no_username(note):
+    from marketplace.pii.text import TextScrubber
+
+    assert "USERNAME" not in {s.entity for s in TextScrubber().find([note])[0]}
+
+
+def test_a_column_of_profile_links_is_hashed_as_usernames():
+    links = [f"https://www.linkedin.com/in/{name.lower().replace(', ', '-')}" for name in FAMILY_FIRST]
+    out, report = scrub(pd.DataFrame({"profile": links}))
+    column = report.columns[0]
+    assert (column["kind"], column["entities"], column["action"]) == (DIRECT, ["USERNAME"], "hash")
+    assert not set(out["profile"]) & set(links)
