@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import io
 import json
 import re
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 
 from marketplace.job_errors import JobInputError
 
-FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "parquet": None}
+FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "parquet": None, "xlsx": None}
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 DISTINCT_CAP = 100_000  # exact distinct counts up to this many values per column, then reported as a lower bound
 TOP_VALUES = 5
@@ -46,6 +47,8 @@ def format_from_filename(filename: str) -> str | None:
         (".ndjson", "jsonl"),
         (".parquet", "parquet"),
         (".pq", "parquet"),
+        (".xlsx", "xlsx"),
+        (".xlsm", "xlsx"),
     ):
         if name.endswith(suffix):
             return fmt
@@ -118,8 +121,10 @@ def iter_chunks(
         chunks = _iter_jsonl(handle, chunk_rows, limits)
     elif fmt == "parquet":
         chunks = _iter_parquet(handle, chunk_rows, limits, rows_cap)
+    elif fmt == "xlsx":
+        chunks = _iter_xlsx(handle, chunk_rows, limits)
     else:
-        raise ParseError(f"Unsupported format {fmt!r}. Upload CSV, TSV, JSONL or Parquet.")
+        raise ParseError(f"Unsupported format {fmt!r}. Upload CSV, TSV, JSONL, Parquet or Excel (.xlsx).")
     rows = 0
     try:
         for chunk in chunks:
@@ -412,6 +417,63 @@ def _iter_parquet(handle: IO[bytes], chunk_rows: int, limits: IngestLimits, rows
             else:
                 frame[column] = series.map(_json_cell)
         yield _as_strings(frame)
+
+
+def _excel_cell(value: Any) -> str | None:
+    """A workbook cell as the text a CSV export of it would hold: whole numbers without ".0", dates in ISO form
+    (without a time of midnight), booleans as true/false."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _iter_xlsx(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
+    """The first worksheet of an Excel workbook, streamed (openpyxl's read-only mode; formulas as their last
+    computed values). The first non-empty row is the header; empty rows are skipped, as a CSV export drops them."""
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise ParseError(
+            "The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first."
+        ) from exc
+    try:
+        if not book.worksheets:
+            raise ParseError("The workbook has no worksheet.")
+        rows = (row for row in book.worksheets[0].iter_rows(values_only=True) if any(c is not None for c in row))
+        header = next(rows, None)
+        if header is None:
+            raise ParseError("The first worksheet of the workbook is empty.")
+        width = max(index for index, cell in enumerate(header, start=1) if cell is not None)
+        _check_columns(width, limits)
+        names = _check_header([_excel_cell(cell) or "" for cell in header[:width]])
+        records: list[list[str | None]] = []
+        for number, row in enumerate(rows, start=2):
+            if any(cell is not None for cell in row[width:]):
+                raise ParseError(
+                    f"Row {number} has a value beyond the last named column ({width}). Give every column a name."
+                )
+            records.append([_excel_cell(cell) for cell in row[:width]] + [None] * max(0, width - len(row)))
+            if len(records) >= chunk_rows:
+                yield pd.DataFrame(records, columns=names, dtype=object)
+                records = []
+        if records:
+            yield pd.DataFrame(records, columns=names, dtype=object)
+    finally:
+        book.close()
 
 
 # --- Type inference and profiling -------------------------------------------------------------------------------

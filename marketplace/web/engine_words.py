@@ -329,8 +329,18 @@ MESSAGES: list[tuple[str, str]] = [
         _("Column name %(name)s appears twice in the header row. Column names must be unique."),
     ),
     (
-        "Unsupported format {fmt}. Upload CSV, TSV, JSONL or Parquet.",
-        _("Unsupported format %(fmt)s. Upload CSV, TSV, JSONL or Parquet."),
+        "Unsupported format {fmt}. Upload CSV, TSV, JSONL, Parquet or Excel (.xlsx).",
+        _("Unsupported format %(fmt)s. Upload CSV, TSV, JSONL, Parquet or Excel (.xlsx)."),
+    ),
+    (
+        "The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first.",
+        _("The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first."),
+    ),
+    ("The workbook has no worksheet.", _("The workbook has no worksheet.")),
+    ("The first worksheet of the workbook is empty.", _("The first worksheet of the workbook is empty.")),
+    (
+        "Row {number} has a value beyond the last named column ({width}). Give every column a name.",
+        _("Row %(number)s has a value beyond the last named column (%(width)s). Give every column a name."),
     ),
     (
         "The file is empty: expected a header row followed by data rows.",

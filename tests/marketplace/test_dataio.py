@@ -237,3 +237,69 @@ def test_the_profiler_keeps_the_top_values_of_a_near_unique_column_without_a_cou
         assert len(profiler.top["email"]) <= 500
     (column,) = profiler.profile()
     assert column["top_values"][0] == {"value": "shared@example.org", "count": 140}
+
+
+def _workbook(rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_excel_workbook_is_read_as_its_csv_export_would_be():
+    import datetime
+
+    content = _workbook(
+        [
+            ["客户姓名", "手机", "amount", "joined", "active", "score"],
+            ["张伟", "13812345678", 1500, datetime.datetime(2024, 3, 1), True, 0.25],  # noqa: DTZ001 (Excel has no zones)
+            [None, None, None, None, None, None],  # an empty row: dropped, as a CSV export drops it
+            ["李娜", 13987654321, 20.0, datetime.datetime(2024, 3, 2, 14, 30), False, None],  # noqa: DTZ001
+        ]
+    )
+    (frame,) = list(iter_chunks(io.BytesIO(content), "xlsx", 100))
+    assert list(frame.columns) == ["客户姓名", "手机", "amount", "joined", "active", "score"]
+    assert frame.to_dict("records") == [
+        {
+            "客户姓名": "张伟",
+            "手机": "13812345678",
+            "amount": "1500",
+            "joined": "2024-03-01",
+            "active": "true",
+            "score": "0.25",
+        },
+        {
+            "客户姓名": "李娜",
+            "手机": "13987654321",
+            "amount": "20",
+            "joined": "2024-03-02 14:30:00",
+            "active": "false",
+            "score": None,
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"PK\x03\x04 not really a workbook", "not a readable Excel workbook"),
+        (b"\xd0\xcf\x11\xe0 an old .xls file", "save them as .xlsx or CSV"),
+        ("empty", "worksheet of the workbook is empty"),
+        ("beyond", "Row 3 has a value beyond the last named column (2)"),
+        ("unnamed", "Column 2 has no name"),
+    ],
+)
+def test_a_workbook_that_cannot_be_read_gets_a_clear_error(content, message):
+    workbooks = {
+        "empty": [],
+        "beyond": [["a", "b"], [1, 2], [3, 4, 5]],
+        "unnamed": [["a", None, "c"], [1, 2, 3]],
+    }
+    data = _workbook(workbooks[content]) if isinstance(content, str) else content
+    with pytest.raises(ParseError, match=re.escape(message)):
+        list(iter_chunks(io.BytesIO(data), "xlsx", 100))

@@ -306,6 +306,8 @@ def test_the_failures_engines_write_into_jobs_and_versions_are_shown_in_chinese(
         raised(read(b"a,b\n1,2\n3,4,5\n6,7\n", "csv")),
         raised(read(b'{"a": 1}\n[1]\n', "jsonl")),
         raised(read(b"not parquet", "parquet")),
+        raised(read(b"not a workbook", "xlsx")),
+        raised(read(b"", "xlsx")),
         raised(lambda: synthesize_table(pd.DataFrame({"a": range(5)}), TabularConfig(method="cart", rows=5))),
     ]
     with translation.override("zh-hans"):

@@ -109,3 +109,29 @@ def test_the_version_page_says_which_notes_the_scrubbing_could_not_read_in_the_r
     assert "not publishable: free text in a script the scrubbing cannot read" in page
     chinese = client.get(f"/versions/{version.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "引擎无法在其中识别姓名" in chinese and "不可发布" in chinese
+
+
+def test_an_excel_workbook_uploads_like_a_csv_and_its_personal_data_is_scrubbed(
+    provider, django_capture_on_commit_callbacks
+):
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["姓名", "手机", "城市", "消费金额"])
+    for index, (name, city) in enumerate([("张伟", "上海"), ("王芳", "北京"), ("李娜", "深圳")] * 10):
+        book.active.append([name, f"1381234{5000 + index:04d}", city, 100 + index])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    client = _login(provider)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/datasets/new/",
+            {"title": "会员", "modality": "tabular", "file": upload_file(buffer.getvalue(), "members.xlsx")},
+        )
+    version = DatasetVersion.objects.get()
+    assert response.status_code == 302 and version.status == "ready", version.error
+    assert version.row_count == 30
+    page = client.get(f"/versions/{version.pk}/").content.decode()
+    assert "13812345000" not in page and "张伟" not in page and "上海" in page
