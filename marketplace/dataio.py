@@ -436,6 +436,12 @@ def _excel_cell(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+# A workbook's XML compresses about tenfold; a zip bomb (a few kilobytes that expand to gigabytes, read into memory
+# by the XML parser before any row limit applies) expands a thousandfold.
+XLSX_MAX_EXPANSION = 100
+XLSX_EXPANSION_ALLOWANCE = 50_000_000
+
+
 def _iter_xlsx(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
     """The first worksheet of an Excel workbook, streamed (openpyxl's read-only mode; formulas as their last
     computed values). The first non-empty row is the header; empty rows are skipped, as a CSV export drops them."""
@@ -444,12 +450,22 @@ def _iter_xlsx(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iter
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = "The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first."
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ParseError(unreadable) from exc
+    handle.seek(0)
+    if expanded > XLSX_MAX_EXPANSION * max(_handle_size(handle), 1) + XLSX_EXPANSION_ALLOWANCE:
+        raise ParseError(
+            f"The workbook expands to {expanded / 1e6:,.0f} MB from {_handle_size(handle) / 1e6:,.1f} MB, more "
+            "than a spreadsheet does. Save it as CSV, or upload it in parts."
+        )
     try:
         book = load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ParseError(
-            "The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first."
-        ) from exc
+        raise ParseError(unreadable) from exc
     try:
         if not book.worksheets:
             raise ParseError("The workbook has no worksheet.")

@@ -337,6 +337,14 @@ MESSAGES: list[tuple[str, str]] = [
         _("The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first."),
     ),
     ("The workbook has no worksheet.", _("The workbook has no worksheet.")),
+    (
+        "The workbook expands to {size} MB from {upload} MB, more than a spreadsheet does. Save it as CSV, or upload "
+        "it in parts.",
+        _(
+            "The workbook expands to %(size)s MB from %(upload)s MB, more than a spreadsheet does. Save it as CSV, "
+            "or upload it in parts."
+        ),
+    ),
     ("The first worksheet of the workbook is empty.", _("The first worksheet of the workbook is empty.")),
     (
         "Row {number} has a value beyond the last named column ({width}). Give every column a name.",

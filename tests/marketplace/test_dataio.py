@@ -303,3 +303,15 @@ def test_a_workbook_that_cannot_be_read_gets_a_clear_error(content, message):
     data = _workbook(workbooks[content]) if isinstance(content, str) else content
     with pytest.raises(ParseError, match=re.escape(message)):
         list(iter_chunks(io.BytesIO(data), "xlsx", 100))
+
+
+def test_a_workbook_that_expands_a_thousandfold_is_refused_before_it_is_parsed():
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/sharedStrings.xml", "<sst>" + "A" * 80_000_000 + "</sst>")  # 80 MB of one letter
+    assert len(buffer.getvalue()) < 200_000
+    with pytest.raises(ParseError, match="expands to 80 MB"):
+        list(iter_chunks(io.BytesIO(buffer.getvalue()), "xlsx", 100))
