@@ -67,6 +67,13 @@ HEADER_HINTS: list[tuple[str, str, str]] = [
         r"जन्म_तिथि|ngày_sinh|tanggal_lahir|doğum_tarihi",
     ),
     ("IP_ADDRESS", DIRECT, r"ip|ip_?address|ipv4|ipv6|client_ip|remote_addr"),
+    ("DEVICE_ID", DIRECT, r"mac_?address|mac_?addr|device_?id|imei|udid|idfa|gaid|advertising_?id|android_?id"),
+    (
+        "VEHICLE_ID",
+        DIRECT,
+        r"vin|vehicle_identification_number|licen[cs]e_?plate|number_?plate|plate_?(number|no)|kennzeichen|"
+        r"immatriculation|matr[ií]cula|targa|kenteken",
+    ),
     ("USERNAME", DIRECT, r"user_?name|login|handle|screen_name"),
     (
         "PERSON",

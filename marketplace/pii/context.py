@@ -98,7 +98,10 @@ IDENTIFIER_CUES = (
     r"licen[cs]e|permit|registration|reg|file|chart|ticket|order|contract|invoice|Mitglied(?:s)?|"
     # identity documents by name: "document number S1639683D", "NRIC S1234567D", "PAN ABCPE1234F", "Aadhaar …"
     r"document|doc|identity|identification|NRIC|FIN|PAN|TIN|SIN|CPF|RRN|Aadhaar|"
-    r"Versicherte[nr]?|Kunden|Akte|numéro|número|dossier|tessera|matricola|n[°º]|#"
+    r"Versicherte[nr]?|Kunden|Akte|numéro|número|dossier|tessera|matricola|n[°º]|#|"
+    # identity and tax numbers by their own names in German, French, Spanish, Italian, Dutch, Polish, Swedish
+    r"Ausweis(?:nummer)?|Personalausweis(?:nummer)?|Steuer(?:nummer|-?ID)|Sozialversicherungsnummer|"
+    r"carte d'identité|sécurité sociale|DNI|NIE|NIF|codice fiscale|BSN|PESEL|personnummer"
 )
 # A code: letters and digits (at least two digits), 4 to 24 characters, inner separators allowed.
 _CODE = r"(?=[A-Z0-9/.-]*\d[A-Z0-9/.-]*\d)[A-Z0-9][A-Z0-9/.-]{2,22}[A-Z0-9]"

@@ -30,6 +30,8 @@ DEFAULT_ENTITY_ACTIONS: dict[str, str] = {
     "IBAN_CODE": "mask",
     "BANK_ACCOUNT": "mask",
     "IP_ADDRESS": "hash",
+    "DEVICE_ID": "hash",
+    "VEHICLE_ID": "hash",
     "USERNAME": "hash",
     "ADDRESS": "replace",
     "DATE_OF_BIRTH": "generalize",

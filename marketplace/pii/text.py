@@ -66,6 +66,12 @@ RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
     ("IBAN_CODE", v.IBAN_RE, v.iban_valid),
     ("CREDIT_CARD", v.CARD_RE, v.luhn_valid),
     ("IP_ADDRESS", v.IPV4_RE, None),
+    ("IP_ADDRESS", v.IPV6_RE, v.ip_valid),
+    ("DEVICE_ID", v.MAC_RE, None),
+    ("VEHICLE_ID", v.VIN_RE, None),
+    ("VEHICLE_ID", v.PLATE_RE, None),
+    ("ADDRESS", v.PO_BOX_RE, None),
+    ("ZIP_CODE", v.UK_POSTCODE_RE, None),
     ("NATIONAL_ID", v.CODICE_FISCALE_RE, None),
     ("NATIONAL_ID", v.INSEE_RE, None),
     ("NATIONAL_ID", v.DNI_RE, None),
@@ -83,9 +89,11 @@ RECOGNIZERS: list[tuple[str, re.Pattern, object]] = [
 # Recognizers whose pattern cannot match without a digit, an "@" or a "/": skipped on texts that lack one.
 _DIGIT_ENTITIES = {
     *("US_SSN", "UK_NINO", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS", "NATIONAL_ID", "DATE_OF_BIRTH", "GEO_COORDINATES"),
+    *("DEVICE_ID", "VEHICLE_ID", "ZIP_CODE"),
 }
 _NEEDS = {id(v.EMAIL_RE): "@", id(v.PHONE_CANDIDATE_RE): "digit", id(v.ADDRESS_RES[0]): "digit"}
 _NEEDS |= {id(v.HANDLE_RE): "@", id(v.PROFILE_URL_RE): "/"}
+_NEEDS |= {id(v.PO_BOX_RE): "digit"}
 _NEEDS |= {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOGNIZERS if e in _DIGIT_ENTITIES}
 _DIGIT_RE = re.compile(r"\d")
 

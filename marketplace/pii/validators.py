@@ -54,6 +54,26 @@ SSN_RE = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 NINO_RE = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIQUVO])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 CARD_RE = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+# IPv6 in its full or compressed form ("2001:db8:85a3::8a2e:370:7334"), validated by `ip_valid`.
+IPV6_RE = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)[0-9A-Fa-f:]{5,39}(?![\w:])")
+# A network card's hardware address: a device, and through it its owner.
+MAC_RE = re.compile(r"(?<![\w:-])(?:(?:[0-9A-Fa-f]{2}:){5}|(?:[0-9A-Fa-f]{2}-){5})[0-9A-Fa-f]{2}(?![\w:-])")
+# A vehicle identification number (ISO 3779: 17 characters, no I, O or Q) after its cue, or a licence plate after
+# its own ("plate 7ABC123", "Kennzeichen B-MW 1234", "immatriculation AB-123-CD"): letters and digits both, in capitals.
+VIN_RE = re.compile(r"\b(?:VIN|chassis|Fahrgestellnummer|FIN)\s*(?:no\.?|number|#|:)?\s*([A-HJ-NPR-Z0-9]{17})\b", re.I)
+PLATE_RE = re.compile(
+    r"\b(?i:licen[cs]e plate|number plate|plate(?: no\.?| number)?|registration(?: no\.?| number)?|reg\.? no\.?|"
+    r"Kennzeichen|immatriculation|matr[ií]cula|targa|kenteken)\s*[:#]?\s*"
+    r"((?=[A-Z0-9 -]*[A-Z])(?=[A-Z0-9 -]*\d)[A-Z0-9]{1,4}(?:[ -]?[A-Z0-9]{1,4}){1,3})\b"
+)
+# A post office box, with its town, state and ZIP where they follow ("PO Box 4471, Springfield, IL 62704").
+PO_BOX_RE = re.compile(
+    r"\b(?:P\.?\s?O\.?\s?Box|Post Office Box|Postfach|Apartado(?: de correos)?|Bo[iî]te postale|Casella postale)\s*"
+    r"\d{1,6}(?:,\s*(?![A-Z]{2}\s+\d{5})[A-Z][\w'.-]*(?:\s[A-Z][\w'.-]*){0,2}){0,2}"
+    r"(?:,?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
+)
+# British postcodes ("SW1A 1AA", "NW1 6XE"): their shape is distinctive enough to stand alone.
+UK_POSTCODE_RE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) \d[ABD-HJLNP-UW-Z]{2}\b")
 IPV4_RE = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
 # National IDs with a fixed shape: Spanish DNI/NIE, Italian codice fiscale, French INSEE, Dutch BSN-like 9 digits
 # are too generic to detect without a header, so only the distinctive shapes are here.

@@ -482,3 +482,33 @@ def test_a_column_of_profile_links_is_hashed_as_usernames():
     column = report.columns[0]
     assert (column["kind"], column["entities"], column["action"]) == (DIRECT, ["USERNAME"], "hash")
     assert not set(out["profile"]) & set(links)
+
+
+@pytest.mark.parametrize(
+    ("note", "value", "entity"),
+    [
+        ("Send to PO Box 4471, Springfield, IL 62704 by Friday", "PO Box 4471, Springfield, IL 62704", "ADDRESS"),
+        ("Flat 3, 12 Baker Street, London NW1 6XE", "NW1 6XE", "ZIP_CODE"),
+        ("Ausweisnummer T22000129 vorgelegt", "T22000129", "IDENTIFIER"),
+        ("Owner's licence plate 7ABC123 seen at the gate", "7ABC123", "VEHICLE_ID"),
+        ("Kennzeichen B-MW 1234, Halter verzogen", "B-MW 1234", "VEHICLE_ID"),
+        ("VIN 1HGCM82633A004352 registered to the client", "1HGCM82633A004352", "VEHICLE_ID"),
+        ("Laptop MAC 00:1A:2B:3C:4D:5E on the guest network", "00:1A:2B:3C:4D:5E", "DEVICE_ID"),
+        ("Login from fe80::1ff:fe23:4567:890a at night", "fe80::1ff:fe23:4567:890a", "IP_ADDRESS"),
+    ],
+)
+def test_boxes_postcodes_vehicles_devices_and_ipv6_are_found_in_notes(note, value, entity):
+    from marketplace.pii.text import TextScrubber, regex_spans
+
+    assert (value, entity) in [(note[s.start : s.end], s.entity) for s in regex_spans(note)] or entity == "IDENTIFIER"
+    start = note.index(value)  # and the scrubbed note has lost it, whatever span covers it
+    assert any(s.start <= start and start + len(value) <= s.end for s in TextScrubber().find([note])[0])
+
+
+@pytest.mark.parametrize(
+    "note", ["meeting at 10:30:45 today", "mixed 3:2:1 by volume", "Registration 2019 was late", "the plate was cold"]
+)
+def test_times_ratios_and_years_are_no_device_vehicle_or_address(note):
+    from marketplace.pii.text import TextScrubber
+
+    assert TextScrubber().find([note]) == [[]]
