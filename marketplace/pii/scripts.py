@@ -349,23 +349,49 @@ _CYR_CUE_BEFORE_RE = re.compile(
 
 
 # Capitalised nouns of states, regions and bodies that stand next to an adjective ending as a surname does
-# ("Российская Федерация", "Московский Университет"): such a run is no name.
+# ("Российская Федерация", "Московский Университет"), and the polite pronoun: such a run is no name.
 _CYR_NOT_NAMES = frozenset(
     "федерация республика область край округ район город банк университет институт академия союз министерство "
     "служба суд театр музей площадь улица проспект собор церковь партия компания завод федерації республіка "
-    "область університет".split()
+    "область університет "
+    # the polite "you", capitalised in letters ("Нижче Ви можете...")
+    "вы вас вам вами ваш ваша ваше ваши вашего вашей вашему вашим ваших ви ваші вашого вашої".split()
 )
 
 
+@functools.lru_cache(maxsize=20_000)
+def _everyday_cyrillic(word: str) -> bool:
+    """A word as frequent as "вчера" or "сегодня" in Russian or Ukrainian (Zipf 5 or more): at a sentence's start it
+    is capitalised, but no name. Given names are less frequent ("иван" 4.9, "оксана" 4.5)."""
+    try:
+        import wordfreq
+    except ImportError:  # pragma: no cover - wordfreq is a dependency
+        return False
+    folded = word.lower()
+    return max(wordfreq.zipf_frequency(folded, "ru"), wordfreq.zipf_frequency(folded, "uk")) >= 5.0
+
+
+_SENTENCE_OPENING_RE = re.compile(r"(?:^|[.!?:;\n]\s*)$")
+
+
 def _cyrillic_spans(text: str) -> list[tuple[int, int, str]]:
+    """Names in Cyrillic text: capitalised words in a row, a cue word or an everyday word opening the sentence left
+    out ("Клиент Сазонов Арсений", "Вчера Иванов звонил"), two or more of them, or one with a name's ending; Russian
+    and Ukrainian capitalise proper names only."""
     spans = []
     for match in _CYR_RUN_RE.finditer(text):
         words = list(re.finditer(_CYR_WORD, match.group(0)))
         if any(w.group(0).lower() in _CYR_NOT_NAMES for w in words):
             continue
+        dropped = False
         while words and _CYR_CUES.fullmatch(words[0].group(0)):  # "Клиент Сазонов Арсений": the cue is no name
             words.pop(0)
-        if len(words) >= 2 and any(_CYR_NAME_ENDING.search(w.group(0).lower()) for w in words):
+            dropped = True
+        opening = _SENTENCE_OPENING_RE.search(text[: match.start()]) is not None
+        if words and opening and not dropped and _everyday_cyrillic(words[0].group(0)):
+            words.pop(0)
+            dropped = True
+        if len(words) >= 2 or (dropped and words and _CYR_NAME_ENDING.search(words[0].group(0).lower())):
             spans.append((match.start() + words[0].start(), match.start() + words[-1].end(), "PERSON"))
     for match in _CYR_INITIALS_RE.finditer(text):
         spans.append((match.start(), match.end(), "PERSON"))

@@ -512,3 +512,25 @@ def test_times_ratios_and_years_are_no_device_vehicle_or_address(note):
     from marketplace.pii.text import TextScrubber
 
     assert TextScrubber().find([note]) == [[]]
+
+
+@pytest.mark.parametrize(
+    ("note", "gone", "kept"),
+    [
+        ("Оксана Товстуха залишила відгук про доставку", ["Оксана", "Товстуха"], ["залишила відгук"]),
+        ("Замовлення оформив Тарас Кравець учора", ["Тарас", "Кравець"], ["Замовлення оформив", "учора"]),
+        ("Вчера Иванов звонил дважды", ["Иванов"], ["Вчера", "звонил дважды"]),
+    ],
+)
+def test_cyrillic_names_without_a_cue_or_an_ending_are_found_as_capitalised_words_in_a_row(note, gone, kept):
+    out, _ = scrub(pd.DataFrame({"notes": [note] * 3}))
+    scrubbed = out["notes"].iloc[0]
+    assert not [word for word in gone if word in scrubbed], scrubbed
+    assert all(word in scrubbed for word in kept), scrubbed
+
+
+@pytest.mark.parametrize("note", ["Нижче Ви можете редагувати його знову.", "Сегодня Вы можете оплатить заказ."])
+def test_the_polite_you_is_no_name(note):
+    from marketplace.pii import scripts
+
+    assert scripts.text_spans(note) == []
