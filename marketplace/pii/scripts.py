@@ -449,21 +449,27 @@ def address_rate(values: list[str]) -> float:
 
 
 _KOREAN_RE = re.compile(r"[가-힣]")
-_JAPANESE_HONORIFIC_CHARS_RE = re.compile(r"様|さま|さん|氏|殿|先生|くん|ちゃん")
 _CYRILLIC_RE = re.compile(rf"[{_CYR_UPPER}]")
 _GREEK_RE = re.compile(r"[Α-ΩΆΈΉΊΌΎΏ]")
-_ADDRESS_SCRIPTS_RE = re.compile(r"[가-힣\u3040-\u30ff\u4e00-\u9fffА-яЁёІіЇїЄє]")
+_JA_ADDRESS_MARK_RE = re.compile(r"丁目|番")
+_CYRILLIC_ANY_RE = re.compile(r"[А-яЁёІіЇїЄє]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
 _DIGIT_RE = re.compile(r"\d")
 
 
 def text_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, entity) of names in Korean, Japanese, Cyrillic and Greek text, and of addresses."""
     spans: list[tuple[int, int, str]] = []
-    if _ADDRESS_SCRIPTS_RE.search(text) and _DIGIT_RE.search(text):
-        spans.extend(address_spans(text))
+    if _DIGIT_RE.search(text):
+        if _JA_ADDRESS_MARK_RE.search(text):  # 丁目 or 番: not in Chinese addresses, which the Chinese rules read
+            spans.extend((m.start(), m.end(), "ADDRESS") for m in _JA_ADDRESS_RE.finditer(text))
+        if _KOREAN_RE.search(text):
+            spans.extend((m.start(), m.end(), "ADDRESS") for m in _KO_ADDRESS_RE.finditer(text))
+        if _CYRILLIC_ANY_RE.search(text):
+            spans.extend((m.start(), m.end(), "ADDRESS") for m in _CYR_ADDRESS_RE.finditer(text))
     if _KOREAN_RE.search(text):
         spans.extend(_korean_spans(text))
-    if _JAPANESE_HONORIFIC_CHARS_RE.search(text) or _JAPANESE_SPACED_RE.search(text):
+    if _KANA_RE.search(text):  # Japanese writes kana in every sentence; Chinese "王先生" is the Chinese rules'
         spans.extend(_japanese_spans(text))
     if _CYRILLIC_RE.search(text):
         spans.extend(_cyrillic_spans(text))

@@ -93,8 +93,28 @@ _DIGIT_ENTITIES = {
 }
 _NEEDS = {id(v.EMAIL_RE): "@", id(v.PHONE_CANDIDATE_RE): "digit", id(v.ADDRESS_RES[0]): "digit"}
 _NEEDS |= {id(v.HANDLE_RE): "@", id(v.PROFILE_URL_RE): "/"}
-_NEEDS |= {id(v.PO_BOX_RE): "digit"}
-_NEEDS |= {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOGNIZERS if e in _DIGIT_ENTITIES}
+_NEEDS |= {id(v.PO_BOX_RE): "digit", id(v.IPV6_RE): "ipv6", id(v.KR_RRN_RE): "rrn"}
+_NEEDS |= {id(v.COORDINATES_RE): "decimals", id(v.CUED_COORDINATES_RE): "decimals"}
+# Patterns that start with a cue word: skipped on texts that hold none of these (lower-case) pieces of their cues.
+_CUE_PIECES = {
+    id(v.VIN_RE): ("vin", "chassis", "fahrgestell", "fin"),
+    id(v.PLATE_RE): ("plate", "reg", "kennzeichen", "immatric", "matr", "targa", "kenteken"),
+    id(v.PO_BOX_RE): ("box", "postfach", "apartado", "bo", "casella"),
+    id(v.PROFILE_URL_RE): (".com/", "t.me/", "bsky.app/"),
+    id(v.DOB_CONTEXT_RE): (
+        *("born", "dob", "birth", "b.", "geb", "naissance", "né", "nacimiento", "nacid", "nascita", "nat", "nascid"),
+        *("geboorte", "рожд", "д.", "родил", "народж", "doğum", "lahir", "ngày sinh", "urodzenia", "ur."),
+        *("出生", "生日", "生年月日", "誕生日", "생년월일", "생일"),
+    ),
+}
+# Cheap tests for the costlier patterns: two numbers of four decimals close together, two hex groups between
+# colons, six digits and a hyphen.
+_GATES = {
+    "decimals": re.compile(r"\d\.\d{4,}\D{1,8}\d{1,3}\.\d{4}"),
+    "ipv6": re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:"),
+    "rrn": re.compile(r"\d{6}-[1-8]"),
+}
+_NEEDS = {id(v.ADDRESS_RES[1]): "digit"} | {id(p): "digit" for e, p, _ in RECOGNIZERS if e in _DIGIT_ENTITIES} | _NEEDS
 _DIGIT_RE = re.compile(r"\d")
 
 
@@ -104,9 +124,13 @@ def regex_spans(text: str, covered: list[Span] | None = None) -> list[Span]:
     unchanged (`merge_spans`), and the validation, up to 16 region parses, was the costliest step of the patterns."""
     spans: list[Span] = []
     has = {"@": "@" in text, "digit": _DIGIT_RE.search(text) is not None, "/": "/" in text}
+    has |= {name: has["digit"] and gate.search(text) is not None for name, gate in _GATES.items()}
+    lower = text.lower()
     for entity, pattern, validator in RECOGNIZERS:
         need = _NEEDS.get(id(pattern))
         if need is not None and not has[need]:
+            continue
+        if (pieces := _CUE_PIECES.get(id(pattern))) is not None and not any(piece in lower for piece in pieces):
             continue
         for match in pattern.finditer(text):
             group = 1 if match.re.groups and match.group(1) else 0
@@ -464,10 +488,14 @@ _NAME_CANDIDATE_RE = re.compile(
 )
 
 
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
 def _case_view(text: str) -> str:
     """`text` in title case when it has no lower-case letter and at least four capitals, else `text` itself; of the
-    same length either way (a text whose title case is longer, "STRASSE" with "ß", is left as it is)."""
-    if sum(c.isupper() for c in text) < 4 or any(c.islower() for c in text):
+    same length either way (a text whose title case is longer, "STRASSE" with "ß", is left as it is). Not Chinese,
+    Japanese or Korean text, whose Latin words in capitals are abbreviations ("患者CT检查正常")."""
+    if not text.isupper() or sum(c.isupper() for c in text) < 4 or _CJK_RE.search(text):
         return text
     titled = text.title()
     return titled if len(titled) == len(text) else text
@@ -479,7 +507,8 @@ _VIETNAMESE_RE = re.compile(r"[ơưđăƠƯĐĂ\u1ea0-\u1ef9]")
 
 def _is_vietnamese(text: str) -> bool:
     """A text with at least three Vietnamese-only letters (a Vietnamese name in an English note has one or two)."""
-    return len(_VIETNAMESE_RE.findall(text)) >= 3
+    letters = _VIETNAMESE_RE.finditer(text)
+    return next(letters, None) is not None and next(letters, None) is not None and next(letters, None) is not None
 
 
 _OPENING_RE = re.compile(r"(?:^|[.!?:;(\[“\"\n]\s*|\s{2,})$")

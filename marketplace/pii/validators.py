@@ -141,7 +141,7 @@ GLUED_SCRIPTS = "\u0e00-\u0e7f\u3040-\u30ff\u31f0-\u31ff\u1100-\u11ff\u3130-\u31
 NOT_IN_A_WORD_BEFORE = rf"(?<![^\W{GLUED_SCRIPTS}])"  # no letter or digit of a spaced script right before
 NOT_IN_A_WORD_AFTER = rf"(?![^\W{GLUED_SCRIPTS}])"
 PHONE_CANDIDATE_RE = re.compile(
-    rf"(?<!\+){NOT_IN_A_WORD_BEFORE}(?:\+|00)?\(?\d[\d\s().-]{{6,18}}\d{NOT_IN_A_WORD_AFTER}"
+    rf"(?=[+(\d])(?<!\+){NOT_IN_A_WORD_BEFORE}(?:\+|00)?\(?\d[\d\s().-]{{6,18}}\d{NOT_IN_A_WORD_AFTER}"
 )
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IN", "BR", "JP", "AU", "CA", "MX", "CN", "PL", "SE")
 
