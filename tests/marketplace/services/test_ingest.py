@@ -245,7 +245,7 @@ def test_upload_refuses_unknown_file_types_and_oversized_files(dataset, provider
     from marketplace.errors import ApplicationError
 
     with pytest.raises(ApplicationError, match="Unsupported file type"):
-        version_upload(dataset=dataset, user=provider, upload=upload_file("x", "data.xlsx"))
+        version_upload(dataset=dataset, user=provider, upload=upload_file("x", "data.xls"))
     settings.TESSERA_MAX_UPLOAD_MB = 0
     with pytest.raises(ApplicationError, match="limit is 0 MB") as excinfo:
         version_upload(dataset=dataset, user=provider, upload=upload_file(CUSTOMERS_CSV))
