@@ -442,9 +442,20 @@ XLSX_MAX_EXPANSION = 100
 XLSX_EXPANSION_ALLOWANCE = 50_000_000
 
 
+def _has_values(sheet: Any, rows: int = 50) -> bool:
+    """Whether a worksheet has a value in its first `rows` rows (read-only sheets are read row by row)."""
+    for index, row in enumerate(sheet.iter_rows(values_only=True)):
+        if any(cell is not None for cell in row):
+            return True
+        if index >= rows:
+            return False
+    return False
+
+
 def _iter_xlsx(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
-    """The first worksheet of an Excel workbook, streamed (openpyxl's read-only mode; formulas as their last
-    computed values). The first non-empty row is the header; empty rows are skipped, as a CSV export drops them."""
+    """The worksheet of an Excel workbook that holds data, streamed (openpyxl's read-only mode; formulas as their
+    last computed values); a workbook with data on several worksheets is refused, not read in part. The first
+    non-empty row is the header; empty rows are skipped, as a CSV export drops them."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -469,10 +480,17 @@ def _iter_xlsx(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iter
     try:
         if not book.worksheets:
             raise ParseError("The workbook has no worksheet.")
-        rows = (row for row in book.worksheets[0].iter_rows(values_only=True) if any(c is not None for c in row))
+        filled = [sheet.title for sheet in book.worksheets if _has_values(sheet)]
+        if len(filled) > 1:  # reading the first alone would lose the others without a word
+            raise ParseError(
+                f"The workbook has data on {len(filled)} worksheets ({', '.join(filled)}). Upload one worksheet "
+                "per file, or move the data onto the first worksheet."
+            )
+        sheet = next((s for s in book.worksheets if s.title in filled), book.worksheets[0])
+        rows = (row for row in sheet.iter_rows(values_only=True) if any(c is not None for c in row))
         header = next(rows, None)
         if header is None:
-            raise ParseError("The first worksheet of the workbook is empty.")
+            raise ParseError("The worksheets of the workbook are empty.")
         width = max(index for index, cell in enumerate(header, start=1) if cell is not None)
         _check_columns(width, limits)
         names = _check_header([_excel_cell(cell) or "" for cell in header[:width]])

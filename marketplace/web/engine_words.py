@@ -345,7 +345,15 @@ MESSAGES: list[tuple[str, str]] = [
             "or upload it in parts."
         ),
     ),
-    ("The first worksheet of the workbook is empty.", _("The first worksheet of the workbook is empty.")),
+    ("The worksheets of the workbook are empty.", _("The worksheets of the workbook are empty.")),
+    (
+        "The workbook has data on {count} worksheets ({names}). Upload one worksheet per file, or move the data onto "
+        "the first worksheet.",
+        _(
+            "The workbook has data on %(count)s worksheets (%(names)s). Upload one worksheet per file, or move the "
+            "data onto the first worksheet."
+        ),
+    ),
     (
         "Row {number} has a value beyond the last named column ({width}). Give every column a name.",
         _("Row %(number)s has a value beyond the last named column (%(width)s). Give every column a name."),

@@ -289,7 +289,7 @@ def test_an_excel_workbook_is_read_as_its_csv_export_would_be():
     [
         (b"PK\x03\x04 not really a workbook", "not a readable Excel workbook"),
         (b"\xd0\xcf\x11\xe0 an old .xls file", "save them as .xlsx or CSV"),
-        ("empty", "worksheet of the workbook is empty"),
+        ("empty", "The worksheets of the workbook are empty"),
         ("beyond", "Row 3 has a value beyond the last named column (2)"),
         ("unnamed", "Column 2 has no name"),
     ],
@@ -315,3 +315,34 @@ def test_a_workbook_that_expands_a_thousandfold_is_refused_before_it_is_parsed()
     assert len(buffer.getvalue()) < 200_000
     with pytest.raises(ParseError, match="expands to 80 MB"):
         list(iter_chunks(io.BytesIO(buffer.getvalue()), "xlsx", 100))
+
+
+def test_a_workbook_with_data_on_two_worksheets_is_refused_not_read_in_part():
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "2024"
+    book.active.append(["name", "amount"])
+    book.active.append(["Ann", 3])
+    second = book.create_sheet("2025")
+    second.append(["name", "amount"])
+    second.append(["Bo", 4])
+    book.create_sheet("notes")  # an empty sheet is no data
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(ParseError, match=re.escape("data on 2 worksheets (2024, 2025)")):
+        list(iter_chunks(io.BytesIO(buffer.getvalue()), "xlsx", 100))
+
+
+def test_the_one_worksheet_with_data_is_read_wherever_it_stands():
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "cover"
+    data = book.create_sheet("data")
+    data.append(["name", "amount"])
+    data.append(["Ann", 3])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    (frame,) = list(iter_chunks(io.BytesIO(buffer.getvalue()), "xlsx", 100))
+    assert frame.to_dict("records") == [{"name": "Ann", "amount": "3"}]
