@@ -44,6 +44,18 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a request with a Chinese Accept-Language leaves its language
+    active in the thread (LocaleMiddleware activates, nothing deactivates), and a later test that calls a service
+    directly got its message in Chinese."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 def _persona(username: str, organization: str):
     return user_register(
         username=username, password=PASSWORD, email=f"{username}@example.com", organization=organization
