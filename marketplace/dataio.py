@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from marketplace.job_errors import JobInputError
 
-FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "parquet": None, "xlsx": None}
+FORMATS = {"csv": ",", "tsv": "\t", "jsonl": None, "json": None, "parquet": None, "xlsx": None}
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 DISTINCT_CAP = 100_000  # exact distinct counts up to this many values per column, then reported as a lower bound
 TOP_VALUES = 5
@@ -45,6 +45,7 @@ def format_from_filename(filename: str) -> str | None:
         (".tab", "tsv"),
         (".jsonl", "jsonl"),
         (".ndjson", "jsonl"),
+        (".json", "json"),
         (".parquet", "parquet"),
         (".pq", "parquet"),
         (".xlsx", "xlsx"),
@@ -123,8 +124,10 @@ def iter_chunks(
         chunks = _iter_parquet(handle, chunk_rows, limits, rows_cap)
     elif fmt == "xlsx":
         chunks = _iter_xlsx(handle, chunk_rows, limits)
+    elif fmt == "json":
+        chunks = _iter_json(handle, chunk_rows, limits)
     else:
-        raise ParseError(f"Unsupported format {fmt!r}. Upload CSV, TSV, JSONL, Parquet or Excel (.xlsx).")
+        raise ParseError(f"Unsupported format {fmt!r}. Upload CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).")
     rows = 0
     try:
         for chunk in chunks:
@@ -386,6 +389,63 @@ def _iter_jsonl(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Ite
             yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
             rows = []
     if rows:
+        yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
+
+
+def _records_inside(document: dict) -> list | None:
+    """The one list of objects an object holds ({"data": [...], "count": 2}), or None when it holds none or several
+    (a record's own list of tags is no list of records)."""
+    arrays = [v for v in document.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+    return arrays[0] if len(arrays) == 1 else None
+
+
+JSON_MAX_BYTES = 64_000_000  # a JSON document is parsed whole (several times its size in memory); JSON Lines streams
+
+
+def _iter_json(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iterator[pd.DataFrame]:
+    """A .json file: JSON Lines under another name (one object per line, streamed), or one document, an array of
+    objects or an object holding one array of them ({"data": [...]}, as APIs answer), read whole up to
+    JSON_MAX_BYTES. Nested values become JSON text, as in JSON Lines."""
+    lines = (raw.strip() for raw in handle)
+    first_line = next((line for line in lines if line), b"").lstrip(b"\xef\xbb\xbf")
+    more_lines = next((line for line in lines if line), None) is not None
+    handle.seek(0)
+    try:
+        first = json.loads(first_line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        first = None
+    # One object per line, unless the file is one line holding one list of objects (an API answer on one line)
+    one_object_per_line = isinstance(first, dict) and (more_lines or _records_inside(first) is None)
+    if one_object_per_line:
+        yield from _iter_jsonl(handle, chunk_rows, limits)
+        return
+    size = _handle_size(handle)
+    if size > JSON_MAX_BYTES:
+        raise ParseError(
+            f"A JSON file is read whole, and this one is {size / 1e6:,.0f} MB (at most {JSON_MAX_BYTES / 1e6:,.0f} "
+            "MB). Save it as JSON Lines (.jsonl), one object per line."
+        )
+    try:
+        document = json.loads(handle.read().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ParseError("The file is not valid UTF-8. Save it as UTF-8 and upload again.") from exc
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"Line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}).") from exc
+    if isinstance(document, dict):
+        document = _records_inside(document)
+    if not isinstance(document, list):
+        raise ParseError("Expected a list of JSON objects, or an object holding one list of them.")
+    columns: dict[str, None] = {}
+    for number, record in enumerate(document, start=1):
+        if not isinstance(record, dict):
+            raise ParseError(f"Item {number}: expected a JSON object, got {type(record).__name__}.")
+        for key in record:
+            columns.setdefault(str(key), None)
+        _check_columns(len(columns), limits)
+    if not columns:
+        raise ParseError("The file is empty: expected a list of JSON objects.")
+    for start in range(0, len(document), chunk_rows):
+        rows = [{str(k): _json_cell(v) for k, v in record.items()} for record in document[start : start + chunk_rows]]
         yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
 
 

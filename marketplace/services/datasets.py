@@ -80,7 +80,9 @@ def version_upload(
     fmt = format_from_filename(filename)
     if fmt is None:
         raise ApplicationError(
-            gettext("Unsupported file type for %(filename)r. Upload a .csv, .tsv, .jsonl, .parquet or .xlsx file.")
+            gettext(
+                "Unsupported file type for %(filename)r. Upload a .csv, .tsv, .json, .jsonl, .parquet or .xlsx file."
+            )
             % {"filename": filename},
             extra={"field": "file"},
         )

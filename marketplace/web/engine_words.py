@@ -329,9 +329,27 @@ MESSAGES: list[tuple[str, str]] = [
         _("Column name %(name)s appears twice in the header row. Column names must be unique."),
     ),
     (
-        "Unsupported format {fmt}. Upload CSV, TSV, JSONL, Parquet or Excel (.xlsx).",
-        _("Unsupported format %(fmt)s. Upload CSV, TSV, JSONL, Parquet or Excel (.xlsx)."),
+        "Unsupported format {fmt}. Upload CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).",
+        _("Unsupported format %(fmt)s. Upload CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx)."),
     ),
+    (
+        "A JSON file is read whole, and this one is {size} MB (at most {limit} MB). Save it as JSON Lines (.jsonl), "
+        "one object per line.",
+        _(
+            "A JSON file is read whole, and this one is %(size)s MB (at most %(limit)s MB). Save it as JSON Lines "
+            "(.jsonl), one object per line."
+        ),
+    ),
+    (
+        "The file is not valid UTF-8. Save it as UTF-8 and upload again.",
+        _("The file is not valid UTF-8. Save it as UTF-8 and upload again."),
+    ),
+    (
+        "Expected a list of JSON objects, or an object holding one list of them.",
+        _("Expected a list of JSON objects, or an object holding one list of them."),
+    ),
+    ("Item {number}: expected a JSON object, got {kind}.", _("Item %(number)s: expected a JSON object, got %(kind)s.")),
+    ("The file is empty: expected a list of JSON objects.", _("The file is empty: expected a list of JSON objects.")),
     (
         "The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first.",
         _("The file is not a readable Excel workbook (.xlsx). Older .xls files: save them as .xlsx or CSV first."),

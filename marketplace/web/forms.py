@@ -21,7 +21,7 @@ class DatasetUploadForm(forms.Form):
         choices=Dataset.Modality.choices, initial=Dataset.Modality.TABULAR, label=_("Modality")
     )
     tags = forms.CharField(required=False, label=_("Tags"), help_text=_("Comma-separated, e.g. health, covid"))
-    file = forms.FileField(label=_("File"), help_text=_("CSV, TSV, JSONL, Parquet or Excel (.xlsx)"))
+    file = forms.FileField(label=_("File"), help_text=_("CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx)"))
     keep_raw = forms.BooleanField(required=False, label=_("Keep the raw upload for re-scrubbing"))
 
     def clean_tags(self) -> list[str]:
@@ -29,7 +29,7 @@ class DatasetUploadForm(forms.Form):
 
 
 class VersionUploadForm(forms.Form):
-    file = forms.FileField(label=_("File"), help_text=_("CSV, TSV, JSONL, Parquet or Excel (.xlsx)"))
+    file = forms.FileField(label=_("File"), help_text=_("CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx)"))
     keep_raw = forms.BooleanField(required=False, label=_("Keep the raw upload for re-scrubbing"))
 
 

@@ -346,3 +346,49 @@ def test_the_one_worksheet_with_data_is_read_wherever_it_stands():
     book.save(buffer)
     (frame,) = list(iter_chunks(io.BytesIO(buffer.getvalue()), "xlsx", 100))
     assert frame.to_dict("records") == [{"name": "Ann", "amount": "3"}]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '[{"name": "Ann", "tags": ["a", "b"]}, {"name": "Bo", "age": 41}]',
+        '{"data": [{"name": "Ann", "tags": ["a", "b"]}, {"name": "Bo", "age": 41}], "count": 2}',
+        '[\n  {\n    "name": "Ann",\n    "tags": ["a", "b"]\n  },\n  {"name": "Bo", "age": 41}\n]\n',
+        '{"name": "Ann", "tags": ["a", "b"]}\n{"name": "Bo", "age": 41}\n',  # JSON Lines saved as .json
+    ],
+    ids=["array", "api-answer", "pretty", "json-lines"],
+)
+def test_a_json_file_is_read_as_its_records(content):
+    (frame,) = list(iter_chunks(io.BytesIO(content.encode()), "json", 100))
+    assert frame.to_dict("records") == [
+        {"name": "Ann", "tags": '["a", "b"]', "age": None},
+        {"name": "Bo", "tags": None, "age": "41"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[{"a": 1}, 2]', "Item 2: expected a JSON object, got int."),
+        (b'{\n "a": [1],\n "b": [2]\n}', "Expected a list of JSON objects, or an object holding one list of them."),
+        (b'[{"a": 1},\n {"a": }]', "Line 2, column 8: invalid JSON"),
+        (b"[]", "The file is empty: expected a list of JSON objects."),
+        (b'["\xff"]', "The file is not valid UTF-8."),
+    ],
+)
+def test_a_json_file_that_is_no_list_of_objects_gets_a_clear_error(content, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        list(iter_chunks(io.BytesIO(content), "json", 100))
+
+
+def test_a_json_document_too_large_to_read_whole_is_refused_with_the_way_out(monkeypatch):
+    import marketplace.dataio as dataio
+
+    monkeypatch.setattr(dataio, "JSON_MAX_BYTES", 10)
+    with pytest.raises(ParseError, match=r"Save it as JSON Lines \(\.jsonl\)"):
+        list(iter_chunks(io.BytesIO(b'[{"a": 1}, {"a": 2}]'), "json", 100))
+
+
+def test_a_one_line_json_file_of_one_record_with_a_list_is_that_record():
+    (frame,) = list(iter_chunks(io.BytesIO(b'{"name": "Ann", "tags": ["a", "b"]}'), "json", 100))
+    assert frame.to_dict("records") == [{"name": "Ann", "tags": '["a", "b"]'}]

@@ -308,6 +308,9 @@ def test_the_failures_engines_write_into_jobs_and_versions_are_shown_in_chinese(
         raised(read(b"not parquet", "parquet")),
         raised(read(b"not a workbook", "xlsx")),
         raised(read(b"", "xlsx")),
+        raised(read(b'[{"a": 1}, 2]', "json")),
+        raised(read(b'{\n "a": [1],\n "b": [2]\n}', "json")),
+        raised(read(b"[]", "json")),
         raised(lambda: synthesize_table(pd.DataFrame({"a": range(5)}), TabularConfig(method="cart", rows=5))),
     ]
     with translation.override("zh-hans"):
