@@ -79,8 +79,10 @@ class Command(BaseCommand):
 
         source, target = Path(input), Path(output)
         in_format, out_format = format_from_filename(source.name), format_from_filename(target.name)
-        if in_format is None or out_format is None or out_format == "xlsx":
-            raise CommandError("Use .csv, .tsv, .jsonl, .parquet (or .xlsx, to read) for input; not .xlsx for output.")
+        if in_format is None or out_format not in ("csv", "tsv", "jsonl", "parquet"):
+            raise CommandError(
+                "Read .csv, .tsv, .json, .jsonl, .parquet or .xlsx; write .csv, .tsv, .jsonl or .parquet."
+            )
         if not source.exists():
             raise CommandError(f"{source} does not exist.")
         try:

@@ -118,3 +118,22 @@ def test_a_small_file_is_scrubbed_without_loading_torch_or_transformers(tmp_path
     assert done.stdout.strip().splitlines()[-1] == "[]"
     scrubbed = target.read_text()
     assert "Alice Smith" not in scrubbed and "alice@example.com" not in scrubbed
+
+
+@pytest.mark.parametrize("out_name", ["out.json", "out.xlsx", "out.txt"])
+def test_scrub_command_refuses_an_output_format_it_cannot_write(tmp_path, out_name):
+    source = tmp_path / "in.csv"
+    source.write_text("name,amount\nAnn,3\n")
+    with pytest.raises(CommandError, match=r"write \.csv, \.tsv, \.jsonl or \.parquet"):
+        call_command("scrub", str(source), str(tmp_path / out_name))
+    assert not (tmp_path / out_name).exists()
+
+
+def test_scrub_command_reads_a_json_array(tmp_path):
+    source = tmp_path / "in.json"
+    source.write_text(
+        '[{"name": "Ann Okafor", "email": "ann@example.com"}, {"name": "Bo Lind", "email": "bo@example.org"}]'
+    )
+    call_command("scrub", str(source), str(tmp_path / "out.csv"), "--salt", "s")
+    written = (tmp_path / "out.csv").read_text()
+    assert written.startswith("name,email") and "ann@example.com" not in written and "Okafor" not in written
