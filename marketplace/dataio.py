@@ -392,6 +392,15 @@ def _iter_jsonl(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Ite
         yield pd.DataFrame.from_records(rows, columns=list(columns)).astype(object).replace({np.nan: None})
 
 
+def _next_line(handle: IO[bytes]) -> bytes:
+    """The next non-blank line, stripped, read no further than JSON_MAX_BYTES (a document on one line of a
+    gigabyte is not read whole to find where its first line ends); b"" at the end."""
+    while raw := handle.readline(JSON_MAX_BYTES):
+        if line := raw.strip():
+            return line
+    return b""
+
+
 def _records_inside(document: dict) -> list | None:
     """The one list of objects an object holds ({"data": [...], "count": 2}), or None when it holds none or several
     (a record's own list of tags is no list of records)."""
@@ -406,9 +415,8 @@ def _iter_json(handle: IO[bytes], chunk_rows: int, limits: IngestLimits) -> Iter
     """A .json file: JSON Lines under another name (one object per line, streamed), or one document, an array of
     objects or an object holding one array of them ({"data": [...]}, as APIs answer), read whole up to
     JSON_MAX_BYTES. Nested values become JSON text, as in JSON Lines."""
-    lines = (raw.strip() for raw in handle)
-    first_line = next((line for line in lines if line), b"").lstrip(b"\xef\xbb\xbf")
-    more_lines = next((line for line in lines if line), None) is not None
+    first_line = _next_line(handle).lstrip(b"\xef\xbb\xbf")
+    more_lines = bool(_next_line(handle))
     handle.seek(0)
     try:
         first = json.loads(first_line)
