@@ -19,6 +19,8 @@ import functools
 import re
 from datetime import UTC, date, datetime
 
+from marketplace.pii import scripts
+
 HAN = "\u4e00-\u9fff"
 HAN_RE = re.compile(f"[{HAN}]")
 
@@ -452,7 +454,7 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
         start = match.start() + (lead.end() if lead else 0)
         if match.end() - start >= 4:
             spans.append((start, match.end(), "ADDRESS"))
-    if _KANA_RE.search(text):
+    if scripts.KANA_RE.search(text):
         return spans  # Japanese: its names are not Chinese ones ("来店" is no 来 family); `scripts` reads them
     for pattern in (NAME_AFTER_CUE_RE, NAME_BEFORE_TITLE_RE, NAME_AFTER_TITLE_RE):
         for match in pattern.finditer(text):
@@ -468,9 +470,6 @@ def text_spans(text: str) -> list[tuple[int, int, str]]:
     if HAN_RE.search(text):
         spans.extend(segmented_names(text, spans))
     return spans
-
-
-_KANA_RE = re.compile(r"[\u3040-\u30ff]")
 
 
 def district_of(address: str) -> str | None:

@@ -305,15 +305,12 @@ def _rate(values: list[str], check) -> float:
     return sum(1 for value in values if check(value)) / len(values)
 
 
-_SENTENCE_SCRIPTS_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
 def _looks_like_free_text(values: list[str]) -> bool:
     if not values:
         return False
     lengths = [len(x) for x in values]
     words = [len(x.split()) for x in values]
-    if sum(len(_SENTENCE_SCRIPTS_RE.findall(x)) for x in values) / len(values) >= 10:
+    if sum(len(scripts.CJK_RE.findall(x)) for x in values) / len(values) >= 10:
         return True  # Chinese, Japanese, Korean: ten characters make a sentence (a name has two to five)
     return sum(lengths) / len(lengths) >= 25 and sum(words) / len(words) >= 4
 

@@ -49,6 +49,12 @@ def script_of(char: str) -> str | None:
     return _SCRIPT_NAMES.get(first, first.title()) if first else None
 
 
+# Kana (Japanese writes some in every sentence), and every character of the scripts written without spaces between
+# words: Han, kana, Hangul.
+KANA_RE = re.compile(r"[\u3040-\u30ff]")
+CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def main_script(text: str) -> str | None:
     """The script most of the letters of `text` are written in; None when it has no letters."""
     counts: dict[str, int] = {}
@@ -430,12 +436,18 @@ _CYR_ADDRESS_RE = re.compile(
     r"[А-ЯЁІЇЄ0-9][^,\n]{1,40},\s?(?:д|дом|буд)\.\s?\d+[а-яіїє]?"
     r"(?:,?\s?(?:к|корп|стр)\.\s?\d+)?(?:,?\s?кв\.\s?\d+)?(?:,\s[А-ЯЁІЇЄ][а-яёіїє'’-]+)?(?:,\s?\d{5,6})?"
 )
-ADDRESS_PATTERNS = (_JA_ADDRESS_RE, _KO_ADDRESS_RE, _CYR_ADDRESS_RE)
 
 
 def address_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, "ADDRESS") of Japanese, Korean, Russian and Ukrainian street addresses in `text`."""
-    return [(m.start(), m.end(), "ADDRESS") for pattern in ADDRESS_PATTERNS for m in pattern.finditer(text)]
+    """(start, end, "ADDRESS") of Japanese, Korean, Russian and Ukrainian street addresses in `text`. Each pattern
+    runs only on text that holds its mark: a digit, and 丁目 or 番 (not in Chinese addresses, which the Chinese rules
+    read), Hangul, or Cyrillic."""
+    if not _DIGIT_RE.search(text):
+        return []
+    marks = ((_JA_ADDRESS_RE, _JA_ADDRESS_MARK_RE), (_KO_ADDRESS_RE, _KOREAN_RE), (_CYR_ADDRESS_RE, _CYRILLIC_ANY_RE))
+    return [
+        (m.start(), m.end(), "ADDRESS") for pattern, mark in marks if mark.search(text) for m in pattern.finditer(text)
+    ]
 
 
 def address_rate(values: list[str]) -> float:
@@ -443,9 +455,7 @@ def address_rate(values: list[str]) -> float:
     header; a column of notes that mention one is not)."""
     if not values:
         return 0.0
-    return sum(
-        1 for v in values if sum(end - start for start, end, _ in address_spans(v)) >= 0.8 * len(v.strip())
-    ) / len(values)
+    return sum(1 for v in values if sum(e - s for s, e, _ in address_spans(v)) >= 0.8 * len(v.strip())) / len(values)
 
 
 _KOREAN_RE = re.compile(r"[가-힣]")
@@ -453,23 +463,15 @@ _CYRILLIC_RE = re.compile(rf"[{_CYR_UPPER}]")
 _GREEK_RE = re.compile(r"[Α-ΩΆΈΉΊΌΎΏ]")
 _JA_ADDRESS_MARK_RE = re.compile(r"丁目|番")
 _CYRILLIC_ANY_RE = re.compile(r"[А-яЁёІіЇїЄє]")
-_KANA_RE = re.compile(r"[\u3040-\u30ff]")
 _DIGIT_RE = re.compile(r"\d")
 
 
 def text_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, entity) of names in Korean, Japanese, Cyrillic and Greek text, and of addresses."""
-    spans: list[tuple[int, int, str]] = []
-    if _DIGIT_RE.search(text):
-        if _JA_ADDRESS_MARK_RE.search(text):  # 丁目 or 番: not in Chinese addresses, which the Chinese rules read
-            spans.extend((m.start(), m.end(), "ADDRESS") for m in _JA_ADDRESS_RE.finditer(text))
-        if _KOREAN_RE.search(text):
-            spans.extend((m.start(), m.end(), "ADDRESS") for m in _KO_ADDRESS_RE.finditer(text))
-        if _CYRILLIC_ANY_RE.search(text):
-            spans.extend((m.start(), m.end(), "ADDRESS") for m in _CYR_ADDRESS_RE.finditer(text))
+    spans = address_spans(text)
     if _KOREAN_RE.search(text):
         spans.extend(_korean_spans(text))
-    if _KANA_RE.search(text):  # Japanese writes kana in every sentence; Chinese "王先生" is the Chinese rules'
+    if KANA_RE.search(text):  # Japanese writes kana in every sentence; Chinese "王先生" is the Chinese rules'
         spans.extend(_japanese_spans(text))
     if _CYRILLIC_RE.search(text):
         spans.extend(_cyrillic_spans(text))

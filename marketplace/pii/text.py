@@ -488,14 +488,11 @@ _NAME_CANDIDATE_RE = re.compile(
 )
 
 
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-
-
 def _case_view(text: str) -> str:
     """`text` in title case when it has no lower-case letter and at least four capitals, else `text` itself; of the
     same length either way (a text whose title case is longer, "STRASSE" with "ß", is left as it is). Not Chinese,
     Japanese or Korean text, whose Latin words in capitals are abbreviations ("患者CT检查正常")."""
-    if not text.isupper() or sum(c.isupper() for c in text) < 4 or _CJK_RE.search(text):
+    if not text.isupper() or sum(c.isupper() for c in text) < 4 or scripts.CJK_RE.search(text):
         return text
     titled = text.title()
     return titled if len(titled) == len(text) else text
@@ -579,7 +576,7 @@ class TextScrubber:
             # Context rules hold where no list does: "Mrs Okonkwo", "member no. MBR-0045213", "+263 77 123 4567".
             context = [
                 found
-                for source in dict.fromkeys((folded, v.fold_width(view)))
+                for source in dict.fromkeys((folded, folded if view is text else v.fold_width(view)))
                 for found in context_spans(
                     source, is_ordinary=_is_ordinary_capitalised, is_frequent=_is_everyday, is_vocabulary=_is_vocabulary
                 )

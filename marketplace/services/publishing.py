@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from marketplace.errors import ApplicationError
 from marketplace.models import DatasetVersion, License, Listing, Notification, Organization
@@ -47,31 +47,27 @@ def _check_version(*, organization: Organization, version: DatasetVersion) -> No
         raise ApplicationError(
             gettext("The version is %(status)s; only ready versions can be listed.") % {"status": version.status}
         )
-    untreated = (version.pii_report or {}).get("residual", {}).get("untreated_identifier_columns") or []
-    if untreated:
-        names = ", ".join(repr(item["column"]) for item in untreated)
-        raise ApplicationError(
-            gettext(
+    residual = (version.pii_report or {}).get("residual", {})
+    for key, message in (
+        (
+            "untreated_identifier_columns",
+            gettext_noop(
                 "Column(s) %(names)s were left as they are but look like identifier columns. "
                 "Scrub again with them hashed (or dropped), or keep them explicitly in the "
                 "scrubbing policy if they identify nobody."
-            )
-            % {"names": names},
-            status=409,
-            extra={"untreated_identifier_columns": untreated},
-        )
-    unread = (version.pii_report or {}).get("residual", {}).get("unread_text_columns") or []
-    if unread:
-        names = ", ".join(repr(item["column"]) for item in unread)
-        raise ApplicationError(
-            gettext(
+            ),
+        ),
+        (
+            "unread_text_columns",
+            gettext_noop(
                 "Column(s) %(names)s hold free text in a script the scrubbing cannot read for names. Drop them, or "
                 "check them and set their action to “redact” explicitly in the scrubbing policy."
-            )
-            % {"names": names},
-            status=409,
-            extra={"unread_text_columns": unread},
-        )
+            ),
+        ),
+    ):
+        if blocked := residual.get(key) or []:
+            names = ", ".join(repr(item["column"]) for item in blocked)
+            raise ApplicationError(gettext(message) % {"names": names}, status=409, extra={key: blocked})
     if version.pii_report and not version.pii_report.get("publishable", True):
         raise ApplicationError(
             gettext(

@@ -296,3 +296,18 @@ def test_a_version_with_notes_in_a_script_the_scrubbing_cannot_read_is_not_liste
     assert refused.status_code == 409, refused.data
     assert [item["column"] for item in refused.data["extra"]["unread_text_columns"]] == ["notes"]
     assert "script" in refused.data["message"]
+
+
+def test_a_version_with_an_identifier_column_left_as_it_is_is_not_listed(provider, django_capture_on_commit_callbacks):
+    version = make_ready_version(provider, django_capture_on_commit_callbacks, title="Codes")
+    blocked = {"column": "member_code", "reason": "…", "override": {"columns": {"member_code": "keep"}}}
+    version.pii_report["residual"]["untreated_identifier_columns"] = [blocked]
+    version.save(update_fields=["pii_report"])
+    refused = api_client_for(provider).post(
+        "/api/v1/listings/",
+        {"dataset_version": version.pk, "title": "Codes", "price": 100, "currency": "eur", "terms": {}},
+        format="json",
+    )
+    assert refused.status_code == 409, refused.data
+    assert refused.data["extra"] == {"untreated_identifier_columns": [blocked]}
+    assert "'member_code'" in refused.data["message"] and "identifier columns" in refused.data["message"]
