@@ -298,7 +298,8 @@ class TrainedModelCompressApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         """Queue a smaller copy of the model: `int8` (quantized), or `distill` (a student with fewer layers trained on
         the model's soft labels; params `layers`, `width` (share of each layer's feed-forward units kept), `epochs`,
-        `temperature`, `learning_rate`, `hard_label_weight`).
+        `temperature`, `learning_rate`, `hard_label_weight`, `augment` (altered copies of each training text that
+        the teacher labels; by default as many as bring a small training set near 2,300 texts, at most 8)).
         The job's result names the new model."""
         model = _model(request, pk)
         data = CompressInputSerializer(data=request.data)

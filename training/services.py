@@ -837,6 +837,14 @@ def model_card_markdown(model: TrainedModel) -> str:
                         "all": distilled["teacher_feed_forward_units"],
                     }
                 )
+            if distilled.get("augmented_rows"):
+                lines.append(
+                    _(
+                        "It also learnt from %(copies)s altered copies of each training row (words masked, swapped "
+                        "or cut away; %(altered)s texts in all), labelled by the teacher alone."
+                    )
+                    % {"copies": distilled["augment"], "altered": distilled["augmented_rows"]}
+                )
     lines += ["", "## " + _("Inherited terms"), ""]
     lines += [f"- {sentence}" for _granted, sentence in terms_in_words(model.inherited_terms)]
     return "\n".join(lines) + "\n"
@@ -1048,6 +1056,7 @@ DISTILL_PARAMS = {
     "temperature": (float, 1.0, 10.0),
     "learning_rate": (float, 1e-6, 1e-2),
     "hard_label_weight": (float, 0.0, 1.0),
+    "augment": (int, 0, 16),
 }
 
 

@@ -4,6 +4,7 @@ from marketplace.models import Job
 from marketplace.services.licensing import listing_purchase
 from tests.conftest import api_client_for, make_listing, make_ready_version, org_of
 from tests.training.test_services import LOANS, PARAMS, REVIEWS, _tabular_mix_job, _train
+from training import compression
 from training.models import TrainedModel
 from training.services import model_dir
 
@@ -113,16 +114,17 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
         ({"method": "distill", "params": {"layers": 0}}, "params"),
         ({"method": "distill", "params": {"epochs": 2.5}}, "params"),
         ({"method": "distill", "params": {"width": 8}}, "params"),
+        ({"method": "distill", "params": {"augment": -1}}, "params"),
+        ({"method": "distill", "params": {"augment": 1.5}}, "params"),
         ({"method": "int8", "params": {"epochs": 2}}, "params"),
     ]:
         refused = client.post(url, body, format="json")
         assert refused.status_code == 400 and refused.data["extra"]["field"] == field, (body, refused.data)
+    # Full width, and a learning rate that stays small over the 8 altered copies of each row: on this 2-layer random
+    # model the student starts within 5e-5 of its teacher, and 0.005 (or 15% fewer feed-forward units) moved it away.
+    params = {"epochs": 4, "learning_rate": 0.001, "hard_label_weight": 0, "width": 1.0}
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            url,
-            {"method": "distill", "params": {"epochs": 4, "learning_rate": 0.005, "hard_label_weight": 0}},
-            format="json",
-        )
+        response = client.post(url, {"method": "distill", "params": params}, format="json")
     assert response.status_code == 202
     job = client.get(f"/api/v1/jobs/{response.data['job']}/").data
     assert job["status"] == "succeeded", job
@@ -141,13 +143,19 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
     card = client.get(f"/api/v1/models/{student.pk}/").data["card_markdown"]
     assert f"## Compressed (distill) from model {teacher.pk}" in card and "A student of 1 of the teacher's 2" in card
     assert f"| rows labelled as the teacher labels them | 1 | {summary['agreement_with_teacher']} |" in card
+    # A small training set: by default the teacher also labels altered copies of every row, and the card says so.
+    assert distilled["augment"] == compression.augment_copies(distilled["rows"]) > 0
+    assert distilled["augmented_rows"] == distilled["augment"] * distilled["rows"]
+    assert f"{distilled['augment']} altered copies of each training row" in card
     predicted = client.post(f"/api/v1/models/{student.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
     assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
     assert client.get(f"/api/v1/models/{student.pk}/download/").status_code == 403
 
     # A narrower student: half of each kept layer's feed-forward units, fewer parameters than the full-width one.
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"method": "distill", "params": {"width": 0.5, "epochs": 2}}, format="json")
+        response = client.post(
+            url, {"method": "distill", "params": {"width": 0.5, "epochs": 2, "augment": 0}}, format="json"
+        )
     job = client.get(f"/api/v1/jobs/{response.data['job']}/").data
     assert job["status"] == "succeeded", job
     narrow = TrainedModel.objects.get(pk=Job.objects.get(pk=job["id"]).result["model"])
@@ -158,6 +166,7 @@ def test_distillation_trains_a_smaller_student_closer_to_its_teacher_with_the_sa
     card = client.get(f"/api/v1/models/{narrow.pk}/").data["card_markdown"]
     units = f"({distilled['feed_forward_units']} of {distilled['teacher_feed_forward_units']})"
     assert f"keeps 0.5 of the teacher's feed-forward units {units}" in card
+    assert distilled["augmented_rows"] == 0 and "altered copies" not in card  # the buyer turned the copies off
     predicted = client.post(f"/api/v1/models/{narrow.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
     assert predicted.status_code == 200 and len(predicted.data["predictions"]) == 2
 
@@ -210,3 +219,23 @@ def test_agreement_counts_the_rows_labelled_as_the_teacher_labels_them():
     assert agreement([], []) is None
     with pytest.raises(ValueError, match="same rows"):
         agreement(["a"], ["a", "b"])
+
+
+def test_augmented_copies_alter_each_training_text_the_same_way_for_the_same_seed():
+    texts = [f"review number {i} says the blender is loud but it works well" for i in range(40)]
+    copies = compression.augmented_texts(texts, 3, seed=7, mask_token="[MASK]")
+    assert copies == compression.augmented_texts(texts, 3, seed=7, mask_token="[MASK]")
+    assert len(copies) == 3 * len(texts)
+    vocabulary = {word for text in texts for word in text.split()} | {"[MASK]"}
+    assert all(copy and set(copy.split()) <= vocabulary for copy in copies)
+    changed = sum(copy != texts[i % len(texts)] for i, copy in enumerate(copies))
+    assert changed > 0.5 * len(copies) and sum("[MASK]" in copy for copy in copies) > 0
+    assert any(len(copy.split()) < len(texts[0].split()) for copy in copies)  # some cut to a window
+
+
+def test_the_default_copies_grow_a_small_training_set_and_leave_a_large_one_alone():
+    assert compression.augment_copies(256) == 8
+    assert compression.augment_copies(1024) == 2
+    assert compression.augment_copies(10) == compression.AUGMENT_MAX_COPIES
+    assert compression.augment_copies(compression.AUGMENT_TRANSFER_ROWS) == 0
+    assert compression.augment_copies(50_000) == 0
