@@ -135,8 +135,9 @@ def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15)
 # kept layer's feed-forward units the student keeps (1: all of them; see `_narrow_feed_forward`). 0.85: in
 # `bench_compute` (256 training reviews, 1,000 test reviews) a 2-layer student at full width predicted 2.7-2.9x faster
 # than its teacher, at 0.85 2.85-3.0x, with no accuracy lost beyond the runs' noise (-2.6 at full width, -2.3 twice
-# at 0.85, both with augmented copies). augment None: altered copies of each training text, for the teacher to label, up to AUGMENT_TRANSFER_ROWS
-# texts in all (`augmented_texts`); epochs None: 4 over an augmented set, 6 over the training texts alone.
+# at 0.85, both with augmented copies). augment None: altered copies of each training text, for the teacher to
+# label, up to AUGMENT_TRANSFER_ROWS texts in all (`augmented_texts`); epochs None: 4 over an augmented set, 6 over
+# the training texts alone.
 DISTILL_DEFAULTS = {
     "layers": None,
     "width": 0.85,
