@@ -31,6 +31,13 @@ def test_a_number_inside_a_code_is_no_phone(text):
     assert not [s for s in regex_spans(text) if s.entity == "PHONE_NUMBER"]
 
 
+def _spans(note: str) -> list[tuple[str, str]]:
+    """What the text rules find in `note`: (the text of each span, its entity)."""
+    from marketplace.pii.text import TextScrubber
+
+    return [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+
+
 def _names(family: list[str], given: list[str], join: str = " ") -> list[str]:
     """Every family name with every given name: 25 distinct values from ten written by hand."""
     return [f"{f}{join}{g}" for f in family for g in given]
@@ -405,9 +412,7 @@ def test_a_memo_in_capitals_that_names_nobody_stays(memo):
     ],
 )
 def test_a_birth_date_after_its_cue_in_other_languages_is_found(note, date):
-    from marketplace.pii.text import TextScrubber
-
-    found = [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+    found = _spans(note)
     assert (date, "DATE_OF_BIRTH") in found, found
 
 
@@ -420,9 +425,7 @@ def test_a_birth_date_after_its_cue_in_other_languages_is_found(note, date):
     ],
 )
 def test_a_precise_position_in_a_note_is_found(note, position):
-    from marketplace.pii.text import TextScrubber
-
-    found = [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+    found = _spans(note)
     assert (position, "GEO_COORDINATES") in found, found
 
 
@@ -460,9 +463,7 @@ def test_coordinate_columns_are_generalised_to_about_a_kilometre():
     ],
 )
 def test_a_persons_page_or_handle_on_a_social_network_is_a_username(note, found):
-    from marketplace.pii.text import TextScrubber
-
-    spans = [(note[s.start : s.end], s.entity) for s in TextScrubber().find([note])[0]]
+    spans = _spans(note)
     assert (found, "USERNAME") in spans, spans
 
 
