@@ -4,9 +4,10 @@ compares with its teacher's (size on disk, parameters, predict latency). Django-
 int8 uses PyTorch's own dynamic quantization (`torch.ao.quantization.quantize_dynamic`): every Linear layer's weights
 are stored as int8 with a scale per output channel (a per-tensor scale lets one large row coarsen every other row's
 steps) and its activations quantized on the fly, which needs no calibration data and runs on any x86 or ARM CPU
-through fbgemm/qnnpack; ONNX Runtime would add an export step and a second runtime for the same kernels. The word
-embeddings (half of MiniLM's bytes) are not Linear layers: they are stored as int8 with a scale per token row (the
-lookup touches one row per token, so each row keeps its own range) and widened back to float when the model loads.
+through fbgemm/qnnpack. ONNX Runtime's int8 was measured 5% faster (1.76x against 1.67x over float32, README),
+not worth an export step and a second runtime in the workers. The word embeddings (half of MiniLM's bytes) are not
+Linear layers: they are stored as int8 with a scale per token row (the lookup touches one row per token, so each row
+keeps its own range) and widened back to float when the model loads.
 """
 
 from __future__ import annotations
