@@ -2,11 +2,12 @@
 
 `launch` is what `train` calls when `config.processes > 1`: it writes the run's inputs into a folder and starts
 PyTorch's standard launcher (`python -m torch.distributed.run --standalone --nproc_per_node N`), which starts N
-copies of this module's `main`. Each joins the process group (gloo on CPU, NCCL on GPU, one device per process),
-runs `train` on its slice of every global batch, and the gradients are averaged, so every process takes the step
-one process would take on the whole batch. The first process writes the events, checkpoints, model and result; the
-launching process relays its events to the caller and passes a cancellation on through a file. A subprocess rather
-than `multiprocessing`: Celery's pool processes are daemonic and may not fork children of their own.
+copies of this module's `main`. Each joins the process group (`backend_for`: gloo on CPU, NCCL on GPU, one device
+per process), runs `train` on its slice of every global batch, and the gradients are averaged, so every process takes
+the step one process would take on the whole batch. The first process writes the events, checkpoints, model and
+result; the launching process relays its events to the caller and passes a cancellation on through a file. A
+subprocess rather than `multiprocessing`: Celery's pool processes are daemonic and may not fork children of their
+own.
 
 Django-free.
 """
@@ -31,6 +32,32 @@ JOB_FILE, EVENTS_FILE, LOG_FILE = "job.pkl", "events.jsonl", "log"
 CANCEL_FILE, CANCELLED_FILE, INPUT_ERROR_FILE = "cancel", "cancelled", "input-error"
 
 
+def backend_for(processes: int) -> str:
+    """The process group's backend for `processes` processes on the device the trainer uses (`TESSERA_DEVICE`):
+    gloo on the CPU; NCCL on CUDA, with one GPU per process (NCCL cannot put two processes of one group on one
+    GPU). A clear refusal where the GPUs are too few or one is pinned, before any process starts: rank 1 of two on
+    a one-GPU worker asked for `cuda:1` and the job died with "invalid device ordinal"."""
+    import torch
+
+    from marketplace.devices import DEVICE_VARIABLE, torch_device_name
+
+    device = torch_device_name()
+    if not device.startswith("cuda"):
+        return "gloo"
+    if ":" in device:
+        raise JobInputError(
+            f"{DEVICE_VARIABLE}={device} pins every process to one GPU, and data-parallel training needs one GPU per "
+            f"process: set {DEVICE_VARIABLE} to auto or cuda, or train on one process."
+        )
+    gpus = torch.cuda.device_count()
+    if processes > gpus:
+        raise JobInputError(
+            f"params.processes={processes} needs one GPU per process, and this worker has {gpus}: use at most "
+            f"{gpus} process(es) here, or run the job on a CPU worker."
+        )
+    return "nccl"
+
+
 def launch(
     spec: Any,
     data: Any,
@@ -44,6 +71,7 @@ def launch(
     """Run `train(spec, data, output_dir, config)` on `config.processes` processes and return its result."""
     from training.trainer import data_fingerprint, finished_result
 
+    backend_for(config.processes)  # refused here, in the job's own process, with a message the person can act on
     output_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".data-parallel-", dir=output_dir.parent))
     try:
@@ -115,9 +143,10 @@ def main(workdir: Path) -> None:
 
     with (workdir / JOB_FILE).open("rb") as handle:
         job = pickle.load(handle)  # our own file, written by `launch` just before
-    if torch.cuda.is_available():
+    backend = backend_for(int(os.environ.get("WORLD_SIZE", "1")))
+    if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group(backend)
     rank = dist.get_rank()
     events = (workdir / EVENTS_FILE).open("a") if rank == 0 else None
 

@@ -46,3 +46,22 @@ def test_text_generation_runs_on_cuda_in_bf16():
         tokenizer, model, device, ["Write a short product review:", "Describe a good day:"], TextConfig(seed=0)
     )
     assert len(outputs) == 2 and tokens > 0 and all(o and o[0].strip() for o in outputs)
+
+
+def test_data_parallel_training_takes_one_gpu_per_process_or_says_there_are_too_few():
+    import pytest
+
+    from marketplace.job_errors import JobInputError
+    from training.management.commands.bench_training import MINILM, _reviews
+    from training.trainer import TrainConfig, TrainData, train
+
+    frame = _reviews()[0].sample(64, random_state=0).reset_index(drop=True)
+    config = TrainConfig(epochs=1, batch_size=16, processes=2, checkpoint_every=10_000)
+    events = []
+    with tempfile.TemporaryDirectory() as workdir:
+        if torch.cuda.device_count() < 2:  # a one-GPU worker: NCCL cannot put two processes on one GPU
+            with pytest.raises(JobInputError, match="needs one GPU per process"):
+                train(MINILM, TrainData(frame, frame.head(16)), Path(workdir) / "run", config)
+            return
+        result = train(MINILM, TrainData(frame, frame.head(16)), Path(workdir) / "run", config, event=events.append)
+    assert result.steps == 4 and events[-1]["processes"] == 2 and {e["device"] for e in events} == {"cuda"}

@@ -56,6 +56,38 @@ def test_data_parallel_causal_lm_is_refused_with_a_clear_error(tmp_path):
         train(LLAMA, SFT, tmp_path, TrainConfig(**{**SFT_CONFIG.__dict__, "processes": 2}))
 
 
+def _gpus(monkeypatch, count: int) -> None:
+    """This process sees `count` GPUs (the backend decision only asks torch how many there are)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+
+
+def test_two_processes_on_a_one_gpu_worker_are_refused_before_any_process_starts(tmp_path, monkeypatch):
+    _gpus(monkeypatch, 1)
+    monkeypatch.delenv("TESSERA_DEVICE", raising=False)
+    config = TrainConfig(task="tabular-classification", epochs=1, batch_size=8, processes=2)
+    with pytest.raises(JobInputError, match=r"processes=2 needs one GPU per process, and this worker has 1"):
+        train(BASE_MODELS["tabular-mlp"], TABULAR, tmp_path / "two", config)
+    assert not (tmp_path / "two").exists()  # nothing launched, nothing half-written
+
+
+def test_the_process_group_backend_follows_the_trainers_device(monkeypatch):
+    from training.distributed import backend_for
+
+    monkeypatch.delenv("TESSERA_DEVICE", raising=False)
+    _gpus(monkeypatch, 0)
+    assert backend_for(2) == "gloo"
+    _gpus(monkeypatch, 2)
+    assert backend_for(2) == "nccl"
+    monkeypatch.setenv("TESSERA_DEVICE", "cpu")  # a GPU machine told to train on its CPU: gloo, not NCCL
+    assert backend_for(2) == "gloo"
+    monkeypatch.setenv("TESSERA_DEVICE", "cuda:0")
+    with pytest.raises(JobInputError, match="pins every process to one GPU"):
+        backend_for(2)
+
+
 def test_a_training_job_with_params_processes_runs_data_parallel_and_its_events_show_each_process(
     provider, django_capture_on_commit_callbacks
 ):
