@@ -118,18 +118,45 @@ def agreement(teacher: list[str], compressed: list[str]) -> float | None:
     return round(sum(a == b for a, b in zip(teacher, compressed, strict=True)) / len(teacher), 4) if teacher else None
 
 
-def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15) -> list[float]:
-    """Median wall time of one `predict` call on `inputs` for each model, measured in turns (teacher, student,
-    teacher, ...) in the same process, so that a noisy machine slows both alike. The first call of each is untimed."""
+def serving_devices(model_dirs: list[Path]) -> list[str]:
+    """The device `predict` runs each model on ("cpu", "cuda"): int8 models always on the CPU."""
+    from training.trainer import _load_saved
+
+    devices = []
     for model_dir in model_dirs:
-        predict(model_dir, inputs)
+        first = next(_load_saved(model_dir)[1].parameters(), None)
+        devices.append(first.device.type if first is not None else "cpu")
+    return devices
+
+
+def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15) -> tuple[list[float], str]:
+    """Median wall time of one `predict` call on `inputs` for each model, measured in turns (teacher, student,
+    teacher, ...) in the same process, so that a noisy machine slows both alike, and the device they ran on. The
+    first call of each is untimed.
+
+    Where `predict` serves them on different devices (an int8 copy runs on the CPU, its teacher on a GPU worker's
+    GPU), every model is timed on the CPU instead, from a CPU copy: a GPU teacher against a CPU copy would compare
+    the two devices, not the two models."""
+    from training.trainer import _load_saved, predict_loaded
+
+    devices = serving_devices(model_dirs)
+    if len(set(devices)) == 1:
+        device, runs = devices[0], [lambda d=d: predict(d, inputs) for d in model_dirs]
+    else:
+        device, runs = "cpu", []
+        for model_dir in model_dirs:
+            description, model, helper = _load_saved(model_dir)
+            model = model if next(model.parameters(), torch.empty(0)).device.type == "cpu" else _cpu_copy(model)
+            runs.append(lambda m=model, d=description, h=helper: predict_loaded(d, m, h, inputs))
+    for run in runs:
+        run()
     times: list[list[float]] = [[] for _ in model_dirs]
     for _ in range(repeats):
-        for index, model_dir in enumerate(model_dirs):
+        for index, run in enumerate(runs):
             started = time.perf_counter()
-            predict(model_dir, inputs)
+            run()
             times[index].append(1000 * (time.perf_counter() - started))
-    return [round(statistics.median(values), 2) for values in times]
+    return [round(statistics.median(values), 2) for values in times], device
 
 
 # layers None: a third of the teacher's transformer layers (2 of MiniLM's 6), at least one. width: the share of each

@@ -853,6 +853,13 @@ def predict(model_dir: Path, inputs: list, max_length: int = 128, max_new_tokens
 
 def _predict_now(model_dir: Path, inputs: list, max_length: int, max_new_tokens: int) -> list[dict[str, Any]]:
     description, model, helper = _load_saved(Path(model_dir))
+    return predict_loaded(description, model, helper, inputs, max_length, max_new_tokens)
+
+
+def predict_loaded(
+    description: dict[str, Any], model, helper, inputs: list, max_length: int = 128, max_new_tokens: int = 64
+) -> list[dict[str, Any]]:
+    """`predict`'s answers from a model already loaded (`_load_saved`'s triple), on whatever device it sits."""
     labels = description["labels"]
     # An int8 MLP has no float parameters left (its Linear weights are packed): it runs on the CPU.
     first = next(model.parameters(), None)

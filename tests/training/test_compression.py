@@ -36,13 +36,13 @@ def test_int8_compression_makes_a_smaller_model_with_the_teachers_lineage_terms_
     assert summary["size_ratio"] < 1 and summary["compressed"]["size_bytes"] < summary["teacher"]["size_bytes"]
     assert summary["teacher"]["predict_p50_ms"] > 0 and summary["eval_rows"] == teacher.metrics["eval_rows"]
     assert summary["teacher"]["metrics"]["accuracy"] == teacher.metrics["accuracy"]
-    assert 0 <= summary["agreement_with_teacher"] <= 1
+    assert 0 <= summary["agreement_with_teacher"] <= 1 and summary["timed_on"] == "cpu"
     assert (model_dir(small) / "model" / "quantized.pt").exists()
 
     detail = client.get(f"/api/v1/models/{teacher.pk}/").data
     assert detail["compressed"] == [small.pk]
     card = client.get(f"/api/v1/models/{small.pk}/").data["card_markdown"]
-    assert f"## Compressed (int8) from model {teacher.pk}" in card and "predict p50" in card
+    assert f"## Compressed (int8) from model {teacher.pk}" in card and "rows, both on cpu (ms)" in card
     predicted = client.post(f"/api/v1/models/{small.pk}/predict/", {"inputs": ["love it", "broke"]}, format="json")
     assert predicted.status_code == 200 and {p["label"] for p in predicted.data["predictions"]} <= {"great", "other"}
     # The compressed model keeps the compute-only terms: no download.
@@ -239,3 +239,26 @@ def test_the_default_copies_grow_a_small_training_set_and_leave_a_large_one_alon
     assert compression.augment_copies(10) == compression.AUGMENT_MAX_COPIES
     assert compression.augment_copies(compression.AUGMENT_TRANSFER_ROWS) == 0
     assert compression.augment_copies(50_000) == 0
+
+
+def test_models_served_on_two_devices_are_timed_on_one(tmp_path, monkeypatch):
+    """An int8 copy is served on the CPU whatever the worker has; its teacher on a GPU worker's GPU. Timing each where
+    it is served compared the devices (the card said the int8 copy was many times slower than its teacher): both
+    are then timed on the CPU, from a CPU copy of the teacher, without going through `predict`."""
+    from tests.training.test_trainer import TABULAR
+    from training.registry import BASE_MODELS
+    from training.trainer import TrainConfig, train
+
+    config = TrainConfig(task="tabular-classification", epochs=1, batch_size=8, early_stopping=False)
+    train(BASE_MODELS["tabular-mlp"], TABULAR, tmp_path / "teacher", config)
+    compression.quantize_int8(tmp_path / "teacher", tmp_path / "int8")
+    dirs, rows = [tmp_path / "teacher", tmp_path / "int8"], [{"income": 9.0, "home": "own", "age": 3}] * 4
+    assert compression.serving_devices(dirs) == ["cpu", "cpu"]
+    p50s, device = compression.latency_p50_ms(dirs, rows, repeats=3)
+    assert device == "cpu" and all(p > 0 for p in p50s)
+
+    # As on a GPU worker, where the teacher would be served on cuda.
+    monkeypatch.setattr(compression, "serving_devices", lambda model_dirs: ["cuda", "cpu"])
+    monkeypatch.setattr(compression, "predict", lambda *args, **kwargs: pytest.fail("timed through predict"))
+    p50s, device = compression.latency_p50_ms(dirs, rows, repeats=3)
+    assert device == "cpu" and all(p > 0 for p in p50s)

@@ -158,7 +158,7 @@ class Command(BaseCommand):
                     "agreement_with_teacher": compression.agreement(labelled["teacher"], predicted),
                 }
             batch = texts[: options["batch"]]
-            p50 = compression.latency_p50_ms(list(dirs.values()), batch, repeats=options["repeats"])
+            p50, timed_on = compression.latency_p50_ms(list(dirs.values()), batch, repeats=options["repeats"])
             for name, value in zip(dirs, p50, strict=True):
                 arms[name]["predict_p50_ms"] = value
             for name, distilled in settings.items():
@@ -205,6 +205,7 @@ class Command(BaseCommand):
             "train_rows": len(sample),
             "test_rows": len(test),
             "batch_rows": len(batch),
+            "timed_on": timed_on,
             **arms,
             **{
                 f"{name}_{figure}": value
