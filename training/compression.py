@@ -283,6 +283,7 @@ def distill(
     import torch.nn.functional as F
     from transformers import AutoTokenizer
 
+    from marketplace.devices import torch_device_name
     from training.trainer import _load_saved
 
     options = {**DISTILL_DEFAULTS, **(params or {})}
@@ -307,6 +308,9 @@ def distill(
     if options["width"] < 1:
         _narrow_feed_forward(student, options["width"])
     names = description["labels"]
+    # On the worker's device (a GPU worker's GPU), built on the CPU first: the student is cut from a copy there.
+    device = torch.device(torch_device_name())
+    teacher, student = teacher.to(device), student.to(device)
     copies = options["augment"] = int(augment_copies(len(texts)) if options["augment"] is None else options["augment"])
     if copies < 0:
         raise JobInputError("params.augment must be 0 or more (altered copies of each training text).")
@@ -318,8 +322,8 @@ def distill(
             (
                 tokenizer(
                     rows[i : i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-                ),
-                torch.tensor(hard[i : i + batch_size]),
+                ).to(device),
+                torch.tensor(hard[i : i + batch_size], device=device),
             )
             for i in range(0, len(rows), batch_size)
         ]
@@ -371,7 +375,7 @@ def distill(
     after = kl_to_teacher()
     target = output_dir / "model"
     target.mkdir(parents=True, exist_ok=True)
-    student.eval().save_pretrained(target)
+    student.eval().to("cpu").save_pretrained(target)
     tokenizer.save_pretrained(target)
     shutil.copy2(teacher_dir / "labels.json", output_dir / "labels.json")
     settings = {

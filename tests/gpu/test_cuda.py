@@ -65,3 +65,20 @@ def test_data_parallel_training_takes_one_gpu_per_process_or_says_there_are_too_
             return
         result = train(MINILM, TrainData(frame, frame.head(16)), Path(workdir) / "run", config, event=events.append)
     assert result.steps == 4 and events[-1]["processes"] == 2 and {e["device"] for e in events} == {"cuda"}
+
+
+def test_a_student_is_distilled_on_the_gpu_and_served_like_its_teacher():
+    from training import compression
+    from training.management.commands.bench_training import MINILM, _reviews
+    from training.trainer import TrainConfig, TrainData, predict, train
+
+    frame = _reviews()[0].sample(48, random_state=0).reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        teacher, student = Path(workdir) / "teacher", Path(workdir) / "student"
+        train(MINILM, TrainData(frame, frame.head(16)), teacher, TrainConfig(epochs=1, batch_size=16))
+        texts, labels = frame["text"].astype(str).tolist(), frame["label"].astype(str).tolist()
+        settings = compression.distill(teacher, student, texts, labels, params={"epochs": 1, "augment": 0})
+        assert settings["kl_to_teacher_after"] < settings["kl_to_teacher_before"]
+        assert compression.serving_devices([teacher, student]) == ["cuda", "cuda"]
+        _, device = compression.latency_p50_ms([teacher, student], texts[:8], repeats=2)
+        assert device == "cuda" and len(predict(student, ["great value"])) == 1
