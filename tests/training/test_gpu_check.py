@@ -48,3 +48,7 @@ def test_gpu_check_runs_its_steps_and_prints_one_json_line_on_the_cpu_when_allow
     training = report["steps"]["training"]["bench_training"]
     assert training["throughput"]["tessera_tokens_per_s"] > 0 and training["packing"]["speedup"] > 0
     assert report["steps"]["text"]["text_generation"]
+    compute = report["steps"]["compute"]["bench_compute"]
+    assert compute["int8_size_ratio"] < 1 and compute["distilled"]["parameters"] < compute["teacher"]["parameters"]
+    assert compute["timed_on"] == "cpu" and compute["predict_throughput"]["ratio"] > 0
+    assert compute["data_parallel_training"]["processes_2"]["steps"] == 2

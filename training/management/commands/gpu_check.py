@@ -1,7 +1,8 @@
 """`manage.py gpu_check` (`make gpu-check`): the GPU path in one short run, ending with one JSON line. Run it first on
-a machine that has a GPU: the CUDA tests (tests/gpu: the device is picked, training and text generation run on CUDA
-in bf16 and say so), the trainer's throughput against transformers' Trainer and packing (`bench_training --skip
-lift`), and batched text generation against one prompt at a time (`bench_synthesis`'s text part).
+a machine that has a GPU: the CUDA tests (tests/gpu: the device is picked, training, distillation and text
+generation run on CUDA, in bf16 where they say so; two data-parallel processes take a GPU each or are refused), the
+trainer's throughput against transformers' Trainer and packing (`bench_training --skip lift`), compression and
+serving (`bench_compute`), and batched text generation against one prompt at a time (`bench_synthesis`'s text part).
 
 Without a GPU it stops at once with a message (exit status 1): there is nothing to check. `--allow-cpu` runs the same
 steps on the CPU with small sizes, which is how the CPU suite keeps this script working.
@@ -61,7 +62,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--allow-cpu", action="store_true", help="run the steps on the CPU, small (self-test)")
-        parser.add_argument("--skip", default="", help="comma-separated steps to skip: tests, training, text")
+        parser.add_argument("--skip", default="", help="comma-separated steps to skip: tests, training, compute, text")
 
     def handle(self, *args, allow_cpu: bool, skip: str, **options) -> None:
         import torch
@@ -104,6 +105,18 @@ class Command(BaseCommand):
             call_command("bench_training", "--skip", "lift", *sizes, stdout=out, stderr=io.StringIO())
             return {"bench_training": _last_json(out.getvalue())}
 
+        def compute() -> dict[str, Any]:
+            out = io.StringIO()
+            sizes = (
+                ["--train-rows", "32", "--test-rows", "16", "--batch", "8", "--repeats", "2", "--narrow-width", "1"]
+                + ["--distill-params", '{"epochs": 1, "augment": 0}', "--parallel-steps", "2", "--clients", "2"]
+                + ["--calls", "4"]
+                if small
+                else []
+            )
+            call_command("bench_compute", *sizes, stdout=out, stderr=io.StringIO())
+            return {"bench_compute": _last_json(out.getvalue())}
+
         def text() -> dict[str, Any]:
             from synthesis.management.commands.bench_synthesis import Command as BenchSynthesis
 
@@ -112,6 +125,7 @@ class Command(BaseCommand):
         if not small:
             step("tests", tests)
         step("training", training)
+        step("compute", compute)
         step("text", text)
         report["ok"] = all(s["ok"] for s in report["steps"].values())
         report["seconds"] = round(time.monotonic() - started, 1)
