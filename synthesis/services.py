@@ -372,6 +372,8 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     report["real_duplicate_rate"] = own_rate
     report["exact_copies_over_real_duplicate_rate_removed"] = excess
     report["delivered_exact_copy_rate"] = exact_copy_rate(real_cmp, _comparable(delivered))
+    if result.dcr_share is not None:  # the guard's own measure, on more synthetic rows than the report's sample
+        report["dcr_share"], report["dcr_share_rows"] = result.dcr_share, result.dcr_share_rows
     report["dcr_share_limit"] = result.dcr_share_limit
     report["warnings"] = result.warnings
     report["relations"] = result.relations

@@ -618,6 +618,26 @@ def test_the_dcr_share_limit_widens_only_for_chance_on_small_holdouts():
     assert dcr_share_limit_for(6) == dcr_share_limit_for(1) == 0.9
 
 
+def test_a_small_tables_guard_reads_the_dcr_share_on_many_synthetic_rows_not_the_few_it_scores(table, monkeypatch):
+    """On 150 training rows, 75 synthetic rows read a DCR share with a standard deviation near 0.06 from the sample
+    alone: the guard draws PRIVACY_SAMPLE_ROWS from the same fit, judges them all, and scores quality on the first
+    ones. Here the rows past the scored ones copy training rows: a guard that read only the scored ones passed."""
+
+    def fit_sample(name, frame, rows, config, models=None):
+        fresh = frame.sample(min(rows, 75), random_state=1).assign(age=np.arange(min(rows, 75)) % 60 + 18)
+        fresh["income"] = np.round(np.random.default_rng(1).lognormal(10, 1, len(fresh)), 2)
+        copies = frame.sample(max(rows - len(fresh), 0), replace=True, random_state=2)
+        return pd.concat([fresh, copies], ignore_index=True)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tabular, "_fit_sample", fit_sample)
+        with pytest.raises(JobInputError, match="closer to the real rows it learnt from"):
+            synthesize_table(table, TabularConfig(method="gaussian_copula", rows=50))
+
+    result = synthesize_table(table, TabularConfig(method="cart", rows=50))
+    assert result.dcr_share_rows == tabular.PRIVACY_SAMPLE_ROWS and len(result.evaluation_data) == len(result.train)
+
+
 def _copying(monkeypatch, *, stop_copying_with_leaf: int | None = None):
     """A synthesizer that hands back real rows (the training rows it was fitted on), unless asked for leaves of at
     least `stop_copying_with_leaf` rows, when it draws fresh rows."""
