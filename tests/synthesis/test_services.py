@@ -253,6 +253,8 @@ def test_a_named_method_never_delivers_a_copy_of_a_unique_real_record(provider, 
     assert synthesis.report["real_duplicate_rate"] == 0.0
     assert 0.0 <= synthesis.report["membership_inference_auc"] <= 1.0
     assert synthesis.report["warnings"][0].startswith("Small table (80 rows)")
+    # The report's DCR share is the guard's, read on many synthetic rows of a small table, not the 40 it scores.
+    assert synthesis.report["dcr_share_rows"] == 2000 and 0.0 <= synthesis.report["dcr_share"] <= 1.0
 
 
 def test_a_named_method_whose_rows_copy_real_rows_fails_the_job_and_delivers_nothing(
