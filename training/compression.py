@@ -120,13 +120,9 @@ def agreement(teacher: list[str], compressed: list[str]) -> float | None:
 
 def serving_devices(model_dirs: list[Path]) -> list[str]:
     """The device `predict` runs each model on ("cpu", "cuda"): int8 models always on the CPU."""
-    from training.trainer import _load_saved
+    from training.trainer import _load_saved, model_device
 
-    devices = []
-    for model_dir in model_dirs:
-        first = next(_load_saved(model_dir)[1].parameters(), None)
-        devices.append(first.device.type if first is not None else "cpu")
-    return devices
+    return [model_device(_load_saved(model_dir)[1]).type for model_dir in model_dirs]
 
 
 def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15) -> tuple[list[float], str]:
@@ -137,7 +133,7 @@ def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15)
     Where `predict` serves them on different devices (an int8 copy runs on the CPU, its teacher on a GPU worker's
     GPU), every model is timed on the CPU instead, from a CPU copy: a GPU teacher against a CPU copy would compare
     the two devices, not the two models."""
-    from training.trainer import _load_saved, predict_loaded
+    from training.trainer import _load_saved, model_device, predict_loaded
 
     devices = serving_devices(model_dirs)
     if len(set(devices)) == 1:
@@ -146,7 +142,7 @@ def latency_p50_ms(model_dirs: list[Path], inputs: list[Any], repeats: int = 15)
         device, runs = "cpu", []
         for model_dir in model_dirs:
             description, model, helper = _load_saved(model_dir)
-            model = model if next(model.parameters(), torch.empty(0)).device.type == "cpu" else _cpu_copy(model)
+            model = model if model_device(model).type == "cpu" else _cpu_copy(model)
             runs.append(lambda m=model, d=description, h=helper: predict_loaded(d, m, h, inputs))
     for run in runs:
         run()

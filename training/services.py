@@ -790,12 +790,13 @@ def model_card_markdown(model: TrainedModel) -> str:
     if summary:
         small = summary["compressed"]
         size, parameters = _("size on disk (bytes)"), _("parameters")
-        latency = _("predict p50, %(rows)s rows (ms)") % {"rows": summary["batch_rows"]}
-        if summary.get("timed_on"):  # both on one device: the CPU where the two are served on two
-            latency = _("predict p50, %(rows)s rows, both on %(device)s (ms)") % {
-                "rows": summary["batch_rows"],
-                "device": summary["timed_on"],
-            }
+        # Both timed on one device (the CPU where the two are served on two); cards made before it was recorded
+        # name none.
+        latency = (
+            _("predict p50, %(rows)s rows, both on %(device)s (ms)")
+            if summary.get("timed_on")
+            else _("predict p50, %(rows)s rows (ms)")
+        ) % {"rows": summary["batch_rows"], "device": summary.get("timed_on")}
         accuracy = _("accuracy on %(rows)s evaluation rows") % {"rows": summary["eval_rows"]}
         lines += [
             "",

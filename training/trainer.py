@@ -856,14 +856,18 @@ def _predict_now(model_dir: Path, inputs: list, max_length: int, max_new_tokens:
     return predict_loaded(description, model, helper, inputs, max_length, max_new_tokens)
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where `model` computes. An int8 MLP has no float parameters left (its Linear weights are packed): the CPU."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def predict_loaded(
     description: dict[str, Any], model, helper, inputs: list, max_length: int = 128, max_new_tokens: int = 64
 ) -> list[dict[str, Any]]:
     """`predict`'s answers from a model already loaded (`_load_saved`'s triple), on whatever device it sits."""
     labels = description["labels"]
-    # An int8 MLP has no float parameters left (its Linear weights are packed): it runs on the CPU.
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
+    device = model_device(model)
     with torch.no_grad():
         if description["task"] == "causal-lm":
             return _generate(model, helper, [str(x) for x in inputs], max_new_tokens, device)

@@ -172,6 +172,7 @@ class Command(BaseCommand):
                 line[key]["chosen"] = result.method
                 line[key]["drawn_last"] = drawn_last(train, TabularConfig(target=named))
                 line[key]["candidates"] = result.candidates
+            by_method: dict[str, dict] = {}
             for method in named_methods:
                 start = time.perf_counter()
                 config = TabularConfig(
@@ -180,9 +181,9 @@ class Command(BaseCommand):
                 try:
                     result = synthesize_table(train, config)
                 except JobInputError as exc:  # the guard refused the method's rows: what a buyer would be told
-                    line.setdefault("methods", {})[method] = {"refused": str(exc)}
+                    by_method[method] = {"refused": str(exc)}
                     continue
-                line.setdefault("methods", {})[method] = {
+                by_method[method] = {
                     **self._score(
                         train_cmp,
                         holdout_cmp,
@@ -195,6 +196,8 @@ class Command(BaseCommand):
                     "guard_dcr_share": result.dcr_share,
                     "warnings": result.warnings,
                 }
+            if by_method:
+                line["methods"] = by_method
             line["gap_to_ceiling"] = {
                 "sdv_defaults": round(line["ceiling_quality"] - line["sdv_gaussian_copula_defaults"]["quality"], 4),
                 "auto": round(line["ceiling_quality"] - line["auto"]["quality"], 4),
