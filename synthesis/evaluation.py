@@ -315,6 +315,33 @@ def without_rare_copies(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd
     return keep, int((~keep).sum())
 
 
+def deliverable(real: pd.DataFrame, synthetic: pd.DataFrame, rows: int) -> tuple[np.ndarray, int, int, float]:
+    """The positions of the first `rows` synthetic rows that may be delivered (in their order, which is random): no
+    copy of a rare real row (`without_rare_copies`), and copies of other real rows up to the real table's own
+    duplicate rate. Also how many rows were passed over on the way, as copies of rare rows and as copies over that
+    rate, and the rate. `synthetic` may hold more rows than `rows`, so that what the filter removes can be made up;
+    when it holds too few that pass, every row that passes is kept, as `without_excess_copies` keeps them."""
+    own_rate = duplicate_rate(real)
+    rare = ~without_rare_copies(real, synthetic)[0].to_numpy()
+    ids = id_like_columns(real)
+    columns = [c for c in real.columns if c not in ids]
+    keys = set(map(tuple, real[columns].astype(str).itertuples(index=False, name=None)))
+    copy = np.array([row in keys for row in synthetic[columns].astype(str).itertuples(index=False, name=None)], bool)
+    copy &= ~rare
+    allowed = rows if own_rate >= 1 else math.floor(own_rate * rows)
+    keep = ~rare & (~copy | (np.cumsum(copy) <= allowed))
+    chosen = np.flatnonzero(keep)[:rows]
+    if len(chosen) < rows:  # too few pass: every row examined, and the copies' share held to the rate on what is left
+        passed = np.flatnonzero(~rare)
+        kept, _ = without_excess_copies(real, synthetic.iloc[passed], own_rate)
+        chosen = passed[kept.to_numpy()]
+        examined = len(synthetic)
+    else:
+        examined = int(chosen[-1]) + 1 if len(chosen) else 0
+    excess = int((copy[:examined]).sum()) - int(copy[chosen].sum())
+    return chosen, int(rare[:examined].sum()), excess, own_rate
+
+
 def ml_efficacy(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, target: str) -> dict[str, Any]:
     """Accuracy on the real holdout of a model trained on synthetic rows vs one trained on real rows."""
 

@@ -31,11 +31,8 @@ from marketplace.services.ingest import version_store_frame
 from marketplace.services.jobs import JobOutcome, Progress, job_create, job_run
 from marketplace.terms import terms_combine
 from synthesis.evaluation import (
-    duplicate_rate,
     evaluate,
     exact_copy_rate,
-    without_excess_copies,
-    without_rare_copies,
 )
 from synthesis.llm import TEXT_MODELS
 from synthesis.models import SynthesisJob
@@ -354,24 +351,14 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
         _comparable(result.evaluation_data),
         target=config.target,
     ).to_dict()
-    # The privacy guard of every method, named or chosen by auto (the DCR share was checked in synthesize_table): no
-    # delivered row copies a rare real row, and no more delivered rows copy a real row than the real table's own
-    # share of repeated rows.
-    real_cmp = _comparable(real)
-    keep, copies = without_rare_copies(real_cmp, _comparable(result.data))
-    delivered = result.data[keep.to_numpy()].reset_index(drop=True)
-    own_rate = duplicate_rate(real_cmp)
-    keep, excess = without_excess_copies(real_cmp, _comparable(delivered), own_rate)
-    delivered = delivered[keep.to_numpy()].reset_index(drop=True)
-    if delivered.empty:
-        raise JobInputError(
-            f"Every row {result.method} produced copied a real record, so nothing can be delivered. Try method "
-            "'auto', or a larger source table."
-        )
-    report["rare_real_rows_copied_and_removed"] = copies
-    report["real_duplicate_rate"] = own_rate
-    report["exact_copies_over_real_duplicate_rate_removed"] = excess
-    report["delivered_exact_copy_rate"] = exact_copy_rate(real_cmp, _comparable(delivered))
+    # The privacy guard of every method, named or chosen by auto, ran in synthesize_table: the DCR share, and the
+    # delivery filter (no delivered row copies a rare real row, and no more copy a real row than the real table's own
+    # share of repeated rows; the rows it removed were made up by drawing more).
+    delivered = result.data
+    report["rare_real_rows_copied_and_removed"] = result.rare_copies_removed
+    report["real_duplicate_rate"] = result.real_duplicate_rate
+    report["exact_copies_over_real_duplicate_rate_removed"] = result.excess_copies_removed
+    report["delivered_exact_copy_rate"] = exact_copy_rate(_comparable(real), _comparable(delivered))
     if result.dcr_share is not None:  # the guard's own measure, on more synthetic rows than the report's sample
         report["dcr_share"], report["dcr_share_rows"] = result.dcr_share, result.dcr_share_rows
     report["dcr_share_limit"] = result.dcr_share_limit
@@ -386,7 +373,8 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     output = _store_output(synthesis=synthesis, job=job, data=delivered, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    removed = f" ({copies + excess} copies of real records removed)" if copies + excess else ""
+    copies = result.rare_copies_removed + result.excess_copies_removed
+    removed = f" ({copies} copies of real records removed)" if copies else ""
     return JobOutcome(f"{len(delivered)} synthetic rows with {result.method}{removed}", {"output_version": output.pk})
 
 

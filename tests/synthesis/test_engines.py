@@ -10,6 +10,7 @@ from synthesis import tabular
 from synthesis.evaluation import (
     dcr_share,
     dcr_share_limit_for,
+    deliverable,
     duplicate_rate,
     evaluate,
     exact_copy_rate,
@@ -702,6 +703,56 @@ def test_copies_beyond_the_real_tables_own_duplicate_rate_are_removed():
     more = pd.DataFrame({"a": [1, 2, *range(60, 78)], "b": ["x"] * 20})  # 2 copies in 20
     keep, removed = without_excess_copies(real, more, duplicate_rate(real))
     assert removed == 0 and exact_copy_rate(real, more[keep.to_numpy()]) == 0.1
+
+
+def test_the_delivery_filter_passes_over_copies_in_order_and_stops_at_the_rows_asked_for():
+    real = pd.DataFrame({"a": [1, 1, 1, 2, 3, 4, 5, 6, 7, 8], "b": ["x"] * 10})  # (1, x) thrice: common; others rare
+    assert duplicate_rate(real) == 0.3
+    synthetic = pd.DataFrame({"a": [2, 50, 1, 51, 1, 1, 52, 3, 53, 54, 55, 1], "b": ["x"] * 12})
+
+    chosen, rare, excess, rate = deliverable(real, synthetic, 6)
+
+    # 2 and 3 copy rare rows; (1, x) copies a common row, allowed once in 6 rows (0.3 x 6 = 1.8): its 2nd and 3rd
+    # appearances are passed over; the 12th row is never reached.
+    assert synthetic.iloc[chosen]["a"].tolist() == [50, 1, 51, 52, 53, 54]
+    assert (rare, excess, rate) == (2, 2, 0.3)
+    short, *_ = deliverable(real, synthetic, 20)  # too few pass: all that pass, copies held to the rate
+    assert sorted(synthetic.iloc[short]["a"].tolist()) == [1, 1, 50, 51, 52, 53, 54, 55]
+
+
+def test_rows_removed_as_copies_of_real_rows_are_made_up_so_the_buyer_gets_the_rows_asked_for():
+    # Six independent few-valued columns, 600 rows over 1,440 combinations: most real rows are rare, and a third of
+    # the rows a synthesizer draws fall on one of them. Before, 600 asked gave about 400 delivered.
+    rng = np.random.default_rng(3)
+    real = pd.DataFrame({name: rng.integers(0, k, 600) for name, k in zip("abcdef", (2, 2, 3, 4, 5, 6), strict=True)})
+
+    result = synthesize_table(real, TabularConfig(method="cart", rows=600))
+
+    assert len(result.data) == 600 and result.rare_copies_removed > 100
+    kept, removed = tabular.deliverable(real, result.data, 600)[:2]
+    assert removed == 0 and len(kept) == 600  # nothing left to remove
+    assert exact_copy_rate(real, result.data) <= duplicate_rate(real)
+    assert not any("rows are delivered, not the" in w for w in result.warnings)
+
+
+def test_a_synthesizer_that_copies_more_than_was_measured_delivers_fewer_rows_and_says_so(monkeypatch):
+    rng = np.random.default_rng(4)
+    real = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    fit_sample = tabular._fit_sample
+
+    def copies_when_refitted(name, frame, rows, config, models=None):
+        drawn = fit_sample(name, frame, rows, config, models=models)
+        if len(frame) < len(real):  # the guard's fit on the training split: fresh rows
+            return drawn
+        half = rows // 2  # the delivered refit: half its rows are real rows
+        return pd.concat([drawn.iloc[half:], frame.sample(half, random_state=0)], ignore_index=True)
+
+    monkeypatch.setattr(tabular, "_fit_sample", copies_when_refitted)
+    result = synthesize_table(real, TabularConfig(method="gaussian_copula", rows=300))
+
+    # The guard's fit copied nothing, so the refit drew 300 x 1.2 + 20 rows, and half of them were copies.
+    assert len(result.data) == 190 and exact_copy_rate(real, result.data) == 0.0
+    assert result.warnings[-1].startswith(f"{len(result.data)} rows are delivered, not the 300 asked for")
 
 
 def test_a_table_whose_every_combination_recurs_keeps_its_synthetic_rows():
