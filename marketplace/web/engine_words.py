@@ -490,6 +490,16 @@ MESSAGES: list[tuple[str, str]] = [
         ),
     ),
     (
+        "{delivered} rows are delivered, not the {rows} asked for: {method}'s rows copied real records too often "
+        "({removed} of the {drawn} drawn were removed as copies). A larger source table, or method 'auto', gives more "
+        "rows that copy no one.",
+        _(
+            "%(delivered)s rows are delivered, not the %(rows)s asked for: %(method)s's rows copied real records too "
+            "often (%(removed)s of the %(drawn)s drawn were removed as copies). A larger source table, or method "
+            "'auto', gives more rows that copy no one."
+        ),
+    ),
+    (
         "Every generated text was filtered out ({dropped}); try more rows or another template.",
         _("Every generated text was filtered out (%(dropped)s); try more rows or another template."),
     ),

@@ -753,6 +753,12 @@ def test_a_synthesizer_that_copies_more_than_was_measured_delivers_fewer_rows_an
     # The guard's fit copied nothing, so the refit drew 300 x 1.2 + 20 rows, and half of them were copies.
     assert len(result.data) == 190 and exact_copy_rate(real, result.data) == 0.0
     assert result.warnings[-1].startswith(f"{len(result.data)} rows are delivered, not the 300 asked for")
+    from django.utils import translation
+
+    from marketplace.web.engine_words import translate
+
+    with translation.override("zh-hans"):  # the report page shows it in the reader's language
+        assert translate(result.warnings[-1]).startswith("交付了 190 行，而不是所请求的 300 行")
 
 
 def test_a_table_whose_every_combination_recurs_keeps_its_synthetic_rows():
