@@ -233,3 +233,34 @@ def test_a_column_whose_values_each_appear_once_determines_nothing():
         {"store": [i % 4 for i in range(40)], "city": [["x", "y", "z", "w"][i % 4] for i in range(40)]}
     )
     assert [r.describe() for r in relations.detect(grouped)] == ["store determines city"]
+
+
+def test_a_person_key_is_found_on_every_row_though_the_search_sample_has_few_rows_per_person():
+    # Ecdat/Males: 545 people with 8 rows each; the search's 2,000-row sample holds 3.7 rows per person, under the 5 a
+    # group key needs, so `nr determines school` was never found though it holds on every row.
+    rng = np.random.default_rng(20)
+    people = 600
+    school = rng.integers(8, 17, people)
+    nr = np.repeat(np.arange(people) * 7 + 13, 7)  # 4,200 rows, 7 per person
+    frame = pd.DataFrame({"nr": nr, "school": school[(nr - 13) // 7], "wage": rng.normal(size=len(nr))})
+    frame["year"] = np.tile(np.arange(1980, 1987), people)
+    frame = frame.sample(frac=1, random_state=0).reset_index(drop=True)
+
+    found = [r for r in relations.detect(frame) if r.kind == "determines"]
+
+    assert [(r.describe(), r.mapping) for r in found] == [("nr determines school", None)]
+
+
+def test_a_group_key_keeps_its_synthetic_groups_constant_without_copying_the_real_groups_values():
+    """A synthetic row that reuses a real person's number must not get that person's school: each synthetic group
+    takes the value most of its own rows drew."""
+    real = pd.DataFrame({"nr": np.repeat(np.arange(60), 6), "school": np.repeat(np.arange(60) % 9 + 8, 6)})
+    (relation,) = relations.detect(real)
+    assert relation.mapping is None
+    drawn = pd.DataFrame({"nr": [0, 0, 0, 5, 5, 77, 77], "school": [12, 12, 15, 9, 9, 10, 11]})  # real 0: 8; 5: 13
+
+    out = relations.enforce(drawn, [relation])
+
+    assert out["school"].tolist() == [12, 12, 12, 9, 9, 10, 10]
+    assert relations.violations(drawn, relation) == round(2 / 7, 4) and relations.violations(out, relation) == 0.0
+    assert relations.violations(real, relation) == 0.0
