@@ -259,86 +259,82 @@ def dcr_share_limit_for(rows: int, target: float = 0.55) -> float:
 DCR_SHARE_LIMIT_MAX = 0.9  # however few the held-out rows, an output with a higher DCR share is refused
 
 
+def _row_keys(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Each row of `frame` as a tuple of its `columns` written as text: how rows are matched for copies."""
+    return list(frame[columns].astype(str).itertuples(index=False, name=None))
+
+
+def _compared_columns(real: pd.DataFrame) -> list[str]:
+    """The columns copies are matched on: all but identifiers (regenerated, never drawn from real rows)."""
+    ids = set(id_like_columns(real))
+    return [c for c in real.columns if c not in ids]
+
+
+def _repeated_share(counts: Counter, rows: int) -> float:
+    return round(sum(count for count in counts.values() if count > 1) / max(rows, 1), 4)
+
+
 def duplicate_rate(real: pd.DataFrame) -> float:
     """Share of the real rows whose values (identifier columns aside) another real row repeats: how often a fresh row
     of this table matches an existing one, so the rate of exact copies synthetic rows may reach and not exceed.
     Every row of a repeated combination counts, the first included: on a table whose every combination recurs (a few
     yes/no answers; review labels once the review texts are set aside as keys) it is 1, where counting only the later
     rows gave 0.98, and since every synthetic row there matches some real row, all of them were removed and the job
-    failed. Copies of rare rows are removed apart, see `without_rare_copies`."""
-    ids = id_like_columns(real)
-    rows = Counter(real.drop(columns=ids).astype(str).itertuples(index=False, name=None))
-    repeated = sum(count for count in rows.values() if count > 1)
-    return round(repeated / max(len(real), 1), 4)
+    failed. Copies of rare rows are removed apart, see `deliverable`."""
+    return _repeated_share(Counter(_row_keys(real, _compared_columns(real))), len(real))
 
 
-def without_excess_copies(real: pd.DataFrame, synthetic: pd.DataFrame, allowed_rate: float) -> tuple[pd.Series, int]:
-    """Which synthetic rows to keep so that the share of them identical to a real row is at most `allowed_rate`:
-    the copies beyond that share are dropped (the last ones: the order of synthetic rows is random)."""
-    ids = id_like_columns(real)
-    columns = [c for c in real.columns if c not in ids]
-    keys = set(map(tuple, real[columns].astype(str).itertuples(index=False, name=None)))
-    is_copy = np.array([row in keys for row in synthetic[columns].astype(str).itertuples(index=False, name=None)])
-    keep = np.ones(len(synthetic), dtype=bool)
+def _within_rate(is_copy: np.ndarray, allowed_rate: float) -> np.ndarray:
+    """Which rows to keep so that the share of copies among them is at most `allowed_rate`: the copies beyond that
+    share are dropped (the last ones: the order of synthetic rows is random)."""
     copies, others = int(is_copy.sum()), int((~is_copy).sum())
     # Largest k with k / (others + k) <= allowed_rate.
     allowed = int(math.floor(allowed_rate * others / (1 - allowed_rate))) if allowed_rate < 1 else copies
-    if copies > allowed:
-        keep[np.flatnonzero(is_copy)[allowed:]] = False
+    return ~is_copy | (np.cumsum(is_copy) <= allowed)
+
+
+def without_excess_copies(real: pd.DataFrame, synthetic: pd.DataFrame, allowed_rate: float) -> tuple[pd.Series, int]:
+    """Which synthetic rows to keep so that the share of them identical to a real row is at most `allowed_rate`,
+    and how many were dropped (see `_within_rate`)."""
+    columns = _compared_columns(real)
+    keys = set(_row_keys(real, columns))
+    keep = _within_rate(np.array([row in keys for row in _row_keys(synthetic, columns)], dtype=bool), allowed_rate)
     return pd.Series(keep, index=synthetic.index), int((~keep).sum())
 
 
 def exact_copy_rate(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     """Share of synthetic rows identical to some training row (identifier columns left out)."""
-    ids = id_like_columns(train)
-    train, synthetic = train.drop(columns=ids), synthetic.drop(columns=ids)
-    keys = set(map(tuple, train.astype(str).itertuples(index=False, name=None)))
-    copies = sum(1 for row in synthetic[train.columns].astype(str).itertuples(index=False, name=None) if row in keys)
-    return round(copies / max(len(synthetic), 1), 4)
+    columns = _compared_columns(train)
+    keys = set(_row_keys(train, columns))
+    return round(sum(row in keys for row in _row_keys(synthetic, columns)) / max(len(synthetic), 1), 4)
 
 
 RARE_ROW_COUNT = 3  # a real row shared by fewer records than this singles people out; its copy is a disclosure
 
 
-def without_rare_copies(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.Series, int]:
-    """Which synthetic rows to keep: those that copy no real row occurring fewer than RARE_ROW_COUNT times
-    (identifier columns aside), and how many were dropped. A copy of a combination many records share discloses no
-    one; a copy of a unique record is that record. Frames are compared in their `comparable` form."""
-    ids = id_like_columns(real)
-    columns = [c for c in real.columns if c not in ids]
-    counts = Counter(map(tuple, real[columns].astype(str).itertuples(index=False, name=None)))
-    rare = {row for row, count in counts.items() if count < RARE_ROW_COUNT}
-    keep = pd.Series(
-        [row not in rare for row in synthetic[columns].astype(str).itertuples(index=False, name=None)],
-        index=synthetic.index,
-    )
-    return keep, int((~keep).sum())
-
-
 def deliverable(real: pd.DataFrame, synthetic: pd.DataFrame, rows: int) -> tuple[np.ndarray, int, int, float]:
     """The positions of the first `rows` synthetic rows that may be delivered (in their order, which is random): no
-    copy of a rare real row (`without_rare_copies`), and copies of other real rows up to the real table's own
-    duplicate rate. Also how many rows were passed over on the way, as copies of rare rows and as copies over that
-    rate, and the rate. `synthetic` may hold more rows than `rows`, so that what the filter removes can be made up;
-    when it holds too few that pass, every row that passes is kept, as `without_excess_copies` keeps them."""
-    own_rate = duplicate_rate(real)
-    rare = ~without_rare_copies(real, synthetic)[0].to_numpy()
-    ids = id_like_columns(real)
-    columns = [c for c in real.columns if c not in ids]
-    keys = set(map(tuple, real[columns].astype(str).itertuples(index=False, name=None)))
-    copy = np.array([row in keys for row in synthetic[columns].astype(str).itertuples(index=False, name=None)], bool)
-    copy &= ~rare
+    copy of a real row that fewer than RARE_ROW_COUNT records share (identifier columns aside: a copy of a
+    combination many records share discloses no one; a copy of a unique record is that record), and copies of other
+    real rows up to the real table's own duplicate rate. Also how many rows were passed over on the way, as copies
+    of rare rows and as copies over that rate, and the rate. `synthetic` may hold more rows than `rows`, so that what
+    the filter removes can be made up; when too few pass, every row that passes is kept, with the copies' share held
+    to the rate on them (`_within_rate`). Frames are compared in their `comparable` form."""
+    columns = _compared_columns(real)
+    counts = Counter(_row_keys(real, columns))
+    own_rate = _repeated_share(counts, len(real))
+    found = np.array([counts.get(row, 0) for row in _row_keys(synthetic, columns)], dtype=int)
+    rare = (found > 0) & (found < RARE_ROW_COUNT)
+    copy = found >= RARE_ROW_COUNT
     allowed = rows if own_rate >= 1 else math.floor(own_rate * rows)
-    keep = ~rare & (~copy | (np.cumsum(copy) <= allowed))
-    chosen = np.flatnonzero(keep)[:rows]
-    if len(chosen) < rows:  # too few pass: every row examined, and the copies' share held to the rate on what is left
+    chosen = np.flatnonzero(~rare & (~copy | (np.cumsum(copy) <= allowed)))[:rows]
+    if len(chosen) < rows:  # too few pass: every row examined
         passed = np.flatnonzero(~rare)
-        kept, _ = without_excess_copies(real, synthetic.iloc[passed], own_rate)
-        chosen = passed[kept.to_numpy()]
+        chosen = passed[_within_rate(copy[passed], own_rate)]
         examined = len(synthetic)
     else:
         examined = int(chosen[-1]) + 1 if len(chosen) else 0
-    excess = int((copy[:examined]).sum()) - int(copy[chosen].sum())
+    excess = int(copy[:examined].sum()) - int(copy[chosen].sum())
     return chosen, int(rare[:examined].sum()), excess, own_rate
 
 

@@ -482,10 +482,11 @@ def _enforce_one(out: pd.DataFrame, frame: pd.DataFrame, relation: Relation) -> 
         a, b = columns
         present = out[a].notna() & out[b].notna()
         if present.any():
-            groups = out[a][present].map(_key)
+            values = out[b][present]
+            keys = values.map(_key)
             fixed = out[b].astype(object).copy()
-            first = out[b][present].groupby(out[b][present].map(_key)).first()  # a value for each key of b
-            fixed[present] = _group_mode(groups, out[b][present].map(_key)).map(first).to_numpy()
+            first = values.groupby(keys).first()  # a value of b for each of its keys
+            fixed[present] = _group_mode(out[a][present].map(_key), keys).map(first).to_numpy()
             out[b] = _cast_like(fixed, frame[b])
     elif relation.kind == "determines":
         a, b = columns

@@ -373,8 +373,7 @@ def _run(*, synthesis: SynthesisJob, job: Job, workdir: Path, progress: Progress
     output = _store_output(synthesis=synthesis, job=job, data=delivered, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    copies = result.rare_copies_removed + result.excess_copies_removed
-    removed = f" ({copies} copies of real records removed)" if copies else ""
+    removed = f" ({result.copies_removed} copies of real records removed)" if result.copies_removed else ""
     return JobOutcome(f"{len(delivered)} synthetic rows with {result.method}{removed}", {"output_version": output.pk})
 
 

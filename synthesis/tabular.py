@@ -216,6 +216,10 @@ class TabularResult:
     excess_copies_removed: int = 0
     real_duplicate_rate: float | None = None
 
+    @property
+    def copies_removed(self) -> int:
+        return self.rare_copies_removed + self.excess_copies_removed
+
 
 @dataclass
 class _Plan:
@@ -1001,31 +1005,23 @@ def _relations(frame: pd.DataFrame) -> list[exact.Relation]:
     return exact.detect(frame, skip=set(id_like_columns(frame))) if len(frame) >= exact.MIN_ROWS else []
 
 
-@dataclass
-class _Delivery:
-    data: pd.DataFrame
-    relations: list[dict[str, Any]]  # the relations' report (violation rates before and after)
-    rare_copies_removed: int
-    excess_copies_removed: int
-    real_duplicate_rate: float
-    warnings: list[str]
-
-
 def _delivered(
     method: str,
     real: pd.DataFrame,
     relations: list[exact.Relation],
     config: TabularConfig,
-    keep_rate: float,
-) -> _Delivery:
+    evaluation: pd.DataFrame,
+) -> TabularResult:
     """The delivered rows, from `method` refitted on every real row with the relations of every real row made to
     hold, less any copy of a rare real row and copies of real rows over the table's own duplicate rate
-    (`evaluation.deliverable`). So that the buyer gets the rows asked for, the refit draws more rows than that, by
-    `keep_rate`: the share of the scored fit's rows (on the training split) that the filter keeps against every real
-    row, with a margin. On carData/Arrests (eight yes/no and few-valued columns) CART's rows copied rare real rows 24%
-    of the time, and 763 of 1,000 rows asked for were delivered. Against the training split alone the estimate fell
-    short: a table of twice the rows has more combinations a fresh row can fall on."""
+    (`evaluation.deliverable`), with the relations' report and what the filter removed. So that the buyer gets the
+    rows asked for, the refit draws more rows than that: by the share of the scored fit's rows (`evaluation`, from the
+    training split) that the filter keeps against every real row, with a margin. On carData/Arrests (eight yes/no and
+    few-valued columns) CART's rows copied rare real rows 24% of the time, and 763 of 1,000 rows asked for were
+    delivered. Against the training split alone the estimate fell short: a table of twice the rows has more
+    combinations a fresh row can fall on."""
     cap = DELIVERY_DRAW_MAX * config.rows + 10
+    keep_rate = _keep_rate(real, evaluation)
     drawn_rows = min(math.ceil(config.rows / max(keep_rate, 1 / DELIVERY_DRAW_MAX) * 1.2) + 20, cap)
     drawn = _fit_sample(method, real, drawn_rows, config)
     data = exact.enforce(drawn, relations) if relations else drawn
@@ -1044,7 +1040,15 @@ def _delivered(
             f"too often ({rare + excess} of the {len(drawn)} drawn were removed as copies). A larger source table, or "
             "method 'auto', gives more rows that copy no one."
         )
-    return _Delivery(data, report, rare, excess, own_rate, notes)
+    return TabularResult(
+        data,
+        method,
+        warnings=notes,
+        relations=report,
+        rare_copies_removed=rare,
+        excess_copies_removed=excess,
+        real_duplicate_rate=own_rate,
+    )
 
 
 def _keep_rate(real: pd.DataFrame, sample: pd.DataFrame) -> float:
@@ -1136,16 +1140,9 @@ def _synthesize(
         if should_cancel():
             raise JobCancelled()
         progress(0.45, f"Fitting {config.method} on all rows")
-        delivery = _delivered(
-            config.method,
-            real,
-            relations,
-            _for_delivery(config, len(real), len(train)),
-            _keep_rate(real, evaluation),
-        )
-        return _result(
+        delivery = _delivered(config.method, real, relations, _for_delivery(config, len(real), len(train)), evaluation)
+        return replace(
             delivery,
-            method=config.method,
             reason=f"{config.method} was requested.",
             train=train,
             holdout=holdout,
@@ -1153,7 +1150,7 @@ def _synthesize(
             dcr_share=share,
             dcr_share_rows=privacy_rows,
             dcr_share_limit=limit,
-            guard_warnings=warnings_,
+            warnings=warnings_ + delivery.warnings,
         )
 
     candidates: list[dict[str, Any]] = []
@@ -1256,12 +1253,9 @@ def _synthesize(
         config = replace(config, argn_max_minutes=best["argn_max_minutes"])
     progress(0.85, f"Refitting {best['method']} on all rows")
     evaluation = samples[best["method"]]
-    delivery = _delivered(
-        best["method"], real, relations, _for_delivery(config, len(real), len(train)), _keep_rate(real, evaluation)
-    )
-    return _result(
+    delivery = _delivered(best["method"], real, relations, _for_delivery(config, len(real), len(train)), evaluation)
+    return replace(
         delivery,
-        method=best["method"],
         candidates=candidates,
         reason=reason,
         train=train,
@@ -1270,20 +1264,7 @@ def _synthesize(
         dcr_share=best["dcr_share"],
         dcr_share_rows=privacy_rows,
         dcr_share_limit=limit,
-        guard_warnings=warnings_,
-    )
-
-
-def _result(delivery: _Delivery, *, guard_warnings: list[str], **fields: Any) -> TabularResult:
-    """The result of a synthesis whose rows are `delivery`'s, with its notes after the guard's warnings."""
-    return TabularResult(
-        delivery.data,
-        warnings=guard_warnings + delivery.warnings,
-        relations=delivery.relations,
-        rare_copies_removed=delivery.rare_copies_removed,
-        excess_copies_removed=delivery.excess_copies_removed,
-        real_duplicate_rate=delivery.real_duplicate_rate,
-        **fields,
+        warnings=warnings_ + delivery.warnings,
     )
 
 

@@ -729,7 +729,7 @@ def test_rows_removed_as_copies_of_real_rows_are_made_up_so_the_buyer_gets_the_r
     result = synthesize_table(real, TabularConfig(method="cart", rows=600))
 
     assert len(result.data) == 600 and result.rare_copies_removed > 100
-    kept, removed = tabular.deliverable(real, result.data, 600)[:2]
+    kept, removed = deliverable(real, result.data, 600)[:2]
     assert removed == 0 and len(kept) == 600  # nothing left to remove
     assert exact_copy_rate(real, result.data) <= duplicate_rate(real)
     assert not any("rows are delivered, not the" in w for w in result.warnings)

@@ -170,7 +170,7 @@ class Command(BaseCommand):
                     train_cmp, holdout_cmp, auto, metadata, time.perf_counter() - start, target, found
                 )
                 line[key]["chosen"] = result.method
-                line[key]["copies_removed"] = result.rare_copies_removed + result.excess_copies_removed
+                line[key]["copies_removed"] = result.copies_removed
                 line[key]["drawn_last"] = drawn_last(train, TabularConfig(target=named))
                 line[key]["candidates"] = result.candidates
             by_method: dict[str, dict] = {}
@@ -195,7 +195,7 @@ class Command(BaseCommand):
                         found,
                     ),
                     "guard_dcr_share": result.dcr_share,
-                    "copies_removed": result.rare_copies_removed + result.excess_copies_removed,
+                    "copies_removed": result.copies_removed,
                     "warnings": result.warnings,
                 }
             if by_method:
