@@ -24,7 +24,6 @@ from marketplace.devices import torch_device_name
 from marketplace.job_errors import JobCancelled, JobInputError
 from synthesis import relations as exact
 from synthesis.evaluation import (
-    TSTR_AUTO_TARGETS,
     boosted,
     comparable,
     dcr_share,
@@ -132,6 +131,11 @@ LICENCES = {name: "BSL-1.1 (SDV)" for name in SYNTHESIZERS} | {
 # than learn, see `_model_metadata`. "ordinal" is SDV's for a number of few ordered values (credit_data's loan terms
 # in months): as a plain number, the copula's quality on credit_data fell from 0.891 to 0.879.
 BASIC_SDTYPES = {"numerical", "categorical", "ordinal", "datetime", "boolean", "id"}
+# The sweep with no target named (see `drawn_last`): real rows each of its models learns from, at most; the models'
+# smoothing (fewest rows per leaf, most leaves per tree); and the temperature its columns are drawn at.
+SWEEP_FIT_ROWS = 2000
+SWEEP_MODEL_OPTIONS: dict[str, Any] = {"min_samples_leaf": 40, "max_leaf_nodes": 15}
+SWEEP_TEMPERATURE = 0.5
 CATEGORY_MAX = 10  # integers with at most this many distinct values are modelled as categories
 CART_ONE_HOT_MAX = 20  # CART predictors: categories with at most this many levels are one-hot, others ranked codes
 CART_SMOOTH_RUN = 5  # CART smoothing: neighbouring values of a leaf that set a drawn number's bandwidth
@@ -185,10 +189,9 @@ class TabularConfig:
     # and CART, two seeds each): TSTR against 0.5 +0.016 on the three class targets (10 of 12 runs higher), quality
     # unchanged; on HI's numeric target R² +0.09 for 0.005 quality. 0.1 went no further on classes and cost HI 0.01.
     target_temperature: float = 0.25
-    # With no target named, draw the columns a buyer's model would predict last, in turn (see `drawn_last`). Off: on
-    # the three tables not used to build it (email, SuicideChina, CollegeDistance) it did no measurable good and
-    # raised auto's delivered DCR share by 0.01-0.02 (email: 0.545 -> 0.564, past the 0.55 target).
-    draw_unnamed_last: bool = False
+    # With no target named, auto draws every column a buyer's model could predict as classes (2 to 10 values) last,
+    # in turn, from smoothed models (see `drawn_last`): TSTR 0.85 -> 0.92 on the tuning tables at the same DCR share.
+    draw_unnamed_last: bool = True
 
 
 @dataclass
@@ -495,50 +498,59 @@ def _fit_sample(
             sample,
             column,
             seed=config.seed,
-            temperature=config.target_temperature,
+            temperature=config.target_temperature if config.target else SWEEP_TEMPERATURE,
             early_stopping=not config.target,
             models=models,
+            fit_rows=None if config.target else SWEEP_FIT_ROWS,
         )
     return sample
 
 
 def drawn_last(frame: pd.DataFrame, config: TabularConfig) -> list[str]:
-    """The columns target-aware generation draws last: the named target; with none named, the columns that TSTR
-    scores (`tstr_targets`: up to three with 2 to 10 values, fewest values first), one after the other, each given
-    the others as they stand, as a Gibbs sweep over the columns a buyer is likeliest to predict.
+    """The columns target-aware generation draws last: the named target; with none named, inside `auto`, every column
+    a buyer's model would predict as classes (`swept_columns`: 2 to 10 values, fewest first), one after the other,
+    each given the others as they stand, as a Gibbs sweep.
 
     A buyer who names no target still trains models on the rows, and the synthesizers alone blur what predicts a
-    category. Measured with no target named (2,000 rows, 50/50 splits, seeds 0 and 1, TSTR macro-F1 against
-    real-trained): modeldata/hpc_data's 4-class run time, CART 0.52 and 0.64 -> 0.86 and 0.87, the Gaussian copula
-    0.32 and 0.39 -> 0.79 and 0.80; modeldata/mlc_churn's churn, CART 0.73 and 0.75 -> 0.99 and 0.98; AER/HMDA's
-    deny 0.85 and 0.95 -> 1.0 and 1.03; the other two columns of each table rose with them, quality within 0.005 (the
-    copula's up 0.04-0.06).
+    category: a copula loses interactions, and CART draws a class from one tree's leaf of 30 real rows. The sweep
+    was once off by default (it drew only the three columns TSTR scores, and cost privacy); auto's delivered rows then
+    lost a third of what predicts a buyer's target on the tuning tables (TSTR macro-F1 against
+    real-trained, 2,000 rows, 50/50 split, no target named: attrition 0.69, mlc_churn 0.56, HMDA 0.78, hpc_data
+    0.52, credit_data 0.91), and 0.85-0.92 on the tables kept apart from tuning.
 
-    The price is privacy: every redrawn column comes from models fitted on the training rows, and a column that
-    nothing predicts (a plan drawn at random) was learnt as it fell on them and, at temperature 0.25, drawn sharper
-    still. So these columns' models stop early, on a fifth of their rows held out, and a column without signal is
-    drawn near its shares. On a 300-row table with two such columns (225 training rows, 3 seeds) the copula's DCR
-    share went 0.69, 0.62, 0.56 alone -> 0.73, 0.62, 0.64 with full models -> 0.64, 0.55, 0.54 stopped early; on
-    hpc_data (CART) 0.52, 0.50 -> 0.59, 0.56 -> 0.57, 0.54, TSTR the same within noise (class 0.86, 0.82; churn 0.93,
-    1.0). The privacy guard judges these rows as any others. A named target keeps its full model (early stopping
-    there: hpc_data 0.85, 0.86 -> 0.88, 0.81, mlc_churn 0.97, 0.96 -> 0.91, 0.98). `config.draw_unnamed_last`
-    turns the sweep on; it is off by default.
+    Its price is privacy: every redrawn column comes from models fitted on the training rows, and drawn sharper than
+    they are, rows move towards the training rows. Measured on five tuning tables (CART with 30-row leaves, two
+    seeds, every low-cardinality column swept; TSTR on the table's own target, mean; DCR share, mean):
 
-    Measured with auto on tables not used to build it (2,000 rows, 50/50 split, no target named, TSTR on the
-    table's own target; sweep off -> on): openintro/email's spam, not among the three columns drawn, 0.76 -> 0.63
-    with quality 0.950 -> 0.902 and the DCR share 0.545 -> 0.564 (the sweep took CART past the guard, and auto chose a
-    copula on a lucky inner estimate); Stat2Data/SuicideChina's Died 0.99 -> 0.98, DCR share 0.520 -> 0.538;
-    AER/CollegeDistance's education 0.81 -> 0.84, DCR share 0.523 -> 0.535. It helps where the buyer's target is
-    among the columns drawn and the synthesizer lost it, and costs privacy everywhere: off until the columns it
-    draws can be chosen better.
+    | sweep | TSTR | DCR share |
+    |---|---|---|
+    | none | 0.85 | 0.54 |
+    | temperature 0.25, default boosting | 0.95 | 0.57 |
+    | 0.25, leaves of >= 40 rows, <= 15 leaves | 0.93 | 0.56 |
+    | 0.25, leaves of >= 80 rows | 0.89 | 0.54 |
+    | 0.5, leaves of >= 40 rows, <= 15 leaves (kept) | 0.92 | 0.54 |
+
+    So the sweep's models stop early on a fifth of their rows, grow smoothed trees (`SWEEP_MODEL_OPTIONS`), learn from
+    at most `SWEEP_FIT_ROWS` rows, and draw at `SWEEP_TEMPERATURE`: no nearer the training rows than CART alone. A
+    column that nothing predicts is drawn near its shares. The privacy guard judges these rows as any others.
 
     The sweep runs inside `auto` only, whose guard passes over a candidate it brings too near the training rows. A
     named method with no target named draws as it did: on two of this project's integration tables the sweep took a
     named Gaussian copula past its guard (DCR share 0.579, where it had passed) and two of its rows onto rare real
-    rows (removed, so the buyer got 198 of 200)."""
+    rows (removed, so the buyer got 198 of 200). `config.draw_unnamed_last` turns it off."""
     if config.target:
         return [config.target] if config.target in frame.columns else []
-    return tstr_targets(frame, None) if config.draw_unnamed_last and config.method == "auto" else []
+    return swept_columns(frame) if config.draw_unnamed_last and config.method == "auto" else []
+
+
+def swept_columns(frame: pd.DataFrame) -> list[str]:
+    """With no target named: every column a buyer's model would predict as classes (2 to CATEGORY_MAX values,
+    identifiers aside), fewest values first; none where no other column could predict them (`tstr_targets`)."""
+    if not tstr_targets(frame, None):
+        return []
+    ids = set(id_like_columns(frame))
+    counts = {c: frame[c].nunique() for c in frame.columns if c not in ids}
+    return sorted((c for c, n in counts.items() if 2 <= n <= CATEGORY_MAX), key=lambda c: (counts[c], c))
 
 
 def target_last(
@@ -550,6 +562,7 @@ def target_last(
     temperature: float = 1.0,
     early_stopping: bool = False,
     models: dict[tuple, Any] | None = None,
+    fit_rows: int | None = None,
 ) -> pd.DataFrame:
     """Target-aware generation: each synthetic row's target drawn from a gradient-boosted model of the target given
     the other columns, fitted on the real rows the synthesizer learnt from (cross-fitted: never on the real row nearest
@@ -578,12 +591,17 @@ def target_last(
     the rows are too few for that split to hold every class, the column is left as `sample` has it.
 
     `models`, when given, keeps the fitted models for later calls on the same real rows: they depend on those rows
-    alone (a sample only picks which fold's model draws each of its rows), and auto draws for every candidate."""
+    alone (a sample only picks which fold's model draws each of its rows), and auto draws for every candidate.
+
+    `fit_rows` caps the real rows the models learn from (a seeded sample of them): the sweep with no target named
+    fits one model per fold for every column it draws."""
     from sklearn.model_selection import cross_val_predict
 
     ids = set(id_like_columns(real))
     features = [c for c in real.columns if c != target and c not in ids]
     fit = real.dropna(subset=[target])
+    if fit_rows is not None and len(fit) > fit_rows:
+        fit = fit.sample(fit_rows, random_state=seed)
     todo = sample[target].notna().to_numpy()
     if not features or len(fit) < 10 or not todo.any():
         return sample
@@ -595,6 +613,8 @@ def target_last(
     rng = np.random.default_rng(seed)
     out = sample.copy()
     stopping: dict[str, Any] = {"early_stopping": True, "validation_fraction": 0.2} if early_stopping else {}
+    if fit_rows is not None:
+        stopping.update(SWEEP_MODEL_OPTIONS)
     if is_classification_target(fit[target]):
         y = fit[target]
         classes = pd.Index(sorted(y.unique(), key=str))
@@ -982,19 +1002,19 @@ def synthesize_table(
         )
     else:
         result.target_aware = (
-            "No target was named, so auto drew the columns a model is likeliest to predict (up to "
-            f"{TSTR_AUTO_TARGETS} with 2 to 10 values) last, each in turn for every synthetic row, from a "
-            "gradient-boosted model of it "
-            "given the other columns fitted on the real rows: "
+            "No target was named, so auto drew every column a model could predict as classes (2 to 10 values) "
+            "last, each in turn for every synthetic row, from a smoothed gradient-boosted model of it given the "
+            "other columns fitted on the real rows: "
             + "; ".join(f"{column} ({kind(column)})" for column in columns)
             + ". A model trained on these rows can learn what predicts them (a column with more classes than its "
             "rows can teach is left as the synthesizer drew it). Name a target (params.target) to have it alone "
             "drawn so."
         )
-    if config.target_temperature != 1:
+    temperature = config.target_temperature if config.target else SWEEP_TEMPERATURE
+    if temperature != 1:
         pronoun = "It was" if config.target else "They were"
         result.target_aware += (
-            f" {pronoun} drawn at temperature {config.target_temperature:g}, nearer the real rows' best prediction "
+            f" {pronoun} drawn at temperature {temperature:g}, nearer the real rows' best prediction "
             "than their own spread (class shares and range kept): a model learns the real boundary better from these "
             "rows, and what was drawn so looks more predictable here than in the real rows."
         )

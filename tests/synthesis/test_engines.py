@@ -906,9 +906,8 @@ def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_a
     # a row "high"; drawn last in turn, each low-cardinality column (plan, then risk) keeps it.
     real = _rare_class_table(600, 0)
     train, holdout = real.iloc[:400].reset_index(drop=True), real.iloc[400:].reset_index(drop=True)
-    config = TabularConfig(method="auto", rows=400, allowed=("gaussian_copula",), draw_unnamed_last=True)
-    assert tabular.drawn_last(train, config) == ["plan", "risk"]
-    assert tabular.drawn_last(train, TabularConfig()) == []  # off by default: it costs privacy on unseen tables
+    config = TabularConfig(method="auto", rows=400, allowed=("gaussian_copula",))
+    assert tabular.drawn_last(train, config) == ["plan", "risk"]  # on by default
     # A named method draws as it did: the sweep's privacy price is judged only where auto can pass over a candidate.
     assert tabular.drawn_last(train, replace(config, method="gaussian_copula")) == []
     assert tabular.drawn_last(train, replace(config, target="noise")) == ["noise"]
@@ -924,9 +923,47 @@ def test_with_no_target_named_the_columns_a_buyer_would_predict_are_drawn_last_a
 
     result = synthesize_table(train, replace(config, rows=200))
     assert result.target_aware.startswith("No target was named") and "plan (class" in result.target_aware
-    assert "risk (class probabilities" in result.target_aware
+    assert "risk (class probabilities" in result.target_aware and "temperature 0.5" in result.target_aware
     assert synthesize_table(train, replace(config, rows=200, draw_unnamed_last=False)).target_aware == ""
     assert synthesize_table(train, replace(config, rows=200, method="gaussian_copula")).target_aware == ""
+
+
+def test_with_no_target_named_every_column_a_model_could_classify_is_drawn_not_only_the_three_tstr_scores():
+    # The buyer's target need not be among the three fewest-valued columns that auto's TSTR scores. Here it has the
+    # most values (five grades), after three yes/no columns that nothing predicts; the sweep once drew only those
+    # three, and the grade stayed as the copula drew it, its link to the score lost.
+    rng = np.random.default_rng(3)
+    rows = 900
+    score = rng.random(rows)
+    real = pd.DataFrame(
+        {
+            "score": score,
+            "a": rng.choice(["y", "n"], rows),
+            "b": rng.choice(["y", "n"], rows),
+            "c": rng.choice(["y", "n"], rows),
+            "grade": np.minimum((score * 5).astype(int), 4).astype(str),
+        }
+    )
+    train, holdout = real.iloc[:600].reset_index(drop=True), real.iloc[600:].reset_index(drop=True)
+    config = TabularConfig(method="auto", rows=600, allowed=("gaussian_copula",))
+
+    assert tstr_targets(train, None) == ["a", "b", "c"]
+    assert tabular.drawn_last(train, config) == ["a", "b", "c", "grade"]
+    blind = tabular._fit_sample("gaussian_copula", train, 600, replace(config, draw_unnamed_last=False))
+    swept = tabular._fit_sample("gaussian_copula", train, 600, config)
+
+    kept, lost = tstr(train, holdout, swept, "grade"), tstr(train, holdout, blind, "grade")
+    assert kept["synthetic_trained"] >= 0.9 * kept["real_trained"] > lost["synthetic_trained"] + 0.1
+
+
+def test_the_sweep_with_no_target_named_learns_from_at_most_its_cap_of_rows_with_smoothed_models():
+    real = _rare_class_table(600, 0)
+    models: dict = {}
+    tabular.target_last(real, real.iloc[:100], "risk", seed=0, early_stopping=True, models=models, fit_rows=300)
+
+    assert {key[3] for key in models} == {300}  # the rows each model learnt from
+    learnt = next(iter(models.values()))[-1]
+    assert learnt.min_samples_leaf == 40 and learnt.max_leaf_nodes == 15
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
