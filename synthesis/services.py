@@ -57,6 +57,7 @@ TEXT_PARAMS = {
     "min_chars",
     "max_chars",
     "consistency_filter",
+    "top_up",
 }
 
 
@@ -143,6 +144,8 @@ def _check_text_params(params: dict[str, Any]) -> None:
         raise ApplicationError(
             gettext('params.consistency_filter must be "auto", "on" or "off".'), extra={"field": "params"}
         )
+    if not isinstance(params.get("top_up", True), bool):
+        raise ApplicationError(gettext("params.top_up must be true or false."), extra={"field": "params"})
     template = params.get("template")
     if template is not None:
         try:
@@ -427,9 +430,10 @@ def _run_text(
     output = _store_output(synthesis=synthesis, job=job, data=data, workdir=workdir, report=report)
     synthesis.output_version, synthesis.report = output, report
     synthesis.save(update_fields=["output_version", "report"])
-    return JobOutcome(
-        f"{len(data)} synthetic texts kept of {result.generated} generated", {"output_version": output.pk}
-    )
+    message = f"{len(data)} synthetic texts kept of {result.generated} generated"
+    if len(data) < result.rows_asked:
+        message += f", fewer than the {result.rows_asked} asked: the filters removed more than generating again made up"
+    return JobOutcome(message, {"output_version": output.pk})
 
 
 def _store_output(

@@ -8,9 +8,11 @@ with their label. Every row records where it came from.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +45,9 @@ class TextConfig:
     mode: str = "generate"  # "paraphrase" (rewrite real rows) or "generate" (new rows from few-shot examples)
     text_column: str = "text"  # column holding the text
     label_column: str | None = "label"  # column holding the label (kept on every synthetic row)
-    rows: int = 100  # synthetic rows wanted (before filtering)
+    # Synthetic rows to deliver: with `top_up`, texts the filters remove are made up by generating more, see
+    # TOP_UP_ROUNDS; without it, rows to generate (fewer are delivered when the filters remove some).
+    rows: int = 100
     template: str | None = None  # prompt template; {text}, {label} and {examples} are filled in
     few_shot: int = 3  # examples per prompt in generate mode
     batch_size: int = 16  # prompts per generation step (length-bucketed, so a larger batch wastes no padding)
@@ -61,6 +65,7 @@ class TextConfig:
     # Keep a row only if a classifier fit on the real rows' embeddings reads it as its label: "on", "off", or "auto"
     # (on where that classifier reads held-out real rows clearly better than chance, see `label_checker_accuracy`).
     consistency_filter: bool | str = "auto"
+    top_up: bool = True
 
 
 @dataclass
@@ -74,6 +79,7 @@ class TextResult:
     label_check: dict[str, Any] = field(default_factory=dict)
     # Diversity: mean cosine distance between embeddings of the kept synthetic rows, and of the real rows
     embedding_spread: dict[str, float] = field(default_factory=dict)
+    rows_asked: int = 0  # the rows the buyer asked for (`len(data)` is less when the filters removed more than made up)
     device: str = ""  # where the generator ran ("cuda" on a GPU worker) and in which dtype
     dtype: str = ""
 
@@ -413,14 +419,16 @@ def synthesize_text(
     torch.manual_seed(config.seed)
     tokenizer, model, device = load_causal_lm(model_dir, cpu_dtype)
 
-    prompts: list[tuple[str, str, list[int]]] = []  # (prompt, label, source row ids)
     needed_prompts = -(-config.rows // config.sequences_per_prompt)
     shares = (
         source[config.label_column].astype(str).value_counts(normalize=True).sort_index()
         if config.label_column
         else pd.Series({"": 1.0})
     )
-    for label in label_schedule(shares, needed_prompts):
+    wanted = Counter(label_schedule(shares, config.rows))  # rows to deliver per label, in the real shares
+
+    def prompt_for(label: str) -> tuple[str, str, list[int]]:
+        """(prompt, label, source row ids) for one prompt of `label`."""
         pool = (
             source.index[source[config.label_column].astype(str) == label].tolist()
             if config.label_column
@@ -437,57 +445,15 @@ def synthesize_text(
                 f"- {_excerpt(str(source.at[i, config.text_column]), config.example_chars)}" for i in ids
             )
             content = template.format(text="", label=name, examples=examples)
-        prompts.append((_prompt(tokenizer, content) if config.chat_template else content, label, ids))
+        return (_prompt(tokenizer, content) if config.chat_template else content, label, ids)
 
-    rows, tokens, started = [], 0, time.monotonic()
-    for start in range(0, len(prompts), config.batch_size):
-        if should_cancel():
-            raise JobCancelled()
-        batch = prompts[start : start + config.batch_size]
-        outputs, new_tokens = generate_batch(tokenizer, model, device, [p for p, _, _ in batch], config)
-        tokens += new_tokens
-        for (_, label, ids), texts in zip(batch, outputs, strict=True):
-            for text in texts:
-                rows.append({"text": _clean(text, config), "label": label, "source_rows": [positions[i] for i in ids]})
-        progress(
-            min(1.0, (start + len(batch)) / len(prompts)) * 0.8,
-            f"Generated {len(rows)} texts ({tokens / max(time.monotonic() - started, 1e-9):.0f} tokens/s)",
-        )
-    seconds = time.monotonic() - started
-    generated = len(rows)
-
-    dropped: dict[str, int] = {}
-
-    def drop(reason: str, keep: list[bool]) -> None:
-        nonlocal rows
-        dropped[reason] = dropped.get(reason, 0) + keep.count(False)
-        rows = [row for row, ok in zip(rows, keep, strict=True) if ok]
-
-    drop("length", [config.min_chars <= len(r["text"]) <= config.max_chars for r in rows])
     originals = {str(t).strip().lower() for t in source[config.text_column]}
-    drop("copy_of_source", [r["text"].strip().lower() not in originals for r in rows])
-    seen: set[str] = set()
-    exact = []
-    for row in rows:
-        key = row["text"].strip().lower()
-        exact.append(key not in seen)
-        seen.add(key)
-    drop("exact_duplicate", exact)
-    if pii_filter is not None and rows:
-        drop("personal_data", pii_filter([r["text"] for r in rows]))
+    source_vectors = source_labels = None
     label_check: dict[str, Any] = {}
-    spread: dict[str, float] = {}
-    if embedder is not None and rows:
-        progress(0.9, "Removing near-duplicates")
-        candidate_vectors = embedder([r["text"] for r in rows])
+    if embedder is not None:
         source_vectors = embedder(source[config.text_column].astype(str).tolist()[:2000])
-        near = near_duplicates(candidate_vectors, source_vectors, config.near_duplicate_threshold)
-        drop("near_duplicate", [not flag for flag in near])
-        candidate_vectors = candidate_vectors[~near]
-        if config.label_column and rows and check != "off":
-            progress(0.95, "Checking labels against the real rows")
+        if config.label_column and check != "off":
             source_labels = source[config.label_column].astype(str).tolist()[: len(source_vectors)]
-            agree = agrees_with_real(candidate_vectors, [r["label"] for r in rows], source_vectors, source_labels)
             accuracy, chance = label_checker_accuracy(source_vectors, source_labels)
             applied = check == "on" or (accuracy is not None and accuracy >= chance + CHECKER_MARGIN)
             label_check = {
@@ -495,12 +461,112 @@ def synthesize_text(
                 "applied": applied,
                 "checker_balanced_accuracy": accuracy,
                 "chance": round(chance, 4),
-                "agreement": round(agree.count(True) / len(agree), 4),
             }
-            if applied:
-                drop("label_disagrees", agree)
-                candidate_vectors = candidate_vectors[np.array(agree, dtype=bool)]
-        spread = {"synthetic": embedding_spread(candidate_vectors), "real": embedding_spread(source_vectors)}
+
+    kept: list[dict[str, Any]] = []  # rows that passed every filter, with their embedding ("vector") when embedded
+    dropped: dict[str, int] = {}
+    judged = agreed = 0  # label check: rows it read, and rows it read as their label
+
+    def filtered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows of one round that pass every filter, against the source and the rows kept in earlier rounds."""
+        nonlocal judged, agreed
+
+        def drop(reason: str, keep: list[bool]) -> None:
+            nonlocal rows
+            dropped[reason] = dropped.get(reason, 0) + keep.count(False)
+            rows = [row for row, ok in zip(rows, keep, strict=True) if ok]
+
+        drop("length", [config.min_chars <= len(r["text"]) <= config.max_chars for r in rows])
+        drop("copy_of_source", [r["text"].strip().lower() not in originals for r in rows])
+        seen = {r["text"].strip().lower() for r in kept}
+        exact = []
+        for row in rows:
+            key = row["text"].strip().lower()
+            exact.append(key not in seen)
+            seen.add(key)
+        drop("exact_duplicate", exact)
+        if pii_filter is not None and rows:
+            drop("personal_data", pii_filter([r["text"] for r in rows]))
+        if source_vectors is not None and rows:
+            vectors = embedder([r["text"] for r in rows])
+            references = np.vstack([source_vectors, *[r["vector"][None, :] for r in kept]])
+            near = near_duplicates(vectors, references, config.near_duplicate_threshold)
+            drop("near_duplicate", [not flag for flag in near])
+            for row, vector in zip(rows, vectors[~near], strict=True):
+                row["vector"] = vector
+            if label_check and rows:
+                agree = agrees_with_real(
+                    np.stack([r["vector"] for r in rows]), [r["label"] for r in rows], source_vectors, source_labels
+                )
+                judged, agreed = judged + len(agree), agreed + agree.count(True)
+                if label_check["applied"]:
+                    drop("label_disagrees", agree)
+        return rows
+
+    # The first round prompts for the rows asked; each later one for the rows its labels still lack, at the share of
+    # that label's texts the filters have kept so far, until TOP_UP_ROUNDS or TOP_UP_MAX times the first round's
+    # prompts are spent.
+    schedule = label_schedule(shares, needed_prompts)
+    prompts_left = TOP_UP_MAX * needed_prompts if config.top_up else needed_prompts
+    tried: Counter = Counter()  # texts generated per label
+    generated, tokens, started = 0, 0, time.monotonic()
+    for round_number in range(1 + (TOP_UP_ROUNDS if config.top_up else 0)):
+        schedule = schedule[:prompts_left]
+        if not schedule:
+            break
+        prompts_left -= len(schedule)
+        prompts = [prompt_for(label) for label in schedule]
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(prompts), config.batch_size):
+            if should_cancel():
+                raise JobCancelled()
+            batch = prompts[start : start + config.batch_size]
+            outputs, new_tokens = generate_batch(tokenizer, model, device, [p for p, _, _ in batch], config)
+            tokens += new_tokens
+            for (_, label, ids), texts in zip(batch, outputs, strict=True):
+                for text in texts:
+                    rows.append(
+                        {"text": _clean(text, config), "label": label, "source_rows": [positions[i] for i in ids]}
+                    )
+            rate = tokens / max(time.monotonic() - started, 1e-9)
+            if round_number == 0:
+                fraction = min(1.0, (start + len(batch)) / len(prompts)) * 0.8
+                message = f"Generated {generated + len(rows)} texts ({rate:.0f} tokens/s)"
+            else:
+                fraction = 0.85
+                message = f"Making up texts the filters removed: {len(rows)} more generated ({rate:.0f} tokens/s)"
+            progress(fraction, message)
+        generated += len(rows)
+        tried.update(r["label"] for r in rows)
+        progress(0.8 if round_number == 0 else 0.9, "Filtering the generated texts")
+        kept += filtered(rows)
+        have = Counter(r["label"] for r in kept)
+        more = {}
+        for label in wanted:
+            missing = wanted[label] - have[label]
+            if missing > 0:
+                keep_rate = max(have[label] / max(tried[label], 1), 1 / TOP_UP_MAX)
+                more[label] = math.ceil(missing / (keep_rate * config.sequences_per_prompt))
+        schedule = _interleaved(more)
+    seconds = time.monotonic() - started
+
+    # Rows beyond those asked for a label (a prompt draws several) are left out, so the delivered shares are the real
+    # ones.
+    per_label: Counter = Counter()
+    delivered = []
+    for row in kept:
+        per_label[row["label"]] += 1
+        if per_label[row["label"]] <= wanted[row["label"]]:
+            delivered.append(row)
+    if len(delivered) < len(kept):
+        dropped["more_than_asked"] = len(kept) - len(delivered)
+    rows = delivered
+    if label_check:
+        label_check["agreement"] = round(agreed / judged, 4) if judged else None
+    spread: dict[str, float] = {}
+    if source_vectors is not None:
+        vectors = np.stack([r["vector"] for r in rows]) if rows else np.zeros((0, source_vectors.shape[1]))
+        spread = {"synthetic": embedding_spread(vectors), "real": embedding_spread(source_vectors)}
 
     frame = pd.DataFrame(
         {
@@ -526,11 +592,17 @@ def synthesize_text(
         round(seconds, 3),
         label_check,
         spread,
+        rows_asked=config.rows,
         device=str(device),
         dtype=str(model.dtype).removeprefix("torch."),
     )
 
 
+# Texts the filters remove are made up by generating more: at most this many rounds after the first, and this many
+# times the first round's prompts over all rounds. Without them a buyer got fewer rows than asked whenever a filter
+# removed any (the label check alone can remove most of a label's texts), and the label shares drifted with it.
+TOP_UP_ROUNDS = 3
+TOP_UP_MAX = 4
 CHECKER_MARGIN = 0.1  # "auto" label check: on when the checker's balanced accuracy beats chance by this much
 
 
@@ -541,6 +613,11 @@ def label_schedule(shares: pd.Series, prompts: int) -> list[str]:
     counts = np.floor(exact).astype(int)
     for label in (exact - counts).sort_values(ascending=False).index[: prompts - counts.sum()]:
         counts[label] += 1
+    return _interleaved(counts.to_dict())
+
+
+def _interleaved(counts: dict[str, int]) -> list[str]:
+    """`counts[label]` of each label, spread evenly: any prefix holds about their shares."""
     slots = [((i + 0.5) / count, label) for label, count in counts.items() for i in range(count)]
     return [label for _, label in sorted(slots)]
 
@@ -590,6 +667,7 @@ def text_report(
     texts = synthetic[text_column].astype(str).tolist()
     report = {
         "rows": len(texts),
+        "rows_asked": result.rows_asked,
         "generated": result.generated,
         "dropped": result.dropped,
         "distinct_1": distinct_n(texts, 1),

@@ -104,6 +104,7 @@ def test_cancelled_job_never_runs(source, provider):
         ({"sources": [1], "method": "llm", "params": {"text_column": "t", "temperature": "hot"}}, "a number"),
         ({"sources": [1], "method": "llm", "params": {"text_column": "t", "batch_size": 2.5}}, "an integer"),
         ({"sources": [1], "method": "llm", "params": {"text_column": "t", "top_p": 0}}, "between 0.01 and 1.0"),
+        ({"sources": [1], "method": "llm", "params": {"text_column": "t", "top_up": "yes"}}, "true or false"),
     ],
 )
 def test_bad_requests_are_400(body, message, provider, source):
@@ -157,7 +158,10 @@ def test_llm_text_synthesis_job_stores_texts_with_provenance(
     assert job.status == "succeeded", job.error
     output = synthesis.output_version
     assert [c["name"] for c in output.schema] == ["review", "score", "provenance"]
-    assert synthesis.report["generated"] == 8 and synthesis.report["model"] == "tiny-random-llama"
+    assert synthesis.report["model"] == "tiny-random-llama" and synthesis.report["rows_asked"] == 8
+    # What the filters removed is made up by generating more, up to four times the first round's 8 texts.
+    assert 8 <= synthesis.report["generated"] <= 32 and synthesis.report["rows"] <= 8
+    assert synthesis.report["rows"] + sum(synthesis.report["dropped"].values()) == synthesis.report["generated"]
     # The real reviews teach a classifier their labels, so "auto" checks every generated row's label against it.
     assert synthesis.report["label_check"]["mode"] == "auto" and synthesis.report["label_check"]["applied"] is True
     assert set(synthesis.report["embedding_spread"]) == {"synthetic", "real"}

@@ -72,6 +72,47 @@ def test_pii_filter_drops_what_it_flags(tiny_model):
     )
 
 
+def _numbered_generation(monkeypatch) -> None:
+    """Replace the model's sampling: every text a new one, "review N" (N counting from 0), whatever the prompt."""
+    count = iter(range(10**6))
+
+    def fake(tokenizer, model, device, prompts, config):
+        return [[f"review {next(count)}" for _ in range(config.sequences_per_prompt)] for _ in prompts], 1
+
+    monkeypatch.setattr(text_engine, "generate_batch", fake)
+
+
+def _odd_ones_flagged(texts: list[str]) -> list[bool]:
+    return [int(t.split()[-1]) % 2 == 0 for t in texts]
+
+
+def test_texts_the_filters_remove_are_made_up_so_the_rows_asked_arrive_in_the_real_shares(tiny_model, monkeypatch):
+    # Half of what the model writes is flagged as personal data. The buyer asked for 8 rows, and gets 8, half per
+    # label as in the real rows; until the top-up they got 4.
+    _numbered_generation(monkeypatch)
+    result = synthesize_text(REAL, _config(), model_dir=tiny_model, embedder=None, pii_filter=_odd_ones_flagged)
+
+    assert len(result.data) == 8 == result.rows_asked
+    assert result.data["score"].value_counts().to_dict() == {"great": 4, "other": 4}
+    assert result.generated > 8 and result.dropped["personal_data"] >= result.generated // 2 - 1
+    assert len(result.data) + sum(result.dropped.values()) == result.generated
+
+    _numbered_generation(monkeypatch)
+    plain = synthesize_text(
+        REAL, _config(top_up=False), model_dir=tiny_model, embedder=None, pii_filter=_odd_ones_flagged
+    )
+    assert len(plain.data) == 4 and plain.generated == 8
+
+
+def test_the_top_up_stops_at_its_cap_when_the_filters_keep_nothing(tiny_model, monkeypatch):
+    _numbered_generation(monkeypatch)
+    result = synthesize_text(
+        REAL, _config(), model_dir=tiny_model, embedder=None, pii_filter=lambda texts: [False] * len(texts)
+    )
+
+    assert result.data.empty and result.generated == text_engine.TOP_UP_MAX * 8  # 4 prompts of 2 texts, times 4
+
+
 def test_near_duplicates_are_found_against_sources_and_earlier_rows():
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.999, 0.045], [0.6, 0.8]])
     vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -232,7 +273,9 @@ def test_consistency_filter_drops_rows_a_classifier_of_the_real_rows_reads_as_th
         {"review": ["good stuff", "really good", "bad stuff", "awful"], "score": ["great", "great", "other", "other"]}
     )
     _scripted_generation(monkeypatch, {"'great'": "so good, I liked it", "'other'": "good but pricey"})
-    config = _config(consistency_filter=True, rows=2, sequences_per_prompt=1, near_duplicate_threshold=1.1)
+    config = _config(
+        consistency_filter=True, rows=2, sequences_per_prompt=1, near_duplicate_threshold=1.1, top_up=False
+    )
 
     result = synthesize_text(real, config, model_dir=tiny_model, embedder=embedder)
 
@@ -271,7 +314,7 @@ def test_auto_label_check_filters_only_where_the_real_rows_teach_it_their_labels
     texts = ["good stuff", "really good", "good one", "bad stuff", "awful", "broken"] * 2
     readable = pd.DataFrame({"review": texts, "score": ["great", "great", "great", "other", "other", "other"] * 2})
     _scripted_generation(monkeypatch, {"'great'": "so good, I liked it", "'other'": "good but pricey"})
-    config = _config(rows=2, sequences_per_prompt=1, near_duplicate_threshold=1.1)
+    config = _config(rows=2, sequences_per_prompt=1, near_duplicate_threshold=1.1, top_up=False)
 
     result = synthesize_text(readable, config, model_dir=tiny_model, embedder=_clusters)
     assert result.label_check["mode"] == "auto" and result.label_check["applied"] is True
