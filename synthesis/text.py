@@ -561,8 +561,8 @@ def synthesize_text(
     if len(delivered) < len(kept):
         dropped["more_than_asked"] = len(kept) - len(delivered)
     rows = delivered
-    if label_check:
-        label_check["agreement"] = round(agreed / judged, 4) if judged else None
+    if label_check:  # over every round's texts; none read (the other filters removed them all): no check to report
+        label_check = {**label_check, "agreement": round(agreed / judged, 4)} if judged else {}
     spread: dict[str, float] = {}
     if source_vectors is not None:
         vectors = np.stack([r["vector"] for r in rows]) if rows else np.zeros((0, source_vectors.shape[1]))

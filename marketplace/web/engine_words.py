@@ -54,9 +54,23 @@ MESSAGES: list[tuple[str, str]] = [
     ),
     ("{rows} synthetic rows with {method}", _("%(rows)s synthetic rows with %(method)s")),
     (
+        "{rows} synthetic texts kept of {generated} generated, fewer than the {asked} asked: the filters removed more "
+        "than generating again made up",
+        _(
+            "%(rows)s synthetic texts kept of %(generated)s generated, fewer than the %(asked)s asked: the filters "
+            "removed more than generating again made up"
+        ),
+    ),
+    (
         "{rows} synthetic texts kept of {generated} generated",
         _("%(rows)s synthetic texts kept of %(generated)s generated"),
     ),
+    ("Generated {rows} texts ({rate} tokens/s)", _("Generated %(rows)s texts (%(rate)s tokens/s)")),
+    (
+        "Making up texts the filters removed: {rows} more generated ({rate} tokens/s)",
+        _("Making up texts the filters removed: %(rows)s more generated (%(rate)s tokens/s)"),
+    ),
+    ("Filtering the generated texts", _("Filtering the generated texts")),
     # Training and compression.
     ("{arm}: step {step}/{total} · loss {loss}", _("%(arm)s: step %(step)s/%(total)s · loss %(loss)s")),
     ("{metric} {value} on held-out real rows", _("%(metric)s %(value)s on held-out real rows")),

@@ -60,3 +60,21 @@ def test_the_synthesis_form_offers_the_versions_columns_and_the_server_refuses_a
     llm = client.post("/synthesis/new/", {"version": source.pk, "method": "llm", "rows": 5, "text_column": "nope"})
     assert "params.text_column names no column" in llm.content.decode()
     assert not SynthesisJob.objects.exists()
+
+
+def test_a_text_job_that_fell_short_of_the_rows_asked_says_so(provider, django_capture_on_commit_callbacks):
+    source = make_ready_version(provider, django_capture_on_commit_callbacks, content=ROWS, title="Accounts")
+    with django_capture_on_commit_callbacks(execute=True):
+        synthesis = synthesis_job_create(
+            organization=org_of(provider), user=provider, sources=[source.pk], method="gaussian_copula", rows=60
+        )
+    report = {"method": "llm", "rows": 3, "rows_asked": 8, "generated": 32, "dropped": {"personal_data": 29}}
+    synthesis.report = report
+    synthesis.save(update_fields=["report"])
+
+    html = _client(provider).get(f"/synthesis/jobs/{synthesis.pk}/").content.decode()
+    assert "3 texts kept of 32 generated" in html and "Fewer than the 8 asked" in html
+
+    synthesis.report = {**report, "rows": 8}
+    synthesis.save(update_fields=["report"])
+    assert "Fewer than" not in _client(provider).get(f"/synthesis/jobs/{synthesis.pk}/").content.decode()

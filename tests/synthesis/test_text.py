@@ -2,10 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from django.utils import translation
 
 import synthesis.llm as llm
 import synthesis.text as text_engine
 from marketplace.job_errors import JobCancelled
+from marketplace.web.engine_words import translate
 from synthesis.llm import load_causal_lm, model_dtype, tiny_llama_dir
 from synthesis.text import TextConfig, agrees_with_real, generate_batch, near_duplicates, synthesize_text, text_report
 
@@ -90,7 +92,15 @@ def test_texts_the_filters_remove_are_made_up_so_the_rows_asked_arrive_in_the_re
     # Half of what the model writes is flagged as personal data. The buyer asked for 8 rows, and gets 8, half per
     # label as in the real rows; until the top-up they got 4.
     _numbered_generation(monkeypatch)
-    result = synthesize_text(REAL, _config(), model_dir=tiny_model, embedder=None, pii_filter=_odd_ones_flagged)
+    messages: list[str] = []
+    result = synthesize_text(
+        REAL,
+        _config(),
+        model_dir=tiny_model,
+        embedder=None,
+        pii_filter=_odd_ones_flagged,
+        progress=lambda fraction, message: messages.append(message),
+    )
 
     assert len(result.data) == 8 == result.rows_asked
     assert result.data["score"].value_counts().to_dict() == {"great": 4, "other": 4}
@@ -102,6 +112,10 @@ def test_texts_the_filters_remove_are_made_up_so_the_rows_asked_arrive_in_the_re
         REAL, _config(top_up=False), model_dir=tiny_model, embedder=None, pii_filter=_odd_ones_flagged
     )
     assert len(plain.data) == 4 and plain.generated == 8
+    # The job page shows each progress message in the reader's language.
+    assert any(m.startswith("Making up texts") for m in messages)
+    with translation.override("zh-hans"):
+        assert [m for m in set(messages) if translate(m) == m] == []
 
 
 def test_the_top_up_stops_at_its_cap_when_the_filters_keep_nothing(tiny_model, monkeypatch):
