@@ -956,6 +956,45 @@ def test_with_no_target_named_every_column_a_model_could_classify_is_drawn_not_o
     assert kept["synthetic_trained"] >= 0.9 * kept["real_trained"] > lost["synthetic_trained"] + 0.1
 
 
+def test_the_unnamed_sweep_is_kept_where_quality_and_tstr_weighed_together_gain_and_privacy_holds():
+    def scores(quality, tstr_ratio, dcr_share=0.5):
+        return {"quality": quality, "tstr_ratio": tstr_ratio, "dcr_share": dcr_share}
+
+    assert tabular._sweep_pays(scores(0.94, 1.05), scores(0.96, 0.93), 0.55)  # HMDA-like: TSTR gains more
+    assert not tabular._sweep_pays(scores(0.87, 0.98), scores(0.958, 0.93), 0.55)  # all classes: pair trends lost
+    assert not tabular._sweep_pays(scores(0.95, 1.1, 0.56), scores(0.95, 0.9, 0.54), 0.55)  # past the privacy target
+    assert tabular._sweep_pays(scores(0.95, 1.1, 0.57), scores(0.95, 0.9, 0.56), 0.55)  # both past it: utility decides
+
+
+def test_auto_judges_the_unnamed_sweep_once_and_every_later_fit_follows_the_decision(monkeypatch):
+    real = _rare_class_table(600, 0)
+    train = real.iloc[:400].reset_index(drop=True)
+    config = TabularConfig(method="auto", rows=200, allowed=("gaussian_copula",))
+    fitted = tabular._fit_sample
+    calls: list[tuple[int, bool]] = []
+
+    def recording(name, frame, rows, config, models=None):
+        calls.append((len(frame), config.draw_unnamed_last))
+        return fitted(name, frame, rows, config, models)
+
+    monkeypatch.setattr(tabular, "_fit_sample", recording)
+
+    # Where it pays (what makes a row "high" is kept), it is kept and the report says what was drawn last.
+    kept = synthesize_table(train, config)
+    assert kept.unnamed_sweep["kept"] is True and kept.unnamed_sweep["judged_on"] == "gaussian_copula"
+    assert kept.target_aware.startswith("No target was named, so auto drew") and calls[-1] == (400, True)
+
+    # Where it does not, the plain candidate stands, the delivered refit draws no column last, and the report says so.
+    calls.clear()
+    monkeypatch.setattr(tabular, "_sweep_pays", lambda swept, plain, target: False)
+    dropped = synthesize_table(train, config)
+    assert calls[0][1] is True and calls[1][1] is False and calls[-1] == (400, False)
+    assert (
+        dropped.unnamed_sweep["kept"] is False and "was tried on gaussian_copula and not kept" in dropped.target_aware
+    )
+    assert dropped.candidates[0]["quality"] == dropped.unnamed_sweep["without"]["quality"]
+
+
 def test_the_sweep_with_no_target_named_learns_from_at_most_its_cap_of_rows_with_smoothed_models():
     real = _rare_class_table(600, 0)
     models: dict = {}

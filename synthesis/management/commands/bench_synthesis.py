@@ -171,7 +171,10 @@ class Command(BaseCommand):
                 )
                 line[key]["chosen"] = result.method
                 line[key]["copies_removed"] = result.copies_removed
-                line[key]["drawn_last"] = drawn_last(train, TabularConfig(target=named))
+                swept = (result.unnamed_sweep or {}).get("kept", True)
+                line[key]["drawn_last"] = drawn_last(train, TabularConfig(target=named)) if swept else []
+                if result.unnamed_sweep is not None:
+                    line[key]["unnamed_sweep"] = result.unnamed_sweep
                 line[key]["candidates"] = result.candidates
             by_method: dict[str, dict] = {}
             for method in named_methods:
