@@ -232,6 +232,7 @@ class Command(BaseCommand):
             "columns": len(real.columns),
             "fit_sample_seconds": round(seconds, 1),
             "chosen": result.method,
+            "unnamed_sweep": result.unnamed_sweep,
             "time_budget_s": defaults.time_budget_s,
             "argn_max_minutes": defaults.argn_max_minutes,
             "candidates": [
