@@ -956,14 +956,12 @@ def test_with_no_target_named_every_column_a_model_could_classify_is_drawn_not_o
     assert kept["synthetic_trained"] >= 0.9 * kept["real_trained"] > lost["synthetic_trained"] + 0.1
 
 
-def test_the_unnamed_sweep_is_kept_where_quality_and_tstr_weighed_together_gain_and_privacy_holds():
+def test_the_unnamed_sweep_is_kept_where_quality_and_tstr_weighed_together_gain():
     def scores(quality, tstr_ratio, dcr_share=0.5):
         return {"quality": quality, "tstr_ratio": tstr_ratio, "dcr_share": dcr_share}
 
-    assert tabular._sweep_pays(scores(0.94, 1.05), scores(0.96, 0.93), 0.55)  # HMDA-like: TSTR gains more
-    assert not tabular._sweep_pays(scores(0.87, 0.98), scores(0.958, 0.93), 0.55)  # all classes: pair trends lost
-    assert not tabular._sweep_pays(scores(0.95, 1.1, 0.56), scores(0.95, 0.9, 0.54), 0.55)  # past the privacy target
-    assert tabular._sweep_pays(scores(0.95, 1.1, 0.57), scores(0.95, 0.9, 0.56), 0.55)  # both past it: utility decides
+    assert tabular._sweep_pays(scores(0.94, 1.05), scores(0.96, 0.93))  # HMDA-like: TSTR gains more
+    assert not tabular._sweep_pays(scores(0.87, 0.98), scores(0.958, 0.93))  # all classes: pair trends lost
 
 
 def test_auto_judges_the_unnamed_sweep_once_and_every_later_fit_follows_the_decision(monkeypatch):
@@ -986,7 +984,7 @@ def test_auto_judges_the_unnamed_sweep_once_and_every_later_fit_follows_the_deci
 
     # Where it does not, the plain candidate stands, the delivered refit draws no column last, and the report says so.
     calls.clear()
-    monkeypatch.setattr(tabular, "_sweep_pays", lambda swept, plain, target: False)
+    monkeypatch.setattr(tabular, "_sweep_pays", lambda swept, plain: False)
     dropped = synthesize_table(train, config)
     assert calls[0][1] is True and calls[1][1] is False and calls[-1] == (400, False)
     assert (
