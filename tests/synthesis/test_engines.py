@@ -533,7 +533,8 @@ def test_auto_tries_cart_again_with_larger_leaves_when_it_is_too_close_and_deliv
     assert result.method == "cart" and result.dcr_share == 0.53
     cart = result.candidates[0]
     assert (cart["quality"], cart["cart_min_leaf"], cart["first_dcr_share"]) == (0.93, 2 * leaf, 0.58)
-    assert [fit[2] for fit in fits[:3]] == [leaf, round(1.5 * leaf), 2 * leaf]
+    # The first fit twice (with and without the unnamed sweep, which auto judges on its first candidate), then larger.
+    assert [fit[2] for fit in fits[:4]] == [leaf, leaf, round(1.5 * leaf), 2 * leaf]
     # The delivered rows come from the larger leaves too, as large a share of all rows as of the training split.
     assert fits[-1] == ("cart", len(table), 2 * leaf * 2)
     assert any(f"generated again with leaves of at least {2 * leaf} real rows" in w for w in result.warnings)
