@@ -1245,8 +1245,8 @@ def _synthesize(
             )
         try:
             candidate, sample, ratios = fit_and_score(name, candidate_config)
-            swept_columns_ = drawn_last(train, config) if sweep is None and not config.target else []
-            if swept_columns_:
+            to_sweep = drawn_last(train, config) if sweep is None and not config.target else []
+            if to_sweep:
                 # The sweep is judged once, on the first candidate, with and without it, and kept for every candidate
                 # (and the delivered refit) only where it scores better (`_sweep_pays`): quality, and TSTR on every
                 # column it draws (a buyer's target may be any of them, not only the few auto's choice scores), on at
@@ -1260,7 +1260,7 @@ def _synthesize(
                             train_cmp.head(SWEEP_JUDGE_ROWS),
                             holdout_cmp.head(SWEEP_JUDGE_ROWS),
                             _comparable(drawn).head(SWEEP_JUDGE_ROWS),
-                            swept_columns_,
+                            to_sweep,
                             sweep_real_scores,
                         ).get("tstr_ratio"),
                         "dcr_share": scored["dcr_share"],
