@@ -507,6 +507,7 @@ def _fit_sample(
             early_stopping=not config.target,
             models=models,
             fit_rows=None if config.target else SWEEP_FIT_ROWS,
+            model_options=None if config.target else SWEEP_MODEL_OPTIONS,
         )
     return sample
 
@@ -568,6 +569,7 @@ def target_last(
     early_stopping: bool = False,
     models: dict[tuple, Any] | None = None,
     fit_rows: int | None = None,
+    model_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Target-aware generation: each synthetic row's target drawn from a gradient-boosted model of the target given
     the other columns, fitted on the real rows the synthesizer learnt from (cross-fitted: never on the real row nearest
@@ -599,7 +601,8 @@ def target_last(
     alone (a sample only picks which fold's model draws each of its rows), and auto draws for every candidate.
 
     `fit_rows` caps the real rows the models learn from (a seeded sample of them): the sweep with no target named
-    fits one model per fold for every column it draws."""
+    fits one model per fold for every column it draws. `model_options` go to each boosted model (the sweep's
+    smoothing, `SWEEP_MODEL_OPTIONS`)."""
     from sklearn.model_selection import cross_val_predict
 
     ids = set(id_like_columns(real))
@@ -618,8 +621,7 @@ def target_last(
     rng = np.random.default_rng(seed)
     out = sample.copy()
     stopping: dict[str, Any] = {"early_stopping": True, "validation_fraction": 0.2} if early_stopping else {}
-    if fit_rows is not None:
-        stopping.update(SWEEP_MODEL_OPTIONS)
+    stopping.update(model_options or {})
     if is_classification_target(fit[target]):
         y = fit[target]
         classes = pd.Index(sorted(y.unique(), key=str))

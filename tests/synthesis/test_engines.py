@@ -998,11 +998,27 @@ def test_auto_judges_the_unnamed_sweep_once_and_every_later_fit_follows_the_deci
 def test_the_sweep_with_no_target_named_learns_from_at_most_its_cap_of_rows_with_smoothed_models():
     real = _rare_class_table(600, 0)
     models: dict = {}
-    tabular.target_last(real, real.iloc[:100], "risk", seed=0, early_stopping=True, models=models, fit_rows=300)
+    tabular.target_last(
+        real,
+        real.iloc[:100],
+        "risk",
+        seed=0,
+        early_stopping=True,
+        models=models,
+        fit_rows=300,
+        model_options=tabular.SWEEP_MODEL_OPTIONS,
+    )
 
     assert {key[3] for key in models} == {300}  # the rows each model learnt from
     learnt = next(iter(models.values()))[-1]
     assert learnt.min_samples_leaf == 40 and learnt.max_leaf_nodes == 15
+
+    # auto's sweep passes both; a named target keeps its full models.
+    for target, leaf in ((None, 40), ("risk", 20)):
+        fitted: dict = {}
+        config = TabularConfig(method="auto", target=target, allowed=("gaussian_copula",))
+        tabular._fit_sample("gaussian_copula", real, 100, config, models=fitted)
+        assert {model[-1].min_samples_leaf for model in fitted.values()} == {leaf}
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
