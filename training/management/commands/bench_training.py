@@ -83,6 +83,7 @@ def _synthesize(
     cache: Path,
     consistency_filter: str,
     label_names: dict[str, str] | None = LABEL_NAMES,
+    top_up: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """LLM-generated labelled texts from `real` only (few-shot per label), through the synthesis engine.
 
@@ -105,14 +106,15 @@ def _synthesize(
         label_names=label_names,
         consistency_filter=consistency_filter,
         seed=seed,
-        # `rows` texts generated, as when the lift figures in the README were measured: the filters' losses are not
-        # made up here, so a filter's effect on the set's size stays part of what --lift compares.
-        top_up=False,
+        # The product's default makes up the texts its filters remove (`rows` delivered); `--top-up off` generates
+        # `rows` once and keeps what passes, as when the lift figures before 2026-12-08 were measured.
+        top_up=top_up,
     )
     result = synthesize_text(real, config, model_dir=smollm2_dir(cache))
     info = {
         "generated": result.generated,
         "kept": len(result.data),
+        "rows_asked": result.rows_asked,
         "dropped": result.dropped,
         "label_check": result.label_check,
         "embedding_spread": result.embedding_spread,
@@ -165,6 +167,7 @@ def _lift(
     consistency_filter: str,
     cache: Path,
     log,
+    top_up: bool = True,
 ) -> dict[str, Any]:
     """Per task, size and seed: real rows alone (early-stopped), real rows alone for the mix's steps, and the job's
     default with synthetic rows (the share chosen on validation rows), accuracy on the task's test rows."""
@@ -176,6 +179,7 @@ def _lift(
         "synthetic_rows_requested": synthetic_rows,
         "synthetic_prompt": {"style": "continuation", "example_chars": 300},
         "consistency_filter": consistency_filter,
+        "top_up": top_up,
         "tasks": {},
     }
     for task in tasks:
@@ -196,7 +200,7 @@ def _lift(
         synthetic = {}
         for seed in range(seeds):
             synthetic[seed] = _synthesize(
-                samples[seed].head(min(sizes)), synthetic_rows, seed, cache, consistency_filter, label_names
+                samples[seed].head(min(sizes)), synthetic_rows, seed, cache, consistency_filter, label_names, top_up
             )
             log(f"{task} seed {seed}: {len(synthetic[seed][0])} synthetic texts ({synthetic[seed][1]})")
         for size in sizes:
@@ -342,6 +346,13 @@ class Command(BaseCommand):
             help="keep a synthetic text only where a classifier of the real texts' embeddings reads its label "
             "(auto, the product's default: where that classifier beats chance on held-out real rows)",
         )
+        parser.add_argument(
+            "--top-up",
+            choices=("on", "off"),
+            default="on",
+            help="make up the synthetic texts the filters remove (on, the product's default), or generate "
+            "--synthetic-rows once and keep what passes (off, as the lift figures before 2026-12-08)",
+        )
         parser.add_argument("--throughput-rows", type=int, default=128, help="rows of the trainer comparison")
         parser.add_argument("--packing-examples", type=int, default=96, help="short samples of the packing run")
         parser.add_argument("--packing-length", type=int, default=128, help="tokens per packed row")
@@ -378,6 +389,7 @@ class Command(BaseCommand):
                 options["consistency_filter"],
                 cache,
                 log,
+                top_up=options["top_up"] == "on",
             )
         report["seconds"] = round(time.monotonic() - started, 1)
         self.stdout.write(json.dumps(report, indent=2))
