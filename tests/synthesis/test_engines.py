@@ -1146,3 +1146,22 @@ def test_a_tempered_numeric_target_draws_residuals_scaled_by_the_root_of_the_tem
     }
     # Residuals of about 10 at T = 1 (the real noise, plus the model's own error), about half of that at T = 0.25.
     assert 8 < spread[1.0] < 14 and 0.4 < spread[0.25] / spread[1.0] < 0.65
+
+
+def test_the_sweep_is_judged_on_every_swept_column_unless_their_classes_make_the_judgement_too_costly():
+    rng = np.random.default_rng(0)
+
+    def table(rows: int, levels: list[int]) -> pd.DataFrame:
+        return pd.DataFrame({f"c{i}_{n}": rng.integers(0, n, rows) for i, n in enumerate(levels)})
+
+    # Every tuning and held-out table: all of them (CollegeDistance's 7-level education was the one that mattered).
+    small = table(2000, [2, 2, 2, 2, 2, 2, 2, 3, 7])
+    assert tabular._judged_columns(small, list(small.columns)) == list(small.columns)
+    # attrition at 10,000 rows: the fewest-valued columns within SWEEP_JUDGE_WORK rows x classes, in order.
+    large = table(2000, [2, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 6, 9, 10])
+    judged = tabular._judged_columns(large, list(large.columns))
+    assert judged == list(large.columns)[:12]
+    assert sum(large[c].nunique() for c in judged) * len(large) <= tabular.SWEEP_JUDGE_WORK
+    # One column is always judged, however many classes it has.
+    many = table(2000, [60, 2])
+    assert tabular._judged_columns(many, list(many.columns)) == ["c0_60"]
