@@ -1253,9 +1253,10 @@ def _synthesize(
             to_sweep = drawn_last(train, config) if sweep is None and not config.target else []
             if to_sweep:
                 # The sweep is judged once, on the first candidate, with and without it, and kept for every candidate
-                # (and the delivered refit) only where it scores better (`_sweep_pays`): quality, and TSTR on every
-                # column it draws (a buyer's target may be any of them, not only the few auto's choice scores), on at
-                # most SWEEP_JUDGE_ROWS rows of each side.
+                # (and the delivered refit) only where it scores better (`_sweep_pays`): quality, and TSTR on the
+                # columns it draws (a buyer's target may be any of them, not only the few auto's choice scores; on a
+                # large table the fewest-valued within a budget, `_judged_columns`), on at most SWEEP_JUDGE_ROWS rows
+                # of each side.
                 plain_config = replace(candidate_config, draw_unnamed_last=False)
                 plain, plain_sample, plain_ratios = fit_and_score(name, plain_config)
                 judged_columns = _judged_columns(train_cmp.head(SWEEP_JUDGE_ROWS), to_sweep)
@@ -1368,8 +1369,8 @@ def _judged_columns(train: pd.DataFrame, swept: list[str]) -> list[str]:
 
 def _sweep_pays(swept: dict[str, Any], plain: dict[str, Any]) -> bool:
     """Whether the sweep with no target named (`drawn_last`) is kept: the first candidate with it scores at least as
-    well as without it, quality and TSTR (on every column it draws) weighed as auto weighs candidates. The privacy
-    guard then judges the candidates as they are, as it judges any.
+    well as without it, quality and TSTR (on the columns it draws, `_judged_columns`) weighed as auto weighs
+    candidates. The privacy guard then judges the candidates as they are, as it judges any.
 
     The sweep keeps what predicts a class, but a table of little else than classes loses pair trends to it: on
     AER/HMDA (tuning) CART's quality went 0.965 -> 0.943 and on carData/Arrests (8 few-valued columns) auto's 0.958
