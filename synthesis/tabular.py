@@ -1259,12 +1259,13 @@ def _synthesize(
                 # of each side.
                 plain_config = replace(candidate_config, draw_unnamed_last=False)
                 plain, plain_sample, plain_ratios = fit_and_score(name, plain_config)
-                judged_columns = _judged_columns(train_cmp.head(SWEEP_JUDGE_ROWS), to_sweep)
+                judge_train = train_cmp.head(SWEEP_JUDGE_ROWS)
+                judged_columns = _judged_columns(judge_train, to_sweep)
                 judged = {
                     side: {
                         "quality": scored["quality"],
                         "tstr_ratio": _tstr_scores(
-                            train_cmp.head(SWEEP_JUDGE_ROWS),
+                            judge_train,
                             holdout_cmp.head(SWEEP_JUDGE_ROWS),
                             _comparable(drawn).head(SWEEP_JUDGE_ROWS),
                             judged_columns,
